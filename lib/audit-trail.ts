@@ -1,0 +1,178 @@
+/**
+ * CloudTrail trail for the stack: management events, plus PutEvents data events on the bus, into
+ * an encrypted, versioned, access-logged bucket and a CloudWatch Logs group.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { checkLength, encryptedLogGroup } from './defaults';
+
+/**
+ * CloudTrail resource type of EventBridge event buses for data events (PutEvents), which
+ * EventBridge added in 2026.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/logging-using-cloudtrail.html
+ * @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html
+ */
+export const EVENT_BUS_DATA_RESOURCE_TYPE = 'AWS::Events::EventBus';
+
+export interface AuditTrailProps {
+  /** Key for the log files, the bucket and the trail's log group. */
+  readonly encryptionKey: kms.IKey;
+
+  /** ARN of the bus whose PutEvents calls are logged as data events. */
+  readonly eventBusArn: string;
+
+  /**
+   * Name of the trail. Valid: 3 to 128 characters.
+   * @default - `<stack name>-audit`
+   */
+  readonly trailName?: string;
+
+  /**
+   * Whether the trail logs every region (recommended by AWS; a single-region trail misses IAM
+   * and other global-service events made elsewhere).
+   * @default true
+   */
+  readonly isMultiRegionTrail?: boolean;
+
+  /**
+   * Retention of the trail's CloudWatch Logs group.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Age after which log files move to S3 Standard-IA. Minimum 30 days.
+   * @default Duration.days(30)
+   */
+  readonly infrequentAccessAfter?: Duration;
+
+  /**
+   * Age after which log files move to S3 Glacier Flexible Retrieval.
+   * @default Duration.days(90)
+   */
+  readonly glacierAfter?: Duration;
+
+  /**
+   * CloudTrail `resources.type` for the bus's data events; override if AWS names it differently
+   * in your partition.
+   * @default 'AWS::Events::EventBus'
+   */
+  readonly dataEventResourceType?: string;
+}
+
+export class AuditTrail extends Construct {
+  /** The trail. */
+  public readonly trail: cloudtrail.Trail;
+  /** Log files: SSE-KMS with the project key, TLS-only, versioned, public access blocked. */
+  public readonly bucket: s3.Bucket;
+  /** Server access logs of `bucket` (SSE-S3: S3 log delivery cannot write SSE-KMS objects). */
+  public readonly accessLogsBucket: s3.Bucket;
+  /** The trail's CloudWatch Logs group, for Logs Insights queries and metric filters. */
+  public readonly logGroup: logs.LogGroup;
+  /** ARN of the trail, built from its name. */
+  public readonly trailArn: string;
+
+  constructor(scope: Construct, id: string, props: AuditTrailProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const trailName = props.trailName ?? `${stack.stackName}-audit`;
+    checkLength('trailName', trailName, 128);
+    const ia = props.infrequentAccessAfter ?? Duration.days(30);
+    const glacier = props.glacierAfter ?? Duration.days(90);
+    if (ia.toDays() < 30) {
+      throw new Error(`'infrequentAccessAfter' must be at least 30 days, the S3 minimum for Standard-IA (given ${ia.toHumanString()})`);
+    }
+    if (glacier.toDays() <= ia.toDays()) {
+      throw new Error(`'glacierAfter' (${glacier.toHumanString()}) must be later than 'infrequentAccessAfter' (${ia.toHumanString()})`);
+    }
+    this.trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName });
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'trail-bucket/',
+      lifecycleRules: [{
+        transitions: [
+          { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: ia },
+          { storageClass: s3.StorageClass.GLACIER, transitionAfter: glacier },
+        ],
+        noncurrentVersionTransitions: [{ storageClass: s3.StorageClass.GLACIER, transitionAfter: Duration.days(30) }],
+      }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // CloudTrail encrypts log files with the key, scoped to this trail by aws:SourceArn and the
+    // aws:cloudtrail:arn encryption context.
+    // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
+    const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
+    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudTrailToEncryptLogFiles',
+      principals: [cloudtrailPrincipal],
+      actions: ['kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceArn': this.trailArn },
+        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
+      },
+    }));
+    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudTrailToDescribeKey',
+      principals: [cloudtrailPrincipal],
+      actions: ['kms:DescribeKey'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceArn': this.trailArn } },
+    }));
+
+    this.logGroup = encryptedLogGroup(this, 'LogGroup', {
+      encryptionKey: props.encryptionKey,
+      logGroupName: `/aws/cloudtrail/${trailName}`,
+      retention: props.logRetention,
+    });
+    this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    this.trail = new cloudtrail.Trail(this, 'Trail', {
+      trailName,
+      bucket: this.bucket,
+      encryptionKey: props.encryptionKey,
+      enableFileValidation: true,
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: props.isMultiRegionTrail ?? true,
+      sendToCloudWatchLogs: true,
+      cloudWatchLogGroup: this.logGroup,
+    });
+    // Advanced selectors replace basic ones, so management events are selected here as well.
+    (this.trail.node.defaultChild as cloudtrail.CfnTrail).advancedEventSelectors = [
+      { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
+      {
+        name: 'PutEvents on the event bus',
+        fieldSelectors: [
+          { field: 'eventCategory', equalTo: ['Data'] },
+          { field: 'resources.type', equalTo: [props.dataEventResourceType ?? EVENT_BUS_DATA_RESOURCE_TYPE] },
+          { field: 'eventName', equalTo: ['PutEvents'] },
+          { field: 'resources.ARN', equalTo: [props.eventBusArn] },
+        ],
+      },
+    ];
+  }
+}
