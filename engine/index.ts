@@ -1,80 +1,83 @@
 /**
  * EventBridge-exact event pattern engine and input transformer.
- * CONTRACT ONLY: the signatures below are the public API; implementation lands with the engine work.
+ * Semantics, limits and the benchmark are described in docs/engine.md.
  */
+import { Branch, compilePattern } from './compile';
+import { InvalidEventError, InvalidEventPatternError, PATTERN_ERROR_PREFIX, PatternReason } from './errors';
+import { parseEventText } from './event';
+import { explainBranches } from './explain';
+import { Machine } from './machine';
 
-/** Thrown for a pattern EventBridge rejects; `message` is AWS's text: "Event pattern is not valid. Reason: ...". */
-export class InvalidEventPatternError extends Error {
-  readonly code = 'InvalidEventPatternException';
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidEventPatternError';
+export { InvalidEventError, InvalidEventPatternError, InvalidTargetInputError } from './errors';
+export { MAX_PATTERN_LENGTH, MAX_WILDCARD_COMPLEXITY } from './compile';
+export { TargetInput, TransformContext, renderTargetInput, validateTargetInput } from './transform';
+
+/** Compiles a pattern, turning compiler reasons into the error AWS returns. */
+export function compile(pattern: string | object): Branch[] {
+  const text = typeof pattern === 'string' ? pattern : JSON.stringify(pattern);
+  try {
+    return compilePattern(text ?? '');
+  } catch (e) {
+    if (e instanceof PatternReason) throw new InvalidEventPatternError(PATTERN_ERROR_PREFIX + e.message);
+    throw e;
   }
 }
 
-/** Thrown when the event itself is not acceptable to TestEventPattern ("Parameter Event is not valid."). */
-export class InvalidEventError extends Error {
-  readonly code = 'ValidationException';
-  constructor(message = 'Parameter Event is not valid.') {
-    super(message);
-    this.name = 'InvalidEventError';
-  }
+/** The event as a JSON object; text is parsed once. Throws InvalidEventError otherwise. */
+export function toEventObject(event: string | object): object {
+  const v = typeof event === 'string' ? parseEventText(event) : event;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidEventError();
+  return v;
 }
 
 /** Throws InvalidEventPatternError when EventBridge would reject the pattern. */
-export function validateEventPattern(_pattern: string | object): void {
-  throw new Error('not implemented yet');
+export function validateEventPattern(pattern: string | object): void {
+  compile(pattern);
 }
 
 /** Mirrors `aws events test-event-pattern`. */
-export function testEventPattern(_pattern: string | object, _event: string | object): boolean {
-  throw new Error('not implemented yet');
+export function testEventPattern(pattern: string | object, event: string | object): boolean {
+  const m = new Machine<number>();
+  m.add(0, compile(pattern));
+  return m.match(toEventObject(event)).length > 0;
+}
+
+/**
+ * Why the event does not match: a short sentence naming the first field that failed, e.g.
+ * `detail.amount: 1200 is not in [">=", 250000]`; undefined when it matches.
+ */
+export function explainMismatch(pattern: string | object, event: string | object): string | undefined {
+  const branches = compile(pattern);
+  const m = new Machine<number>();
+  m.add(0, branches);
+  const ev = toEventObject(event);
+  if (m.match(ev).length > 0) return undefined;
+  return explainBranches(branches, (path) => m.leavesOf(ev, path));
 }
 
 /** All rules of a bus compiled into one structure; match cost grows with the event, not the rule count. */
 export class RuleMatcher<K = string> {
-  add(_ruleId: K, _pattern: string | object): void {
-    throw new Error('not implemented yet');
+  private readonly machine = new Machine<K>();
+
+  /** Adds (or replaces) a rule; throws InvalidEventPatternError for a pattern AWS rejects. */
+  add(ruleId: K, pattern: string | object): void {
+    this.machine.add(ruleId, compile(pattern));
   }
-  remove(_ruleId: K): void {
-    throw new Error('not implemented yet');
+
+  remove(ruleId: K): void {
+    this.machine.remove(ruleId);
   }
+
+  has(ruleId: K): boolean {
+    return this.machine.has(ruleId);
+  }
+
+  get size(): number {
+    return this.machine.size;
+  }
+
   /** The ids of every rule the event matches (an event given as text is parsed once). */
-  match(_event: string | object): K[] {
-    throw new Error('not implemented yet');
+  match(event: string | object): K[] {
+    return this.machine.match(toEventObject(event));
   }
-}
-
-export interface TransformContext {
-  readonly ruleArn: string;
-  readonly ruleName: string;
-  readonly eventBusName: string;
-  /** ISO time the event was ingested; defaults to the event's time. */
-  readonly ingestionTime?: string;
-  readonly targetId?: string;
-}
-
-/** A target's input settings, as in AWS::Events::Rule Target (Input, InputPath, InputTransformer). */
-export interface TargetInput {
-  readonly input?: string;
-  readonly inputPath?: string;
-  readonly inputTransformer?: { readonly inputPathsMap?: Record<string, string>; readonly inputTemplate: string };
-}
-
-/** Thrown for target input settings PutTargets rejects. */
-export class InvalidTargetInputError extends Error {
-  readonly code = 'ValidationException';
-}
-
-/** Throws InvalidTargetInputError when PutTargets would reject the settings. */
-export function validateTargetInput(_input: TargetInput): void {
-  throw new Error('not implemented yet');
-}
-
-/**
- * The payload EventBridge delivers to the target, as text. Returns undefined when AWS would
- * silently deliver nothing (the rendered template is not valid JSON).
- */
-export function renderTargetInput(_event: object, _input: TargetInput, _context: TransformContext): string | undefined {
-  throw new Error('not implemented yet');
 }
