@@ -158,9 +158,8 @@ export class BufferedConsumer extends Construct {
     const timeout = Duration.seconds(tuning.timeoutSeconds);
     const batchingWindow = Duration.seconds(tuning.maxBatchingWindowSeconds);
     this.visibilityTimeout = requiredVisibilityTimeout(timeout, batchingWindow);
-    if (this.visibilityTimeout.toSeconds() > 43200) {
-      throw new Error(`Consumer '${consumer.name}': visibility timeout 6 x timeoutSeconds + maxBatchingWindowSeconds = ${this.visibilityTimeout.toSeconds()} s exceeds the SQS maximum of 43200 s; lower timeoutSeconds`);
-    }
+    // Within the SQS maximum of 12 hours: validateTuning caps the timeout at 900 s and the window
+    // at 300 s, so the largest value is 6 x 900 + 300 = 5700 s.
 
     // Queue ARNs and the rule ARN are built from names, because the key policy below must name
     // them and the queues and rule depend on the key: referencing them would be a cycle.
@@ -296,6 +295,8 @@ export class BufferedConsumer extends Construct {
       POWERTOOLS_SERVICE_NAME: consumer.name,
       POWERTOOLS_METRICS_NAMESPACE: 'LoanEvents',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      // Stack traces point at the TypeScript source through the bundled source map.
+      NODE_OPTIONS: '--enable-source-maps',
     };
     if (this.stateTable) environment.STATE_TABLE_NAME = this.stateTable.tableName;
 

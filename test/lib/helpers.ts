@@ -1,0 +1,102 @@
+/** Builds LoanEvents stacks for template assertions. */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { z } from 'zod';
+import { defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
+import { LoanEventsStack, LoanEventsStackProps } from '../../lib/loan-events-stack';
+
+/**
+ * A stack without esbuild bundling (the `aws:cdk:bundling-stacks` context set to none), so a
+ * template costs milliseconds instead of seconds. Bundling itself is covered in nag.test.ts.
+ */
+export function buildStack(props: LoanEventsStackProps = {}, id = 'LoanEvents'): { app: App; stack: LoanEventsStack; template: Template } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new LoanEventsStack(app, id, props);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** All resources of a type, as [logicalId, properties] pairs. */
+export function resourcesOf(template: Template, type: string): [string, Record<string, any>][] {
+  return Object.entries(template.findResources(type)).map(([id, r]) => [id, (r as { Properties: Record<string, any> }).Properties]);
+}
+
+/** The one resource of a type whose logical id starts with `prefix`. */
+export function resourceById(template: Template, type: string, prefix: string): Record<string, any> {
+  const found = resourcesOf(template, type).filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one ${type} with id ${prefix}*, found ${found.map(([id]) => id).join(', ') || 'none'}`);
+  return found[0][1];
+}
+
+/** Logical id of the one resource of a type whose logical id starts with `prefix`. */
+export function logicalId(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`expected one ${type} with id ${prefix}*, found ${ids.join(', ') || 'none'}`);
+  return ids[0];
+}
+
+/** Key policy statements of the stack's one KMS key. */
+export function keyStatements(template: Template): Record<string, any>[] {
+  const keys = resourcesOf(template, 'AWS::KMS::Key');
+  if (keys.length !== 1) throw new Error(`expected one KMS key, found ${keys.length}`);
+  return keys[0][1].KeyPolicy.Statement;
+}
+
+/** Bus policy statements, by Sid. */
+export function busPolicy(template: Template): Record<string, Record<string, any>> {
+  const [[, bus]] = resourcesOf(template, 'AWS::Events::EventBus');
+  return Object.fromEntries((bus.Policy.Statement as Record<string, any>[]).map((s) => [s.Sid, s]));
+}
+
+/**
+ * Resolves pseudo-parameter Refs and Fn::Join into readable strings, e.g.
+ * `arn:<Partition>:events:<Region>:<AccountId>:event-bus/loan-events`, so tests compare ARNs as text.
+ */
+export function flat(value: any): any {
+  if (Array.isArray(value)) return value.map(flat);
+  if (value !== null && typeof value === 'object') {
+    if (typeof value.Ref === 'string' && value.Ref.startsWith('AWS::')) return `<${value.Ref.slice(5)}>`;
+    if (value['Fn::Join']) {
+      const [sep, parts] = value['Fn::Join'] as [string, unknown[]];
+      return parts.map(flat).map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(sep);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flat(v)]));
+  }
+  return value;
+}
+
+export const BUS_ARN = 'arn:<Partition>:events:<Region>:<AccountId>:event-bus/loan-events';
+
+const ExternalSubmitted = defineEvent({
+  source: 'com.partner.loans',
+  detailType: 'PartnerApplicationSubmitted',
+  version: '1',
+  description: 'A broker partner submitted an application.',
+  data: z.object({ applicationId: z.string() }),
+});
+const ExternalWithdrawn = defineEvent({
+  source: 'com.partner.loans',
+  detailType: 'PartnerApplicationWithdrawn',
+  version: '1',
+  description: 'A broker partner withdrew an application.',
+  data: z.object({ applicationId: z.string() }),
+});
+const Audited = defineEvent({
+  source: 'com.example.audit',
+  detailType: 'ApplicationAudited',
+  version: '1',
+  description: 'Audit recorded an application.',
+  data: z.object({ applicationId: z.string() }),
+});
+
+/** A catalog with a publisher in another account and a consumer without a state table. */
+export const partnerAccount = '111122223333';
+export const crossAccountCatalog = defineCatalog({
+  events: [ExternalSubmitted, ExternalWithdrawn, Audited],
+  publishers: [definePublisher({ name: 'partner-broker', description: 'Broker in another account.', account: partnerAccount, publishes: [ExternalSubmitted, ExternalWithdrawn] })],
+  consumers: [defineConsumer({
+    name: 'auditor',
+    description: 'Audits partner applications.',
+    subscriptions: [on(ExternalSubmitted), on(ExternalWithdrawn, { applicationId: [{ prefix: 'app-' }] })],
+    publishes: [Audited],
+  })],
+});
