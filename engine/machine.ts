@@ -277,8 +277,14 @@ export class Machine<K> {
   private readValue(v: unknown, node: PathNode, pos: ArrayPos | null): void {
     if (typeof v === 'object' && v !== null) {
       if (Array.isArray(v)) {
+        // As in event-ruler, only elements that are objects or arrays get a position of their
+        // own; scalars in an array share the position of the array itself.
         const array = ++this.arrayCounter;
-        for (let i = 0; i < v.length; i++) this.readValue(v[i], node, { array, index: i, up: pos });
+        for (let i = 0; i < v.length; i++) {
+          const e: unknown = v[i];
+          const nested = typeof e === 'object' && e !== null && !(e instanceof RawNumber);
+          this.readValue(e, node, nested ? { array, index: i, up: pos } : pos);
+        }
         return;
       }
       if (node.children.size > 0 && !(v instanceof RawNumber)) {
@@ -340,8 +346,21 @@ export class Machine<K> {
     }
     const absent = state.absent;
     for (let i = 0; i < absent.length; i++) {
-      if (this.fieldEpoch[absent[i].fid] !== this.epoch) this.visit(absent[i].target, chosen);
+      if (this.isAbsent(absent[i].fid, chosen)) this.visit(absent[i].target, chosen);
     }
+  }
+
+  /**
+   * A field is absent when no value of it lies in the array elements chosen so far: within an
+   * array of objects, `exists: false` is judged per element, as event-ruler's ACFinder does.
+   */
+  private isAbsent(fid: number, chosen: Chosen | null): boolean {
+    if (this.fieldEpoch[fid] !== this.epoch) return true;
+    for (let li = this.fieldHead[fid]; li >= 0; li = this.nextLeaf[li]) {
+      const pos = this.leaves[li].pos;
+      if (pos === null || consistentWith(chosen, pos)) return false;
+    }
+    return true;
   }
 
   private visitAll(targets: NameState[] | undefined, chosen: Chosen | null): void {

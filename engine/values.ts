@@ -119,10 +119,7 @@ export interface IpRange {
   readonly hi: string;
 }
 
-/**
- * Compiles a `cidr` operand with event-ruler's checks and messages (CIDR.cidr). The bottom of
- * the range is the address as written, not masked, as event-ruler does.
- */
+/** Compiles a `cidr` operand with event-ruler's checks and messages (CIDR.cidr). */
 export function parseCidr(cidr: string): IpRange {
   const slashed = javaSplit(cidr, '/');
   if (slashed.length !== 2) throw new PatternReason("Malformed CIDR, one '/' required");
@@ -139,14 +136,16 @@ export function parseCidr(cidr: string): IpRange {
   const bits = lo.length * 4;
   if (bits === 32 && maskBits > 31) throw new PatternReason('IPv4 mask bits must be < 32');
   if (bits === 128 && maskBits > 127) throw new PatternReason('IPv6 mask bits must be < 128');
-  let hi = '';
+  let bottom = '';
+  let top = '';
   for (let i = 0; i < lo.length; i++) {
-    const nibbleStart = i * 4;
-    const hostBits = Math.min(4, Math.max(0, nibbleStart + 4 - maskBits));
-    const v = parseInt(lo[i], 16) | ((1 << hostBits) - 1);
-    hi += v.toString(16).toUpperCase();
+    const hostBits = Math.min(4, Math.max(0, i * 4 + 4 - maskBits));
+    const host = (1 << hostBits) - 1;
+    const v = parseInt(lo[i], 16);
+    bottom += (v & ~host).toString(16).toUpperCase();
+    top += (v | host).toString(16).toUpperCase();
   }
-  return { lo, hi };
+  return { lo: bottom, hi: top };
 }
 
 /** Java's String.split: trailing empty strings are dropped. */
@@ -259,7 +258,7 @@ export function wildcardComplexity(w: Wildcard): number {
     const next: Array<Set<number>> = [];
     for (const set of frontier) {
       let live = 0;
-      for (const s of set) if (s < pat.length && pat[s] !== null) live++;
+      for (const s of set) if (s < pat.length) live++;
       max = Math.max(max, live);
       for (const ch of alphabet) {
         const n = step(set, ch);
