@@ -2,6 +2,7 @@
  * One catalog consumer: a rule on the bus, an encrypted SQS buffer with dead-letter queues, and a
  * Lambda function that reads the buffer in batches and reports partial failures.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -300,10 +301,14 @@ export class BufferedConsumer extends Construct {
     };
     if (this.stateTable) environment.STATE_TABLE_NAME = this.stateTable.tableName;
 
+    const entry = props.entry ?? path.join(__dirname, '..', 'lambdas', consumer.name, 'index.ts');
+    if (!fs.existsSync(entry)) {
+      throw new Error(`Consumer '${consumer.name}' has no handler file: expected ${entry} exporting 'handler' (add it, or set 'entry')`);
+    }
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       functionName: names.function,
       description: consumer.description.slice(0, 256),
-      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', consumer.name, 'index.ts'),
+      entry,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

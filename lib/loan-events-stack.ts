@@ -3,6 +3,7 @@
  * consumer is one catalog edit plus a handler file.
  */
 import { CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as path from 'path';
 import { Construct } from 'constructs';
 import { catalog as loanCatalog, EventCatalog } from '../catalog';
 import { AuditTrail } from './audit-trail';
@@ -17,6 +18,12 @@ export interface LoanEventsStackProps extends StackProps {
    * @default - the loan-application catalog in catalog/loans.ts
    */
   readonly catalog?: EventCatalog;
+
+  /**
+   * Folder holding one `<consumer name>/index.ts` handler per catalog consumer.
+   * @default - the project's lambdas/ folder
+   */
+  readonly handlersDir?: string;
 
   /**
    * Name of the custom event bus.
@@ -97,6 +104,7 @@ export class LoanEventsStack extends Stack {
       this.consumers[consumer.name] = new BufferedConsumer(this, pascalCase(consumer.name), {
         consumer,
         router: this.router,
+        entry: props.handlersDir === undefined ? undefined : path.join(props.handlersDir, consumer.name, 'index.ts'),
       });
     }
 

@@ -1,4 +1,5 @@
 /** Builds LoanEvents stacks for template assertions. */
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
@@ -87,6 +88,9 @@ const Audited = defineEvent({
   description: 'Audit recorded an application.',
   data: z.object({ applicationId: z.string() }),
 });
+
+/** Handlers of the test catalogs' consumers. */
+export const fixtureHandlers = path.join(__dirname, 'fixtures', 'handlers');
 
 /** A catalog with a publisher in another account and a consumer without a state table. */
 export const partnerAccount = '111122223333';

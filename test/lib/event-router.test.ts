@@ -1,0 +1,237 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { loanCatalog } from '../../catalog/loans';
+import { SUBSCRIBE_ACTIONS } from '../../lib/event-router';
+import { BUS_ARN, buildStack, busPolicy, crossAccountCatalog, fixtureHandlers, flat, keyStatements, logicalId, partnerAccount, resourceById, resourcesOf } from './helpers';
+
+// GIVEN the default stack, built once.
+const { stack, template } = buildStack();
+const keyId = logicalId(template, 'AWS::KMS::Key', 'EventRouterKey');
+const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
+const roleArn = (prefix: string) => ({ 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', prefix), 'Arn'] });
+
+describe('encryption key', () => {
+  test('is a customer-managed symmetric key with rotation, retained on stack deletion', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/loan-events' });
+  });
+
+  test('lets EventBridge use it for the bus only (aws:SourceArn and the event-bus encryption context)', () => {
+    const statement = flat(keyStatements(template)).find((s: any) =>
+      s.Principal?.Service === 'events.amazonaws.com' && s.Condition?.StringEquals?.['aws:SourceArn'] === BUS_ARN);
+    expect(statement).toBeDefined();
+    expect(statement.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+    expect(statement.Condition.StringEquals['kms:EncryptionContext:aws:events:event-bus:arn']).toBe(BUS_ARN);
+  });
+
+  test('gotcha: the key policy grants EventBridge what it needs to encrypt the archive', () => {
+    // Without it the Archive resource fails to create, or stores nothing.
+    const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'events.amazonaws.com');
+    const archive = statements.find((s: any) =>
+      s.Condition?.StringEquals?.['kms:EncryptionContext:aws:events:event-bus:arn'] === BUS_ARN
+      && s.Condition.StringEquals['aws:SourceArn'] === undefined);
+    expect(archive.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*']));
+    expect(statements.some((s: any) => s.Action === 'kms:DescribeKey' || s.Action.includes?.('kms:DescribeKey'))).toBe(true);
+  });
+
+  test('every statement letting a service encrypt or decrypt carries a condition', () => {
+    const unscoped = keyStatements(template).filter((s) =>
+      s.Principal?.Service !== undefined
+      && [s.Action].flat().some((a: string) => a !== 'kms:DescribeKey')
+      && s.Condition === undefined);
+    expect(unscoped).toEqual([]);
+  });
+});
+
+describe('event bus', () => {
+  test('is named loan-events, encrypted with the key, with a bus-level dead-letter queue', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', {
+      Name: 'loan-events',
+      KmsKeyIdentifier: keyArn,
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'EventRouterDeadLetterQueue'), 'Arn'] } },
+    });
+  });
+
+  test('the bus dead-letter queue does not depend on the bus key, keeps 14 days, and accepts only this bus over TLS', () => {
+    // It receives events that failed because of the key, so it must not need that key.
+    const queue = resourceById(template, 'AWS::SQS::Queue', 'EventRouterDeadLetterQueue');
+    expect(queue).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) => id.startsWith('EventRouterDeadLetterQueuePolicy'));
+    const statements = flat(policy.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': BUS_ARN } },
+    }));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+  });
+
+  test('archives every event, encrypted with the key, for 365 days by default', () => {
+    const archive = flat(resourceById(template, 'AWS::Events::Archive', 'EventRouterArchive'));
+    expect(archive.SourceArn).toBe(BUS_ARN);
+    expect(archive.EventPattern).toEqual({ source: [{ prefix: '' }] });
+    expect(archive.RetentionDays).toBe(365);
+    expect(resourceById(template, 'AWS::Events::Archive', 'EventRouterArchive').KmsKeyIdentifier).toEqual(keyArn);
+  });
+
+  test('archive retention comes from archiveRetention', () => {
+    const { template: t } = buildStack({ archiveRetention: Duration.days(30) });
+    t.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
+  });
+
+  test('the schema registry holds one draft-4 schema per catalog event type', () => {
+    template.hasResourceProperties('AWS::EventSchemas::Registry', { RegistryName: 'loan-events-schemas' });
+    const schemas = resourcesOf(template, 'AWS::EventSchemas::Schema').map(([, p]) => p);
+    expect(schemas.map((s) => s.SchemaName).sort()).toEqual(loanCatalog.events.map((e) => `${e.source}@${e.detailType}`).sort());
+    for (const s of schemas) {
+      expect(s.Type).toBe('JSONSchemaDraft4');
+      const content = JSON.parse(s.Content);
+      expect(content.$schema).toBe('http://json-schema.org/draft-04/schema#');
+      expect(content.properties.detail.properties).toHaveProperty('metadata');
+      expect(content.properties.detail.properties).toHaveProperty('data');
+      expect(content.properties.detail.$schema).toBeUndefined();
+    }
+  });
+});
+
+describe('publisher roles', () => {
+  test('one role per same-account catalog publisher, with a readable logical id, assumable from this account', () => {
+    expect(Object.keys(stack.router.publisherRoles)).toEqual(['loan-intake']);
+    const role = flat(resourceById(template, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole'));
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:<Partition>:iam::<AccountId>:root' } },
+    ]);
+    expect(role.MaxSessionDuration).toBe(3600);
+  });
+
+  test('may PutEvents on this bus only, with the catalog source and detail-types as conditions', () => {
+    const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'));
+    expect(flat(policy.PolicyDocument.Statement)).toEqual([{
+      Sid: 'PutEventsComExampleLoansIntake',
+      Effect: 'Allow',
+      Action: 'events:PutEvents',
+      Resource: BUS_ARN,
+      Condition: { StringEquals: { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] } },
+    }]);
+  });
+
+  test('no role anywhere has an AWS managed policy', () => {
+    for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) expect(role.ManagedPolicyArns).toBeUndefined();
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  });
+
+  test('no identity policy grants events:PutEvents without source and detail-type conditions', () => {
+    for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
+      for (const s of policy.PolicyDocument.Statement) {
+        if ([s.Action].flat().some((a: string) => a.startsWith('events:'))) {
+          expect(flat(s.Resource)).toBe(BUS_ARN);
+          expect(Object.keys(s.Condition.StringEquals).sort()).toEqual(['events:detail-type', 'events:source']);
+        }
+      }
+    }
+  });
+});
+
+describe('bus policy', () => {
+  const policy = flat(busPolicy(template));
+
+  test('denies PutEvents to every principal but the catalog publishers and publishing consumers, sparing AWS services', () => {
+    const deny = busPolicy(template).DenyPutEventsFromUnlistedPrincipals;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'events:PutEvents' });
+    expect(flat(deny.Resource)).toBe(BUS_ARN);
+    // Archive replays are put by EventBridge itself, which a Principal * deny would block.
+    expect(deny.Condition.Bool).toEqual({ 'aws:PrincipalIsAWSService': 'false' });
+    expect(deny.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
+      roleArn('EventRouterLoanIntakePublisherRole'),
+      roleArn('UnderwritingRole'),
+      roleArn('NotificationsRole'),
+    ]);
+  });
+
+  test('a consumer that publishes nothing is not an allowed publisher', () => {
+    expect(JSON.stringify(busPolicy(template))).not.toContain(logicalId(template, 'AWS::IAM::Role', 'ManualReviewRole'));
+  });
+
+  test('denies a listed publisher any source or detail-type outside its catalog entry', () => {
+    expect(policy.DenyOtherSourcesFromUnderwriting.Condition).toEqual({
+      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      StringNotEquals: { 'events:source': ['com.example.loans.underwriting'] },
+    });
+    expect(policy.DenyOtherDetailTypesFromUnderwriting0.Condition).toEqual({
+      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      StringEquals: { 'events:source': 'com.example.loans.underwriting' },
+      StringNotEquals: { 'events:detail-type': ['LoanApplicationApproved', 'LoanApplicationRejected'] },
+    });
+    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition.StringNotEquals).toEqual({ 'events:detail-type': ['LoanApplicationSubmitted'] });
+  });
+
+  test('denies creating or changing rules and targets on the bus to all but the CDK deployment role', () => {
+    const deny = policy.DenySubscribingToAllButDeploymentRoles;
+    expect(deny.Effect).toBe('Deny');
+    expect(deny.Principal).toEqual({ AWS: '*' });
+    expect(deny.Action).toEqual([...SUBSCRIBE_ACTIONS]);
+    expect(deny.Resource).toBe('arn:<Partition>:events:<Region>:<AccountId>:rule/loan-events/*');
+    expect(deny.Condition).toEqual({
+      ArnNotLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' }] },
+      Bool: { 'aws:PrincipalIsAWSService': 'false' },
+    });
+  });
+
+  test('deploymentRoleArns and ruleManagerArns replace the default rule managers', () => {
+    const { template: t } = buildStack({
+      deploymentRoleArns: ['arn:aws:iam::123456789012:role/deployer'],
+      ruleManagerArns: ['arn:aws:iam::123456789012:role/operator'],
+    });
+    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles.Condition.ArnNotLike['aws:PrincipalArn'])
+      .toEqual(['arn:aws:iam::123456789012:role/deployer', 'arn:aws:iam::123456789012:role/operator']);
+  });
+
+  test('has no Allow statement for a same-account catalog', () => {
+    expect(Object.values(policy).filter((s: any) => s.Effect !== 'Deny')).toEqual([]);
+  });
+});
+
+describe('publishers in other accounts', () => {
+  const { stack: xStack, template: xTemplate } = buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount');
+  const xPolicy = flat(busPolicy(xTemplate));
+
+  test('get a bus-policy Allow with the same source and detail-type conditions, and no role', () => {
+    expect(xStack.router.publisherRoles).toEqual({});
+    expect(xPolicy.AllowPutEventsFromPartnerBroker0).toEqual({
+      Sid: 'AllowPutEventsFromPartnerBroker0',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:<Partition>:iam::${partnerAccount}:root` },
+      Action: 'events:PutEvents',
+      Resource: BUS_ARN,
+      Condition: { StringEquals: { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] } },
+    });
+  });
+
+  test('are in the allow list by account and bound to their own events by the deny statements', () => {
+    const accountPattern = `arn:<Partition>:iam::${partnerAccount}:*`;
+    expect(xPolicy.DenyPutEventsFromUnlistedPrincipals.Condition.ArnNotLike['aws:PrincipalArn']).toContain(accountPattern);
+    expect(xPolicy.DenyOtherSourcesFromPartnerBroker.Condition).toEqual({
+      ArnLike: { 'aws:PrincipalArn': accountPattern },
+      StringNotEquals: { 'events:source': ['com.partner.loans'] },
+    });
+  });
+
+  test('the consumer rule carries the catalog $or pattern unchanged', () => {
+    xTemplate.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        $or: [
+          { 'source': ['com.partner.loans'], 'detail-type': ['PartnerApplicationSubmitted'] },
+          { 'source': ['com.partner.loans'], 'detail-type': ['PartnerApplicationWithdrawn'], 'detail': { data: { applicationId: [{ prefix: 'app-' }] } } },
+        ],
+      },
+      EventBusName: { Ref: Match.stringLikeRegexp('^EventRouterBus') },
+    });
+  });
+});
