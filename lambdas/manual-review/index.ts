@@ -1,4 +1,17 @@
-// Placeholder until the consumer library lands; replaced by the real handler.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+/** Manual-review consumer: large LoanApplicationSubmitted events in, a review case record out. */
+import { processPartialResponse } from '@aws-lambda-powertools/batch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LoanApplicationSubmitted, manualReview } from '../../catalog/loans';
+import { createConsumer, route } from '../../sdk/consumer';
+import { StateTable } from '../../sdk/consumer/state';
+import { openReviewCase } from './review-case';
 
-export const handler = async (_event: SQSEvent): Promise<SQSBatchResponse> => ({ batchItemFailures: [] });
+const dynamodb = new DynamoDBClient({});
+const consumer = createConsumer({
+  name: manualReview.name,
+  routes: [route(LoanApplicationSubmitted, openReviewCase({ state: new StateTable({ client: dynamodb }) }))],
+  idempotency: { client: dynamodb },
+});
+const { recordHandler, processor } = consumer;
+
+export const handler = consumer.instrument(async (event, context) => processPartialResponse(event, recordHandler, processor, { context }));

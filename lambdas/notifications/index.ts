@@ -1,4 +1,20 @@
-// Placeholder until the consumer library lands; replaced by the real handler.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+/** Notifications consumer: a decision in, a notification record and ApplicantNotified out. */
+import { processPartialResponse } from '@aws-lambda-powertools/batch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LoanApplicationApproved, LoanApplicationRejected, notifications } from '../../catalog/loans';
+import { EventPublisher } from '../../sdk';
+import { createConsumer, route } from '../../sdk/consumer';
+import { handlerPublisherOptions } from '../../sdk/consumer/env';
+import { StateTable } from '../../sdk/consumer/state';
+import { notifyApplicant } from './notification';
 
-export const handler = async (_event: SQSEvent): Promise<SQSBatchResponse> => ({ batchItemFailures: [] });
+const dynamodb = new DynamoDBClient({});
+const notify = notifyApplicant({ publisher: new EventPublisher(handlerPublisherOptions()), state: new StateTable({ client: dynamodb }) });
+const consumer = createConsumer({
+  name: notifications.name,
+  routes: [route(LoanApplicationApproved, notify), route(LoanApplicationRejected, notify)],
+  idempotency: { client: dynamodb },
+});
+const { recordHandler, processor } = consumer;
+
+export const handler = consumer.instrument(async (event, context) => processPartialResponse(event, recordHandler, processor, { context }));

@@ -1,4 +1,13 @@
-// Placeholder until the consumer library lands; replaced by the real handler.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+/** Underwriting consumer: LoanApplicationSubmitted in, LoanApplicationApproved or LoanApplicationRejected out. */
+import { processPartialResponse } from '@aws-lambda-powertools/batch';
+import { LoanApplicationSubmitted, underwriting } from '../../catalog/loans';
+import { EventPublisher } from '../../sdk';
+import { createConsumer, route } from '../../sdk/consumer';
+import { handlerPublisherOptions } from '../../sdk/consumer/env';
+import { underwrite } from './underwrite';
 
-export const handler = async (_event: SQSEvent): Promise<SQSBatchResponse> => ({ batchItemFailures: [] });
+const publisher = new EventPublisher(handlerPublisherOptions());
+const consumer = createConsumer({ name: underwriting.name, routes: [route(LoanApplicationSubmitted, underwrite({ publisher }))] });
+const { recordHandler, processor } = consumer;
+
+export const handler = consumer.instrument(async (event, context) => processPartialResponse(event, recordHandler, processor, { context }));
