@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/** Entry point of the `loan-events` command; see docs/cli.md. */
+import { processIO } from './io';
+import { run } from './program';
+
+export { run } from './program';
+
+if (require.main === module) {
+  run(process.argv.slice(2), processIO()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
