@@ -162,7 +162,10 @@ export class AuditTrail extends Construct {
       cloudWatchLogGroup: this.logGroup,
     });
     // Advanced selectors replace basic ones, so management events are selected here as well.
-    (this.trail.node.defaultChild as cloudtrail.CfnTrail).advancedEventSelectors = [
+    // CloudTrail rejects a trail with both kinds, and the L2 always renders EventSelectors ([]).
+    const cfnTrail = this.trail.node.defaultChild as cloudtrail.CfnTrail;
+    cfnTrail.addPropertyDeletionOverride('EventSelectors');
+    cfnTrail.advancedEventSelectors = [
       { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
       {
         name: 'PutEvents on the event bus',

@@ -1,0 +1,158 @@
+import { loanCatalog } from '../../catalog/loans';
+import { pascalCase } from '../../lib/defaults';
+import { BUS_ARN, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
+
+// GIVEN the default stack and one relying on an organisation trail, each built once.
+const { template } = buildStack({ alarmEmail: 'oncall@example.com' });
+const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EventRouterKey'), 'Arn'] };
+const TRAIL_ARN = 'arn:<Partition>:cloudtrail:<Region>:<AccountId>:trail/LoanEvents-audit';
+
+describe('audit trail', () => {
+  const trail = resourceById(template, 'AWS::CloudTrail::Trail', 'AuditTrail');
+
+  test('validates log files, covers all regions and global services, encrypts with the key, delivers to CloudWatch Logs', () => {
+    expect(trail.TrailName).toBe('LoanEvents-audit');
+    expect(trail.EnableLogFileValidation).toBe(true);
+    expect(trail.IsMultiRegionTrail).toBe(true);
+    expect(trail.IncludeGlobalServiceEvents).toBe(true);
+    expect(trail.IsLogging).toBe(true);
+    expect(trail.KMSKeyId).toEqual(keyArn);
+    expect(trail.CloudWatchLogsLogGroupArn).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup'), 'Arn'] });
+    expect(resourceById(template, 'AWS::Logs::LogGroup', 'AuditLogGroup')).toEqual({ LogGroupName: '/aws/cloudtrail/LoanEvents-audit', KmsKeyId: keyArn, RetentionInDays: 365 });
+  });
+
+  test('logs management events and PutEvents data events on this bus with advanced selectors', () => {
+    expect(trail.EventSelectors).toBeUndefined();
+    expect(flat(trail.AdvancedEventSelectors)).toEqual([
+      { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+      {
+        Name: 'PutEvents on the event bus',
+        FieldSelectors: [
+          { Field: 'eventCategory', Equals: ['Data'] },
+          { Field: 'resources.type', Equals: ['AWS::Events::EventBus'] },
+          { Field: 'eventName', Equals: ['PutEvents'] },
+          { Field: 'resources.ARN', Equals: [BUS_ARN] },
+        ],
+      },
+    ]);
+  });
+
+  test('the log bucket is SSE-KMS with the key, versioned, private, access-logged, with lifecycle to cheaper storage', () => {
+    const bucket = resourceById(template, 'AWS::S3::Bucket', 'AuditBucket');
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true },
+    ]);
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(template, 'AWS::S3::Bucket', 'AuditAccessLogsBucket') }, LogFilePrefix: 'trail-bucket/' });
+    expect(bucket.LifecycleConfiguration.Rules[0].Transitions).toEqual([
+      { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
+      { StorageClass: 'GLACIER', TransitionInDays: 90 },
+    ]);
+  });
+
+  test('both buckets deny requests without TLS and are retained', () => {
+    for (const [id, policy] of resourcesOf(template, 'AWS::S3::BucketPolicy')) {
+      expect({ id, deny: policy.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false') }).toEqual({ id, deny: true });
+    }
+    template.resourceCountIs('AWS::S3::BucketPolicy', 2);
+    for (const id of Object.keys(template.findResources('AWS::S3::Bucket'))) {
+      expect(template.toJSON().Resources[id].DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('the key policy lets CloudTrail encrypt log files for this trail only', () => {
+    const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com');
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: 'kms:GenerateDataKey*',
+      Condition: {
+        StringEquals: { 'aws:SourceArn': TRAIL_ARN },
+        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': 'arn:<Partition>:cloudtrail:*:<AccountId>:trail/*' },
+      },
+    }));
+    for (const s of statements) expect(s.Condition.StringEquals['aws:SourceArn']).toBe(TRAIL_ARN);
+  });
+
+  test('existingTrail relies on the organisation trail: no trail, no buckets', () => {
+    const { template: t } = buildStack({ existingTrail: true });
+    t.resourceCountIs('AWS::CloudTrail::Trail', 0);
+    t.resourceCountIs('AWS::S3::Bucket', 0);
+    expect(flat(keyStatements(t)).some((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com')).toBe(false);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+  const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic') };
+  const alarmFor = (id: string) => resourceById(template, 'AWS::CloudWatch::Alarm', `Observability${id}Alarm`);
+
+  test('every alarm notifies the topic on ALARM and on OK, and treats missing data as fine', () => {
+    expect(alarms.length).toBe(7 * loanCatalog.consumers.length + 1);
+    for (const [, alarm] of alarms) {
+      expect(alarm.AlarmActions).toEqual([topic]);
+      expect(alarm.OKActions).toEqual([topic]);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+      expect(alarm.AlarmDescription.length).toBeGreaterThan(30);
+    }
+  });
+
+  test('every dead-letter queue in the stack alarms on its first visible message', () => {
+    const dlqIds = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => /DeadLetterQueue/.test(id));
+    expect(dlqIds).toHaveLength(2 * loanCatalog.consumers.length + 1);
+    for (const dlq of dlqIds) {
+      const watching = alarms.filter(([, a]) => a.MetricName === 'ApproximateNumberOfMessagesVisible'
+        && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === dlq);
+      expect({ dlq, n: watching.length }).toEqual({ dlq, n: 1 });
+      const [[, a]] = watching;
+      expect(a).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Period: 60, EvaluationPeriods: 1 });
+    }
+  });
+
+  test.each(loanCatalog.consumers.map((c) => [c.name]))('%s: queue age, function errors and throttles, rule failures', (name) => {
+    const id = pascalCase(name);
+    const queueName = { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', `${id}Queue`), 'QueueName'] };
+    expect(alarmFor(`${id}QueueAge`)).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 300, Dimensions: [{ Name: 'QueueName', Value: queueName }] });
+    const fn = { Ref: logicalId(template, 'AWS::Lambda::Function', `${id}Function`) };
+    expect(alarmFor(`${id}FunctionErrors`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0, Dimensions: [{ Name: 'FunctionName', Value: fn }] });
+    expect(alarmFor(`${id}FunctionThrottles`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
+    const ruleDims = [{ Name: 'EventBusName', Value: 'loan-events' }, { Name: 'RuleName', Value: { Ref: logicalId(template, 'AWS::Events::Rule', `${id}Rule`) } }];
+    expect(alarmFor(`${id}RuleFailedInvocations`)).toMatchObject({ Namespace: 'AWS/Events', MetricName: 'FailedInvocations', Threshold: 0, Dimensions: ruleDims });
+    expect(alarmFor(`${id}RuleDeadLetterFailures`)).toMatchObject({ Namespace: 'AWS/Events', MetricName: 'InvocationsFailedToBeSentToDlq', Threshold: 0, Dimensions: ruleDims });
+  });
+
+  test('the alarm topic is encrypted with the key, TLS-only, and the key lets CloudWatch encrypt for it only', () => {
+    expect(resourceById(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic')).toEqual({ TopicName: 'LoanEvents-alarms', KmsMasterKeyId: keyArn });
+    const [[, policy]] = resourcesOf(template, 'AWS::SNS::TopicPolicy');
+    expect(policy.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    const statement = flat(keyStatements(template)).find((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(statement.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': '<AccountId>', 'kms:EncryptionContext:aws:sns:topicArn': 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms' },
+      ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
+    });
+  });
+
+  test('alarmEmail subscribes that address to the topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topic.Ref } });
+  });
+});
+
+describe('dashboard and outputs', () => {
+  test('the dashboard shows rule, buffer, function and DLQs for every consumer', () => {
+    const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.DashboardBody);
+    for (const c of loanCatalog.consumers) {
+      const id = pascalCase(c.name);
+      for (const title of ['rule', 'buffer queue', 'function', 'dead-letter queues']) expect(body).toContain(`${id}: ${title}`);
+    }
+    expect(body).toContain('Bus dead-letter queue');
+  });
+
+  test('outputs the bus name and ARN, and each publisher role ARN', () => {
+    template.hasOutput('EventBusName', { Value: { Ref: logicalId(template, 'AWS::Events::EventBus', 'EventRouterBus') } });
+    template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::EventBus', 'EventRouterBus'), 'Arn'] } });
+    template.hasOutput('LoanIntakePublisherRoleArn', { Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole'), 'Arn'] } });
+    template.hasOutput('EventBusDeadLetterQueueUrl', {});
+    template.hasOutput('AlarmTopicArn', {});
+  });
+});
