@@ -65,7 +65,8 @@ export function decide(application: Application): Decision {
 
   const reasons: RejectionReason[] = [];
   if (creditScore < MIN_CREDIT_SCORE) reasons.push('CREDIT_SCORE_TOO_LOW');
-  if (payment * 12 > annualIncome * MAX_PAYMENT_TO_INCOME) reasons.push('DEBT_TO_INCOME_TOO_HIGH');
+  // Compared in whole cents, so that a boundary case does not turn on floating-point noise.
+  if (roundCents(payment * 12) > roundCents(annualIncome * MAX_PAYMENT_TO_INCOME)) reasons.push('DEBT_TO_INCOME_TOO_HIGH');
   if (amount > annualIncome * policy.maxIncomeMultiple) reasons.push('AMOUNT_EXCEEDS_INCOME_MULTIPLE');
   if (termMonths > policy.maxTermMonths) reasons.push('TERM_OUT_OF_POLICY');
 
