@@ -124,6 +124,11 @@ export class EventRouter extends Construct {
     }
     this.eventBusName = busName;
     this.ruleManagers = [...props.deploymentRoleArns, ...(props.ruleManagerArns ?? [])];
+    for (const arn of this.ruleManagers) {
+      if (!Token.isUnresolved(arn) && !/^arn:[^:]+:(iam|sts)::(\d{12}|\*):/.test(arn)) {
+        throw new Error(`'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given '${arn}')`);
+      }
+    }
     if (this.ruleManagers.length === 0) {
       throw new Error("'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation");
     }

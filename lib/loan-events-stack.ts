@@ -88,9 +88,6 @@ export class LoanEventsStack extends Stack {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const catalog = props.catalog ?? loanCatalog;
     this.deploymentRoleArns = props.deploymentRoleArns ?? [this.defaultDeploymentRoleArn()];
-    if (this.deploymentRoleArns.length === 0) {
-      throw new Error("'deploymentRoleArns' must not be empty: the bus policy would deny CloudFormation itself from managing rules");
-    }
 
     this.router = new EventRouter(this, 'EventRouter', {
       catalog,

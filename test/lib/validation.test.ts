@@ -1,0 +1,128 @@
+import { App, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { z } from 'zod';
+import { ConsumerTuning, defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
+import { loanCatalog, underwriting } from '../../catalog/loans';
+import { AuditTrail } from '../../lib/audit-trail';
+import { BufferedConsumer } from '../../lib/buffered-consumer';
+import { EventRouter } from '../../lib/event-router';
+import { LoanEventsStack, LoanEventsStackProps } from '../../lib/loan-events-stack';
+import { fixtureHandlers } from './helpers';
+
+const DEPLOYER = 'arn:aws:iam::123456789012:role/deployer';
+const noBundling = { 'aws:cdk:bundling-stacks': [] };
+
+function stackWith(props: LoanEventsStackProps): () => LoanEventsStack {
+  return () => new LoanEventsStack(new App({ context: noBundling }), 'LoanEvents', props);
+}
+
+function routerIn(stack: Stack): EventRouter {
+  return new EventRouter(stack, 'EventRouter', { catalog: loanCatalog, deploymentRoleArns: [DEPLOYER] });
+}
+
+const Ping = defineEvent({ source: 'com.example.ping', detailType: 'Ping', version: '1', description: 'A ping.', data: z.object({}) });
+function catalogWithTuning(tuning: ConsumerTuning) {
+  return defineCatalog({
+    events: [Ping],
+    publishers: [definePublisher({ name: 'pinger', description: 'Pings.', publishes: [Ping] })],
+    consumers: [defineConsumer({ name: 'auditor', description: 'Hears pings.', subscriptions: [on(Ping)], publishes: [], tuning })],
+  });
+}
+
+describe('LoanEventsStack props', () => {
+  test('fails on an event bus name with a slash', () => {
+    expect(stackWith({ eventBusName: 'loan/events' }))
+      .toThrow("'eventBusName' must be 1 to 256 characters of letters, digits, '.', '-' or '_' (given 'loan/events')");
+  });
+
+  test('fails on an archive retention that is not whole days', () => {
+    expect(stackWith({ archiveRetention: Duration.hours(36) }))
+      .toThrow("'archiveRetention' must be a whole number of days (given 1 day 12 hours)");
+  });
+
+  test('fails on empty deploymentRoleArns, since the bus policy would lock out CloudFormation', () => {
+    expect(stackWith({ deploymentRoleArns: [] }))
+      .toThrow("'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation");
+  });
+
+  test('fails on a rule manager that is not an IAM ARN', () => {
+    expect(stackWith({ ruleManagerArns: ['operator'] }))
+      .toThrow("'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given 'operator')");
+  });
+
+  test('fails without deploymentRoleArns when the synthesizer has no bootstrap execution role', () => {
+    expect(stackWith({ synthesizer: new LegacyStackSynthesizer() }))
+      .toThrow("'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given LegacyStackSynthesizer)");
+  });
+
+  test('fails on an alarm email that is not an address', () => {
+    expect(stackWith({ alarmEmail: 'oncall' })).toThrow("'alarmEmail' must be an email address (given 'oncall')");
+  });
+
+  test('fails on a message-age alarm threshold under a minute', () => {
+    expect(stackWith({ maxMessageAge: Duration.seconds(30) })).toThrow("'maxMessageAge' must be at least 1 minute (given 30 seconds)");
+  });
+
+  test('fails when a catalog consumer has no handler file, naming the consumer and the path', () => {
+    expect(stackWith({ catalog: catalogWithTuning({}), handlersDir: '/nowhere' }))
+      .toThrow("Consumer 'auditor' has no handler file: expected /nowhere/auditor/index.ts exporting 'handler' (add it, or set 'entry')");
+  });
+});
+
+describe('consumer tuning from the catalog', () => {
+  test.each<[ConsumerTuning, string]>([
+    [{ batchSize: 11 }, "Consumer 'auditor': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize 11, maxBatchingWindowSeconds 0)"],
+    [{ batchSize: 0 }, "Consumer 'auditor': tuning.batchSize must be an integer between 1 and 10000 inclusive (given 0)"],
+    [{ maxBatchingWindowSeconds: 301 }, "Consumer 'auditor': tuning.maxBatchingWindowSeconds must be an integer between 0 and 300 inclusive (given 301)"],
+    [{ maxConcurrency: 1 }, "Consumer 'auditor': tuning.maxConcurrency must be an integer between 2 and 1000 inclusive (given 1)"],
+    [{ timeoutSeconds: 901 }, "Consumer 'auditor': tuning.timeoutSeconds must be an integer between 1 and 900 inclusive (given 901)"],
+    [{ memoryMB: 64 }, "Consumer 'auditor': tuning.memoryMB must be an integer between 128 and 10240 inclusive (given 64)"],
+    [{ maxReceiveCount: 0 }, "Consumer 'auditor': tuning.maxReceiveCount must be an integer between 1 and 1000 inclusive (given 0)"],
+    [{ timeoutSeconds: 2.5 }, "Consumer 'auditor': tuning.timeoutSeconds must be an integer between 1 and 900 inclusive (given 2.5)"],
+  ])('rejects %j', (tuning, message) => {
+    expect(stackWith({ catalog: catalogWithTuning(tuning), handlersDir: fixtureHandlers })).toThrow(message);
+  });
+
+  test('accepts the largest tuning (visibility timeout 6 x 900 + 300 s stays under the SQS maximum)', () => {
+    const stack = stackWith({ catalog: catalogWithTuning({ timeoutSeconds: 900, maxBatchingWindowSeconds: 300, batchSize: 10000 }), handlersDir: fixtureHandlers })();
+    expect(stack.consumers.auditor.visibilityTimeout.toSeconds()).toBe(5700);
+  });
+});
+
+describe('BufferedConsumer props', () => {
+  const build = (props: Partial<ConstructorParameters<typeof BufferedConsumer>[2]>) => () => {
+    const stack = new Stack(new App({ context: noBundling }), 'S');
+    new BufferedConsumer(stack, 'Underwriting', { consumer: underwriting, router: routerIn(stack), ...props });
+  };
+
+  test('fails on more retry attempts than EventBridge allows', () => {
+    expect(build({ retryAttempts: 186 })).toThrow("'retryAttempts' must be an integer between 0 and 185 inclusive (given 186)");
+  });
+
+  test('fails on a maximum event age under 60 seconds', () => {
+    expect(build({ maxEventAge: Duration.seconds(30) })).toThrow("'maxEventAge' must be between 60 seconds and 24 hours inclusive (given 30 seconds)");
+  });
+
+  test('fails when a physical name would exceed the SQS limit', () => {
+    const prefix = 'p'.repeat(60);
+    expect(build({ namePrefix: prefix }))
+      .toThrow(`'queueName' must be at most 80 characters (given '${prefix}-underwriting-delivery-dlq', 86 characters)`);
+  });
+});
+
+describe('AuditTrail props', () => {
+  const build = (props: Partial<ConstructorParameters<typeof AuditTrail>[2]>) => () => {
+    const stack = new Stack(new App(), 'S');
+    new AuditTrail(stack, 'Audit', { encryptionKey: new kms.Key(stack, 'Key'), eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/loan-events', ...props });
+  };
+
+  test('fails on a Standard-IA transition before 30 days', () => {
+    expect(build({ infrequentAccessAfter: Duration.days(10) }))
+      .toThrow("'infrequentAccessAfter' must be at least 30 days, the S3 minimum for Standard-IA (given 10 days)");
+  });
+
+  test('fails when Glacier would come before Standard-IA', () => {
+    expect(build({ glacierAfter: Duration.days(30) }))
+      .toThrow("'glacierAfter' (30 days) must be later than 'infrequentAccessAfter' (30 days)");
+  });
+});
