@@ -1,0 +1,135 @@
+/**
+ * Handler bundles: size, and load time in a fresh Node.js process, beside an empty handler
+ * built the same way. Builds with esbuild as the stack's NodejsFunction does (bundle,
+ * minify, source map, CommonJS, node24) in two variants:
+ *   - "runtime SDK": `@aws-sdk/*` left out, the NodejsFunction default for Node.js 18+
+ *     runtimes, which ship the AWS SDK v3;
+ *   - "bundled SDK": everything in the bundle.
+ * Targets: at most 200 KB minified, and at most 3 x the empty handler's load time.
+ *
+ * Load time is measured two ways, each the median of RUNS fresh processes:
+ *   - init: from process start to the handler being exported (what a cold start adds to
+ *     the runtime's own start), via performance.now() after require();
+ *   - require: the require() call alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { build, type Plugin } from 'esbuild';
+
+const ROOT = path.join(__dirname, '..');
+const OUT = path.join(ROOT, '.bench-out', 'handlers');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const HANDLERS = ['underwriting', 'notifications', 'manual-review'];
+const SIZE_TARGET = 200 * 1024;
+const LOAD_TARGET_RATIO = 3;
+
+/**
+ * Resolves zod's internal locale index to English only. esbuild cannot drop the other
+ * locales itself because zod re-exports them as a namespace (`export * as locales`).
+ * Shown as a variant, since NodejsFunction's bundling takes no esbuild plugins.
+ * @see https://github.com/colinhacks/zod/issues/6050
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}zod${path.sep}`) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js') } : undefined,
+    );
+  },
+};
+
+interface Variant {
+  readonly name: string;
+  readonly external: string[];
+  readonly plugins: Plugin[];
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'runtime SDK', external: ['@aws-sdk/*'], plugins: [] },
+  { name: 'bundled SDK', external: [], plugins: [] },
+  { name: 'runtime SDK, zod en only', external: ['@aws-sdk/*'], plugins: [zodEnglishOnly] },
+];
+
+async function bundle(entry: string, outdir: string, variant: Variant): Promise<string> {
+  const outfile = path.join(outdir, 'index.js');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    external: variant.external,
+    plugins: variant.plugins,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Loads the bundle in a fresh process; returns [ms from process start to loaded, ms of require()]. */
+function loadOnce(file: string): [number, number] {
+  const script =
+    `const t0 = performance.now(); const m = require(${JSON.stringify(file)}); const t1 = performance.now();` +
+    `if (typeof m.handler !== 'function') throw new Error('no handler export');` +
+    `process.stdout.write(JSON.stringify([t1, t1 - t0]));`;
+  const env = {
+    ...process.env,
+    // The environment the stack gives a consumer; nothing is called at load time.
+    AWS_REGION: 'eu-west-1',
+    EVENT_BUS_NAME: 'loans',
+    IDEMPOTENCY_TABLE_NAME: 'idempotency',
+    STATE_TABLE_NAME: 'state',
+    POWERTOOLS_METRICS_NAMESPACE: 'LoanEvents',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    // Lets the "runtime SDK" bundles find @aws-sdk/* the way the Lambda runtime provides it.
+    NODE_PATH: path.join(ROOT, 'node_modules'),
+  };
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [number, number];
+}
+
+function measureLoad(file: string): { init: number; require: number } {
+  loadOnce(file); // warm the file system cache
+  const runs = Array.from({ length: RUNS }, () => loadOnce(file));
+  return { init: median(runs.map((r) => r[0])), require: median(runs.map((r) => r[1])) };
+}
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  const emptyEntry = path.join(OUT, 'empty-handler.ts');
+  writeFileSync(emptyEntry, 'export const handler = async () => ({ batchItemFailures: [] });\n');
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  let missed = 0;
+  console.log(`Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes)`);
+  for (const variant of VARIANTS) {
+    const dir = path.join(OUT, variant.name.replace(/[^a-z0-9]+/gi, '-'));
+    const empty = measureLoad(await bundle(emptyEntry, path.join(dir, 'empty'), variant));
+    console.log(`\n[${variant.name}] empty handler: init ${ms(empty.init)}, require ${ms(empty.require)}`);
+    console.log('handler        | size      | init      | x empty | require   | x empty | targets');
+    for (const name of HANDLERS) {
+      const file = await bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant);
+      const size = statSync(file).size;
+      const load = measureLoad(file);
+      const initRatio = load.init / empty.init;
+      const sizeOk = size <= SIZE_TARGET;
+      const loadOk = initRatio <= LOAD_TARGET_RATIO;
+      if (variant === VARIANTS[0] && !(sizeOk && loadOk)) missed++;
+      console.log(
+        `${name.padEnd(14)} | ${kb(size).padStart(9)} | ${ms(load.init).padStart(9)} | ${initRatio.toFixed(2).padStart(7)} | ` +
+          `${ms(load.require).padStart(9)} | ${(load.require / empty.require).toFixed(0).padStart(7)} | ` +
+          `size ${sizeOk ? 'ok' : `MISSED by ${kb(size - SIZE_TARGET)}`}, load ${loadOk ? 'ok' : `MISSED (${initRatio.toFixed(2)} x)`}`,
+      );
+    }
+  }
+  if (missed > 0) console.log(`\n${missed} handler(s) miss a target as the stack builds them (runtime SDK); see docs/sdk.md.`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
