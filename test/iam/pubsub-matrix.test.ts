@@ -1,0 +1,73 @@
+/**
+ * The publish/subscribe authorization matrix, evaluated by a real IAM policy simulator
+ * (@cloud-copilot/iam-simulate, a devDependency) over the policies of the synthesized stack.
+ * Rows are generated from the event catalog: a new publisher, consumer or event type adds rows.
+ */
+import { knownGapOfCase, KNOWN_GAPS } from './support/known-gaps';
+import { buildMatrix, MatrixCase, satisfies } from './support/matrix';
+import { decide } from './support/simulate';
+import { loadTopology, PARTNER_ACCOUNT } from './support/stack';
+
+// Synthesized once for the whole file; the rows need the ARNs at collection time.
+const topology = loadTopology();
+const cases = buildMatrix(topology);
+const rows = (list: MatrixCase[]) => list.map((c) => [c.name, c] as const);
+const clean = cases.filter((c) => knownGapOfCase(c.name) === undefined);
+const gaps = cases.filter((c) => knownGapOfCase(c.name) !== undefined);
+
+/** The decision, or the expectation itself when the decision satisfies it (`Denied` covers both denies). */
+async function outcome(c: MatrixCase): Promise<string> {
+  const decision = await decide(topology.policies, c.request);
+  return satisfies(decision, c.expect) ? c.expect : decision;
+}
+
+describe('the matrix itself', () => {
+  test('has at least 20 cases, with allows, implicit and explicit denies', () => {
+    // THEN
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(cases.map((c) => c.expect))).toEqual(new Set(['Allowed', 'Denied', 'ExplicitlyDenied']));
+  });
+
+  test('names every case differently', () => {
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  test('has rows for every publisher, consumer and event type of the catalog', () => {
+    // GIVEN
+    const names = [...topology.catalog.publishers, ...topology.catalog.consumers].map((p) => p.name);
+    const text = cases.map((c) => c.name).join('\n');
+    // THEN
+    for (const name of names) expect(text).toContain(name);
+    for (const e of topology.catalog.events) expect(text).toContain(e.detailType);
+    expect(text).toContain(PARTNER_ACCOUNT);
+  });
+
+  test('lists only known gaps that still match a case', () => {
+    for (const gap of KNOWN_GAPS) {
+      expect({ gap: gap.id, matches: gap.cases.map((re) => cases.some((c) => re.test(c.name))) })
+        .toEqual({ gap: gap.id, matches: gap.cases.map(() => true) });
+    }
+  });
+
+  test('no role of the stack has a managed policy from outside the template', () => {
+    expect(topology.policies.externalManagedPolicies).toEqual([]);
+  });
+});
+
+describe('publish/subscribe authorization', () => {
+  test.each(rows(clean))('%s', async (_name, c) => {
+    expect(await outcome(c)).toBe(c.expect);
+  });
+});
+
+// Each known gap is explained in support/known-gaps.ts and docs/iam.md. These rows fail today;
+// `test.failing` turns red as soon as a fix makes one pass, so the entry can be deleted.
+describe('known gaps of the stack', () => {
+  if (gaps.length === 0) {
+    test('there are none', () => expect(gaps).toEqual([]));
+    return;
+  }
+  test.failing.each(rows(gaps))('%s', async (_name, c) => {
+    expect(await outcome(c)).toBe(c.expect);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Widening mutations of a policy model: each makes one statement grant more (or deny less),
+ * the way a careless edit or an over-broad construct default would. A good matrix has a case
+ * that changes its decision for every mutation that really widens access.
+ */
+import { MatrixCase, satisfies } from './matrix';
+import { PolicyModel, resourcePolicyOwner, Statement, StatementRef, statementAt, statements, withStatement } from './policies';
+import { decide } from './simulate';
+
+export type MutationKind = 'resource-to-star' | 'drop-condition' | 'action-to-service-wildcard' | 'remove-deny';
+
+export interface Mutation {
+  /** `<kind>: <statement label>`, unique within a model. */
+  readonly name: string;
+  readonly kind: MutationKind;
+  readonly ref: StatementRef;
+  /** The widened statement; undefined when the statement is removed. */
+  readonly statement: Statement | undefined;
+}
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** The widening mutations of every statement in `model`; mutations that change nothing are left out. */
+export function mutationsOf(model: PolicyModel): Mutation[] {
+  const out: Mutation[] = [];
+  for (const ref of statements(model)) {
+    const s = statementAt(model, ref);
+    const push = (kind: MutationKind, statement: Statement | undefined) => {
+      if (statement !== undefined && JSON.stringify(statement) === JSON.stringify(s)) return;
+      out.push({ name: `${kind}: ${ref.label}`, kind, ref, statement });
+    };
+    if (s.Effect === 'Deny') {
+      push('remove-deny', undefined);
+      continue;
+    }
+    if (s.Resource !== undefined) push('resource-to-star', { ...s, Resource: '*' });
+    if (s.Condition !== undefined) {
+      const { Condition: _dropped, ...rest } = s;
+      push('drop-condition', rest);
+    }
+    if (s.Action !== undefined) {
+      const services = [...new Set(list(s.Action).map((a) => (a === '*' ? '*' : `${a.split(':')[0]}:*`)))];
+      push('action-to-service-wildcard', { ...s, Action: services.length === 1 ? services[0] : services });
+    }
+  }
+  return out;
+}
+
+/** Whether `c` is decided by the policy that `ref` points into. */
+export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): boolean {
+  if (ref.kind === 'identity') return c.request.principal === ref.owner;
+  return !c.request.identityPoliciesOnly && resourcePolicyOwner(model, c.request.resource) === ref.owner;
+}
+
+/**
+ * The first case that passes on `model` and fails once `mutation` is applied, or undefined when
+ * no case notices. `passing` are the cases that pass on the unmutated model.
+ */
+export async function firstCatch(model: PolicyModel, passing: readonly MatrixCase[], mutation: Mutation): Promise<MatrixCase | undefined> {
+  const mutated = withStatement(model, mutation.ref, mutation.statement);
+  // Widening turns denies into allows, so cases that expect a deny are the likeliest to notice.
+  const relevant = passing.filter((c) => involves(model, c, mutation.ref))
+    .sort((a, b) => Number(a.expect === 'Allowed') - Number(b.expect === 'Allowed'));
+  for (const c of relevant) {
+    if (!satisfies(await decide(mutated, c.request), c.expect)) return c;
+  }
+  return undefined;
+}
+
+/** A mutation that no case can notice because it does not widen access, and why. */
+export interface Exclusion {
+  readonly reason: string;
+  readonly applies: (m: Mutation, original: Statement) => boolean;
+}
+
+const isBus = (arn: string) => /^arn:[^:]+:events:[^:]*:\d{12}:event-bus\//.test(arn);
+const isQueue = (arn: string) => /^arn:[^:]+:sqs:/.test(arn);
+
+export const HARMLESS: readonly Exclusion[] = [
+  {
+    reason: 'A queue policy governs only the queues it is attached to: Resource "*" in it still means that queue.',
+    applies: (m) => m.kind === 'resource-to-star' && m.ref.kind === 'resource' && isQueue(m.ref.owner),
+  },
+  {
+    reason: 'A bus policy governs only its bus and the bus\'s rules, and events:PutEvents applies to event buses only: '
+      + 'Resource "*" in a PutEvents-only statement still means this bus.',
+    applies: (m, s) => m.kind === 'resource-to-star' && m.ref.kind === 'resource' && isBus(m.ref.owner)
+      && list(s.Action).every((a) => a === 'events:PutEvents'),
+  },
+  {
+    reason: 'Widening a publisher\'s bus-policy Allow to events:* keeps its events:source condition, which only PutEvents '
+      + 'and PutRule requests carry; PutRule is denied to every principal but the deployment roles '
+      + '(the matrix proves it for each publisher, and that the Deny cannot be removed unnoticed).',
+    applies: (m, s) => m.kind === 'action-to-service-wildcard' && m.ref.kind === 'resource' && isBus(m.ref.owner)
+      && Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'events:source')),
+  },
+];
+
+export function exclusionOf(m: Mutation, original: Statement): Exclusion | undefined {
+  return HARMLESS.find((e) => e.applies(m, original));
+}

@@ -1,0 +1,77 @@
+/**
+ * Mutation test of the authorization matrix: every statement of the synthesized policies is
+ * widened (Resource to "*", Condition dropped, Action to the service wildcard) or, for a Deny,
+ * removed, and some matrix case that passes against the real policies must fail against the
+ * widened ones. A mutation nobody notices fails its test, naming the statement; the only
+ * exceptions are the harmless ones in support/widening.ts, each with its reason.
+ */
+import { knownGapOfMutation } from './support/known-gaps';
+import { buildMatrix, MatrixCase, satisfies } from './support/matrix';
+import { statementAt } from './support/policies';
+import { decide, describeRequest } from './support/simulate';
+import { loadTopology } from './support/stack';
+import { exclusionOf, firstCatch, Mutation, MutationKind, mutationsOf } from './support/widening';
+
+const topology = loadTopology();
+const cases = buildMatrix(topology);
+const mutations = mutationsOf(topology.policies);
+const original = (m: Mutation) => statementAt(topology.policies, m.ref);
+const gapMutations = mutations.filter((m) => knownGapOfMutation(m, original(m)) !== undefined);
+const checked = mutations.filter((m) => knownGapOfMutation(m, original(m)) === undefined);
+
+const passing: MatrixCase[] = [];
+beforeAll(async () => {
+  for (const c of cases) {
+    if (satisfies(await decide(topology.policies, c.request), c.expect)) passing.push(c);
+  }
+});
+
+/** `caught` when a case notices the mutation, `harmless` when a recorded reason says none can. */
+async function verdict(m: Mutation): Promise<string> {
+  if (await firstCatch(topology.policies, passing, m)) return 'caught';
+  if (exclusionOf(m, original(m))) return 'harmless';
+  return `not caught by any case: ${m.name}\nwidened statement: ${JSON.stringify(m.statement ?? '(removed)')}`;
+}
+
+describe('the mutations', () => {
+  test('cover every kind of widening', () => {
+    const kinds: MutationKind[] = ['resource-to-star', 'drop-condition', 'action-to-service-wildcard', 'remove-deny'];
+    expect(new Set(mutations.map((m) => m.kind))).toEqual(new Set(kinds));
+  });
+
+  test('reach identity policies, the bus policy, queue policies and the key policy', () => {
+    const owners = mutations.map((m) => `${m.ref.kind} ${m.ref.owner}`);
+    expect(owners.some((o) => o.startsWith('identity arn:aws:iam::'))).toBe(true);
+    expect(owners).toContain(`resource ${topology.busArn}`);
+    expect(owners).toContain(`resource ${topology.keyArn}`);
+    for (const c of Object.values(topology.consumers)) expect(owners).toContain(`resource ${c.queue}`);
+  });
+
+  test('a case that notices a widening is one that passes against the real policies', async () => {
+    // GIVEN the consumers' queue read grants, widened to every queue
+    const m = checked.find((x) => x.kind === 'resource-to-star' && JSON.stringify(original(x).Action).includes('sqs:ReceiveMessage'));
+    expect(m).toBeDefined();
+    // WHEN
+    const caught = await firstCatch(topology.policies, passing, m as Mutation);
+    // THEN another consumer's queue becomes readable
+    expect(caught?.expect).toBe('Denied');
+    expect(caught && describeRequest(caught.request)).toMatch(/sqs:ReceiveMessage|sqs:DeleteMessage/);
+  });
+});
+
+describe('every widening of a grant makes a matrix case fail', () => {
+  test.each(checked.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
+    expect(['caught', 'harmless']).toContain(await verdict(m));
+  });
+});
+
+// Statements that never match because of a known gap: widening them changes nothing yet.
+describe('known gaps of the stack', () => {
+  if (gapMutations.length === 0) {
+    test('there are none', () => expect(gapMutations).toEqual([]));
+    return;
+  }
+  test.failing.each(gapMutations.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
+    expect(await firstCatch(topology.policies, passing, m)).toBeDefined();
+  });
+});
