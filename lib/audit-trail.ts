@@ -144,6 +144,18 @@ export class AuditTrail extends Construct {
       conditions: { StringEquals: { 'aws:SourceArn': this.trailArn } },
     }));
 
+    // The Trail L2 lets CloudTrail write to the bucket without naming the trail; this Deny
+    // confines that to this trail.
+    // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'DenyOtherTrails',
+      effect: iam.Effect.DENY,
+      principals: [cloudtrailPrincipal],
+      actions: ['s3:PutObject', 's3:GetBucketAcl'],
+      resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+      conditions: { StringNotEquals: { 'aws:SourceArn': this.trailArn } },
+    }));
+
     this.logGroup = encryptedLogGroup(this, 'LogGroup', {
       encryptionKey: props.encryptionKey,
       logGroupName: `/aws/cloudtrail/${trailName}`,

@@ -124,6 +124,8 @@ export class BufferedConsumer extends Construct {
   public readonly stateTable?: dynamodb.Table;
   /** The SQS event source mapping settings in force. */
   public readonly eventSource: SqsEventSource;
+  /** Physical names of the buffer queue and both dead-letter queues. */
+  public readonly queueNames: string[];
   /** The visibility timeout the buffer queue got (6 x function timeout + batching window). */
   public readonly visibilityTimeout: Duration;
 
@@ -167,8 +169,15 @@ export class BufferedConsumer extends Construct {
     const queueArn = (name: string) => stack.formatArn({ service: 'sqs', resource: name, arnFormat: ArnFormat.NO_RESOURCE_NAME });
     const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${router.eventBusName}/${names.rule}` });
 
+    this.queueNames = [names.queue, names.deadLetterQueue, names.deliveryDeadLetterQueue];
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: names.deadLetterQueue,
+      // Only this consumer's buffer queue may redrive into it (by name: the buffer queue
+      // references this queue, so referencing it back would be a cycle).
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, 'BufferQueueByArn', queueArn(names.queue))],
+      },
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
       dataKeyReuse: Duration.minutes(5),
@@ -177,6 +186,8 @@ export class BufferedConsumer extends Construct {
     });
     this.deliveryDeadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
       queueName: names.deliveryDeadLetterQueue,
+      // EventBridge writes here directly; no SQS queue may use it as its dead-letter queue.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
       dataKeyReuse: Duration.minutes(5),

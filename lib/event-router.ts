@@ -146,6 +146,7 @@ export class EventRouter extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: DLQ_RETENTION,
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
     });
     Validations.of(this.deadLetterQueue).acknowledge(
       {

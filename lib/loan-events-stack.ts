@@ -105,6 +105,17 @@ export class LoanEventsStack extends Stack {
       });
     }
 
+    const owners = new Map<string, string>();
+    for (const [name, c] of Object.entries(this.consumers)) {
+      for (const queueName of c.queueNames) {
+        const other = owners.get(queueName);
+        if (other !== undefined) {
+          throw new Error(`Consumers '${other}' and '${name}' would both create the queue '${queueName}'; rename one of them in the catalog`);
+        }
+        owners.set(queueName, name);
+      }
+    }
+
     if (!props.existingTrail) {
       this.audit = new AuditTrail(this, 'Audit', {
         encryptionKey: this.router.encryptionKey,

@@ -62,6 +62,17 @@ describe('audit trail', () => {
     }
   });
 
+  test('the bucket policy confines CloudTrail writes to this trail', () => {
+    const [[, policy]] = resourcesOf(template, 'AWS::S3::BucketPolicy').filter(([id]) => id.startsWith('AuditBucketPolicy'));
+    const deny = flat(policy.PolicyDocument.Statement).find((s: any) => s.Sid === 'DenyOtherTrails');
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: ['s3:PutObject', 's3:GetBucketAcl'],
+      Condition: { StringNotEquals: { 'aws:SourceArn': TRAIL_ARN } },
+    });
+  });
+
   test('the key policy lets CloudTrail encrypt log files for this trail only', () => {
     const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com');
     expect(statements).toContainEqual(expect.objectContaining({

@@ -55,6 +55,12 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     }
   });
 
+  test('only its own buffer queue may redrive into the DLQ; no queue may redrive into the delivery DLQ', () => {
+    const dlq = resourceById(template, 'AWS::SQS::Queue', `${id}DeadLetterQueue`);
+    expect(flat(dlq.RedriveAllowPolicy)).toEqual({ redrivePermission: 'byQueue', sourceQueueArns: [sqsArn(ruleName)] });
+    expect(resourceById(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`).RedriveAllowPolicy).toEqual({ redrivePermission: 'denyAll' });
+  });
+
   test('gotcha: visibility timeout is at least 6 x function timeout + batching window', () => {
     // Otherwise a batch still being processed becomes visible again and is processed twice.
     const fn = resourceById(template, 'AWS::Lambda::Function', `${id}Function`);

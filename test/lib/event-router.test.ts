@@ -61,7 +61,7 @@ describe('event bus', () => {
   test('the bus dead-letter queue does not depend on the bus key, keeps 14 days, and accepts only this bus over TLS', () => {
     // It receives events that failed because of the key, so it must not need that key.
     const queue = resourceById(template, 'AWS::SQS::Queue', 'EventRouterDeadLetterQueue');
-    expect(queue).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    expect(queue).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600, RedriveAllowPolicy: { redrivePermission: 'denyAll' } });
     const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) => id.startsWith('EventRouterDeadLetterQueuePolicy'));
     const statements = flat(policy.PolicyDocument.Statement);
     expect(statements).toContainEqual(expect.objectContaining({

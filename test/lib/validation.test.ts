@@ -69,6 +69,18 @@ describe('LoanEventsStack props', () => {
   });
 });
 
+describe('catalog names', () => {
+  test('fails when two consumers would create the same queue', () => {
+    const catalog = defineCatalog({
+      events: [Ping],
+      publishers: [definePublisher({ name: 'pinger', description: 'Pings.', publishes: [Ping] })],
+      consumers: ['auditor', 'auditor-dlq'].map((name) => defineConsumer({ name, description: 'Hears pings.', subscriptions: [on(Ping)], publishes: [] })),
+    });
+    expect(stackWith({ catalog, handlersDir: fixtureHandlers }))
+      .toThrow("Consumers 'auditor' and 'auditor-dlq' would both create the queue 'LoanEvents-auditor-dlq'; rename one of them in the catalog");
+  });
+});
+
 describe('consumer tuning from the catalog', () => {
   test.each<[ConsumerTuning, string]>([
     [{ batchSize: 11 }, "Consumer 'auditor': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize 11, maxBatchingWindowSeconds 0)"],
