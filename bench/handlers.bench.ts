@@ -1,10 +1,11 @@
 /**
  * Handler bundles: size, and load time in a fresh Node.js process, beside an empty handler
  * built the same way. Builds with esbuild as the stack's NodejsFunction does (bundle,
- * minify, source map, CommonJS, node24) in two variants:
+ * minify, source map, CommonJS, node24; see sdk/build.ts) in three variants:
  *   - "runtime SDK": `@aws-sdk/*` left out, the NodejsFunction default for Node.js 18+
  *     runtimes, which ship the AWS SDK v3;
- *   - "bundled SDK": everything in the bundle.
+ *   - "bundled SDK": everything in the bundle;
+ *   - "zod en only": runtime SDK, and only zod's English locale (sdk/build.ts's plugin).
  * Targets: at most 200 KB minified, and at most 3 x the empty handler's load time.
  *
  * Load time is measured two ways, each the median of RUNS fresh processes:
@@ -15,7 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { bundleHandler } from '../sdk/build';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, '.bench-out', 'handlers');
@@ -24,50 +25,19 @@ const HANDLERS = ['underwriting', 'notifications', 'manual-review'];
 const SIZE_TARGET = 200 * 1024;
 const LOAD_TARGET_RATIO = 3;
 
-/**
- * Resolves zod's internal locale index to English only. esbuild cannot drop the other
- * locales itself because zod re-exports them as a namespace (`export * as locales`).
- * Shown as a variant, since NodejsFunction's bundling takes no esbuild plugins.
- * @see https://github.com/colinhacks/zod/issues/6050
- */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${path.sep}zod${path.sep}`) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js') } : undefined,
-    );
-  },
-};
-
 interface Variant {
   readonly name: string;
-  readonly external: string[];
-  readonly plugins: Plugin[];
+  readonly externalAwsSdk: boolean;
+  readonly zodEnglishOnly: boolean;
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'runtime SDK', external: ['@aws-sdk/*'], plugins: [] },
-  { name: 'bundled SDK', external: [], plugins: [] },
-  { name: 'runtime SDK, zod en only', external: ['@aws-sdk/*'], plugins: [zodEnglishOnly] },
+  { name: 'runtime SDK', externalAwsSdk: true, zodEnglishOnly: false },
+  { name: 'bundled SDK', externalAwsSdk: false, zodEnglishOnly: false },
+  { name: 'runtime SDK, zod en only (sdk/build.ts)', externalAwsSdk: true, zodEnglishOnly: true },
 ];
 
-async function bundle(entry: string, outdir: string, variant: Variant): Promise<string> {
-  const outfile = path.join(outdir, 'index.js');
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    external: variant.external,
-    plugins: variant.plugins,
-    logLevel: 'error',
-  });
-  return outfile;
-}
+const bundle = (entry: string, outdir: string, variant: Variant) => bundleHandler({ entry, outdir, ...variant });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

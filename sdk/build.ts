@@ -1,0 +1,66 @@
+/**
+ * Bundles a consumer handler the way the stack's NodejsFunction does (esbuild, minified,
+ * source map, CommonJS, node24, `@aws-sdk/*` left to the Lambda runtime), plus one thing
+ * NodejsFunction cannot do because it takes no esbuild plugins: keep only zod's English
+ * locale. zod re-exports its locales as a namespace (`export * as locales`), which esbuild
+ * cannot tree-shake, so every bundle otherwise carries ~260 KB of unused translations.
+ * @see https://github.com/colinhacks/zod/issues/6050
+ *
+ * From a CDK local bundling hook (synchronous), run it as a process:
+ *   node --import tsx sdk/build.ts lambdas/<name>/index.ts <outdir>
+ */
+import * as path from 'node:path';
+import { build, type Plugin } from 'esbuild';
+
+/** Resolves zod's internal locale index to its English locale, the one zod configures by default. */
+export const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}zod${path.sep}`) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js') } : undefined,
+    );
+  },
+};
+
+export interface BundleOptions {
+  /** Handler entry, e.g. `lambdas/underwriting/index.ts`. */
+  readonly entry: string;
+  /** Directory to write `index.js` and `index.js.map` to. */
+  readonly outdir: string;
+  /** Leave `@aws-sdk/*` to the Lambda runtime, as NodejsFunction does for Node.js 18+. @default true */
+  readonly externalAwsSdk?: boolean;
+  /** Keep only zod's English locale. @default true */
+  readonly zodEnglishOnly?: boolean;
+}
+
+/** Bundles one handler; returns the path of the written `index.js`. */
+export async function bundleHandler(options: BundleOptions): Promise<string> {
+  const outfile = path.join(options.outdir, 'index.js');
+  await build({
+    entryPoints: [options.entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    external: options.externalAwsSdk === false ? [] : ['@aws-sdk/*'],
+    plugins: options.zodEnglishOnly === false ? [] : [zodEnglishOnly],
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+if (require.main === module) {
+  const [entry, outdir] = process.argv.slice(2);
+  if (!entry || !outdir) {
+    console.error('Usage: node --import tsx sdk/build.ts <handler entry> <output directory>');
+    process.exit(2);
+  }
+  bundleHandler({ entry, outdir }).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
