@@ -7,11 +7,12 @@ import { parseJsonPreservingNumbers, RawNumber } from './json';
 import { comparableNumber } from './values';
 
 /**
- * Text whose numbers JSON.parse can change: a run of 16+ digits or dots (more significant digits
- * than a double keeps) or a three-digit exponent (outside the double range). Such text is parsed
- * by our own reader, which keeps each literal; everything else takes the much faster JSON.parse.
+ * Text that may hold a number JSON.parse would change: a value starting with 16+ digits or dots
+ * (more significant digits than a double keeps) or with a three-digit exponent (outside the double
+ * range). Such text is parsed by our own reader, which keeps each literal; everything else takes
+ * the much faster JSON.parse. The test may also fire inside a string, which only costs time.
  */
-const RISKY_NUMBERS = /[0-9.]{16}|[eE][+-]?[0-9]{3}/;
+const RISKY_NUMBERS = /[:,[]\s*-?(?:[\d.]{16}|[\d.]+[eE][+-]?\d{3})/;
 
 /** Parses event text; throws InvalidEventError when it is not JSON. */
 export function parseEventText(text: string): unknown {

@@ -25,60 +25,136 @@ interface Probe {
 
 /** The transitions of one state on the values of one field. */
 class FieldTransitions {
-  readonly strings = new Map<string, NameState[]>();
-  readonly numbers = new Map<number | string, NameState[]>();
-  readonly numberTexts = new Map<string, NameState[]>();
-  readonly literals = new Map<Kind, NameState[]>();
-  readonly prefixes = new Map<string, NameState[]>();
-  readonly suffixes = new Map<string, NameState[]>();
-  readonly ignoreCase = new Map<string, NameState[]>();
-  prefixLengths: number[] = [];
-  suffixLengths: number[] = [];
-  readonly exists: NameState[] = [];
-  readonly probes: Probe[] = [];
-  private readonly probeByKey = new Map<string, Probe>();
+  // Tables are created on first use: a bus of 10,000 rules has tens of thousands of these, and
+  // small objects keep the automaton in cache.
+  strings: Map<string, NameState[]> | null = null;
+  numbers: Map<number | string, NameState[]> | null = null;
+  numberTexts: Map<string, NameState[]> | null = null;
+  literals: Map<Kind, NameState[]> | null = null;
+  prefixes: Map<string, NameState[]> | null = null;
+  suffixes: Map<string, NameState[]> | null = null;
+  ignoreCase: Map<string, NameState[]> | null = null;
+  prefixLengths: number[] = NONE;
+  suffixLengths: number[] = NONE;
+  exists: NameState[] | null = null;
+  probes: Probe[] | null = null;
+  /** Numeric ranges, found through an interval index rather than one by one. */
+  ranges: Probe[] | null = null;
+  private rangeIndex: RangeIndex | null = null;
 
   constructor(readonly fid: number) {}
+
+  get rangesContaining(): RangeIndex {
+    if (this.rangeIndex === null) this.rangeIndex = new RangeIndex(this.ranges ?? []);
+    return this.rangeIndex;
+  }
 
   add(m: Matcher, target: NameState): void {
     switch (m.kind) {
       case 'string':
-        return push(this.strings, m.value, target);
-      case 'number':
-        return push(this.numbers, numberKey(m.value), target);
-      case 'numtext':
-        return push(this.numberTexts, m.value, target);
-      case 'literal':
-        return push(this.literals, m.value === 'true' ? Kind.True : m.value === 'false' ? Kind.False : Kind.Null, target);
-      case 'prefix':
-        if (!this.prefixes.has(m.value)) this.prefixLengths = insertSorted(this.prefixLengths, m.value.length);
-        return push(this.prefixes, m.value, target);
-      case 'suffix':
-        if (!this.suffixes.has(m.value)) this.suffixLengths = insertSorted(this.suffixLengths, m.value.length);
-        return push(this.suffixes, m.value, target);
-      case 'equals-ic':
-        return push(this.ignoreCase, m.value.toLowerCase(), target);
-      case 'exists':
-        if (!this.exists.includes(target)) this.exists.push(target);
+        this.strings = push(this.strings, m.value, target);
         return;
-      default: {
-        let p = this.probeByKey.get(m.key);
-        if (p === undefined) {
-          const lower = 'value' in m && typeof m.value === 'string' ? m.value.toLowerCase() : '';
-          p = { m, lower, targets: [] };
-          this.probeByKey.set(m.key, p);
-          this.probes.push(p);
-        }
-        if (!p.targets.includes(target)) p.targets.push(target);
+      case 'number':
+        this.numbers = push(this.numbers, numberKey(m.value), target);
+        return;
+      case 'numtext':
+        this.numberTexts = push(this.numberTexts, m.value, target);
+        return;
+      case 'literal': {
+        const kind = m.value === 'true' ? Kind.True : m.value === 'false' ? Kind.False : Kind.Null;
+        this.literals = push(this.literals, kind, target);
+        return;
       }
+      case 'prefix':
+        if (!this.prefixes?.has(m.value)) this.prefixLengths = insertSorted(this.prefixLengths, m.value.length);
+        this.prefixes = push(this.prefixes, m.value, target);
+        return;
+      case 'suffix':
+        if (!this.suffixes?.has(m.value)) this.suffixLengths = insertSorted(this.suffixLengths, m.value.length);
+        this.suffixes = push(this.suffixes, m.value, target);
+        return;
+      case 'equals-ic':
+        this.ignoreCase = push(this.ignoreCase, m.value.toLowerCase(), target);
+        return;
+      case 'exists':
+        this.exists = addTarget(this.exists ?? [], target);
+        return;
+      case 'numeric':
+        this.ranges = addProbe(this.ranges ?? [], m, target);
+        this.rangeIndex = null;
+        return;
+      default:
+        this.probes = addProbe(this.probes ?? [], m, target);
     }
   }
 }
 
-function push<T>(map: Map<T, NameState[]>, key: T, target: NameState): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [target]);
-  else if (!list.includes(target)) list.push(target);
+const NONE: number[] = [];
+
+function addTarget(list: NameState[], target: NameState): NameState[] {
+  if (!list.includes(target)) list.push(target);
+  return list;
+}
+
+function addProbe(probes: Probe[], m: Matcher, target: NameState): Probe[] {
+  let p = probes.find((x) => x.m.key === m.key);
+  if (p === undefined) {
+    const lower = 'value' in m && typeof m.value === 'string' ? m.value.toLowerCase() : '';
+    p = { m, lower, targets: [] };
+    probes.push(p);
+  }
+  addTarget(p.targets, target);
+  return probes;
+}
+
+/**
+ * Numeric ranges sorted by lower bound, searched as an implicit interval tree (each midpoint
+ * keeps the highest upper bound of its span), so a value costs O(log n + ranges containing it).
+ */
+class RangeIndex {
+  private readonly items: Probe[];
+  private readonly lo: number[];
+  private readonly maxHi: number[];
+
+  constructor(ranges: readonly Probe[]) {
+    const bound = (p: Probe, which: 'lo' | 'hi') => (p.m.kind === 'numeric' ? p.m[which] : NaN);
+    this.items = [...ranges].sort((a, b) => compareNumbers(bound(a, 'lo'), bound(b, 'lo')));
+    this.lo = this.items.map((p) => bound(p, 'lo'));
+    const hi = this.items.map((p) => bound(p, 'hi'));
+    this.maxHi = new Array<number>(this.items.length);
+    const build = (l: number, r: number): number => {
+      if (l >= r) return -Infinity;
+      const mid = (l + r) >> 1;
+      let m = hi[mid];
+      const a = build(l, mid);
+      const b = build(mid + 1, r);
+      if (compareNumbers(a, m) > 0) m = a;
+      if (compareNumbers(b, m) > 0) m = b;
+      this.maxHi[mid] = m;
+      return m;
+    };
+    build(0, this.items.length);
+  }
+
+  /** Calls `visit` with each range holding the leaf's number. */
+  each(leaf: Leaf, visit: (p: Probe) => void, l = 0, r = this.items.length): void {
+    while (l < r) {
+      const mid = (l + r) >> 1;
+      if (compareNumbers(this.maxHi[mid], leaf.num) < 0) return;
+      this.each(leaf, visit, l, mid);
+      if (compareNumbers(this.lo[mid], leaf.num) > 0) return;
+      if (probe(this.items[mid], leaf)) visit(this.items[mid]);
+      l = mid + 1;
+    }
+  }
+}
+
+function push<T>(map: Map<T, NameState[]> | null, key: T, target: NameState): Map<T, NameState[]> {
+  const m = map ?? new Map<T, NameState[]>();
+  const list = m.get(key);
+  if (list === undefined) m.set(key, [target]);
+  else addTarget(list, target);
+  return m;
 }
 
 function insertSorted(list: number[], n: number): number[] {
@@ -107,6 +183,47 @@ class NameState {
     this.transitions.push(t);
     return t;
   }
+}
+
+/** How many event values a condition typically lets through: exact values first. */
+function selectivity(cond: FieldCondition): number {
+  let rank = 0;
+  for (const m of cond.matchers) {
+    switch (m.kind) {
+      case 'string':
+      case 'number':
+      case 'numtext':
+      case 'literal':
+        break;
+      case 'prefix':
+      case 'suffix':
+      case 'equals-ic':
+      case 'prefix-ic':
+      case 'suffix-ic':
+      case 'wildcard':
+      case 'ip':
+        rank = Math.max(rank, 1);
+        break;
+      case 'numeric':
+        rank = Math.max(rank, 2);
+        break;
+      default:
+        rank = 3;
+    }
+  }
+  return rank;
+}
+
+/**
+ * The order a branch's conditions are walked in. Selective conditions go first, so that an event
+ * leaves the branches it cannot match early and rules share the states of their exact values;
+ * for conditions that all must hold, the order does not change the result. A branch with
+ * `exists: false` keeps event-ruler's order (by path): inside arrays of objects, absence is
+ * judged against the array elements the earlier conditions chose.
+ */
+function matchingOrder(branch: Branch): readonly FieldCondition[] {
+  if (branch.some((c) => c.matchers.some((m) => m.kind === 'exists' && !m.value))) return branch;
+  return [...branch].sort((a, b) => selectivity(a) - selectivity(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Array positions chosen so far along one walk of the automaton. */
@@ -163,7 +280,7 @@ export class Machine<K> {
   private insert(rec: RuleRecord<K>): void {
     for (const branch of rec.branches) {
       let state = this.root;
-      for (const cond of branch) state = this.step(state, cond);
+      for (const cond of matchingOrder(branch)) state = this.step(state, cond);
       if (!state.terminals.includes(rec)) state.terminals.push(rec);
     }
   }
@@ -372,30 +489,32 @@ export class Machine<K> {
     switch (leaf.kind) {
       case Kind.String: {
         const s = leaf.str;
-        if (ft.strings.size > 0) this.visitAll(ft.strings.get(s), chosen);
+        if (ft.strings !== null) this.visitAll(ft.strings.get(s), chosen);
         const pl = ft.prefixLengths;
         for (let i = 0; i < pl.length && pl[i] <= s.length; i++) {
-          this.visitAll(ft.prefixes.get(s.substring(0, pl[i])), chosen);
+          this.visitAll(ft.prefixes!.get(s.substring(0, pl[i])), chosen);
         }
         const sl = ft.suffixLengths;
         for (let i = 0; i < sl.length && sl[i] <= s.length; i++) {
-          this.visitAll(ft.suffixes.get(s.substring(s.length - sl[i])), chosen);
+          this.visitAll(ft.suffixes!.get(s.substring(s.length - sl[i])), chosen);
         }
-        if (ft.ignoreCase.size > 0) this.visitAll(ft.ignoreCase.get(s.toLowerCase()), chosen);
+        if (ft.ignoreCase !== null) this.visitAll(ft.ignoreCase.get(s.toLowerCase()), chosen);
         break;
       }
       case Kind.Number:
         if (leaf.num === leaf.num) {
-          if (ft.numbers.size > 0) this.visitAll(ft.numbers.get(numberKey(leaf.num)), chosen);
-        } else if (ft.numberTexts.size > 0) {
+          if (ft.numbers !== null) this.visitAll(ft.numbers.get(numberKey(leaf.num)), chosen);
+          if (ft.ranges !== null) ft.rangesContaining.each(leaf, (p) => this.visitAll(p.targets, chosen));
+        } else if (ft.numberTexts !== null) {
           this.visitAll(ft.numberTexts.get(leaf.str), chosen);
         }
         break;
       default:
-        if (ft.literals.size > 0) this.visitAll(ft.literals.get(leaf.kind), chosen);
+        if (ft.literals !== null) this.visitAll(ft.literals.get(leaf.kind), chosen);
     }
-    if (ft.exists.length > 0) this.visitAll(ft.exists, chosen);
+    if (ft.exists !== null) this.visitAll(ft.exists, chosen);
     const probes = ft.probes;
+    if (probes === null) return;
     for (let i = 0; i < probes.length; i++) {
       if (probe(probes[i], leaf)) this.visitAll(probes[i].targets, chosen);
     }

@@ -1,0 +1,92 @@
+/**
+ * Pattern engine throughput: events per second over ../shared/bench/events.jsonl against the
+ * first N rules of the routing and dense mixes, JSON.parse of the event included, beside
+ * JSON.parse alone and a naive matcher that tests every rule in turn.
+ * `npm run bench -- engine`; `BENCH_SECONDS=2` measures longer (default 0.5 s per cell).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { RuleMatcher, testEventPattern } from '../engine';
+import { Machine } from '../engine/machine';
+import { compile } from '../engine';
+
+const shared = path.resolve(__dirname, '..', '..', 'shared', 'bench');
+const lines = (f: string) =>
+  readFileSync(path.join(shared, f), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+
+const events = lines('events.jsonl');
+const mixes = { routing: lines('rules-routing.jsonl'), dense: lines('rules-dense.jsonl') };
+const SIZES = [1, 10, 100, 1000, 10000];
+/** Matches over the first 200 events, from ../shared/bench/README.md. */
+const EXPECTED: Record<string, Record<number, number>> = {
+  routing: { 1: 0, 10: 0, 100: 2, 1000: 27, 10000: 193 },
+  dense: { 1: 13, 10: 103, 100: 982, 1000: 10040 },
+};
+const seconds = Number(process.env.BENCH_SECONDS ?? '0.5');
+
+/** Events per second of `fn` over the event texts, run for about `seconds`. */
+function rate(fn: (text: string) => number): number {
+  let sink = 0;
+  for (let i = 0; i < 200; i++) sink += fn(events[i]); // warm-up
+  let n = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  let elapsed = 0n;
+  while (elapsed < budget) {
+    for (let i = 0; i < 100; i++) sink += fn(events[(n + i) % events.length]);
+    n += 100;
+    elapsed = process.hrtime.bigint() - start;
+  }
+  if (sink < 0) console.log(sink);
+  return n / (Number(elapsed) / 1e9);
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+const parseRate = rate((t) => (JSON.parse(t) as object ? 1 : 0));
+console.log(`JSON.parse only: ${fmt(parseRate)} events/s (${events.length} events, mean ${Math.round(events.reduce((s, e) => s + e.length, 0) / events.length)} bytes)\n`);
+console.log('| mix | rules | engine events/s | x JSON.parse | naive events/s | matches (first 200 events) |');
+console.log('|---|---:|---:|---:|---:|---|');
+
+let failed = false;
+for (const [mix, rules] of Object.entries(mixes)) {
+  for (const n of SIZES) {
+    const matcher = new RuleMatcher<number>();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) matcher.add(i, rules[i]);
+    const buildMs = performance.now() - t0;
+    let matches = 0;
+    for (let i = 0; i < 200; i++) matches += matcher.match(events[i]).length;
+    const expected = EXPECTED[mix][n];
+    const check = expected === undefined ? `${matches}` : matches === expected ? `${matches} ok` : `${matches} WRONG (want ${expected})`;
+    if (expected !== undefined && matches !== expected) failed = true;
+    // Cross-check against testing each rule on its own, on a few events.
+    for (let i = 0; i < 5; i++) {
+      const got = new Set(matcher.match(events[i]));
+      for (let r = 0; r < Math.min(n, 1000); r++) {
+        if (testEventPattern(rules[r], events[i]) !== got.has(r)) {
+          failed = true;
+          console.log(`disagreement: rule ${r}, event ${i}`);
+        }
+      }
+    }
+    const engine = rate((t) => matcher.match(t).length);
+    const perRule = rules.slice(0, n).map((r) => {
+      const m = new Machine<number>();
+      m.add(0, compile(r));
+      return m;
+    });
+    const naive = rate((t) => {
+      const ev = JSON.parse(t) as object;
+      let c = 0;
+      for (const m of perRule) c += m.match(ev).length;
+      return c;
+    });
+    console.log(
+      `| ${mix} | ${fmt(n)} | ${fmt(engine)} | ${(engine / parseRate).toFixed(2)} | ${fmt(naive)} | ${check} (build ${buildMs.toFixed(0)} ms) |`,
+    );
+  }
+}
+process.exit(failed ? 1 : 0);
