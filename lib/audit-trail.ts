@@ -58,6 +58,13 @@ export interface AuditTrailProps {
   readonly glacierAfter?: Duration;
 
   /**
+   * Whether the trail logs PutEvents on the bus as data events (billed per event). Turn off only
+   * where the organisation trail or a CloudTrail Lake event data store already does.
+   * @default true
+   */
+  readonly logPutEvents?: boolean;
+
+  /**
    * CloudTrail `resources.type` for the bus's data events; override if AWS names it differently
    * in your partition.
    * @default 'AWS::Events::EventBus'
@@ -177,9 +184,11 @@ export class AuditTrail extends Construct {
     // CloudTrail rejects a trail with both kinds, and the L2 always renders EventSelectors ([]).
     const cfnTrail = this.trail.node.defaultChild as cloudtrail.CfnTrail;
     cfnTrail.addPropertyDeletionOverride('EventSelectors');
-    cfnTrail.advancedEventSelectors = [
+    const selectors: cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] = [
       { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
-      {
+    ];
+    if (props.logPutEvents ?? true) {
+      selectors.push({
         name: 'PutEvents on the event bus',
         fieldSelectors: [
           { field: 'eventCategory', equalTo: ['Data'] },
@@ -187,7 +196,8 @@ export class AuditTrail extends Construct {
           { field: 'eventName', equalTo: ['PutEvents'] },
           { field: 'resources.ARN', equalTo: [props.eventBusArn] },
         ],
-      },
-    ];
+      });
+    }
+    cfnTrail.advancedEventSelectors = selectors;
   }
 }

@@ -59,6 +59,12 @@ export interface LoanEventsStackProps extends StackProps {
   readonly existingTrail?: boolean;
 
   /**
+   * Whether the stack's trail logs PutEvents on the bus as data events (billed per event).
+   * @default true
+   */
+  readonly logPutEvents?: boolean;
+
+  /**
    * Email address subscribed to the alarm topic.
    * @default - no subscription
    */
@@ -120,6 +126,7 @@ export class LoanEventsStack extends Stack {
       this.audit = new AuditTrail(this, 'Audit', {
         encryptionKey: this.router.encryptionKey,
         eventBusArn: this.router.eventBusArn,
+        logPutEvents: props.logPutEvents,
       });
     }
 

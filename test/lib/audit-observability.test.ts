@@ -37,6 +37,13 @@ describe('audit trail', () => {
     ]);
   });
 
+  test('logPutEvents: false keeps management events only', () => {
+    const { template: t } = buildStack({ logPutEvents: false });
+    expect(resourceById(t, 'AWS::CloudTrail::Trail', 'AuditTrail').AdvancedEventSelectors).toEqual([
+      { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+    ]);
+  });
+
   test('the log bucket is SSE-KMS with the key, versioned, private, access-logged, with lifecycle to cheaper storage', () => {
     const bucket = resourceById(template, 'AWS::S3::Bucket', 'AuditBucket');
     expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
