@@ -1,0 +1,134 @@
+/**
+ * Finds the stack's resources through the service APIs, the same way against AWS and the local
+ * runtime: the bus and its dead-letter queue (DescribeEventBus), the rules on the bus and their
+ * targets and delivery DLQs (ListRules, ListTargetsByRule), the buffer queues' redrive DLQs
+ * (GetQueueAttributes RedrivePolicy), and any other queue of the stack with a redrive policy
+ * (ListQueues by the stack's name prefix). No queue or rule name is hard-coded.
+ */
+import { DescribeEventBusCommand, ListRulesCommand, ListTargetsByRuleCommand, type Rule } from '@aws-sdk/client-eventbridge';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
+import type { AwsClients } from './aws';
+import { CommandFailedError, UsageError } from './errors';
+
+/** Prefix of the temporary rules and queues `tail` creates; discovery skips them. */
+export const TAIL_PREFIX = 'loan-events-tail-';
+
+export type DeadLetterKind = 'bus' | 'delivery' | 'redrive';
+
+export interface DeadLetterQueue {
+  /** bus: events the bus could not encrypt/decrypt; delivery: events a rule could not deliver; redrive: messages a consumer failed. */
+  readonly kind: DeadLetterKind;
+  readonly name: string;
+  readonly arn: string;
+  readonly url: string;
+  /** Who sends to it: the bus, the rule, or the source queue. */
+  readonly source: string;
+  /** Where a redrive sends messages: the source queue (redrive, delivery) or the bus. */
+  readonly destination: { readonly kind: 'queue'; readonly arn: string; readonly url: string } | { readonly kind: 'bus'; readonly name: string };
+}
+
+export const queueNameOf = (arn: string) => arn.split(':').pop() ?? arn;
+const accountOf = (arn: string) => arn.split(':')[4];
+
+/** Queue URL from an ARN, via GetQueueUrl (works for any endpoint and account). */
+export async function queueUrl(aws: AwsClients, arn: string): Promise<string> {
+  const account = accountOf(arn);
+  const r = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: queueNameOf(arn), ...(account && /^\d{12}$/.test(account) ? { QueueOwnerAWSAccountId: account } : {}) }));
+  if (!r.QueueUrl) throw new CommandFailedError(`GetQueueUrl returned no URL for ${arn}`);
+  return r.QueueUrl;
+}
+
+export async function queueAttributes(aws: AwsClients, url: string, names: QueueAttributeName[]): Promise<Record<string, string>> {
+  const r = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
+  return r.Attributes ?? {};
+}
+
+/** Every rule on the bus (all pages), without tail's temporary rules. */
+export async function listRules(aws: AwsClients, bus: string): Promise<Rule[]> {
+  const rules: Rule[] = [];
+  let token: string | undefined;
+  do {
+    const r = await aws.eventBridge.send(new ListRulesCommand({ EventBusName: bus, NextToken: token }));
+    rules.push(...(r.Rules ?? []));
+    token = r.NextToken;
+  } while (token);
+  return rules.filter((r) => !(r.Name ?? '').startsWith(TAIL_PREFIX));
+}
+
+/** The bus's ARN and dead-letter queue ARN; a missing bus is reported by name. */
+export async function describeBus(aws: AwsClients, bus: string): Promise<{ arn: string; name: string; deadLetterArn?: string }> {
+  try {
+    const r = await aws.eventBridge.send(new DescribeEventBusCommand({ Name: bus }));
+    return { arn: r.Arn ?? bus, name: r.Name ?? bus, deadLetterArn: r.DeadLetterConfig?.Arn };
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') {
+      throw new CommandFailedError(`event bus '${bus}' not found (is the stack deployed, or the local runtime started? set --bus or LOAN_EVENTS_BUS)`);
+    }
+    throw err;
+  }
+}
+
+export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, stack: string): Promise<DeadLetterQueue[]> {
+  const found = new Map<string, DeadLetterQueue>();
+  const busInfo = await describeBus(aws, bus);
+  if (busInfo.deadLetterArn) {
+    found.set(busInfo.deadLetterArn, {
+      kind: 'bus', name: queueNameOf(busInfo.deadLetterArn), arn: busInfo.deadLetterArn, url: await queueUrl(aws, busInfo.deadLetterArn),
+      source: `bus ${busInfo.name}`, destination: { kind: 'bus', name: busInfo.name },
+    });
+  }
+  /** Buffer queues already inspected for a redrive policy. */
+  const sources = new Map<string, string>();
+  const addRedrive = async (sourceArn: string, sourceUrl: string, policy: string | undefined) => {
+    if (!policy) return;
+    const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+    if (!dlqArn || found.has(dlqArn)) return;
+    found.set(dlqArn, {
+      kind: 'redrive', name: queueNameOf(dlqArn), arn: dlqArn, url: await queueUrl(aws, dlqArn),
+      source: `queue ${queueNameOf(sourceArn)}`, destination: { kind: 'queue', arn: sourceArn, url: sourceUrl },
+    });
+  };
+
+  for (const rule of await listRules(aws, bus)) {
+    const targets = (await aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: bus }))).Targets ?? [];
+    for (const t of targets) {
+      if (!t.Arn?.startsWith('arn:') || t.Arn.split(':')[2] !== 'sqs') continue;
+      const targetUrl = await queueUrl(aws, t.Arn);
+      if (t.DeadLetterConfig?.Arn && !found.has(t.DeadLetterConfig.Arn)) {
+        const arn = t.DeadLetterConfig.Arn;
+        found.set(arn, {
+          kind: 'delivery', name: queueNameOf(arn), arn, url: await queueUrl(aws, arn),
+          source: `rule ${rule.Name}`, destination: { kind: 'queue', arn: t.Arn, url: targetUrl },
+        });
+      }
+      if (!sources.has(t.Arn)) {
+        sources.set(t.Arn, targetUrl);
+        await addRedrive(t.Arn, targetUrl, (await queueAttributes(aws, targetUrl, ['RedrivePolicy'])).RedrivePolicy);
+      }
+    }
+  }
+
+  // Queues of the stack no rule targets directly (named with the stack prefix) may still redrive.
+  let token: string | undefined;
+  do {
+    const r = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: stack, NextToken: token, MaxResults: 1000 }));
+    for (const url of r.QueueUrls ?? []) {
+      const attrs = await queueAttributes(aws, url, ['QueueArn', 'RedrivePolicy']);
+      if (attrs.QueueArn && !sources.has(attrs.QueueArn)) {
+        sources.set(attrs.QueueArn, url);
+        await addRedrive(attrs.QueueArn, url, attrs.RedrivePolicy);
+      }
+    }
+    token = r.NextToken;
+  } while (token);
+
+  const order: Record<DeadLetterKind, number> = { bus: 0, delivery: 1, redrive: 2 };
+  return [...found.values()].sort((a, b) => order[a.kind] - order[b.kind] || a.name.localeCompare(b.name));
+}
+
+/** Picks one DLQ by name, ARN or URL; the error lists the ones there are. */
+export function pickDeadLetterQueue(all: readonly DeadLetterQueue[], wanted: string): DeadLetterQueue {
+  const hit = all.find((d) => d.name === wanted || d.arn === wanted || d.url === wanted);
+  if (hit) return hit;
+  throw new UsageError(`'${wanted}' is not a dead-letter queue of the stack; choose one of: ${all.map((d) => d.name).join(', ') || '(none found)'}`);
+}
