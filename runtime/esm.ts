@@ -1,0 +1,182 @@
+/**
+ * SQS event source mappings: poll the queue, batch by BatchSize and
+ * MaximumBatchingWindowInSeconds, invoke the function with the SQS event shape, delete what
+ * succeeded (ReportBatchItemFailures honoured) and run up to MaximumConcurrency batches at once.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+ */
+import type { LambdaFunction } from './lambda';
+import type { RuntimeLog } from './log';
+import type { SqsBroker, SqsMessage, Queue } from './sqs';
+import type { MappingDef } from './template';
+
+/** Concurrent batches of a mapping without ScalingConfig (AWS scales further; one machine cannot). */
+export const DEFAULT_MAPPING_CONCURRENCY = 5;
+
+export function sqsRecord(q: Queue, m: SqsMessage, region: string): Record<string, unknown> {
+  const attributes: Record<string, string> = {
+    ApproximateReceiveCount: String(m.receiveCount),
+    SentTimestamp: String(m.sentTimestamp),
+    SenderId: m.senderId,
+    ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp ?? m.sentTimestamp),
+  };
+  if (q.fifo) {
+    attributes.SequenceNumber = m.sequenceNumber ?? '';
+    attributes.MessageGroupId = m.groupId ?? '';
+    attributes.MessageDeduplicationId = m.dedupId ?? '';
+  }
+  if (m.deadLetterSourceArn) attributes.DeadLetterQueueSourceArn = m.deadLetterSourceArn;
+  const messageAttributes: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m.attributes)) {
+    messageAttributes[k] = { stringValue: v.StringValue, binaryValue: v.BinaryValue, stringListValues: [], binaryListValues: [], dataType: v.DataType };
+  }
+  return {
+    messageId: m.messageId,
+    receiptHandle: m.receiptHandle,
+    body: m.body,
+    attributes,
+    messageAttributes,
+    md5OfBody: m.md5OfBody,
+    ...(m.md5OfAttributes ? { md5OfMessageAttributes: m.md5OfAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: q.arn,
+    awsRegion: region,
+  };
+}
+
+/** Which messages of a batch failed, from the function's response; undefined = the whole batch. */
+export function failedItems(payload: string, batch: SqsMessage[]): Set<string> | undefined {
+  let r: unknown;
+  try {
+    r = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (r === null || typeof r !== 'object') return new Set();
+  const list = (r as { batchItemFailures?: unknown }).batchItemFailures;
+  if (list === undefined || list === null) return new Set();
+  if (!Array.isArray(list)) return undefined;
+  const ids = new Set(batch.map((m) => m.messageId));
+  const failed = new Set<string>();
+  for (const item of list) {
+    const id = (item as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    // An empty, null or unknown identifier fails the whole batch, as Lambda does.
+    if (typeof id !== 'string' || !ids.has(id)) return undefined;
+    failed.add(id);
+  }
+  return failed;
+}
+
+export class SqsEventSource {
+  private running = 0;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private slotFree: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  readonly concurrency: number;
+
+  constructor(
+    readonly def: MappingDef,
+    private readonly sqs: SqsBroker,
+    private readonly fn: LambdaFunction,
+    private readonly log: RuntimeLog,
+    private readonly region: string,
+  ) {
+    this.concurrency = def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+  }
+
+  start(): void {
+    if (!this.def.enabled) return;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let warned = false;
+    while (!this.closed) {
+      if (this.running >= this.concurrency) {
+        await new Promise<void>((r) => (this.slotFree = r));
+        continue;
+      }
+      const q = this.sqs.byArn(this.def.eventSourceArn);
+      if (!q) {
+        if (!warned) this.log.always(`event source mapping for ${this.fn.name}: queue ${this.def.eventSourceArn} does not exist; polling paused until it does`);
+        warned = true;
+        await sleep(500, this.abort.signal);
+        continue;
+      }
+      warned = false;
+      const batch = await this.collect(q);
+      if (batch.length === 0 || this.closed) continue;
+      this.running++;
+      const p = this.process(q, batch).finally(() => {
+        this.running--;
+        this.inflight.delete(p);
+        const f = this.slotFree;
+        this.slotFree = undefined;
+        f?.();
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  /** Waits for messages, then fills the batch until BatchSize or the batching window ends. */
+  private async collect(q: Queue): Promise<SqsMessage[]> {
+    const size = this.def.batchSize;
+    const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal: this.abort.signal });
+    if (batch.length === 0) return batch;
+    const deadline = Date.now() + this.def.maximumBatchingWindowInSeconds * 1000;
+    while (batch.length < size && !this.closed && !q.deleted) {
+      const left = deadline - Date.now();
+      const more = left > 0 ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal }) : q.take(Math.min(size - batch.length, 10));
+      if (more.length === 0) break;
+      batch.push(...more);
+    }
+    return batch;
+  }
+
+  private async process(q: Queue, batch: SqsMessage[]): Promise<void> {
+    const event = { Records: batch.map((m) => sqsRecord(q, m, this.region)) };
+    const log = !this.log.quiet;
+    if (log) this.log.event('invoke', { function: this.fn.name, queue: q.name, records: batch.length });
+    const r = await this.fn.invoke(JSON.stringify(event));
+    if (!r.ok) {
+      // The whole batch comes back after its visibility timeout, as with Lambda.
+      this.log.event('failure', { function: this.fn.name, queue: q.name, records: batch.length, type: r.error.errorType, reason: r.error.errorMessage });
+      return;
+    }
+    let failed: Set<string> | undefined = new Set();
+    if (this.def.reportBatchItemFailures) {
+      failed = failedItems(r.payload, batch);
+      if (failed === undefined) {
+        this.log.event('failure', { function: this.fn.name, queue: q.name, records: batch.length, reason: 'invalid batchItemFailures response; whole batch returns to the queue' });
+        return;
+      }
+    }
+    for (const m of batch) {
+      if (!failed.has(m.messageId) && m.receiptHandle) q.delete(m.receiptHandle);
+    }
+    if (log) this.log.event('result', { function: this.fn.name, ms: r.durationMs, ok: batch.length - failed.size, failed: failed.size });
+    if (failed.size > 0) this.log.event('failure', { function: this.fn.name, queue: q.name, records: failed.size, reason: 'reported in batchItemFailures', ids: [...failed].join(',') });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    this.slotFree?.();
+    await this.loop;
+    await Promise.all([...this.inflight]);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

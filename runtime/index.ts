@@ -1,0 +1,238 @@
+/**
+ * The local runtime: runs a synthesized CDK app (cdk.out) on one machine, with no Docker
+ * and no AWS account, behind one endpoint that speaks EventBridge, SQS and DynamoDB.
+ * State is in memory and ends with the process. See docs/runtime.md.
+ */
+import type { AddressInfo } from 'node:net';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
+import { DeliveryRetryOptions, EventBroker } from './events';
+import { FunctionRegistry, LambdaFunction } from './lambda';
+import { RuntimeLog } from './log';
+import { createHandler } from './server';
+import { SqsBroker } from './sqs';
+import { TemplateError, Topology, busNameOf, loadTopology } from './template';
+
+export { TemplateError } from './template';
+
+export interface LocalRuntimeOptions {
+  /** Cloud assembly to run. @default 'cdk.out' */
+  assemblyDir?: string;
+  /** @default 4566; 0 picks any free port */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Where lines go. @default one line per write to stdout */
+  log?: (line: string) => void;
+  /** Drop per-event lines (publish, match, delivery, invocation); keep the ready line, topology and warnings. @default false */
+  quiet?: boolean;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '000000000000' */
+  accountId?: string;
+  /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
+  deliveryRetry?: DeliveryRetryOptions;
+  /** Start one worker per function right after ready, so the first event does not pay the cold start. @default true */
+  prewarm?: boolean;
+}
+
+export interface LocalRuntime {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+interface DynaliteServer extends http.Server {
+  listeners(event: 'request'): http.RequestListener[];
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const started = performance.now();
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const host = options.host ?? '127.0.0.1';
+  const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
+  const sink = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = new RuntimeLog(sink, options.quiet ?? false);
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite') as (o: object) => DynaliteServer;
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const sqs = new SqsBroker(log, region, accountId, '');
+  const events = new EventBroker(log, sqs, region, accountId, options.deliveryRetry);
+  const functions = new FunctionRegistry(log);
+  events.invoker = functions;
+  const mappings: SqsEventSource[] = [];
+
+  const server = http.createServer(createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0], accountId }));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4566, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  sqs.endpoint = endpoint;
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
+    events.close();
+    sqs.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    log.flush();
+  };
+
+  try {
+    const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
+    await build(topo, { log, sqs, events, functions, mappings, endpoint, region, accountId });
+    const ms = Math.round(performance.now() - started);
+    log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
+    for (const line of describe(topo, sqs, events, functions)) log.always(line);
+    log.flush();
+    for (const m of mappings) m.start();
+    if (options.prewarm !== false) for (const f of functions.functions.values()) f.prewarm();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { endpoint, close };
+}
+
+interface BuildContext {
+  log: RuntimeLog;
+  sqs: SqsBroker;
+  events: EventBroker;
+  functions: FunctionRegistry;
+  mappings: SqsEventSource[];
+  endpoint: string;
+  region: string;
+  accountId: string;
+}
+
+async function build(topo: Topology, c: BuildContext): Promise<void> {
+  // Queues: create in passes so each RedrivePolicy finds its dead-letter queue.
+  let pending = topo.queues;
+  while (pending.length > 0) {
+    const next = pending.filter((q) => {
+      const dlq = q.attributes.RedrivePolicy ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn : undefined;
+      return dlq !== undefined && !c.sqs.byArn(dlq) && pending.some((p) => c.sqs.arnOf(p.name) === dlq);
+    });
+    if (next.length === pending.length) throw new TemplateError(`Queues ${next.map((q) => q.name).join(', ')} form a dead-letter cycle`);
+    for (const q of pending) {
+      if (next.includes(q)) continue;
+      try {
+        c.sqs.create(q.name, q.attributes);
+      } catch (e) {
+        throw new TemplateError(`Queue ${q.name}: ${(e as Error).message}`);
+      }
+    }
+    pending = next;
+  }
+  for (const b of topo.buses) {
+    if (c.events.buses.has(b.name) && b.name !== 'default') throw new TemplateError(`Event bus ${b.name} is defined twice`);
+    c.events.createBus(b.name, b.description, b.deadLetterArn);
+  }
+  for (const a of topo.archives) {
+    c.events.archives.set(a.name, {
+      name: a.name,
+      arn: `arn:aws:events:${c.region}:${c.accountId}:archive/${a.name}`,
+      sourceArn: a.sourceArn,
+      pattern: a.pattern,
+      description: a.description,
+      retentionDays: a.retentionDays,
+      created: Date.now(),
+      events: [],
+      sizeBytes: 0,
+    });
+  }
+  for (const r of topo.rules) {
+    try {
+      const bus = c.events.bus(busNameOf(r.busName));
+      const rule = c.events.putRule(bus, { name: r.name, pattern: r.pattern, scheduleExpression: r.scheduleExpression, state: r.state, description: r.description });
+      c.events.putTargets(rule, r.targets);
+    } catch (e) {
+      throw new TemplateError(`Rule ${r.name}: ${(e as Error).message}`);
+    }
+  }
+  await createTables(topo, c.endpoint, c.region);
+  const concurrency = new Map<string, number>();
+  for (const m of topo.mappings) concurrency.set(m.functionName, (concurrency.get(m.functionName) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
+  for (const f of topo.functions) {
+    c.functions.add(new LambdaFunction(f, { region: c.region, accountId: c.accountId, endpoint: c.endpoint }, c.log, Math.max(1, concurrency.get(f.name) ?? DEFAULT_MAPPING_CONCURRENCY)));
+  }
+  for (const m of topo.mappings) {
+    const fn = c.functions.get(m.functionName);
+    if (!fn) throw new TemplateError(`Event source mapping ${m.uuid}: function ${m.functionName} is not in the app`);
+    if (!m.eventSourceArn.startsWith('arn:aws:sqs:')) {
+      c.log.always(`event source mapping ${m.uuid}: only SQS sources are emulated; ${m.eventSourceArn} is ignored`);
+      continue;
+    }
+    c.mappings.push(new SqsEventSource(m, c.sqs, fn, c.log, c.region));
+  }
+}
+
+/** Keys of AWS::DynamoDB::Table that CreateTable accepts as they are. */
+const TABLE_KEYS = ['AttributeDefinitions', 'KeySchema', 'BillingMode', 'ProvisionedThroughput', 'StreamSpecification'];
+const INDEX_KEYS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'];
+
+async function createTables(topo: Topology, endpoint: string, region: string): Promise<void> {
+  if (topo.tables.length === 0) return;
+  const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  try {
+    await Promise.all(
+      topo.tables.map(async (t) => {
+        const d = t.definition;
+        const input = { TableName: t.name, ...pick(d, TABLE_KEYS) } as Record<string, unknown>;
+        for (const k of ['GlobalSecondaryIndexes', 'LocalSecondaryIndexes']) {
+          if (Array.isArray(d[k])) input[k] = (d[k] as Record<string, unknown>[]).map((ix) => pick(ix, INDEX_KEYS));
+        }
+        if (input.BillingMode === undefined && input.ProvisionedThroughput === undefined) input.BillingMode = 'PAY_PER_REQUEST';
+        try {
+          await client.send(new CreateTableCommand(input as unknown as CreateTableCommandInput));
+        } catch (e) {
+          throw new TemplateError(`Table ${t.name}: ${(e as Error).message}`);
+        }
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The topology as a person reads it: buses, rules and targets, queues and DLQs, functions. */
+function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions: FunctionRegistry): string[] {
+  const lines: string[] = [];
+  const short = (arn: string) => arn.split(/[:/]/).pop() ?? arn;
+  for (const bus of events.buses.values()) {
+    if (bus.name === 'default' && bus.rules.size === 0) continue;
+    lines.push(`  bus ${bus.name}${bus.deadLetterArn ? ` (dlq ${short(bus.deadLetterArn)})` : ''}`);
+    for (const rule of bus.rules.values()) {
+      lines.push(`    rule ${rule.name} [${rule.state}] ${rule.pattern ?? rule.scheduleExpression ?? ''}`);
+      for (const t of rule.targets.values()) {
+        const extras = [t.inputTransformer ? 'input transformer' : t.inputPath ? `input path ${t.inputPath}` : t.input ? 'constant input' : '', t.retryPolicy ? `retries ${t.retryPolicy.maximumRetryAttempts ?? 185}/${t.retryPolicy.maximumEventAgeInSeconds ?? 86400}s` : '', t.deadLetterArn ? `dlq ${short(t.deadLetterArn)}` : 'no dlq'].filter(Boolean);
+        lines.push(`      -> ${short(t.arn)} (${extras.join(', ')})`);
+      }
+    }
+  }
+  for (const a of events.archives.values()) lines.push(`  archive ${a.name} of ${short(a.sourceArn)}`);
+  for (const q of sqs.list()) {
+    const r = q.settings.RedrivePolicy;
+    lines.push(`  queue ${q.name} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`);
+  }
+  for (const f of functions.functions.values()) {
+    const m = topo.mappings.filter((x) => x.functionName === f.name);
+    const src = m.map((x) => `${short(x.eventSourceArn)} batch ${x.batchSize}, window ${x.maximumBatchingWindowInSeconds}s, concurrency ${x.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY}${x.reportBatchItemFailures ? ', partial failures' : ''}`);
+    lines.push(`  function ${f.name} (${f.def.handler}, timeout ${f.def.timeoutSeconds}s)${src.length ? ` <- ${src.join('; ')}` : ''}`);
+  }
+  for (const t of topo.tables) lines.push(`  table ${t.name}`);
+  const skipped = Object.entries(topo.unsupported);
+  if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
+  return lines;
+}

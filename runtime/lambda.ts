@@ -1,0 +1,248 @@
+/**
+ * Functions run their bundled handler in worker threads. Each worker holds one execution
+ * environment: its own environment variables and module state, kept warm between
+ * invocations. A function has a pool of up to `maxWorkers` environments. An invocation that
+ * passes the function's Timeout has its worker terminated and fails with Lambda's message.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import type { RuntimeLog } from './log';
+import type { FunctionDef } from './template';
+import { WORKER_SOURCE } from './worker-source';
+
+export interface InvokeError {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
+
+export type InvokeResult = { ok: true; payload: string; durationMs: number } | { ok: false; error: InvokeError; durationMs: number };
+
+interface Env {
+  worker: Worker;
+  busy: boolean;
+  dead: boolean;
+  pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
+}
+
+export interface FunctionSettings {
+  region: string;
+  accountId: string;
+  endpoint: string;
+}
+
+export class LambdaFunction {
+  private readonly envs: Env[] = [];
+  private readonly waiting: (() => void)[] = [];
+  readonly arn: string;
+  private closed = false;
+  invocations = 0;
+
+  constructor(
+    readonly def: FunctionDef,
+    private readonly settings: FunctionSettings,
+    private readonly log: RuntimeLog,
+    /** Execution environments this function may run at once. */
+    public maxWorkers: number,
+  ) {
+    this.arn = `arn:aws:lambda:${settings.region}:${settings.accountId}:function:${def.name}`;
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  /** The environment Lambda gives a function, plus the local endpoint and fake credentials. */
+  environment(): Record<string, string> {
+    const { region, endpoint } = this.settings;
+    const d = this.def;
+    return {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: d.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(d.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${d.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${d.runtime ?? 'nodejs'}`,
+      LAMBDA_TASK_ROOT: d.codeDir,
+      _HANDLER: d.handler,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_PATH: '',
+      ...d.environment,
+    };
+  }
+
+  /** Starts one execution environment ahead of the first invocation (cold start off the hot path). */
+  prewarm(): void {
+    if (this.envs.length === 0 && !this.closed) this.envs.push(this.spawn());
+  }
+
+  private spawn(): Env {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      env: this.environment(),
+      workerData: { codeDir: this.def.codeDir, handler: this.def.handler, providedFrom: __filename },
+      stdout: true,
+      stderr: true,
+      // Memory as configured; the young generation stays at Node's default.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, this.def.memoryMb) },
+    });
+    const env: Env = { worker, busy: false, dead: false };
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => this.log.function(this.def.name, line));
+    }
+    worker.on('message', (m: { type: string; id: string; ok: boolean; payload?: string; error?: InvokeError; durationMs: number }) => {
+      if (m.type !== 'result' || env.pending?.id !== m.id) return;
+      const p = env.pending;
+      clearTimeout(p.timer);
+      env.pending = undefined;
+      p.resolve(m.ok ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs } : { ok: false, error: m.error!, durationMs: m.durationMs });
+    });
+    const crash = (error: InvokeError) => {
+      if (env.dead) return;
+      env.dead = true;
+      this.remove(env);
+      const p = env.pending;
+      if (p) {
+        clearTimeout(p.timer);
+        env.pending = undefined;
+        p.resolve({ ok: false, error, durationMs: Date.now() - p.started });
+      }
+    };
+    worker.on('error', (err) => crash({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: ${err.name}: ${err.message}`, trace: String(err.stack ?? '').split('\n') }));
+    worker.on('exit', (code) => crash({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: exit status ${code}` }));
+    return env;
+  }
+
+  private remove(env: Env): void {
+    const i = this.envs.indexOf(env);
+    if (i >= 0) this.envs.splice(i, 1);
+    this.release();
+  }
+
+  private release(): void {
+    const w = this.waiting.shift();
+    if (w) w();
+  }
+
+  private async acquire(): Promise<Env> {
+    for (;;) {
+      if (this.closed) throw new Error(`Function ${this.name} is shut down`);
+      const idle = this.envs.find((e) => !e.busy && !e.dead);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (this.envs.length < this.maxWorkers) {
+        const env = this.spawn();
+        env.busy = true;
+        this.envs.push(env);
+        return env;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** Runs one invocation; never throws, the outcome is in the result. */
+  async invoke(payload: string): Promise<InvokeResult> {
+    let env: Env;
+    try {
+      env = await this.acquire();
+    } catch (err) {
+      return { ok: false, error: { errorType: 'ServiceException', errorMessage: (err as Error).message }, durationMs: 0 };
+    }
+    const id = randomUUID();
+    this.invocations++;
+    const timeoutMs = this.def.timeoutSeconds * 1000;
+    const started = Date.now();
+    const result = await new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        // Lambda stops the environment; its module state is gone and the next invocation starts cold.
+        env.pending = undefined;
+        env.dead = true;
+        void env.worker.terminate();
+        this.remove(env);
+        resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `${new Date().toISOString()} ${id} Task timed out after ${this.def.timeoutSeconds.toFixed(2)} seconds` }, durationMs: Date.now() - started });
+      }, timeoutMs);
+      env.pending = { id, resolve, timer, started };
+      env.worker.postMessage({
+        type: 'invoke',
+        id,
+        payload,
+        deadline: started + timeoutMs,
+        context: {
+          awsRequestId: id,
+          functionName: this.def.name,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: this.arn,
+          memoryLimitInMB: String(this.def.memoryMb),
+          logGroupName: `/aws/lambda/${this.def.name}`,
+          logStreamName: `local/[$LATEST]${id.replace(/-/g, '')}`,
+        },
+      });
+    });
+    if (!env.dead) {
+      env.busy = false;
+      this.release();
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
+    const envs = this.envs.splice(0);
+    await Promise.all(
+      envs.map(async (e) => {
+        e.dead = true;
+        const p = e.pending;
+        if (p) {
+          clearTimeout(p.timer);
+          e.pending = undefined;
+          p.resolve({ ok: false, error: { errorType: 'Runtime.Shutdown', errorMessage: 'The local runtime is shutting down' }, durationMs: Date.now() - p.started });
+        }
+        await e.worker.terminate();
+      }),
+    );
+  }
+}
+
+export class FunctionRegistry {
+  readonly functions = new Map<string, LambdaFunction>();
+
+  constructor(private readonly log: RuntimeLog) {}
+
+  add(fn: LambdaFunction): void {
+    this.functions.set(fn.name, fn);
+  }
+
+  /** By name, or by ARN (with or without a qualifier). */
+  get(nameOrArn: string): LambdaFunction | undefined {
+    const name = nameOrArn.startsWith('arn:') ? nameOrArn.split(':')[6] : nameOrArn;
+    return this.functions.get(name);
+  }
+
+  hasFunction(name: string): boolean {
+    return this.functions.has(name);
+  }
+
+  /** Asynchronous invocation (EventBridge Lambda targets): the outcome is only logged. */
+  invokeAsync(name: string, payload: string): void {
+    const fn = this.functions.get(name);
+    if (!fn) return;
+    void fn.invoke(payload).then((r) => {
+      if (r.ok) this.log.event('result', { function: name, ms: r.durationMs, invocation: 'async' });
+      else this.log.event('failure', { function: name, invocation: 'async', type: r.error.errorType, reason: r.error.errorMessage });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.functions.values()].map((f) => f.close()));
+  }
+}

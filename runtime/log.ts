@@ -1,0 +1,60 @@
+/**
+ * Runtime output: one structured line per event (`12:00:01.123 publish  bus=... id=...`).
+ * Lines are buffered and written once per tick, so the per-event path never blocks on
+ * a synchronous write to a terminal or pipe.
+ */
+export type LogSink = (line: string) => void;
+
+export class RuntimeLog {
+  private buffer: string[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly sink: LogSink | undefined,
+    /** When quiet, per-event lines are dropped; the ready line, topology and warnings stay. */
+    readonly quiet: boolean,
+  ) {}
+
+  /** Per-event line: `kind` padded to a column, then key=value fields. */
+  event(kind: string, fields: Record<string, string | number | boolean | undefined>): void {
+    if (this.quiet || !this.sink) return;
+    let line = `${clock()} ${kind.padEnd(8)}`;
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) continue;
+      const s = String(v);
+      line += ` ${k}=${/[\s"]/.test(s) ? JSON.stringify(s) : s}`;
+    }
+    this.push(line);
+  }
+
+  /** A line printed even when quiet (ready line, topology, warnings). */
+  always(line: string): void {
+    if (this.sink) this.push(line);
+  }
+
+  /** A function's own output, prefixed by its name. */
+  function(name: string, line: string): void {
+    if (this.quiet || !this.sink) return;
+    this.push(`[${name}] ${line}`);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (!this.sink || this.buffer.length === 0) return;
+    const lines = this.buffer;
+    this.buffer = [];
+    for (const l of lines) this.sink(l);
+  }
+
+  private push(line: string): void {
+    this.buffer.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 23);
+}

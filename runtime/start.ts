@@ -1,0 +1,41 @@
+/**
+ * `npm start`: synthesizes the app when cdk.out is stale, then runs the local runtime.
+ * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet,
+ * --assembly <dir> (skip synth and run that cloud assembly).
+ */
+import { startLocalRuntime } from './index';
+import { ensureSynth } from './synth';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const assembly = arg('assembly');
+  let assemblyDir = assembly;
+  if (!assemblyDir) {
+    process.stdout.write('Synthesizing the app (skipped when cdk.out is up to date)...\n');
+    assemblyDir = await ensureSynth();
+  }
+  const runtime = await startLocalRuntime({
+    assemblyDir,
+    port: Number(arg('port') ?? process.env.PORT ?? 4566),
+    host: arg('host') ?? '127.0.0.1',
+    quiet: process.argv.includes('--quiet'),
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('Stopping; in-memory state is discarded.\n');
+    void runtime.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

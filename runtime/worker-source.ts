@@ -1,0 +1,115 @@
+/**
+ * The code each function worker thread runs, kept as text so it runs the same whether
+ * the runtime itself is loaded by tsx, ts-jest or compiled JavaScript.
+ * It loads the bundled handler once (module state stays warm between invocations),
+ * then answers `invoke` messages with `result` messages.
+ */
+export const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { createRequire } = require('node:module');
+// Stack traces point at the TypeScript sources when the bundle carries a source map.
+if (typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true);
+
+// The deployed function runs on Lambda's Node.js, so warnings about the local Node.js
+// version (the SDK's NodeVersionSupportWarning) say nothing about it.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
+  if (type === 'NodeVersionSupportWarning' || (warning && warning.name === 'NodeVersionSupportWarning')) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
+// The Lambda Node.js runtime provides the AWS SDK v3, so bundles leave @aws-sdk/* out; this
+// runtime provides it the same way, from its own node_modules, and nothing else.
+const Module = require('node:module');
+const provided = createRequire(workerData.providedFrom);
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  try {
+    return resolveFilename.call(this, request, parent, ...rest);
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && request.startsWith('@aws-sdk/')) return provided.resolve(request);
+    throw err;
+  }
+};
+
+function toError(err, fallbackType) {
+  if (err instanceof Error) {
+    return { errorType: err.name && err.name !== 'Error' ? err.name : (err.constructor && err.constructor.name) || fallbackType, errorMessage: err.message, trace: String(err.stack || '').split('\n') };
+  }
+  return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : JSON.stringify(err), trace: [] };
+}
+
+async function load() {
+  const handler = workerData.handler;
+  const dot = handler.lastIndexOf('.');
+  if (dot < 1) throw Object.assign(new Error('Bad handler ' + handler + ': expected <file>.<export>'), { name: 'Runtime.MalformedHandlerName' });
+  const file = handler.slice(0, dot);
+  const exportPath = handler.slice(dot + 1);
+  const base = path.resolve(workerData.codeDir, file);
+  const candidates = ['.js', '.cjs', '.mjs'].map((ext) => base + ext).filter((f) => fs.existsSync(f));
+  if (candidates.length === 0) {
+    throw Object.assign(new Error("Cannot find module '" + file + "' in " + workerData.codeDir), { name: 'Runtime.ImportModuleError' });
+  }
+  const target = candidates[0];
+  let mod;
+  if (target.endsWith('.mjs')) mod = await import(pathToFileURL(target).href);
+  else {
+    try {
+      mod = createRequire(target)(target);
+    } catch (e) {
+      if (e && e.code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(target).href);
+      else throw Object.assign(e instanceof Error ? e : new Error(String(e)), { name: e && e.name && e.name !== 'Error' ? e.name : 'Runtime.ImportModuleError' });
+    }
+  }
+  const fn = exportPath.split('.').reduce((o, k) => (o == null ? undefined : o[k]), mod);
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(file + '.' + exportPath + ' is undefined or not exported'), { name: 'Runtime.HandlerNotFound' });
+  }
+  return fn;
+}
+
+const loading = load();
+loading.catch(() => {});
+
+parentPort.on('message', async (msg) => {
+  if (msg.type !== 'invoke') return;
+  const started = Date.now();
+  const reply = (body) => parentPort.postMessage(Object.assign({ type: 'result', id: msg.id, durationMs: Date.now() - started }, body));
+  let fn;
+  try {
+    fn = await loading;
+  } catch (err) {
+    reply({ ok: false, error: toError(err, 'Runtime.ImportModuleError') });
+    return;
+  }
+  const context = Object.assign({}, msg.context, {
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
+    done: () => {},
+    succeed: () => {},
+    fail: () => {},
+  });
+  try {
+    const event = JSON.parse(msg.payload);
+    const result = await new Promise((resolve, reject) => {
+      let settled = false;
+      const callback = (err, value) => {
+        if (settled) return;
+        settled = true;
+        if (err !== undefined && err !== null) reject(err);
+        else resolve(value);
+      };
+      const r = fn(event, context, callback);
+      if (r && typeof r.then === 'function') r.then((v) => callback(null, v), (e) => callback(e === undefined || e === null ? new Error('Handler rejected') : e));
+      else if (fn.length < 3) callback(null, r);
+    });
+    reply({ ok: true, payload: result === undefined ? 'null' : JSON.stringify(result) });
+  } catch (err) {
+    reply({ ok: false, error: toError(err, 'Error') });
+  }
+});
+`;
