@@ -22,6 +22,8 @@ import {
   DEFAULT_TARGET_RETRY_ATTEMPTS,
   DLQ_RETENTION,
   encryptedLogGroup,
+  encryptedQueueProps,
+  MAX_BUFFER_RETENTION,
   MAX_TARGET_RETRY_ATTEMPTS,
   pascalCase,
   requiredVisibilityTimeout,
@@ -87,7 +89,8 @@ export interface BufferedConsumerProps {
   readonly maxEventAge?: Duration;
 
   /**
-   * How long the buffer queue keeps a message. Valid Range: 60 seconds to 14 days.
+   * How long the buffer queue keeps a message. Valid Range: 60 seconds to 7 days (a message keeps
+   * its original enqueue time in the 14-day dead-letter queue).
    * @default Duration.days(4)
    */
   readonly queueRetention?: Duration;
@@ -144,6 +147,11 @@ export class BufferedConsumer extends Construct {
       throw new Error(`'maxEventAge' must be between 60 seconds and 24 hours inclusive (given ${maxEventAge.toHumanString()})`);
     }
 
+    const queueRetention = props.queueRetention ?? Duration.days(4);
+    if (queueRetention.toSeconds() < 60 || queueRetention.toSeconds() > MAX_BUFFER_RETENTION.toSeconds()) {
+      throw new Error(`'queueRetention' must be between 60 seconds and ${MAX_BUFFER_RETENTION.toHumanString()} inclusive, so messages moved to the 14-day dead-letter queue keep time there (given ${queueRetention.toHumanString()})`);
+    }
+
     const router = props.router;
     const key = router.encryptionKey;
     const prefix = `${props.namePrefix ?? stack.stackName}-${consumer.name}`;
@@ -178,30 +186,21 @@ export class BufferedConsumer extends Construct {
         redrivePermission: sqs.RedrivePermission.BY_QUEUE,
         sourceQueues: [sqs.Queue.fromQueueArn(this, 'BufferQueueByArn', queueArn(names.queue))],
       },
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
+      ...encryptedQueueProps(key),
       retentionPeriod: DLQ_RETENTION,
     });
     this.deliveryDeadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
       queueName: names.deliveryDeadLetterQueue,
       // EventBridge writes here directly; no SQS queue may use it as its dead-letter queue.
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
+      ...encryptedQueueProps(key),
       retentionPeriod: DLQ_RETENTION,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: names.queue,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
+      ...encryptedQueueProps(key),
       visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: props.queueRetention ?? Duration.days(4),
+      retentionPeriod: queueRetention,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: tuning.maxReceiveCount },
     });
 

@@ -6,6 +6,7 @@ import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** Receives before a buffered message moves to its dead-letter queue. */
@@ -36,6 +37,14 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** Dead-letter queues keep messages for the SQS maximum, 14 days, so operators have time to redrive. */
 export const DLQ_RETENTION = Duration.days(14);
 
+/**
+ * Longest buffer-queue retention. On standard queues a message keeps its original enqueue time
+ * when it moves to the DLQ, so the DLQ's 14 days must outlast the buffer's retention by a margin
+ * operators can act in.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+ */
+export const MAX_BUFFER_RETENTION = Duration.days(7);
+
 /** Log retention for function and trail log groups. */
 export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
@@ -51,6 +60,19 @@ export function pascalCase(name: string): string {
     .filter((part) => part.length > 0)
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
+}
+
+/**
+ * SSE-KMS with the project key (never the AWS managed `alias/aws/sqs`, which EventBridge cannot be
+ * granted), TLS-only, data keys reused for 5 minutes to keep KMS calls and cost down.
+ */
+export function encryptedQueueProps(encryptionKey: kms.IKey): Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey' | 'dataKeyReuse' | 'enforceSSL'> {
+  return {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: encryptionKey,
+    dataKeyReuse: Duration.minutes(5),
+    enforceSSL: true,
+  };
 }
 
 /** Throws when a physical name is longer than the service allows, naming the prop and value. */

@@ -115,6 +115,11 @@ describe('BufferedConsumer props', () => {
     expect(build({ maxEventAge: Duration.seconds(30) })).toThrow("'maxEventAge' must be between 60 seconds and 24 hours inclusive (given 30 seconds)");
   });
 
+  test('fails on a buffer retention that would leave dead letters no time in their queue', () => {
+    expect(build({ queueRetention: Duration.days(14) }))
+      .toThrow("'queueRetention' must be between 60 seconds and 7 days inclusive, so messages moved to the 14-day dead-letter queue keep time there (given 14 days)");
+  });
+
   test('fails when a physical name would exceed the SQS limit', () => {
     const prefix = 'p'.repeat(60);
     expect(build({ namePrefix: prefix }))
