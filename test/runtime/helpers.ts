@@ -1,0 +1,105 @@
+/** Shared set-up for runtime tests: start on a free port, real clients, the real AWS CLI. */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LocalRuntimeOptions, startLocalRuntime } from '../../runtime';
+
+export const FIXTURE_APP = path.join(__dirname, 'fixtures', 'app');
+export const EMPTY_APP = path.join(__dirname, 'fixtures', 'empty');
+export const ACCOUNT = '000000000000';
+export const REGION = 'us-east-1';
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export interface Harness {
+  endpoint: string;
+  events: EventBridgeClient;
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  lines: string[];
+  queueUrl(name: string): string;
+  close(): Promise<void>;
+}
+
+/** Starts the runtime on 127.0.0.1, port 0, collecting its output lines. */
+export async function startHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+  const lines: string[] = [];
+  const rt = await startLocalRuntime({ assemblyDir, port: 0, host: '127.0.0.1', log: (l) => lines.push(l), ...options });
+  const config = { endpoint: rt.endpoint, region: REGION, credentials, maxAttempts: 1 };
+  const events = new EventBridgeClient(config);
+  const sqs = new SQSClient(config);
+  const dynamodb = new DynamoDBClient(config);
+  return {
+    endpoint: rt.endpoint,
+    events,
+    sqs,
+    dynamodb,
+    lines,
+    queueUrl: (name) => `${rt.endpoint}/${ACCOUNT}/${name}`,
+    close: async () => {
+      events.destroy();
+      sqs.destroy();
+      dynamodb.destroy();
+      await rt.close();
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+const run = promisify(execFile);
+
+/** Runs the AWS CLI (Debian's awscli, v1: SQS over the query protocol) against the endpoint. */
+export async function aws(endpoint: string, ...args: string[]): Promise<CliResult> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_MAX_ATTEMPTS: '1',
+  };
+  try {
+    const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr, json: stdout.trim() ? JSON.parse(stdout) : undefined };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
+  }
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Receives and deletes every message of a queue until `count` arrived (or more, which the caller then sees). */
+export async function drain(sqs: SQSClient, queueUrl: string, count: number, timeoutMs = 20000): Promise<{ body: string; attributes: Record<string, string>; messageAttributes: Record<string, { StringValue?: string; DataType?: string }> }[]> {
+  const out: { body: string; attributes: Record<string, string>; messageAttributes: Record<string, { StringValue?: string; DataType?: string }> }[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${count} messages on ${queueUrl}; got ${out.length}: ${JSON.stringify(out.map((m) => m.body))}`);
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) continue;
+    for (const m of msgs) out.push({ body: m.Body ?? '', attributes: (m.Attributes ?? {}) as Record<string, string>, messageAttributes: (m.MessageAttributes ?? {}) as Record<string, { StringValue?: string; DataType?: string }> });
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return out;
+}
