@@ -34,7 +34,10 @@ const PREDEFINED = new Set([
   'aws.events.event.json',
 ]);
 
-const PLACEHOLDER = /<([A-Za-z0-9_.\-]+)>/g;
+/** A placeholder such as `<detail-type>` or `<aws.events.rule-arn>`. */
+const placeholders = () => /<([A-Za-z0-9_.\-]+)>/g;
+/** The same, anchored at a position (sticky), for the renderer's single pass. */
+const PLACEHOLDER_AT = /<([A-Za-z0-9_.\-]+)>/y;
 
 /** Throws InvalidTargetInputError when PutTargets would reject the settings. */
 export function validateTargetInput(input: TargetInput, targetId = '<target-id>'): void {
@@ -75,7 +78,7 @@ export function validateTargetInput(input: TargetInput, targetId = '<target-id>'
     }
     checkPath(map[k], `InputPathsMap value ${k} for target ${targetId}`);
   }
-  for (const m of t.inputTemplate.matchAll(PLACEHOLDER)) {
+  for (const m of t.inputTemplate.matchAll(placeholders())) {
     const name = m[1];
     if (!PREDEFINED.has(name) && !Object.prototype.hasOwnProperty.call(map, name)) {
       throw new InvalidTargetInputError(`InputTemplate for target ${targetId} contains invalid placeholder ${name}.`);
@@ -174,9 +177,9 @@ export function renderTargetInput(event: object, input: TargetInput, context: Tr
       continue;
     }
     if (c !== '<') continue;
-    PLACEHOLDER.lastIndex = i;
-    const m = PLACEHOLDER.exec(template);
-    if (m === null || m.index !== i) continue;
+    PLACEHOLDER_AT.lastIndex = i;
+    const m = PLACEHOLDER_AT.exec(template);
+    if (m === null) continue;
     const v = values.get(m[1]);
     out += template.slice(last, i);
     if (!isJsonTemplate) out += plainText(v);

@@ -1,0 +1,144 @@
+import {
+  explainMismatch,
+  InvalidEventError,
+  InvalidEventPatternError,
+  InvalidTargetInputError,
+  renderTargetInput,
+  RuleMatcher,
+  testEventPattern,
+  validateEventPattern,
+  validateTargetInput,
+} from '../../engine';
+
+const loan = {
+  version: '0',
+  id: '1',
+  'detail-type': 'Loan Application Submitted',
+  source: 'com.acme.lending',
+  account: '123456789012',
+  time: '2026-01-01T00:00:00Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:lending:us-east-1:123456789012:application/APP-1'],
+  detail: { data: { amount: 1200 }, status: 'SUBMITTED', ip: '10.0.0.7', items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }] },
+};
+
+describe('testEventPattern', () => {
+  test('matches the top-level envelope fields, resources and account included', () => {
+    expect(testEventPattern({ account: ['123456789012'], resources: [{ suffix: 'APP-1' }] }, loan)).toBe(true);
+    expect(testEventPattern({ region: ['eu-west-1'] }, loan)).toBe(false);
+  });
+
+  test('compares numbers by value but never coerces strings to numbers', () => {
+    expect(testEventPattern({ detail: { data: { amount: [1200.0] } } }, '{"detail":{"data":{"amount":1.2e3}}}')).toBe(true);
+    expect(testEventPattern({ detail: { data: { amount: [1200] } } }, { detail: { data: { amount: '1200' } } })).toBe(false);
+    expect(testEventPattern({ detail: { data: { amount: [{ numeric: ['>', 1000] }] } } }, { detail: { data: { amount: '1500' } } })).toBe(false);
+  });
+
+  test('compares a number a double cannot hold exactly by its text only', () => {
+    const pattern = '{"n": [123456789012345678901]}';
+    expect(testEventPattern(pattern, '{"n": 123456789012345678901}')).toBe(true);
+    expect(testEventPattern(pattern, '{"n": 123456789012345680000}')).toBe(false);
+  });
+
+  test('matches fields of one rule within the same element of an array of objects', () => {
+    expect(testEventPattern({ detail: { items: { sku: ['a'], qty: [1] } } }, loan)).toBe(true);
+    expect(testEventPattern({ detail: { items: { sku: ['a'], qty: [2] } } }, loan)).toBe(false);
+  });
+
+  test('treats dotted keys and nested keys as the same path', () => {
+    expect(testEventPattern({ 'detail.status': ['SUBMITTED'] }, loan)).toBe(true);
+    expect(testEventPattern({ detail: { status: ['SUBMITTED'] } }, { 'detail.status': 'SUBMITTED' })).toBe(true);
+  });
+
+  test('matches IP addresses by cidr range and by any spelling of the same address', () => {
+    expect(testEventPattern({ detail: { ip: [{ cidr: '10.0.0.0/29' }] } }, loan)).toBe(true);
+    expect(testEventPattern({ detail: { ip: [{ cidr: '10.0.0.8/29' }] } }, loan)).toBe(false);
+    expect(testEventPattern({ a: ['2001:db8::1'] }, { a: '2001:0db8:0:0:0:0:0:1' })).toBe(true);
+  });
+
+  test('rejects an event that is not a JSON object', () => {
+    expect(() => testEventPattern({ a: ['b'] }, 'plain string')).toThrow(InvalidEventError);
+    expect(() => testEventPattern({ a: ['b'] }, '[1]')).toThrow('Parameter Event is not valid.');
+  });
+});
+
+describe('validateEventPattern', () => {
+  test('rejects with the AWS error code and reason text', () => {
+    // WHEN
+    let error: unknown;
+    try {
+      validateEventPattern({ detail: { amount: [{ numeric: ['>', 0, '>', 5] }] } });
+    } catch (e) {
+      error = e;
+    }
+    // THEN
+    expect(error).toBeInstanceOf(InvalidEventPatternError);
+    expect((error as InvalidEventPatternError).code).toBe('InvalidEventPatternException');
+    expect((error as Error).message).toBe('Event pattern is not valid. Reason: Bad numeric range operator: >');
+  });
+
+  test('rejects a pattern longer than the API allows', () => {
+    const big = { a: ['x'.repeat(5000)] };
+    expect(() => validateEventPattern(big)).toThrow(InvalidEventPatternError);
+  });
+});
+
+describe('explainMismatch', () => {
+  test('names the first field that failed with its value and the condition', () => {
+    const pattern = { source: ['com.acme.lending'], detail: { data: { amount: [{ numeric: ['>=', 250000] }] } } };
+    expect(explainMismatch(pattern, loan)).toBe('detail.data.amount: 1200 is not in [">=", 250000]');
+  });
+
+  test('says when a field is missing, and nothing when the event matches', () => {
+    expect(explainMismatch({ detail: { nope: ['x'] } }, loan)).toBe('detail.nope: missing from the event, expected ["x"]');
+    expect(explainMismatch({ source: ['com.acme.lending'] }, loan)).toBeUndefined();
+  });
+});
+
+describe('RuleMatcher', () => {
+  test('returns every matching rule, and forgets removed and replaced rules', () => {
+    // GIVEN
+    const m = new RuleMatcher<string>();
+    m.add('all-loans', { source: ['com.acme.lending'] });
+    m.add('big', { detail: { data: { amount: [{ numeric: ['>', 1000] }] } } });
+    m.add('other', { source: ['com.acme.other'] });
+    // WHEN / THEN
+    expect(m.match(JSON.stringify(loan)).sort()).toEqual(['all-loans', 'big']);
+    m.remove('big');
+    m.add('other', { detail: { status: [{ prefix: 'SUB' }] } });
+    expect(m.match(loan).sort()).toEqual(['all-loans', 'other']);
+    expect(m.size).toBe(2);
+  });
+
+  test('keeps the previous rules when a new pattern is invalid', () => {
+    const m = new RuleMatcher<number>();
+    m.add(1, { source: ['com.acme.lending'] });
+    expect(() => m.add(2, { source: 'com.acme.lending' })).toThrow(
+      'Event pattern is not valid. Reason: "source" must be an object or an array',
+    );
+    expect(m.match(loan)).toEqual([1]);
+  });
+});
+
+describe('target input', () => {
+  const context = { ruleArn: 'arn:aws:events:us-east-1:1:rule/r', ruleName: 'r', eventBusName: 'bus', targetId: 't1' };
+
+  test('renders a JSON template with values in place and a string template with plain text', () => {
+    const json = renderTargetInput(loan, { inputTransformer: { inputPathsMap: { s: '$.detail.status' }, inputTemplate: '{"state": <s>, "rule": "<aws.events.rule-name>"}' } }, context);
+    expect(JSON.parse(json!)).toEqual({ state: 'SUBMITTED', rule: 'r' });
+    const text = renderTargetInput(loan, { inputTransformer: { inputPathsMap: { i: '$.detail.items[1]' }, inputTemplate: '"item <i>"' } }, context);
+    expect(text).toBe('"item {sku:b,qty:2}"');
+  });
+
+  test('delivers nothing when the rendered JSON template is not valid JSON', () => {
+    const input = { inputTransformer: { inputPathsMap: { r: '$.resources' }, inputTemplate: '{"r": "<r>"}' } };
+    expect(renderTargetInput(loan, input, context)).toBeUndefined();
+  });
+
+  test('rejects settings PutTargets rejects, naming the target', () => {
+    expect(() => validateTargetInput({ input: '{}', inputPath: '$.detail' }, 't1')).toThrow(
+      'Only one of Input, InputPath, or InputTransformer must be provided for target t1.',
+    );
+    expect(() => validateTargetInput({ inputTransformer: { inputTemplate: '"<nope>"' } }, 't1')).toThrow(InvalidTargetInputError);
+  });
+});

@@ -1,0 +1,163 @@
+import fc from 'fast-check';
+import {
+  explainMismatch,
+  InvalidEventError,
+  InvalidEventPatternError,
+  RuleMatcher,
+  testEventPattern,
+  validateEventPattern,
+} from '../../engine';
+
+// Small alphabets make collisions between pattern and event values likely, so matches happen.
+const name = fc.constantFrom('a', 'b', 'c', 'a.b', 'detail', 'x-y', '');
+const text = fc.stringMatching(/^[abAB1.*\\:/ -]{0,6}$/);
+const number = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(0.5, -0, 1e21, 5e-324, 1.7976931348623157e308, 12345678901234567890),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+const scalar = fc.oneof(text, number, fc.integer({ min: -3, max: 3 }), fc.boolean(), fc.constant(null));
+const ip = fc.constantFrom('10.0.0.1', '10.0.0.255', '::1', '2001:db8::1', '300.1.1.1', '1.2.3');
+
+const eventScalar = fc.oneof(scalar, fc.constantFrom('', 'a', 'b', 'ab', 'A', '1', 'a:b', 'a/b'), fc.integer({ min: -3, max: 3 }));
+const eventValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, eventScalar, eventScalar, ip, fc.array(tie('value'), { maxLength: 3 }), tie('object')),
+  object: fc.dictionary(name, tie('value'), { maxKeys: 5 }),
+})).value;
+const event = fc.dictionary(name, eventValue, { minKeys: 2, maxKeys: 7 });
+
+const operand = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.constant({}));
+const matchExpression = fc.oneof(
+  fc.record({ prefix: fc.oneof(text, operand) }),
+  fc.record({ suffix: fc.oneof(text, operand) }),
+  fc.record({ 'equals-ignore-case': fc.oneof(text, operand) }),
+  fc.record({ wildcard: fc.oneof(text, operand) }),
+  fc.record({ exists: fc.oneof(fc.boolean(), operand) }),
+  fc.record({ cidr: fc.oneof(fc.constantFrom('10.0.0.0/24', '::/0', '1.2.3.4/33', 'x/8'), operand) }),
+  fc.record({ numeric: fc.oneof(fc.tuple(fc.constantFrom('<', '<=', '=', '>', '>=', '=='), number), fc.tuple(fc.constantFrom('>', '>='), number, fc.constantFrom('<', '<='), number), operand) }),
+  fc.record({ 'anything-but': fc.oneof(scalar, fc.array(text, { maxLength: 3 }), fc.array(number, { maxLength: 3 }), fc.record({ prefix: fc.oneof(text, operand) }), fc.record({ suffix: text }), fc.record({ wildcard: text }), fc.record({ 'equals-ignore-case': fc.oneof(text, fc.array(text)) })) }),
+  fc.record({ prefix: fc.record({ 'equals-ignore-case': text }) }),
+);
+const matchList = fc.array(fc.oneof(scalar, ip, matchExpression), { minLength: 0, maxLength: 3 });
+const patternNode: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+  node: fc.dictionary(name, fc.oneof({ depthSize: 'small' }, matchList, matchList, tie('node'), scalar), { minKeys: 0, maxKeys: 3 }),
+})).node as fc.Arbitrary<Record<string, unknown>>;
+const anyPattern = fc.oneof(
+  patternNode,
+  fc.tuple(patternNode, fc.array(patternNode, { minLength: 0, maxLength: 3 })).map(([p, or]) => ({ ...p, $or: or })),
+);
+
+// Mostly valid patterns, so that the differential properties compare real matches.
+const word = fc.stringMatching(/^[abAB1.:/ -]{0,4}$/);
+const nonEmptyWord = fc.stringMatching(/^[abAB1.:/ -]{1,4}$/);
+const wildcard = fc.stringMatching(/^[abA:/-]{0,2}(\*[abA:/-]{1,2}){0,2}\*?$/);
+const small = fc.integer({ min: -3, max: 3 });
+const validExpression = fc.oneof(
+  fc.record({ prefix: word }),
+  fc.record({ suffix: word }),
+  fc.record({ 'equals-ignore-case': word }),
+  fc.record({ wildcard }),
+  fc.record({ exists: fc.boolean() }),
+  fc.record({ cidr: fc.constantFrom('10.0.0.0/24', '10.0.0.1/32', '::/0', '2001:db8::/32') }),
+  fc.record({ numeric: fc.oneof(fc.tuple(fc.constantFrom('<', '<=', '=', '>', '>='), small), fc.tuple(small, small).filter(([x, y]) => x < y).map(([x, y]) => ['>', x, '<=', y])) }),
+  fc.record({ 'anything-but': fc.oneof(word, small, fc.array(word, { minLength: 1, maxLength: 3 }), fc.array(small, { minLength: 1, maxLength: 3 }), fc.record({ prefix: nonEmptyWord }), fc.record({ suffix: nonEmptyWord }), fc.record({ wildcard }), fc.record({ 'equals-ignore-case': fc.oneof(word, fc.array(word, { minLength: 1, maxLength: 2 })) })) }),
+  fc.record({ prefix: fc.record({ 'equals-ignore-case': word }) }),
+  fc.record({ suffix: fc.record({ 'equals-ignore-case': word }) }),
+);
+const validList = fc.array(fc.oneof(word, small, fc.boolean(), fc.constant(null), ip, validExpression), { minLength: 1, maxLength: 3 });
+const validNode: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+  node: fc.dictionary(name, fc.oneof({ depthSize: 'small' }, validList, validList, tie('node')), { minKeys: 1, maxKeys: 2 }),
+})).node as fc.Arbitrary<Record<string, unknown>>;
+const validPattern = fc.oneof(
+  validNode,
+  fc.tuple(validNode, fc.array(validNode, { minLength: 2, maxLength: 3 })).map(([p, or]) => ({ ...p, $or: or })),
+);
+const pattern = fc.oneof({ arbitrary: validPattern, weight: 4 }, { arbitrary: anyPattern, weight: 1 });
+
+/** Runs `fn`; only the engine's own validation errors may escape. */
+function onlyValidationErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof InvalidEventPatternError) && !(e instanceof InvalidEventError)) throw e;
+  }
+}
+
+describe('fuzzing the pattern engine', () => {
+  test('any text as a pattern is compiled or rejected with InvalidEventPatternError', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.json({ maxDepth: 3 })), (p) => {
+        onlyValidationErrors(() => validateEventPattern(p));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('random patterns against random events give a boolean, and explainMismatch agrees', () => {
+    fc.assert(
+      fc.property(pattern, event, (p, e) => {
+        onlyValidationErrors(() => {
+          const matched = testEventPattern(p, e);
+          expect(explainMismatch(p, e) === undefined).toBe(matched);
+          // The same event as text (parsed by the engine) gives the same answer.
+          expect(testEventPattern(p, JSON.stringify(e))).toBe(matched);
+        });
+      }),
+      { numRuns: 4000 },
+    );
+  });
+
+  test('one automaton for many rules matches exactly the rules that match one by one', () => {
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 12 }), fc.array(event, { minLength: 1, maxLength: 4 }), (ps, es) => {
+        const matcher = new RuleMatcher<number>();
+        const valid: number[] = [];
+        ps.forEach((p, i) => {
+          onlyValidationErrors(() => {
+            matcher.add(i, p);
+            valid.push(i);
+          });
+        });
+        for (const e of es) {
+          const got = matcher.match(e).sort((a, b) => a - b);
+          expect(got).toEqual(valid.filter((i) => testEventPattern(ps[i], e)));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('removing rules leaves the automaton matching only the rules that remain', () => {
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 2, maxLength: 8 }), event, fc.nat(), (ps, e, seed) => {
+        const matcher = new RuleMatcher<number>();
+        const kept: number[] = [];
+        ps.forEach((p, i) => onlyValidationErrors(() => matcher.add(i, p)));
+        ps.forEach((_p, i) => {
+          if ((seed >> i) & 1) matcher.remove(i);
+          else if (matcher.has(i)) kept.push(i);
+        });
+        expect(matcher.match(e).sort((a, b) => a - b)).toEqual(kept.filter((i) => testEventPattern(ps[i], e)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('any text as an event is matched or rejected with InvalidEventError', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.json({ maxDepth: 3 })), (e) => {
+        onlyValidationErrors(() => testEventPattern({ a: [{ exists: true }] }, e));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('wildcards with many stars against long values finish quickly', () => {
+    // Matching is linear in the value per wildcard piece; a backtracking matcher would hang here.
+    const value = 'a'.repeat(20000);
+    const started = Date.now();
+    expect(testEventPattern({ v: [{ wildcard: '*a*a*a*b' }] }, { v: value })).toBe(false);
+    expect(testEventPattern({ v: [{ 'anything-but': { wildcard: '*a*a*a*b' } }] }, { v: value })).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
