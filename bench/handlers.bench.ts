@@ -62,10 +62,19 @@ function loadOnce(file: string): [number, number] {
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [number, number];
 }
 
-function measureLoad(file: string): { init: number; require: number } {
-  loadOnce(file); // warm the file system cache
-  const runs = Array.from({ length: RUNS }, () => loadOnce(file));
-  return { init: median(runs.map((r) => r[0])), require: median(runs.map((r) => r[1])) };
+/**
+ * Loads the empty handler and every handler in turn, RUNS times, so that each run of a handler
+ * sits next to a run of the empty one under the same machine load; ratios are per run, then the median.
+ */
+function measureInterleaved(empty: string, files: string[]) {
+  [empty, ...files].forEach(loadOnce); // warm the file system cache
+  const runs = Array.from({ length: RUNS }, () => [empty, ...files].map(loadOnce));
+  const stats = (i: number) => ({
+    init: median(runs.map((r) => r[i][0])),
+    require: median(runs.map((r) => r[i][1])),
+    initRatio: median(runs.map((r) => r[i][0] / r[0][0])),
+  });
+  return { empty: stats(0), handlers: files.map((_, k) => stats(k + 1)) };
 }
 
 async function main() {
@@ -75,26 +84,25 @@ async function main() {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   let missed = 0;
-  console.log(`Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes)`);
+  console.log(`Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes, interleaved with the empty handler)`);
   for (const variant of VARIANTS) {
     const dir = path.join(OUT, variant.name.replace(/[^a-z0-9]+/gi, '-'));
-    const empty = measureLoad(await bundle(emptyEntry, path.join(dir, 'empty'), variant));
-    console.log(`\n[${variant.name}] empty handler: init ${ms(empty.init)}, require ${ms(empty.require)}`);
-    console.log('handler        | size      | init      | x empty | require   | x empty | targets');
-    for (const name of HANDLERS) {
-      const file = await bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant);
-      const size = statSync(file).size;
-      const load = measureLoad(file);
-      const initRatio = load.init / empty.init;
+    const empty = await bundle(emptyEntry, path.join(dir, 'empty'), variant);
+    const files = await Promise.all(HANDLERS.map((name) => bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant)));
+    const load = measureInterleaved(empty, files);
+    console.log(`\n[${variant.name}] empty handler: ${kb(statSync(empty).size)}, init ${ms(load.empty.init)}, require ${ms(load.empty.require)}`);
+    console.log('handler        | size      | init      | init / empty | require   | targets');
+    HANDLERS.forEach((name, k) => {
+      const size = statSync(files[k]).size;
+      const { init, require: req, initRatio } = load.handlers[k];
       const sizeOk = size <= SIZE_TARGET;
       const loadOk = initRatio <= LOAD_TARGET_RATIO;
       if (variant === VARIANTS[0] && !(sizeOk && loadOk)) missed++;
       console.log(
-        `${name.padEnd(14)} | ${kb(size).padStart(9)} | ${ms(load.init).padStart(9)} | ${initRatio.toFixed(2).padStart(7)} | ` +
-          `${ms(load.require).padStart(9)} | ${(load.require / empty.require).toFixed(0).padStart(7)} | ` +
+        `${name.padEnd(14)} | ${kb(size).padStart(9)} | ${ms(init).padStart(9)} | ${initRatio.toFixed(2).padStart(12)} | ${ms(req).padStart(9)} | ` +
           `size ${sizeOk ? 'ok' : `MISSED by ${kb(size - SIZE_TARGET)}`}, load ${loadOk ? 'ok' : `MISSED (${initRatio.toFixed(2)} x)`}`,
       );
-    }
+    });
   }
   if (missed > 0) console.log(`\n${missed} handler(s) miss a target as the stack builds them (runtime SDK); see docs/sdk.md.`);
 }

@@ -12,7 +12,7 @@ import { EventPublisher, type PublishEntry } from '../sdk';
 import { startPutEventsServer } from '../sdk/testing/put-events-server';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CONCURRENCY = 4;
 
 function entries(n: number): PublishEntry[] {
@@ -89,14 +89,15 @@ async function main() {
 
   const bareMs = median(bare);
   const pubMs = median(published);
-  const overhead = (pubMs / bareMs - 1) * 100;
+  // Each round runs both back to back; the median of per-round ratios resists changes in machine load.
+  const overhead = (median(published.map((p, i) => p / bare[i])) - 1) * 100;
   const perRequest = EVENTS / requestsPerPublish;
   const rate = (ms: number) => `${Math.round((EVENTS / ms) * 1000).toLocaleString('en-US')} events/s`;
   console.log(`Publisher throughput: ${EVENTS.toLocaleString('en-US')} LoanApplicationSubmitted events, concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds`);
   console.log(`bare PutEvents loop | ${bareMs.toFixed(0).padStart(6)} ms | ${rate(bareMs)}`);
   console.log(`EventPublisher      | ${pubMs.toFixed(0).padStart(6)} ms | ${rate(pubMs)}`);
   console.log(`entries per request: ${perRequest.toFixed(2)} (target >= 9.9: ${perRequest >= 9.9 ? 'ok' : 'MISSED'})`);
-  console.log(`publisher overhead: ${overhead.toFixed(1)} % (target <= 10 %: ${overhead <= 10 ? 'ok' : 'MISSED'})`);
+  console.log(`publisher overhead (median of per-round ratios): ${overhead.toFixed(1)} % (target <= 10 %: ${overhead <= 10 ? 'ok' : 'MISSED'})`);
 }
 
 main().catch((err) => {

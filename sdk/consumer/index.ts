@@ -89,7 +89,7 @@ export interface IdempotencyOptions {
   readonly tableName?: string;
   /**
    * How long an event id is remembered, in seconds. Must outlast every redelivery and
-   * redrive of the same event. @default 604800 (7 days)
+   * redrive of the same event. @default 1209600 (14 days, the DLQ retention)
    */
   readonly expiresAfterSeconds?: number;
   /** Client for the idempotency table. @default - a new DynamoDBClient (honours AWS_ENDPOINT_URL_DYNAMODB) */
@@ -127,7 +127,8 @@ export interface Consumer {
   ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 }
 
-const DEFAULT_EXPIRES_AFTER_SECONDS = 7 * 24 * 3600;
+// As long as the dead-letter queues keep a message (14 days), so a redriven event is still recognised.
+const DEFAULT_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600;
 
 const SqsBodySchema = JSONStringified(EventBridgeSchema);
 type Envelope = ReturnType<typeof EventBridgeSchema.parse>;
