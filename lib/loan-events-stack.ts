@@ -4,6 +4,7 @@
  */
 import { CfnOutput, DefaultStackSynthesizer, Duration, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as path from 'path';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { catalog as loanCatalog, EventCatalog } from '../catalog';
 import { AuditTrail } from './audit-trail';
@@ -44,6 +45,12 @@ export interface LoanEventsStackProps extends StackProps {
    * @default - none
    */
   readonly ruleManagerArns?: string[];
+
+  /**
+   * Who may assume the same-account publisher roles, e.g. the intake service's own role.
+   * @default - the account root: principals of this account whose IAM policies allow sts:AssumeRole
+   */
+  readonly publisherTrust?: iam.IPrincipal;
 
   /**
    * How long the archive keeps events; `Duration.days(0)` keeps them indefinitely.
@@ -101,6 +108,7 @@ export class LoanEventsStack extends Stack {
       archiveRetention: props.archiveRetention,
       deploymentRoleArns: this.deploymentRoleArns,
       ruleManagerArns: props.ruleManagerArns,
+      publisherTrust: props.publisherTrust,
     });
 
     for (const consumer of catalog.consumers) {

@@ -39,17 +39,6 @@ export interface ObservabilityProps {
   readonly dashboardName?: string;
 }
 
-/** What an alarm watches, for docs and tests. */
-export type AlarmKind =
-  | 'DeadLetterQueue'
-  | 'DeliveryDeadLetterQueue'
-  | 'QueueAge'
-  | 'FunctionErrors'
-  | 'FunctionThrottles'
-  | 'RuleFailedInvocations'
-  | 'RuleDeadLetterFailures'
-  | 'BusDeadLetterQueue';
-
 export class Observability extends Construct {
   /** Encrypted topic every alarm notifies, on ALARM and on OK. */
   public readonly alarmTopic: sns.Topic;

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
 import { loanCatalog } from '../../catalog/loans';
 import { SUBSCRIBE_ACTIONS } from '../../lib/event-router';
 import { BUS_ARN, buildStack, busPolicy, crossAccountCatalog, fixtureHandlers, flat, keyStatements, logicalId, partnerAccount, resourceById, resourcesOf } from './helpers';
@@ -109,6 +110,13 @@ describe('publisher roles', () => {
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:<Partition>:iam::<AccountId>:root' } },
     ]);
     expect(role.MaxSessionDuration).toBe(3600);
+  });
+
+  test('publisherTrust replaces the account-root trust', () => {
+    const { template: t } = buildStack({ publisherTrust: new ArnPrincipal('arn:aws:iam::123456789012:role/intake-service') });
+    expect(resourceById(t, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole').AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:role/intake-service' } },
+    ]);
   });
 
   test('may PutEvents on this bus only, with the catalog source and detail-types as conditions', () => {
