@@ -260,7 +260,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   const instrument: Consumer['instrument'] = (handler) => async (event, context) => {
     logger.addContext(context);
-    idempotencyConfig.registerLambdaContext(context);
+    // A context without a clock (some local runners) would make every idempotent call throw.
+    if (typeof context?.getRemainingTimeInMillis === 'function') idempotencyConfig.registerLambdaContext(context);
     metrics.captureColdStartMetric();
     try {
       return await handler(event, context);
