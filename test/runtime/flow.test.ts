@@ -1,0 +1,207 @@
+/**
+ * The runtime running a hand-written app (fixtures/app): routing, the function worker pool
+ * and event source mapping, partial batch failures, timeouts, target DLQs, input
+ * transformers, archive and replay, with SDK v3 clients and the AWS CLI.
+ */
+import { DescribeArchiveCommand, DescribeReplayCommand, DescribeRuleCommand, ListTargetsByRuleCommand, PutEventsCommand, PutEventsRequestEntry, StartReplayCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { FIXTURE_APP, Harness, aws, drain, startHarness, waitFor } from './helpers';
+
+interface Seen {
+  id: string;
+  kind: string;
+  receiveCount: number;
+  invocations: number;
+  functionName: string;
+  custom: string;
+  remainingMs: number;
+  eventSourceARN: string;
+}
+
+let h: Harness;
+const seen: Seen[] = [];
+let collecting = true;
+let collector: Promise<void>;
+let run = 0;
+const uid = (label: string) => `${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
+
+beforeAll(async () => {
+  h = await startHarness(FIXTURE_APP, { deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
+  const url = h.queueUrl('fixture-seen');
+  collector = (async () => {
+    while (collecting) {
+      const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const msgs = r.Messages ?? [];
+      if (msgs.length === 0) continue;
+      for (const m of msgs) seen.push(JSON.parse(m.Body!));
+      await h.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    }
+  })();
+});
+
+afterAll(async () => {
+  collecting = false;
+  await collector;
+  await h.close();
+});
+
+const entry = (id: string, kind: string, detailType = 'Work', extra: object = {}): PutEventsRequestEntry => ({
+  EventBusName: 'fixture-bus',
+  Source: 'fixture',
+  DetailType: detailType,
+  Detail: JSON.stringify({ id, kind, ...extra }),
+});
+
+async function attributes(queue: string) {
+  const r = await h.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.queueUrl(queue), AttributeNames: ['All'] }));
+  return r.Attributes!;
+}
+
+const seenOf = (id: string) => seen.filter((s) => s.id === id);
+
+describe('topology from the template', () => {
+  test('lists the topology once and names the resource types it does not emulate', () => {
+    const text = h.lines.join('\n');
+    expect(h.lines[0]).toMatch(/^Local runtime ready on http:\/\/127\.0\.0\.1:\d+ in \d+ ms/);
+    expect(text).toContain('rule fixture-work [ENABLED]');
+    expect(text).toContain('queue fixture-work (visibility 2s, dlq fixture-work-dlq after 3 receives)');
+    expect(text).toContain('function fixture-consumer (index.handler, timeout 1s) <- fixture-work batch 10, window 0s, concurrency 2, partial failures');
+    expect(text).toContain('not emulated: AWS::IAM::Role x1, AWS::SNS::Topic x1');
+  });
+
+  test('rules and targets resolve their intrinsics to local names and ARNs', async () => {
+    const rule = await h.events.send(new DescribeRuleCommand({ Name: 'fixture-broken', EventBusName: 'fixture-bus' }));
+    expect(rule.Arn).toBe('arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken');
+    const targets = await h.events.send(new ListTargetsByRuleCommand({ Rule: 'fixture-broken', EventBusName: 'fixture-bus' }));
+    expect(targets.Targets).toEqual([
+      expect.objectContaining({ Id: 'Gone', Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue', RetryPolicy: { MaximumRetryAttempts: 3 }, DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-delivery-dlq' } }),
+    ]);
+  });
+});
+
+describe('publish to handler', () => {
+  test('every event reaches the handler once, in a warm worker with its own environment', async () => {
+    // GIVEN
+    const ids = Array.from({ length: 6 }, () => uid('ok'));
+    // WHEN
+    const r = await h.events.send(new PutEventsCommand({ Entries: ids.map((id) => entry(id, 'ok')) }));
+    // THEN
+    expect(r.FailedEntryCount).toBe(0);
+    await waitFor('all events handled', () => (ids.every((id) => seenOf(id).length >= 1) ? true : undefined));
+    await waitFor('the queue to empty', async () => ((await attributes('fixture-work')).ApproximateNumberOfMessagesNotVisible === '0' ? true : undefined));
+    for (const id of ids) expect(seenOf(id)).toHaveLength(1);
+    const s = seenOf(ids[0])[0];
+    expect(s).toMatchObject({ functionName: 'fixture-consumer', custom: 'configured', receiveCount: 1, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-work' });
+    expect(s.remainingMs).toBeGreaterThan(0);
+    expect(s.remainingMs).toBeLessThanOrEqual(1000);
+    // A second publish lands in a worker whose module state survived.
+    const later = uid('ok');
+    await h.events.send(new PutEventsCommand({ Entries: [entry(later, 'ok')] }));
+    const again = await waitFor('the second event', () => seenOf(later)[0]);
+    expect(again.invocations).toBeGreaterThan(1);
+    expect(h.lines.some((l) => l.startsWith('[fixture-consumer] {"level":"INFO","message":"batch done"'))).toBe(true);
+  });
+
+  test('a poison record reaches the DLQ after exactly maxReceiveCount receives while the rest of its batch succeeds', async () => {
+    // GIVEN a batch of four good events and one the handler reports as failed
+    const good = Array.from({ length: 4 }, () => uid('good'));
+    const poison = uid('poison');
+    // WHEN
+    await h.events.send(new PutEventsCommand({ Entries: [...good.slice(0, 2).map((id) => entry(id, 'ok')), entry(poison, 'poison'), ...good.slice(2).map((id) => entry(id, 'ok'))] }));
+    // THEN
+    const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
+    expect(JSON.parse(dead[0].body).detail.id).toBe(poison);
+    expect(seenOf(poison).map((s) => s.receiveCount)).toEqual([1, 2, 3]);
+    for (const id of good) expect(seenOf(id)).toHaveLength(1);
+    const work = await attributes('fixture-work');
+    expect([work.ApproximateNumberOfMessages, work.ApproximateNumberOfMessagesNotVisible]).toEqual(['0', '0']);
+    expect(h.lines.some((l) => / dlq +queue=fixture-work to=fixture-work-dlq /.test(l) && l.includes('receives=3'))).toBe(true);
+  });
+
+  test('an invocation past the function timeout is killed and its record comes back to a cold worker', async () => {
+    const id = uid('sleep');
+    await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'sleep')] }));
+    await waitFor('the second attempt', () => (seenOf(id).length >= 2 ? true : undefined), 30000);
+    expect(h.lines.some((l) => l.includes('type=Sandbox.Timedout') && l.includes('Task timed out after 1.00 seconds'))).toBe(true);
+    const [first, second] = seenOf(id);
+    expect(second.receiveCount).toBe(first.receiveCount + 1);
+    // The timed-out worker was terminated: the retry ran in a fresh module.
+    expect(second.invocations).toBe(1);
+    const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
+    expect(JSON.parse(dead[0].body).detail.id).toBe(id);
+  });
+});
+
+describe('targets', () => {
+  test('an input transformer shapes what the target receives, and the numeric filter selects', async () => {
+    const big = uid('order');
+    const small = uid('order');
+    await h.events.send(new PutEventsCommand({ Entries: [entry(small, 'x', 'Transform', { amount: 50 }), entry(big, 'x', 'Transform', { amount: 150 })] }));
+    const [m] = await drain(h.sqs, h.queueUrl('Fixture-TransformedQueue'), 1);
+    expect(JSON.parse(m.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
+    const rest = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('Fixture-TransformedQueue'), WaitTimeSeconds: 1 }));
+    expect(rest.Messages ?? []).toHaveLength(0);
+  });
+
+  test('a delivery to a missing queue goes to the target DLQ with the attributes EventBridge adds', async () => {
+    const id = uid('broken');
+    const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'x', 'Broken')] }));
+    const [m] = await drain(h.sqs, h.queueUrl('fixture-delivery-dlq'), 1);
+    const event = JSON.parse(m.body);
+    expect(event).toMatchObject({ id: r.Entries![0].EventId, source: 'fixture', 'detail-type': 'Broken', account: '000000000000', region: 'us-east-1', detail: { id } });
+    const attr = Object.fromEntries(Object.entries(m.messageAttributes).map(([k, v]) => [k, v.StringValue]));
+    expect(attr).toMatchObject({
+      RULE_ARN: 'arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken',
+      TARGET_ARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue',
+      ERROR_CODE: 'SQS.NonExistentQueue',
+      RETRY_ATTEMPTS: '0',
+    });
+  });
+});
+
+describe('archive and replay', () => {
+  test('events archived on the bus are replayed to the rules named in the filter', async () => {
+    // GIVEN events published and archived
+    const start = new Date(Date.now() - 1000);
+    const ids = [uid('replay'), uid('replay')];
+    await h.events.send(new PutEventsCommand({ Entries: ids.map((id) => entry(id, 'ok')) }));
+    await waitFor('first delivery', () => (ids.every((id) => seenOf(id).length === 1) ? true : undefined));
+    const archive = await h.events.send(new DescribeArchiveCommand({ ArchiveName: 'fixture-archive' }));
+    expect(archive.EventCount).toBeGreaterThanOrEqual(2);
+    // WHEN
+    const name = uid('replay');
+    await new Promise((r) => setTimeout(r, 1100)); // EventEndTime is in whole seconds and must not be in the future.
+    const started = await h.events.send(
+      new StartReplayCommand({
+        ReplayName: name,
+        EventSourceArn: archive.ArchiveArn,
+        EventStartTime: start,
+        EventEndTime: new Date(),
+        Destination: { Arn: archive.EventSourceArn, FilterArns: ['arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-work'] },
+      }),
+    );
+    expect(started.State).toBe('STARTING');
+    // THEN each archived event is handled a second time
+    await waitFor('replayed deliveries', () => (ids.every((id) => seenOf(id).length === 2) ? true : undefined));
+    const described = await aws(h.endpoint, 'events', 'describe-replay', '--replay-name', name);
+    expect(described.json.State).toBe('COMPLETED');
+    const d = await h.events.send(new DescribeReplayCommand({ ReplayName: name }));
+    expect(d.EventSourceArn).toBe(archive.ArchiveArn);
+    expect(h.lines.some((l) => l.includes('replay ') && l.includes(`name=${name}`))).toBe(true);
+  });
+});
+
+describe('the AWS CLI against EventBridge', () => {
+  test('put-events, list-rules and test-event-pattern work unchanged', async () => {
+    const id = uid('cli');
+    const put = await aws(h.endpoint, 'events', 'put-events', '--entries', JSON.stringify([entry(id, 'ok')]));
+    expect(put.code).toBe(0);
+    expect(put.json.FailedEntryCount).toBe(0);
+    await waitFor('the CLI event to be handled', () => seenOf(id)[0]);
+    const rules = await aws(h.endpoint, 'events', 'list-rules', '--event-bus-name', 'fixture-bus');
+    expect(rules.json.Rules.map((r: { Name: string }) => r.Name).sort()).toEqual(['Fixture-TransformRule', 'fixture-broken', 'fixture-work']);
+    const ev = { id: '1', account: '000000000000', source: 'fixture', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'Work', detail: { amount: 5 } };
+    const t = await aws(h.endpoint, 'events', 'test-event-pattern', '--event-pattern', '{"detail":{"amount":[{"numeric":[">",3]}]}}', '--event', JSON.stringify(ev));
+    expect(t.json.Result).toBe(true);
+  });
+});
