@@ -1,25 +1,16 @@
 /** The manual-review function as deployed, against dynalite. */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LoanApplicationSubmitted, MANUAL_REVIEW_THRESHOLD } from '../../catalog/loans';
 import { HIGH_PRIORITY_AMOUNT, priorityOf, reviewCaseFor } from '../../lambdas/manual-review/review-case';
 import { submittedData } from '../sdk/factories';
-import { captureOutput, eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, startLocalAws, type LocalAws } from './support';
+import { eventBridgeEvent, sqsEvent, sqsRecord, useConsumerFunction } from './support';
 
-let aws: LocalAws;
-let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+const fn = useConsumerFunction('manual-review', () => import('../../lambdas/manual-review'));
+const invoke = fn.invoke;
 
-beforeAll(async () => {
-  aws = await startLocalAws('manual-review');
-  ({ handler } = await import('../../lambdas/manual-review'));
-});
-afterAll(async () => {
-  await aws.close();
-});
 
-const invoke = (event: SQSEvent) => captureOutput(() => handler(event, lambdaContext('manual-review')));
-const cases = async () => ((await aws.dynamodb.send(new ScanCommand({ TableName: 'manual-review-state' }))).Items ?? []).map((i) => unmarshall(i));
+const cases = async () => ((await fn.aws.dynamodb.send(new ScanCommand({ TableName: 'manual-review-state' }))).Items ?? []).map((i) => unmarshall(i));
 const submitted = (applicationId: string, amount: number, id?: string) =>
   eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: `corr-${applicationId}`, schemaVersion: '1' }, data: submittedData({ applicationId, amount }) }, id);
 

@@ -1,27 +1,18 @@
 /** The notifications function as deployed, against dynalite and the local PutEvents server. */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LoanApplicationApproved, LoanApplicationRejected } from '../../catalog/loans';
 import { approvalMessage, rejectionMessage } from '../../lambdas/notifications/notification';
-import { captureOutput, eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, startLocalAws, type LocalAws } from './support';
+import { eventBridgeEvent, sqsEvent, sqsRecord, useConsumerFunction } from './support';
 
-let aws: LocalAws;
-let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+const fn = useConsumerFunction('notifications', () => import('../../lambdas/notifications'));
+const invoke = fn.invoke;
 
-beforeAll(async () => {
-  aws = await startLocalAws('notifications');
-  ({ handler } = await import('../../lambdas/notifications'));
-});
-afterAll(async () => {
-  await aws.close();
-});
 beforeEach(() => {
-  aws.eventBridge.accepted.length = 0;
-  aws.eventBridge.failEntry = undefined;
+  fn.aws.eventBridge.accepted.length = 0;
+  fn.aws.eventBridge.failEntry = undefined;
 });
 
-const invoke = (event: SQSEvent) => captureOutput(() => handler(event, lambdaContext('notifications')));
 const approved = (applicationId: string) => ({
   applicationId, applicantId: 'applicant-1', email: 'ada@example.com', amount: 200_000, currency: 'EUR' as const,
   termMonths: 240, annualRatePercent: 6, monthlyPayment: 1432.86, decidedAt: '2026-01-15T10:00:01Z',
@@ -31,8 +22,8 @@ const rejected = (applicationId: string) => ({
   reasons: ['CREDIT_SCORE_TOO_LOW' as const, 'TERM_OUT_OF_POLICY' as const], decidedAt: '2026-01-15T10:00:01Z',
 });
 const records = async (applicationId: string) =>
-  ((await aws.dynamodb.send(new ScanCommand({ TableName: 'notifications-state' }))).Items ?? []).map((i) => unmarshall(i)).filter((i) => i.applicationId === applicationId);
-const notified = () => aws.eventBridge.accepted.filter((e) => e.DetailType === 'ApplicantNotified').map((e) => JSON.parse(e.Detail ?? '{}'));
+  ((await fn.aws.dynamodb.send(new ScanCommand({ TableName: 'notifications-state' }))).Items ?? []).map((i) => unmarshall(i)).filter((i) => i.applicationId === applicationId);
+const notified = () => fn.aws.eventBridge.accepted.filter((e) => e.DetailType === 'ApplicantNotified').map((e) => JSON.parse(e.Detail ?? '{}'));
 
 describe('messages', () => {
   test('an approval states amount, term, rate and payment', () => {
@@ -74,13 +65,13 @@ describe('handler', () => {
   });
 
   test('reuses the first record when publishing failed, so the retry announces the same notification', async () => {
-    aws.eventBridge.failEntry = (entry) => (entry.Detail?.includes('app-n3') ? 'NotAuthorizedForSourceException' : undefined);
+    fn.aws.eventBridge.failEntry = (entry) => (entry.Detail?.includes('app-n3') ? 'NotAuthorizedForSourceException' : undefined);
     const record = sqsRecord(eventBridgeEvent(LoanApplicationApproved, { metadata: { correlationId: 'corr-n3', schemaVersion: '1' }, data: approved('app-n3') }, 'evt-n3'));
     const other = sqsRecord(eventBridgeEvent(LoanApplicationApproved, { metadata: { correlationId: 'corr-n5', schemaVersion: '1' }, data: approved('app-n5') }, 'evt-n5'));
     const first = await invoke(sqsEvent(record, other));
     expect(first.result).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
     const [stored] = await records('app-n3');
-    aws.eventBridge.failEntry = undefined;
+    fn.aws.eventBridge.failEntry = undefined;
     const retry = await invoke(sqsEvent(record));
     expect(retry.result).toEqual({ batchItemFailures: [] });
     expect(await records('app-n3')).toEqual([stored]);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EventDefinition } from '../../catalog/define';
 import { startPutEventsServer, type PutEventsServer } from '../../sdk/testing/put-events-server';
 
@@ -148,4 +148,33 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
   } finally {
     streams.forEach((stream, i) => (stream.write = originals[i] as typeof stream.write));
   }
+}
+
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Registers beforeAll/afterAll that start local AWS for `consumerName` and then load its
+ * function module (so the module sees the environment), and returns how to invoke it.
+ */
+export function useConsumerFunction(consumerName: string, load: () => Promise<{ handler: SqsHandler }>) {
+  let aws: LocalAws | undefined;
+  let handler: SqsHandler | undefined;
+  beforeAll(async () => {
+    aws = await startLocalAws(consumerName);
+    ({ handler } = await load());
+  });
+  afterAll(async () => {
+    await aws?.close();
+  });
+  return {
+    get aws(): LocalAws {
+      if (!aws) throw new Error('local AWS is not started yet');
+      return aws;
+    },
+    invoke(event: SQSEvent) {
+      if (!handler) throw new Error(`${consumerName} is not loaded yet`);
+      const h = handler;
+      return captureOutput(() => h(event, lambdaContext(consumerName)));
+    },
+  };
 }

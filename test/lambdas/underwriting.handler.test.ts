@@ -1,28 +1,19 @@
 /** The underwriting function as deployed: its bundle entry, against dynalite and the local PutEvents server. */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LoanApplicationSubmitted } from '../../catalog/loans';
 import { submittedData } from '../sdk/factories';
-import { captureOutput, eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, startLocalAws, type LocalAws } from './support';
+import { eventBridgeEvent, sqsEvent, sqsRecord, useConsumerFunction } from './support';
 
-let aws: LocalAws;
-let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+const fn = useConsumerFunction('underwriting', () => import('../../lambdas/underwriting'));
+const invoke = fn.invoke;
 
-beforeAll(async () => {
-  aws = await startLocalAws('underwriting');
-  ({ handler } = await import('../../lambdas/underwriting'));
-});
-afterAll(async () => {
-  await aws.close();
-});
 beforeEach(() => {
-  aws.eventBridge.accepted.length = 0;
-  aws.eventBridge.failEntry = undefined;
+  fn.aws.eventBridge.accepted.length = 0;
+  fn.aws.eventBridge.failEntry = undefined;
 });
 
-const invoke = (event: SQSEvent) => captureOutput(() => handler(event, lambdaContext('underwriting')));
 const submitted = (id: string, data = submittedData()) =>
   eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: `corr-${id}`, schemaVersion: '1' }, data }, id);
-const published = () => aws.eventBridge.accepted.map((e) => ({ detailType: e.DetailType, source: e.Source, bus: e.EventBusName, ...JSON.parse(e.Detail ?? '{}') }));
+const published = () => fn.aws.eventBridge.accepted.map((e) => ({ detailType: e.DetailType, source: e.Source, bus: e.EventBusName, ...JSON.parse(e.Detail ?? '{}') }));
 
 test('approves a sound application and publishes LoanApplicationApproved with the correlation and cause', async () => {
   const { result } = await invoke(sqsEvent(sqsRecord(submitted('evt-u1', submittedData({ applicationId: 'app-u1' })))));
@@ -46,7 +37,7 @@ test('rejects an application with reason codes', async () => {
 });
 
 test('fails the record when its decision cannot be published, and publishes it once on the retry', async () => {
-  aws.eventBridge.failEntry = (entry) => (entry.Detail?.includes('app-u3') ? 'AccessDeniedException' : undefined);
+  fn.aws.eventBridge.failEntry = (entry) => (entry.Detail?.includes('app-u3') ? 'AccessDeniedException' : undefined);
   const record = sqsRecord(submitted('evt-u3', submittedData({ applicationId: 'app-u3' })));
   const first = await invoke(sqsEvent(record, sqsRecord(submitted('evt-u4', submittedData({ applicationId: 'app-u4' })))));
   expect(first.result).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
@@ -54,7 +45,7 @@ test('fails the record when its decision cannot be published, and publishes it o
     correlationId: 'corr-evt-u3',
     error: { name: 'PublishFailedError' },
   });
-  aws.eventBridge.failEntry = undefined;
+  fn.aws.eventBridge.failEntry = undefined;
   const retry = await invoke(sqsEvent(record));
   expect(retry.result).toEqual({ batchItemFailures: [] });
   expect(published().map((e) => e.data.applicationId).sort()).toEqual(['app-u3', 'app-u4']);
