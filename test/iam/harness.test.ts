@@ -51,7 +51,11 @@ function fixture(): { template: CfnTemplate; model: PolicyModel; r: Resolver } {
       Condition: { 'ForAllValues:StringEquals': { 'events:source': ['com.partner'] }, 'Null': { 'events:source': 'false' } },
     }],
   };
-  new events.CfnEventBusPolicy(stack, 'Legacy', { eventBusName: bus.ref, statementId: 'Org', action: 'events:PutEvents', principal: '333333333333' });
+  new events.CfnEventBusPolicy(stack, 'Org', {
+    eventBusName: bus.ref,
+    statementId: 'Org',
+    statement: { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::333333333333:root' }, Action: 'events:PutEvents', Resource: '*' },
+  });
   const template = Template.fromStack(stack).toJSON() as CfnTemplate;
   return { template, model: collectPolicies(template), r: new Resolver(template) };
 }
@@ -98,6 +102,22 @@ describe('policy collection', () => {
     const bus = model.resource['arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus'];
     expect(bus.document.Statement.map((s) => s.Sid)).toEqual(['Partner', 'Org']);
     expect(bus.document.Statement[1].Principal).toEqual({ AWS: 'arn:aws:iam::333333333333:root' });
+  });
+
+  test('reads the legacy AWS::Events::EventBusPolicy form (Principal account, Action, Condition)', () => {
+    const legacy: CfnTemplate = {
+      Resources: {
+        Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'b' } },
+        Perm: {
+          Type: 'AWS::Events::EventBusPolicy',
+          Properties: { EventBusName: { Ref: 'Bus' }, StatementId: 'Org', Action: 'events:PutEvents', Principal: '*', Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: 'o-123' } },
+        },
+      },
+    };
+    expect(collectPolicies(legacy).resource['arn:aws:events:us-east-1:111111111111:event-bus/b'].document.Statement).toEqual([{
+      Sid: 'Org', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents',
+      Resource: 'arn:aws:events:us-east-1:111111111111:event-bus/b', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123' } },
+    }]);
   });
 
   test('keys queue and key policies by ARN, and governs a bus\'s rules with the bus policy', () => {

@@ -1,7 +1,7 @@
 /**
  * Mutation test of the authorization matrix: every statement of the synthesized policies is
- * widened (Resource to "*", Condition dropped, Action to the service wildcard) or, for a Deny,
- * removed, and some matrix case that passes against the real policies must fail against the
+ * widened (Resource to "*", Condition dropped, Action to the service wildcard, and for resource
+ * policies Principal to "*") or, for a Deny, removed, and some matrix case that passes against the real policies must fail against the
  * widened ones. A mutation nobody notices fails its test, naming the statement; the only
  * exceptions are the harmless ones in support/widening.ts, each with its reason.
  */
@@ -35,7 +35,7 @@ async function verdict(m: Mutation): Promise<string> {
 
 describe('the mutations', () => {
   test('cover every kind of widening', () => {
-    const kinds: MutationKind[] = ['resource-to-star', 'drop-condition', 'action-to-service-wildcard', 'remove-deny'];
+    const kinds: MutationKind[] = ['resource-to-star', 'drop-condition', 'action-to-service-wildcard', 'principal-to-star', 'remove-deny'];
     expect(new Set(mutations.map((m) => m.kind))).toEqual(new Set(kinds));
   });
 

@@ -222,6 +222,15 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`CloudWatch Logs may not create grants on the key for ${c.name}'s log group`, 'Denied',
       { principal: `logs.${region}.amazonaws.com`, action: 'kms:CreateGrant', resource: t.keyArn, context: { 'kms:EncryptionContext:aws:logs:arn': logGroup } });
   }
+  const outsider = `arn:${partition}:iam::${UNLISTED_ACCOUNT}:role/admin`;
+  for (const c of consumers) {
+    add(`a role in another account may not use the key with ${c.name}'s log group as encryption context`, 'Denied',
+      { principal: outsider, action: 'kms:GenerateDataKey', resource: t.keyArn, identityPolicies: [ADMIN], context: { 'kms:EncryptionContext:aws:logs:arn': c.logStream.replace(/:log-stream:.*$/, '') } });
+  }
+  add('a role in another account may not describe the key', 'Denied',
+    { principal: outsider, action: 'kms:DescribeKey', resource: t.keyArn, identityPolicies: [ADMIN] });
+  add('a role in another account may not decrypt with the bus\'s encryption context', 'Denied',
+    { principal: outsider, action: 'kms:Decrypt', resource: t.keyArn, identityPolicies: [ADMIN], context: { 'kms:EncryptionContext:aws:events:event-bus:arn': t.busArn } });
   add('CloudWatch Logs may not use the key for a log group outside the stack', 'Denied',
     { principal: `logs.${region}.amazonaws.com`, action: 'kms:GenerateDataKey', resource: t.keyArn, context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:/aws/lambda/someone-else') } });
   const busContext = (bus: string) => ({ 'aws:SourceArn': bus, 'aws:SourceAccount': account, 'kms:EncryptionContext:aws:events:event-bus:arn': bus });
@@ -256,6 +265,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       { principal: `logs.${region}.amazonaws.com`, action: 'kms:GenerateDataKey', resource: t.keyArn, context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup } });
     add('CloudWatch Logs may not create grants on the key for the trail\'s log group', 'Denied',
       { principal: `logs.${region}.amazonaws.com`, action: 'kms:CreateGrant', resource: t.keyArn, context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup } });
+    add('a role in another account may not use the key with the trail\'s log group as encryption context', 'Denied',
+      { principal: `arn:${partition}:iam::${UNLISTED_ACCOUNT}:role/admin`, action: 'kms:GenerateDataKey', resource: t.keyArn, identityPolicies: [ADMIN], context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup } });
     add('the trail\'s log role may write to the trail\'s log group', 'Allowed',
       { principal: t.trail.role, action: 'logs:PutLogEvents', resource: t.trail.logStream });
     if (consumers[0]) {

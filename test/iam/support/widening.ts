@@ -7,7 +7,7 @@ import { MatrixCase, satisfies } from './matrix';
 import { PolicyModel, resourcePolicyOwner, Statement, StatementRef, statementAt, statements, withStatement } from './policies';
 import { decide } from './simulate';
 
-export type MutationKind = 'resource-to-star' | 'drop-condition' | 'action-to-service-wildcard' | 'remove-deny';
+export type MutationKind = 'resource-to-star' | 'drop-condition' | 'action-to-service-wildcard' | 'principal-to-star' | 'remove-deny';
 
 export interface Mutation {
   /** `<kind>: <statement label>`, unique within a model. */
@@ -38,6 +38,7 @@ export function mutationsOf(model: PolicyModel): Mutation[] {
       const { Condition: _dropped, ...rest } = s;
       push('drop-condition', rest);
     }
+    if (ref.kind === 'resource' && s.Principal !== undefined) push('principal-to-star', { ...s, Principal: { AWS: '*' } });
     if (s.Action !== undefined) {
       const services = [...new Set(list(s.Action).map((a) => (a === '*' ? '*' : `${a.split(':')[0]}:*`)))];
       push('action-to-service-wildcard', { ...s, Action: services.length === 1 ? services[0] : services });
@@ -76,7 +77,22 @@ export interface Exclusion {
 const isBus = (arn: string) => /^arn:[^:]+:events:[^:]*:\d{12}:event-bus\//.test(arn);
 const isQueue = (arn: string) => /^arn:[^:]+:sqs:/.test(arn);
 
+/** Whether a statement only applies when an AWS service acts for a given resource. */
+const needsSourceArn = (s: Statement) => Object.values(s.Condition ?? {}).some((keys) =>
+  Object.keys(keys).some((k) => k.toLowerCase() === 'aws:sourcearn'));
+
 export const HARMLESS: readonly Exclusion[] = [
+  {
+    reason: 'Opening the principal of a statement conditioned on aws:SourceArn admits nobody new: only an AWS service '
+      + 'acting for the named resource sets aws:SourceArn, no caller can supply it.',
+    applies: (m, s) => m.kind === 'principal-to-star' && needsSourceArn(s),
+  },
+  {
+    reason: 'Opening the principal of a bus-policy PutEvents Allow admits nobody new: DenyPutEventsFromUnlistedPrincipals '
+      + 'denies every principal outside the catalog\'s list (removing that Deny is caught on its own).',
+    applies: (m, s) => m.kind === 'principal-to-star' && m.ref.kind === 'resource' && isBus(m.ref.owner)
+      && list(s.Action).every((a) => a === 'events:PutEvents'),
+  },
   {
     reason: 'A queue policy governs only the queues it is attached to: Resource "*" in it still means that queue.',
     applies: (m) => m.kind === 'resource-to-star' && m.ref.kind === 'resource' && isQueue(m.ref.owner),
