@@ -1,0 +1,212 @@
+/**
+ * Every AWS-facing command against the local runtime running the synthesized app: the same
+ * code path as against AWS, selected by one variable (AWS_ENDPOINT_URL), with no region or keys.
+ */
+import { readFileSync } from 'node:fs';
+import { ListRulesCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { startLocalRuntime, type LocalRuntime } from '../../runtime';
+import { ensureSynth } from '../../runtime/synth';
+import { parseTemplate, templatePath, type Topology } from '../../cli/topology';
+import { submittedData } from '../sdk/factories';
+import { json, runCli, type CliResult } from './helpers';
+
+let rt: LocalRuntime;
+let env: Record<string, string>;
+let topology: Topology;
+let eb: EventBridgeClient;
+let sqs: SQSClient;
+
+const submitted = (applicationId: string, amount = 10_000) => ({
+  source: 'com.example.loans.intake',
+  detailType: 'LoanApplicationSubmitted',
+  detail: { data: submittedData({ applicationId, amount }) },
+});
+
+const url = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+const depth = async (name: string) =>
+  Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: await url(name), AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts `tail`, waits until its rule exists, runs `during`, and returns tail's result. */
+async function tailWhile(args: string[], during: () => Promise<void>): Promise<CliResult> {
+  const tail = runCli(['--json', 'tail', ...args], { env });
+  await waitFor('the tail rule', async () => {
+    const rules = (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [];
+    return rules.length > 0 ? true : undefined;
+  });
+  await during();
+  return tail;
+}
+
+beforeAll(async () => {
+  const assembly = await ensureSynth();
+  topology = parseTemplate(JSON.parse(readFileSync(templatePath({ assembly, stack: 'LoanEvents', cwd: process.cwd() }), 'utf8')));
+  rt = await startLocalRuntime({ assemblyDir: assembly, port: 0, host: '127.0.0.1', quiet: true, log: () => undefined, prewarm: false });
+  env = { AWS_ENDPOINT_URL: rt.endpoint };
+  const config = { endpoint: rt.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  eb = new EventBridgeClient(config);
+  sqs = new SQSClient(config);
+}, 600_000);
+
+afterAll(async () => {
+  eb?.destroy();
+  sqs?.destroy();
+  await rt?.close();
+});
+
+describe('against the local runtime', () => {
+  test('publish prints the id the runtime assigned to each event', async () => {
+    const one = await runCli(['publish', '--file', '-'], { env, stdin: JSON.stringify(submitted('app-pub-1')) });
+    expect(one.code).toBe(0);
+    expect(one.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
+
+    const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify(submitted(`app-bulk-${i}`))).join('\n');
+    const many = await runCli(['--json', 'publish', '--jsonl', '-'], { env, stdin: lines });
+    const body = json<{ successCount: number; outcomes: { eventId?: string }[] }>(many);
+    expect(body.successCount).toBe(25);
+    expect(new Set(body.outcomes.map((o) => o.eventId)).size).toBe(25);
+    expect(many.code).toBe(0);
+  });
+
+  test('tail streams matching events, then removes its rule and queue', async () => {
+    // WHEN two of three published events match the tail pattern
+    // (underwriting answers each with a decision carrying the same applicationId; the detail-type keeps those out)
+    const pattern = { 'detail-type': ['LoanApplicationSubmitted'], 'detail': { data: { applicationId: ['app-tail-1', 'app-tail-2'] } } };
+    const result = await tailWhile(['-p', JSON.stringify(pattern), '--count', '2', '--duration', '60'], async () => {
+      const r = await runCli(['publish', '--jsonl', '-'], { env, stdin: ['app-tail-0', 'app-tail-1', 'app-tail-2'].map((id) => JSON.stringify(submitted(id))).join('\n') });
+      expect(r.code).toBe(0);
+    });
+    // THEN
+    expect(result.code).toBe(0);
+    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-tail-1', 'app-tail-2']);
+    expect(events[0]['detail-type']).toBe('LoanApplicationSubmitted');
+    expect((await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? []).toHaveLength(0);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
+  });
+
+  test('dlq list finds the bus DLQ and both DLQs of every consumer the template declares', async () => {
+    const r = await runCli(['--json', 'dlq', 'list'], { env });
+    expect(r.code).toBe(0);
+    const rows = json<{ deadLetterQueues: { kind: string; name: string; source: string; depth: number }[] }>(r).deadLetterQueues;
+    const expected = topology.rules.flatMap((rule) => {
+      const t = rule.targets[0];
+      const queue = topology.queues.get(t.queueId!)!;
+      return [
+        ['delivery', topology.queues.get(t.deadLetterQueueId!)!.name, `rule ${rule.name}`],
+        ['redrive', topology.queues.get(queue.redrive!.deadLetterQueueId)!.name, `queue ${queue.name}`],
+      ];
+    });
+    expect(rows.filter((x) => x.kind !== 'bus').map((x) => [x.kind, x.name, x.source]).sort()).toEqual(expected.sort());
+    expect(rows.filter((x) => x.kind === 'bus')).toHaveLength(1);
+  });
+
+  test('a message received too often moves to its DLQ; show names its source; redrive moves it back', async () => {
+    // GIVEN a queue pair of the stack that no rule targets (found through ListQueues by the stack
+    // prefix), and a message received more than maxReceiveCount times, so SQS moves it to the DLQ
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'LoanEvents-cli-test-dlq' }))).QueueUrl!;
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
+    const sourceUrl = (await sqs.send(new CreateQueueCommand({
+      QueueName: 'LoanEvents-cli-test',
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) },
+    }))).QueueUrl!;
+    await sqs.send(new SendMessageCommand({ QueueUrl: sourceUrl, MessageBody: '{"not":"an EventBridge event"}' }));
+    for (let i = 0; i < 3; i++) await sqs.send(new ReceiveMessageCommand({ QueueUrl: sourceUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    await waitFor('a message in the DLQ', async () => ((await depth('LoanEvents-cli-test-dlq')) > 0 ? true : undefined));
+    // WHEN
+    const show = await runCli(['--json', 'dlq', 'show', 'LoanEvents-cli-test-dlq'], { env });
+    // THEN
+    const messages = json<{ source: string; messages: { deadLetterQueueSourceArn?: string; body: unknown }[] }>(show).messages;
+    expect(messages).toHaveLength(1);
+    expect(messages[0].deadLetterQueueSourceArn?.endsWith(':LoanEvents-cli-test')).toBe(true);
+    expect(messages[0].body).toEqual({ not: 'an EventBridge event' });
+    expect(await depth('LoanEvents-cli-test-dlq')).toBe(1); // show does not consume
+
+    // WHEN redriven
+    const redrive = await runCli(['dlq', 'redrive', 'LoanEvents-cli-test-dlq', '--poll-ms', '50'], { env });
+    // THEN
+    expect(redrive.stdout).toContain('moved 1 message(s) from LoanEvents-cli-test-dlq to LoanEvents-cli-test');
+    expect(redrive.code).toBe(0);
+    expect(await depth('LoanEvents-cli-test-dlq')).toBe(0);
+    expect(await depth('LoanEvents-cli-test')).toBe(1);
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: sourceUrl }));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: dlqUrl }));
+  });
+
+  test('a rule DLQ shows the EventBridge error attributes and its redrive sends the event to the rule target', async () => {
+    // GIVEN an event EventBridge could not deliver (as EventBridge writes it to the rule DLQ)
+    const rule = topology.rules.find((x) => x.name.endsWith('notifications'))!;
+    const dlqName = topology.queues.get(rule.targets[0].deadLetterQueueId!)!.name;
+    const target = topology.queues.get(rule.targets[0].queueId!)!.name;
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: await url(target), Attributes: { VisibilityTimeout: '180' } }));
+    const event = { 'version': '0', 'id': 'e-dead-1', 'detail-type': 'LoanApplicationApproved', 'source': 'com.example.loans.underwriting', 'detail': {} };
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: await url(dlqName),
+      MessageBody: JSON.stringify(event),
+      MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SQSKMSAccessDenied' }, RETRY_ATTEMPTS: { DataType: 'String', StringValue: '185' } },
+    }));
+    // WHEN
+    const show = await runCli(['dlq', 'show', dlqName], { env });
+    const redrive = await runCli(['dlq', 'redrive', dlqName], { env });
+    // THEN
+    expect(show.stdout).toContain('LoanApplicationApproved from com.example.loans.underwriting (event e-dead-1)');
+    expect(show.stdout).toContain('ERROR_CODE: SQSKMSAccessDenied');
+    expect(show.stdout).toContain('RETRY_ATTEMPTS: 185');
+    expect(redrive.stdout).toContain(`moved 1 message(s) from ${dlqName} to ${target}`);
+    expect(redrive.code).toBe(0);
+    expect(await depth(dlqName)).toBe(0);
+  });
+
+  test('replay re-delivers archived events of a window to the bus, where a tail sees them', async () => {
+    // GIVEN two archived events
+    const from = new Date(Date.now() - 1000).toISOString();
+    const published = await runCli(['publish', '--jsonl', '-'], { env, stdin: ['app-replay-1', 'app-replay-2'].map((id) => JSON.stringify(submitted(id))).join('\n') });
+    expect(published.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    const to = new Date().toISOString();
+    // WHEN they are replayed to every rule while a tail listens for replayed events only
+    const pattern = { 'replay-name': [{ exists: true }], 'detail-type': ['LoanApplicationSubmitted'], 'detail': { data: { applicationId: [{ prefix: 'app-replay-' }] } } };
+    let replay: CliResult | undefined;
+    const tail = await tailWhile(['-p', JSON.stringify(pattern), '--count', '2', '--duration', '60'], async () => {
+      replay = await runCli(['--json', 'replay', '--from', from, '--to', to, '--name', 'cli-test-replay', '--poll-ms', '50'], { env });
+    });
+    // THEN
+    expect(replay?.code).toBe(0);
+    expect(json<{ state: string }>(replay!).state).toBe('COMPLETED');
+    const events = tail.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-replay-1', 'app-replay-2']);
+    expect(events.every((e) => e['replay-name'] === 'cli-test-replay')).toBe(true);
+  }, 120_000);
+
+  test('replay to one rule completes', async () => {
+    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0].name, '--poll-ms', '50'], { env });
+    expect(r.stdout).toContain(': COMPLETED');
+    expect(r.code).toBe(0);
+  });
+
+  test('a bus that does not exist is named in the error', async () => {
+    const r = await runCli(['--bus', 'no-such-bus', 'dlq', 'list'], { env });
+    expect(r.stderr).toContain("event bus 'no-such-bus' not found");
+    expect(r.code).toBe(1);
+  });
+});
