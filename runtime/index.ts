@@ -26,7 +26,7 @@ export interface LocalRuntimeOptions {
   host?: string;
   /** Where lines go. @default one line per write to stdout */
   log?: (line: string) => void;
-  /** Drop per-event lines (publish, match, delivery, invocation); keep the ready line, topology and warnings. @default false */
+  /** Drop the runtime's per-event lines (publish, match, delivery, invocation); keep the ready line, topology, warnings and function output. @default false */
   quiet?: boolean;
   /** @default 'us-east-1' */
   region?: string;

@@ -11,7 +11,7 @@ export class RuntimeLog {
 
   constructor(
     private readonly sink: LogSink | undefined,
-    /** When quiet, per-event lines are dropped; the ready line, topology and warnings stay. */
+    /** When quiet, the runtime's per-event lines are dropped; the ready line, topology, warnings and function output stay. */
     readonly quiet: boolean,
   ) {}
 
@@ -32,9 +32,9 @@ export class RuntimeLog {
     if (this.sink) this.push(line);
   }
 
-  /** A function's own output, prefixed by its name. */
+  /** A function's own output, prefixed by its name; kept when quiet (it is the user's logging, not the runtime's). */
   function(name: string, line: string): void {
-    if (this.quiet || !this.sink) return;
+    if (!this.sink) return;
     this.push(`[${name}] ${line}`);
   }
 
