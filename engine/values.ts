@@ -48,12 +48,11 @@ function normalizeDecimal(s: string): string {
 export function compareNumbers(a: number, b: number): number {
   if (a < b) return -1;
   if (a > b) return 1;
-  if (a === 0 && b === 0) {
-    const na = Object.is(a, -0);
-    const nb = Object.is(b, -0);
-    return na === nb ? 0 : na ? -1 : 1;
-  }
-  return 0;
+  if (a !== 0) return 0;
+  // 1 / -0 is -Infinity: the sign of a zero, without Object.is.
+  const na = 1 / a < 0;
+  const nb = 1 / b < 0;
+  return na === nb ? 0 : na ? -1 : 1;
 }
 
 /** Map key for an exact number: keeps -0 apart from +0 (Map treats them as one key). */
