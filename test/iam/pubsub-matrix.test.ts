@@ -3,23 +3,14 @@
  * (@cloud-copilot/iam-simulate, a devDependency) over the policies of the synthesized stack.
  * Rows are generated from the event catalog: a new publisher, consumer or event type adds rows.
  */
-import { knownGapOfCase, KNOWN_GAPS } from './support/known-gaps';
-import { buildMatrix, MatrixCase, satisfies } from './support/matrix';
-import { decide } from './support/simulate';
+import { KNOWN_GAPS } from './support/known-gaps';
+import { buildMatrix } from './support/matrix';
 import { loadTopology, PARTNER_ACCOUNT } from './support/stack';
+import { registerMatrix } from './support/suite';
 
 // Synthesized once for the whole file; the rows need the ARNs at collection time.
 const topology = loadTopology();
 const cases = buildMatrix(topology);
-const rows = (list: MatrixCase[]) => list.map((c) => [c.name, c] as const);
-const clean = cases.filter((c) => knownGapOfCase(c.name) === undefined);
-const gaps = cases.filter((c) => knownGapOfCase(c.name) !== undefined);
-
-/** The decision, or the expectation itself when the decision satisfies it (`Denied` covers both denies). */
-async function outcome(c: MatrixCase): Promise<string> {
-  const decision = await decide(topology.policies, c.request);
-  return satisfies(decision, c.expect) ? c.expect : decision;
-}
 
 describe('the matrix itself', () => {
   test('has at least 20 cases, with allows, implicit and explicit denies', () => {
@@ -54,20 +45,4 @@ describe('the matrix itself', () => {
   });
 });
 
-describe('publish/subscribe authorization', () => {
-  test.each(rows(clean))('%s', async (_name, c) => {
-    expect(await outcome(c)).toBe(c.expect);
-  });
-});
-
-// Each known gap is explained in support/known-gaps.ts and docs/iam.md. These rows fail today;
-// `test.failing` turns red as soon as a fix makes one pass, so the entry can be deleted.
-describe('known gaps of the stack', () => {
-  if (gaps.length === 0) {
-    test('there are none', () => expect(gaps).toEqual([]));
-    return;
-  }
-  test.failing.each(rows(gaps))('%s', async (_name, c) => {
-    expect(await outcome(c)).toBe(c.expect);
-  });
-});
+registerMatrix(topology, cases);

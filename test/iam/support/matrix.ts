@@ -114,6 +114,10 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`the deployment role ${role.split('/').pop()} may call ${action} on the bus's rules`, 'Allowed',
         { principal: role, action, resource: newRule, identityPolicies: [ADMIN] });
     }
+    for (const role of t.ruleManagerArns) {
+      add(`the rule manager ${role.split('/').pop()} may call ${action} on the bus's rules`, 'Allowed',
+        { principal: role, action, resource: newRule, identityPolicies: [allow('events:*')] });
+    }
     add(`an administrator role that is not a deployment role may not call ${action} on the bus's rules`, 'ExplicitlyDenied',
       { principal: unlistedRole, action, resource: newRule, identityPolicies: [ADMIN] });
   }

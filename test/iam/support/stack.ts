@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
 import { defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../catalog/define';
 import { loanCatalog } from '../../../catalog/loans';
-import { LoanEventsStack } from '../../../lib/loan-events-stack';
+import { LoanEventsStack, LoanEventsStackProps } from '../../../lib/loan-events-stack';
 import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyModel } from './policies';
 
@@ -70,6 +70,8 @@ export interface Topology {
   readonly publisherRoles: Record<string, string>;
   readonly consumers: Record<string, ConsumerResources>;
   readonly deploymentRoleArns: string[];
+  /** Further roles the stack was told may manage rules (`ruleManagerArns`). */
+  readonly ruleManagerArns: string[];
   /** The trail, its log stream and the role CloudTrail writes logs with; absent with an existing trail. */
   readonly trail?: { arn: string; logStream: string; role: string };
   readonly alarmTopic?: string;
@@ -80,14 +82,14 @@ export interface Topology {
 /** The rule-management actions only deployment roles may call on the bus's rules. */
 export const SUBSCRIBE_ACTIONS = ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:DisableRule', 'events:EnableRule'];
 
-export function synthesize(catalog: EventCatalog = matrixCatalog): { stack: LoanEventsStack; template: CfnTemplate } {
+export function synthesize(props: LoanEventsStackProps = {}): { stack: LoanEventsStack; template: CfnTemplate } {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new LoanEventsStack(app, TEST_ENV.stackName, { catalog });
+  const stack = new LoanEventsStack(app, TEST_ENV.stackName, { catalog: matrixCatalog, ...props });
   return { stack, template: Template.fromStack(stack).toJSON() as CfnTemplate };
 }
 
-export function describeStack(stack: LoanEventsStack, template: CfnTemplate, catalog: EventCatalog, env: Environment = TEST_ENV): Topology {
+export function describeStack(stack: LoanEventsStack, template: CfnTemplate, catalog: EventCatalog, ruleManagerArns: string[] = [], env: Environment = TEST_ENV): Topology {
   const r = new Resolver(template, env);
   const arn = (token: string) => r.str(Stack.of(stack).resolve(token));
   const logStream = (logGroupArn: string) => `${logGroupArn.replace(/:\*$/, '')}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
@@ -136,14 +138,15 @@ export function describeStack(stack: LoanEventsStack, template: CfnTemplate, cat
     publisherRoles,
     consumers,
     deploymentRoleArns: stack.deploymentRoleArns.map(arn),
+    ruleManagerArns,
     trail,
     alarmTopic: stack.observability ? arn(stack.observability.alarmTopic.topicArn) : undefined,
     queues: [busDeadLetterQueue, ...Object.values(consumers).flatMap((c) => [c.queue, c.deadLetterQueue, c.deliveryDeadLetterQueue])],
   };
 }
 
-/** Synthesizes the matrix catalog's stack and describes it. */
-export function loadTopology(catalog: EventCatalog = matrixCatalog): Topology {
-  const { stack, template } = synthesize(catalog);
-  return describeStack(stack, template, catalog);
+/** Synthesizes a stack (by default from the matrix catalog) and describes it. */
+export function loadTopology(props: LoanEventsStackProps = {}): Topology {
+  const { stack, template } = synthesize(props);
+  return describeStack(stack, template, props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
 }

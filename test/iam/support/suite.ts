@@ -1,0 +1,37 @@
+/**
+ * Registers the matrix of one synthesized stack as Jest tests: one test per case, and the
+ * known gaps as `test.failing`, which turns red as soon as a fix makes the case pass.
+ */
+import { knownGapOfCase } from './known-gaps';
+import { MatrixCase, satisfies } from './matrix';
+import { decide } from './simulate';
+import { Topology } from './stack';
+
+/** The decision, or the expectation itself when the decision satisfies it (`Denied` covers both denies). */
+export async function outcome(t: Topology, c: MatrixCase): Promise<string> {
+  const decision = await decide(t.policies, c.request);
+  return satisfies(decision, c.expect) ? c.expect : decision;
+}
+
+export function registerMatrix(t: Topology, cases: readonly MatrixCase[]): void {
+  const rows = (list: readonly MatrixCase[]) => list.map((c) => [c.name, c] as const);
+  const clean = cases.filter((c) => knownGapOfCase(c.name) === undefined);
+  const gaps = cases.filter((c) => knownGapOfCase(c.name) !== undefined);
+
+  describe('publish/subscribe authorization', () => {
+    test.each(rows(clean))('%s', async (_name, c) => {
+      expect(await outcome(t, c)).toBe(c.expect);
+    });
+  });
+
+  // Each known gap is explained in known-gaps.ts and docs/iam.md.
+  describe('known gaps of the stack', () => {
+    if (gaps.length === 0) {
+      test('there are none', () => expect(gaps).toEqual([]));
+      return;
+    }
+    test.failing.each(rows(gaps))('%s', async (_name, c) => {
+      expect(await outcome(t, c)).toBe(c.expect);
+    });
+  });
+}
