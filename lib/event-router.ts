@@ -235,14 +235,15 @@ export class EventRouter extends Construct {
    */
   public grantPublish(name: string, role: iam.IRole, publishes: readonly EventDefinition[]): void {
     if (publishes.length === 0) return;
-    for (const [source, detailTypes] of bySource(publishes)) {
+    [...bySource(publishes)].forEach(([source, detailTypes], i) => {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: `PutEvents${pascalCase(source)}`,
+        // Sids must be unique in a policy; the index keeps `a.b-c` and `a.b.c` apart.
+        sid: `PutEvents${i}${pascalCase(source)}`,
         actions: ['events:PutEvents'],
         resources: [this.eventBusArn],
         conditions: { StringEquals: { 'events:source': source, 'events:detail-type': detailTypes } },
       }));
-    }
+    });
     this.publishers.push({ name, principalArn: role.roleArn, events: publishes });
   }
 

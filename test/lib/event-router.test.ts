@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
+import { defineCatalog, definePublisher } from '../../catalog/define';
 import { loanCatalog } from '../../catalog/loans';
 import { SUBSCRIBE_ACTIONS } from '../../lib/event-router';
-import { BUS_ARN, buildStack, busPolicy, crossAccountCatalog, fixtureHandlers, flat, keyStatements, logicalId, partnerAccount, resourceById, resourcesOf } from './helpers';
+import { Audited, BUS_ARN, buildStack, ExternalSubmitted, ExternalWithdrawn, busPolicy, crossAccountCatalog, fixtureHandlers, flat, keyStatements, logicalId, partnerAccount, resourceById, resourcesOf } from './helpers';
 
 // GIVEN the default stack, built once.
 const { stack, template } = buildStack();
@@ -122,7 +123,7 @@ describe('publisher roles', () => {
   test('may PutEvents on this bus only, with the catalog source and detail-types as conditions', () => {
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'));
     expect(flat(policy.PolicyDocument.Statement)).toEqual([{
-      Sid: 'PutEventsComExampleLoansIntake',
+      Sid: 'PutEvents0ComExampleLoansIntake',
       Effect: 'Allow',
       Action: 'events:PutEvents',
       Resource: BUS_ARN,
@@ -203,6 +204,31 @@ describe('bus policy', () => {
 
   test('has no Allow statement for a same-account catalog', () => {
     expect(Object.values(policy).filter((s: any) => s.Effect !== 'Deny')).toEqual([]);
+  });
+});
+
+describe('a publisher of several sources', () => {
+  // GIVEN a same-account publisher of two partner detail-types and one audit detail-type.
+  const catalog = defineCatalog({
+    events: [ExternalSubmitted, ExternalWithdrawn, Audited],
+    publishers: [definePublisher({ name: 'gateway', description: 'Publishes for partners and audit.', publishes: [ExternalSubmitted, Audited, ExternalWithdrawn] })],
+    consumers: [],
+  });
+  const { template: t } = buildStack({ catalog }, 'MultiSource');
+
+  test('gets one IAM statement per source, so source and detail-type pairs stay exact', () => {
+    const [[, policy]] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'));
+    expect(policy.PolicyDocument.Statement.map((s: any) => [s.Sid, s.Condition.StringEquals])).toEqual([
+      ['PutEvents0ComPartnerLoans', { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] }],
+      ['PutEvents1ComExampleAudit', { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] }],
+    ]);
+  });
+
+  test('gets one detail-type deny per source in the bus policy', () => {
+    const policy = busPolicy(t);
+    expect(policy.DenyOtherSourcesFromGateway.Condition.StringNotEquals).toEqual({ 'events:source': ['com.partner.loans', 'com.example.audit'] });
+    expect(policy.DenyOtherDetailTypesFromGateway0.Condition.StringNotEquals).toEqual({ 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] });
+    expect(policy.DenyOtherDetailTypesFromGateway1.Condition.StringEquals).toEqual({ 'events:source': 'com.example.audit' });
   });
 });
 

@@ -67,21 +67,21 @@ export function flat(value: any): any {
 
 export const BUS_ARN = 'arn:<Partition>:events:<Region>:<AccountId>:event-bus/loan-events';
 
-const ExternalSubmitted = defineEvent({
+export const ExternalSubmitted = defineEvent({
   source: 'com.partner.loans',
   detailType: 'PartnerApplicationSubmitted',
   version: '1',
   description: 'A broker partner submitted an application.',
   data: z.object({ applicationId: z.string() }),
 });
-const ExternalWithdrawn = defineEvent({
+export const ExternalWithdrawn = defineEvent({
   source: 'com.partner.loans',
   detailType: 'PartnerApplicationWithdrawn',
   version: '1',
   description: 'A broker partner withdrew an application.',
   data: z.object({ applicationId: z.string() }),
 });
-const Audited = defineEvent({
+export const Audited = defineEvent({
   source: 'com.example.audit',
   detailType: 'ApplicationAudited',
   version: '1',
