@@ -34,6 +34,12 @@ export interface LocalRuntimeOptions {
   accountId?: string;
   /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
   deliveryRetry?: DeliveryRetryOptions;
+  /**
+   * Caps the VisibilityTimeout of the template's queues, so that failed records come back in
+   * seconds instead of minutes while developing. Off by default: the template's values apply.
+   * Keep it above the functions' run time, or records still being handled become visible again.
+   */
+  maxVisibilityTimeoutSeconds?: number;
   /** Start one worker per function right after ready, so the first event does not pay the cold start. @default true */
   prewarm?: boolean;
 }
@@ -65,7 +71,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   events.invoker = functions;
   const mappings: SqsEventSource[] = [];
 
-  const server = http.createServer(createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0], accountId }));
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const server = http.createServer(createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0], accountId, ready }));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,11 +98,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
+    const cap = options.maxVisibilityTimeoutSeconds;
+    if (cap !== undefined) {
+      if (!Number.isInteger(cap) || cap < 0 || cap > 43200) throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
+      for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
+    }
     await build(topo, { log, sqs, events, functions, mappings, endpoint, region, accountId });
     const ms = Math.round(performance.now() - started);
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
     for (const line of describe(topo, sqs, events, functions)) log.always(line);
     log.flush();
+    markReady();
     for (const m of mappings) m.start();
     if (options.prewarm !== false) for (const f of functions.functions.values()) f.prewarm();
   } catch (err) {

@@ -25,6 +25,8 @@ export interface Services {
   events: EventBroker;
   dynamodb: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   accountId: string;
+  /** Resolves once the topology is built; EventBridge and SQS requests wait for it. */
+  ready: Promise<void>;
 }
 
 type Json = Record<string, unknown>;
@@ -66,7 +68,8 @@ export function createHandler(s: Services): http.RequestListener {
       s.dynamodb(req, res);
       return;
     }
-    void route(s, req, res, target, requestId).catch((err) => {
+    // Requests that arrive while the app is being built wait, rather than see half a topology.
+    void s.ready.then(() => route(s, req, res, target, requestId)).catch((err) => {
       s.log.always(`internal error serving ${target || req.url}: ${(err as Error).stack ?? err}`);
       if (!res.headersSent) send(res, 500, 'application/json', clean({ __type: 'InternalFailure', message: String((err as Error).message) }));
       else res.destroy();

@@ -1,7 +1,8 @@
 /**
  * `npm start`: synthesizes the app when cdk.out is stale, then runs the local runtime.
  * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet,
- * --assembly <dir> (skip synth and run that cloud assembly).
+ * --assembly <dir> (skip synth and run that cloud assembly), --max-visibility-timeout <s>
+ * (cap queue visibility timeouts so failed records come back sooner while developing).
  */
 import { startLocalRuntime } from './index';
 import { ensureSynth } from './synth';
@@ -10,6 +11,14 @@ function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
+
+// The runtime's own SDK clients warn that future SDK releases need Node.js 22; that is for
+// whoever upgrades the dependencies, not for someone running the app.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
+  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 async function main(): Promise<void> {
   const assembly = arg('assembly');
@@ -23,6 +32,7 @@ async function main(): Promise<void> {
     port: Number(arg('port') ?? process.env.PORT ?? 4566),
     host: arg('host') ?? '127.0.0.1',
     quiet: process.argv.includes('--quiet'),
+    maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
   });
   let stopping = false;
   const stop = () => {

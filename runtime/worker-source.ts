@@ -17,8 +17,7 @@ if (typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEna
 // version (the SDK's NodeVersionSupportWarning) say nothing about it.
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
-  const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
-  if (type === 'NodeVersionSupportWarning' || (warning && warning.name === 'NodeVersionSupportWarning')) return;
+  if (String(warning && warning.message ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
   return emitWarning.call(process, warning, ...rest);
 };
 
