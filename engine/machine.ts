@@ -179,19 +179,47 @@ interface RuleRecord<K> {
 /** A point in the automaton: the rule branches whose leading conditions have all matched. */
 class NameState {
   mark = 0;
-  readonly terminals: Array<RuleRecord<unknown>> = [];
-  readonly transitions: FieldTransitions[] = [];
-  readonly absent: Array<{ readonly fid: number; readonly target: NameState }> = [];
-  /** Next state per (field, disjunction of conditions), so equal conditions share states. */
-  readonly next = new Map<string, NameState>();
+  // Empty lists are shared: most of the tens of thousands of states of a large bus have no
+  // terminals or absence checks, and small states keep the walk in cache.
+  terminals: Array<RuleRecord<unknown>> = NO_TERMINALS;
+  transitions: FieldTransitions[] = NO_TRANSITIONS;
+  absent: Array<{ readonly fid: number; readonly target: NameState }> = NO_ABSENT;
+
+  constructor(readonly id: number) {}
 
   transitionsFor(fid: number): FieldTransitions {
     for (const t of this.transitions) if (t.fid === fid) return t;
     const t = new FieldTransitions(fid);
+    if (this.transitions === NO_TRANSITIONS) this.transitions = [];
     this.transitions.push(t);
     return t;
   }
+
+  addTerminal(rec: RuleRecord<unknown>): void {
+    if (this.terminals === NO_TERMINALS) this.terminals = [];
+    if (!this.terminals.includes(rec)) this.terminals.push(rec);
+  }
+
+  addAbsent(fid: number, target: NameState): void {
+    if (this.absent === NO_ABSENT) this.absent = [];
+    if (!this.absent.some((a) => a.fid === fid && a.target === target)) this.absent.push({ fid, target });
+  }
 }
+
+/** Every state a field's transitions lead to. */
+function targetsOf(ft: FieldTransitions): NameState[] {
+  const out: NameState[] = [];
+  for (const map of [ft.strings, ft.numbers, ft.numberTexts, ft.literals, ft.prefixes, ft.suffixes, ft.ignoreCase]) {
+    if (map !== null) for (const list of (map as Map<unknown, NameState[]>).values()) out.push(...list);
+  }
+  for (const p of [...(ft.probes ?? []), ...(ft.ranges ?? [])]) out.push(...p.targets);
+  out.push(...(ft.exists ?? []));
+  return out;
+}
+
+const NO_TERMINALS: Array<RuleRecord<unknown>> = [];
+const NO_TRANSITIONS: FieldTransitions[] = [];
+const NO_ABSENT: Array<{ readonly fid: number; readonly target: NameState }> = [];
 
 /** How many event values a condition typically lets through: exact values first. */
 function selectivity(cond: FieldCondition): number {
@@ -241,7 +269,10 @@ interface Chosen {
 }
 
 export class Machine<K> {
-  private root = new NameState();
+  private root = new NameState(0);
+  /** Next state per (state, field, set of alternatives), so equal conditions share states. */
+  private edges = new Map<string, NameState>();
+  private stateCount = 1;
   private paths = new PathNode();
   private pathIds = new Map<string, number>();
   private readonly rules = new Map<K, RuleRecord<K>>();
@@ -278,7 +309,9 @@ export class Machine<K> {
   }
 
   private rebuild(): void {
-    this.root = new NameState();
+    this.root = new NameState(0);
+    this.edges = new Map();
+    this.stateCount = 1;
     this.paths = new PathNode();
     this.pathIds = new Map();
     this.dirty = false;
@@ -289,20 +322,21 @@ export class Machine<K> {
     for (const branch of rec.branches) {
       let state = this.root;
       for (const cond of matchingOrder(branch)) state = this.step(state, cond);
-      if (!state.terminals.includes(rec)) state.terminals.push(rec);
+      state.addTerminal(rec);
     }
   }
 
   private step(state: NameState, cond: FieldCondition): NameState {
     const fid = this.fieldId(cond.path);
     const key = `${fid}\u0001${cond.matchers.map((m) => m.key).sort().join('\u0002')}`;
-    let target = state.next.get(key);
+    const edge = `${state.id}\u0003${key}`;
+    let target = this.edges.get(edge);
     if (target !== undefined) return target;
-    target = new NameState();
-    state.next.set(key, target);
+    target = new NameState(this.stateCount++);
+    this.edges.set(edge, target);
     for (const m of cond.matchers) {
       if (m.kind === 'exists' && !m.value) {
-        if (!state.absent.some((a) => a.fid === fid && a.target === target)) state.absent.push({ fid, target });
+        state.addAbsent(fid, target);
       } else {
         state.transitionsFor(fid).add(m, target);
       }
@@ -373,7 +407,8 @@ export class Machine<K> {
       seen.add(s);
       s.mark = 0;
       for (const rec of s.terminals) rec.mark = 0;
-      for (const t of s.next.values()) stack.push(t);
+      for (const ft of s.transitions) stack.push(...targetsOf(ft));
+      for (const a of s.absent) stack.push(a.target);
     }
   }
 
