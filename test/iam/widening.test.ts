@@ -20,11 +20,12 @@ const gapMutations = mutations.filter((m) => knownGapOfMutation(m, original(m)) 
 const checked = mutations.filter((m) => knownGapOfMutation(m, original(m)) === undefined);
 
 const passing: MatrixCase[] = [];
+// Some hundred simulations: allow for a busy machine.
 beforeAll(async () => {
   for (const c of cases) {
     if (satisfies(await decide(topology.policies, c.request), c.expect)) passing.push(c);
   }
-});
+}, 300_000);
 
 /** `caught` when a case notices the mutation, `harmless` when a recorded reason says none can. */
 async function verdict(m: Mutation): Promise<string> {
