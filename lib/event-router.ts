@@ -179,12 +179,14 @@ export class EventRouter extends Construct {
     // policy reference the bus, which references the key: a cycle. Import by the built ARN.
     this.archive = new events.Archive(this, 'Archive', {
       sourceEventBus: events.EventBus.fromEventBusArn(this, 'ArchiveSource', this.eventBusArn),
-      // `prefix: ''` matches every source, so every event (also from other accounts) is archived.
-      eventPattern: { source: [{ prefix: '' }] as unknown as string[] },
+      // Required by the L2 but removed below: an archive without a pattern keeps every event
+      // sent to the bus, from this account or any other.
+      eventPattern: { account: [Aws.ACCOUNT_ID] },
       retention,
       kmsKey: this.encryptionKey,
       description: `Every event on ${busName}, for replay`,
     });
+    (this.archive.node.defaultChild as events.CfnArchive).addPropertyDeletionOverride('EventPattern');
     this.archive.node.addDependency(this.eventBus);
 
     // Schema discovery is not supported on buses encrypted with a customer-managed key, so the
