@@ -2,8 +2,10 @@
  * Every AWS-facing command against the local runtime running the synthesized app: the same
  * code path as against AWS, selected by one variable (AWS_ENDPOINT_URL), with no region or keys.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ListRulesCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { join } from 'node:path';
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -47,13 +49,16 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
-/** Starts `tail`, waits until its rule exists, runs `during`, and returns tail's result. */
+/** Starts `tail`, waits until its rule delivers to its queue, runs `during`, and returns tail's result. */
 async function tailWhile(args: string[], during: () => Promise<void>): Promise<CliResult> {
   const tail = runCli(['--json', 'tail', ...args], { env });
-  await waitFor('the tail rule', async () => {
+  // Events put before the rule has its target would be lost, so wait for the target.
+  await waitFor('the tail rule and its target', async () => {
     const rules = (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [];
-    return rules.length > 0 ? true : undefined;
-  });
+    if (rules.length === 0) return undefined;
+    const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0].Name, EventBusName: 'loan-events' }))).Targets ?? [];
+    return targets.length > 0 ? true : undefined;
+  }, 60_000);
   await during();
   return tail;
 }
@@ -104,6 +109,26 @@ describe('against the local runtime', () => {
     expect((await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? []).toHaveLength(0);
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
   });
+
+  test('Ctrl-C (SIGINT) to the installed command removes the temporary rule and queue', async () => {
+    // GIVEN a real `loan-events tail` process
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'cli', 'bin.cjs'), 'tail'], {
+      env: { PATH: process.env.PATH, NO_COLOR: '1', AWS_ENDPOINT_URL: rt.endpoint },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // tail says it is listening once its rule, queue and target are in place
+    await waitFor('tail to listen', async () => (stderr.includes('Ctrl-C to stop') ? true : undefined), 60_000);
+    // WHEN
+    child.kill('SIGINT');
+    // THEN
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/removed rule loan-events-tail-[0-9a-f]{8} and queue loan-events-tail-[0-9a-f]{8}/);
+    expect((await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? []).toHaveLength(0);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
+  }, 90_000);
 
   test('dlq list finds the bus DLQ and both DLQs of every consumer the template declares', async () => {
     const r = await runCli(['--json', 'dlq', 'list'], { env });
