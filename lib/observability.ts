@@ -72,13 +72,16 @@ export class Observability extends Construct {
       ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
     };
     // Alarms publish to an encrypted topic only if CloudWatch may use the key for that topic.
+    // Scoped by the topic's encryption context, which SNS always sends; the alarm-source
+    // conditions sit on the topic policy, where CloudWatch documents them, so a missing context
+    // key can never silence every alarm at once.
     // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
     props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchAlarmsToEncryptForAlarmTopic',
       principals: [cloudwatchPrincipal],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'],
-      conditions: { ...fromOwnAlarms, StringEquals: { ...fromOwnAlarms.StringEquals, 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+      conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
     }));
     this.alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowOwnAlarmsToPublish',

@@ -139,15 +139,24 @@ describe('alarms', () => {
     expect(alarmFor(`${id}RuleDeadLetterFailures`)).toMatchObject({ Namespace: 'AWS/Events', MetricName: 'InvocationsFailedToBeSentToDlq', Threshold: 0, Dimensions: ruleDims });
   });
 
-  test('the alarm topic is encrypted with the key, TLS-only, and the key lets CloudWatch encrypt for it only', () => {
+  test('the alarm topic is encrypted with the key, TLS-only, open to this account\'s alarms, and the key lets CloudWatch encrypt for it only', () => {
     expect(resourceById(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic')).toEqual({ TopicName: 'LoanEvents-alarms', KmsMasterKeyId: keyArn });
     const [[, policy]] = resourcesOf(template, 'AWS::SNS::TopicPolicy');
     expect(policy.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     const statement = flat(keyStatements(template)).find((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(statement.Condition).toEqual({
-      StringEquals: { 'aws:SourceAccount': '<AccountId>', 'kms:EncryptionContext:aws:sns:topicArn': 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms' },
-      ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
+      StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms' },
     });
+    // Only this account's alarms may publish to the topic.
+    expect(flat(policy.PolicyDocument.Statement)).toContainEqual(expect.objectContaining({
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '<AccountId>' },
+        ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
+      },
+    }));
   });
 
   test('alarmEmail subscribes that address to the topic', () => {
