@@ -198,7 +198,11 @@ export class EventPublisher {
           }
           done++;
         });
-        options.onProgress?.(done, entries.length);
+        try {
+          options.onProgress?.(done, entries.length);
+        } catch {
+          // Progress is advisory: a failing callback must not abandon entries mid-flight.
+        }
       });
       // Retried entries keep their input order, so a request never reorders events.
       pending = retry.sort((a, b) => a - b);

@@ -379,3 +379,16 @@ describe('options', () => {
     expect(() => publisher(options)).toThrow(message);
   });
 });
+
+describe('progress callback', () => {
+  test('a throwing progress callback does not stop publishing', async () => {
+    acceptAll();
+    const result = await publisher({ maxConcurrency: 1 }).publish(Array.from({ length: 25 }, (_, i) => submittedEntry(i)), {
+      onProgress: () => {
+        throw new Error('terminal closed');
+      },
+    });
+    expect(result.successCount).toBe(25);
+    expect(sentRequests()).toHaveLength(3);
+  });
+});
