@@ -35,11 +35,31 @@ export function validateEventPattern(pattern: string | object): void {
   compile(pattern);
 }
 
+/**
+ * Fields TestEventPattern requires in the event.
+ * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+ */
+export const ENVELOPE_FIELDS = ['id', 'account', 'source', 'time', 'region', 'resources', 'detail-type'] as const;
+
+export interface TestEventPatternOptions {
+  /**
+   * Reject an event that lacks one of ENVELOPE_FIELDS, as the TestEventPattern API does.
+   * @default false - match any JSON object, as the rule engine does for delivered events
+   */
+  readonly requireEnvelope?: boolean;
+}
+
 /** Mirrors `aws events test-event-pattern`. */
-export function testEventPattern(pattern: string | object, event: string | object): boolean {
+export function testEventPattern(
+  pattern: string | object,
+  event: string | object,
+  options: TestEventPatternOptions = {},
+): boolean {
   const m = new Machine<number>();
   m.add(0, compile(pattern));
-  return m.match(toEventObject(event)).length > 0;
+  const ev = toEventObject(event);
+  if (options.requireEnvelope && ENVELOPE_FIELDS.some((f) => !(f in ev))) throw new InvalidEventError();
+  return m.match(ev).length > 0;
 }
 
 /**

@@ -139,10 +139,12 @@ export class JsonTokenizer {
     switch (c) {
       case 0x7b /* { */:
         this.pos++;
+        this.text = '{';
         this.stack.push({ ctx: Ctx.Object, start: this.tokenStart, count: 0, expectValue: false });
         return Tok.StartObject;
       case 0x5b /* [ */:
         this.pos++;
+        this.text = '[';
         this.stack.push({ ctx: Ctx.Array, start: this.tokenStart, count: 0, expectValue: false });
         return Tok.StartArray;
       case 0x22:
@@ -157,9 +159,8 @@ export class JsonTokenizer {
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.readNumber();
         if (c < 0) this.eof(this.stack[this.stack.length - 1]);
-        if (c === 0x5d || c === 0x7d) {
-          this.unexpected(c, 'expected a value');
-        }
+        // Jackson names only a closing bracket "expected a value" (a trailing comma in an array).
+        if (c === 0x5d) this.unexpected(c, 'expected a value');
         if (isWordChar(c)) this.badToken();
         this.unexpected(c, "expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')");
     }
@@ -282,6 +283,8 @@ export class JsonTokenizer {
 
   private close(ctx: Ctx): Tok {
     this.pos++;
+    // Jackson's getText() of a closing token, used in messages such as "Invalid member in numeric match: ]".
+    this.text = ctx === Ctx.Array ? ']' : '}';
     this.stack.pop();
     return ctx === Ctx.Array ? Tok.EndArray : Tok.EndObject;
   }

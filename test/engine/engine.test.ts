@@ -56,6 +56,13 @@ describe('testEventPattern', () => {
     expect(testEventPattern({ a: ['2001:db8::1'] }, { a: '2001:0db8:0:0:0:0:0:1' })).toBe(true);
   });
 
+  test('rejects an event without the envelope fields only when asked to, as the API does', () => {
+    const { id: _id, ...noId } = loan;
+    expect(testEventPattern({ source: ['com.acme.lending'] }, noId)).toBe(true);
+    expect(() => testEventPattern({ source: ['com.acme.lending'] }, noId, { requireEnvelope: true })).toThrow(InvalidEventError);
+    expect(testEventPattern({ source: ['com.acme.lending'] }, loan, { requireEnvelope: true })).toBe(true);
+  });
+
   test('rejects an event that is not a JSON object', () => {
     expect(() => testEventPattern({ a: ['b'] }, 'plain string')).toThrow(InvalidEventError);
     expect(() => testEventPattern({ a: ['b'] }, '[1]')).toThrow('Parameter Event is not valid.');
