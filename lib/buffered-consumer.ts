@@ -215,8 +215,8 @@ export class BufferedConsumer extends Construct {
       resources: ['*'],
       conditions: {
         'ArnEquals': { 'aws:SourceArn': ruleArn },
+        // aws:SourceArn already names this account; no second source key that could go missing.
         'StringEquals': {
-          'aws:SourceAccount': stack.account,
           'kms:EncryptionContext:aws:sqs:arn': [queueArn(names.queue), queueArn(names.deliveryDeadLetterQueue)],
         },
       },

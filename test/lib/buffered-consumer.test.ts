@@ -98,7 +98,6 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
       Condition: {
         ArnEquals: { 'aws:SourceArn': ruleArn },
         StringEquals: {
-          'aws:SourceAccount': '<AccountId>',
           'kms:EncryptionContext:aws:sqs:arn': [sqsArn(ruleName), sqsArn(`${ruleName}-delivery-dlq`)],
         },
       },
