@@ -78,7 +78,6 @@ export function buildProgram(io: CliIO, onExit: (code: number) => void): Command
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-q, --quiet', 'no progress output on stderr', false)
     .showHelpAfterError('(add --help for usage)')
-    .enablePositionalOptions(false)
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),

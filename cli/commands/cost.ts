@@ -46,7 +46,8 @@ function designDefaults(t: Topology | undefined): { consumers: number; batchSize
   };
 }
 
-const usd = (n: number) => (n >= 100 ? n.toFixed(2) : n >= 0.01 || n === 0 ? n.toFixed(2) : n.toPrecision(2));
+/** Cents, or two significant digits for amounts under a cent, so small lines do not read as zero. */
+const usd = (n: number) => (n === 0 || n >= 0.01 ? n.toFixed(2) : n.toPrecision(2));
 const qty = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n < 1000 ? n.toPrecision(4).replace(/\.?0+$/, '') : Math.round(n).toLocaleString('en-US'));
 
 export function registerCost(program: Command, wrap: Wrap): void {

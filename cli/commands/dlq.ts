@@ -124,6 +124,16 @@ function describeMessage(out: Output, m: PeekedMessage): void {
   for (const k of Object.keys(m.errors).sort()) out.line(`  ${k}: ${out.style('red', m.errors[k])}`);
 }
 
+/** The message body as an EventBridge event, or undefined when it is not one. */
+function parseEvent(body: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const ev = JSON.parse(body ?? '') as unknown;
+    return isRecord(ev) && typeof ev.source === 'string' && typeof ev['detail-type'] === 'string' ? ev : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Moves messages by hand: receive, send to the destination, delete what was sent. */
 async function manualMove(ctx: CommandContext, d: DeadLetterQueue, limit: number, signal: AbortSignal): Promise<{ moved: number; failed: number }> {
   const { aws, out } = ctx;
@@ -144,12 +154,23 @@ async function manualMove(ctx: CommandContext, d: DeadLetterQueue, limit: number
       (res.Successful ?? []).forEach((s) => sent.add(Number(s.Id)));
     } else {
       const busName = d.destination.name;
-      const entries = messages.map((m) => {
-        const ev = JSON.parse(m.Body ?? '{}') as Record<string, unknown>;
-        return { EventBusName: busName, Source: String(ev.source), DetailType: String(ev['detail-type']), Detail: JSON.stringify(ev.detail ?? {}), Resources: (ev.resources as string[] | undefined) ?? [], ...(typeof ev.time === 'string' ? { Time: new Date(ev.time) } : {}) };
-      });
-      const res = await aws.eventBridge.send(new PutEventsCommand({ Entries: entries }));
-      (res.Entries ?? []).forEach((e, i) => { if (e.EventId) sent.add(i); });
+      // A body that is not an EventBridge event stays in the DLQ and counts as failed.
+      const events = messages.map((m, i) => ({ i, ev: parseEvent(m.Body) })).filter((x) => x.ev !== undefined);
+      if (events.length > 0) {
+        const res = await aws.eventBridge.send(new PutEventsCommand({
+          Entries: events.map(({ ev }) => ({
+            EventBusName: busName,
+            Source: String(ev!.source),
+            DetailType: String(ev!['detail-type']),
+            Detail: JSON.stringify(ev!.detail ?? {}),
+            Resources: Array.isArray(ev!.resources) ? ev!.resources.map(String) : [],
+            ...(typeof ev!.time === 'string' ? { Time: new Date(ev!.time) } : {}),
+          })),
+        }));
+        (res.Entries ?? []).forEach((e, k) => {
+          if (e.EventId) sent.add(events[k].i);
+        });
+      }
     }
     const toDelete = messages.filter((_, i) => sent.has(i));
     if (toDelete.length > 0) {

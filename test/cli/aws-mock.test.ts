@@ -263,17 +263,18 @@ describe('dlq (AWS path)', () => {
   });
 });
 
-test('redrive of the bus DLQ puts its events on the bus again', async () => {
-  // GIVEN an event the bus could not encrypt
-  deployedStack({ 'LoanEvents-BusDlq-X1': 1 });
+test('redrive of the bus DLQ puts its events on the bus again and leaves what is not an event', async () => {
+  // GIVEN an event the bus could not encrypt, and a message that is not an event
+  deployedStack({ 'LoanEvents-BusDlq-X1': 2 });
   const event = { 'id': 'e-1', 'time': '2026-01-15T10:00:00Z', 'detail-type': 'LoanApplicationSubmitted', 'source': 'com.example.loans.intake', 'resources': [], 'detail': { data: { applicationId: 'app-1' } } };
-  sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: 'a', ReceiptHandle: 'ha', Body: JSON.stringify(event) }] }).resolves({ Messages: [] });
+  sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: 'x', ReceiptHandle: 'hx', Body: 'garbage' }, { MessageId: 'a', ReceiptHandle: 'ha', Body: JSON.stringify(event) }] }).resolves({ Messages: [] });
   eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'new-1' }] });
   sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
   // WHEN
   const r = await runCli(['dlq', 'redrive', 'LoanEvents-BusDlq-X1'], { env: ENV });
   // THEN
-  expect(r.code).toBe(0);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('; 1 failed');
   expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([{
     EventBusName: 'loan-events', Source: 'com.example.loans.intake', DetailType: 'LoanApplicationSubmitted',
     Detail: JSON.stringify(event.detail), Resources: [], Time: new Date('2026-01-15T10:00:00Z'),
