@@ -11,11 +11,18 @@
  * - CloudWatch:   https://aws.amazon.com/cloudwatch/pricing/
  * - DynamoDB:     https://aws.amazon.com/dynamodb/pricing/on-demand/
  *
- * Confirmation: the CloudTrail data-event price was read on the AWS page itself. The others were
- * read from 2026 pricing guides that quote the AWS pages (cloudburn.io, March 2026; factualminds.com,
- * June 2026) and agree with each other; the AWS pages' own tables were not readable when taken.
- * The DynamoDB on-demand write price could not be confirmed from any page at that date and is the
- * published rate since the November 2024 price cut; treat that line as an estimate.
+ * How each was confirmed on that date (the AWS pages' own price tables did not render as text, so
+ * most figures come from pages quoting them; `confirmed: false` marks the ones no page showed):
+ * - CloudTrail data events: the AWS CloudTrail pricing page itself ($0.10 per 100,000).
+ * - EventBridge custom events and archive: cloudburn.io "Amazon EventBridge Pricing" (March 2026) and
+ *   factualminds.com (June 2026) agree: $1.00/M events, 64 KB chunks, archive $0.10/GB + $0.023/GB-month.
+ * - SQS: factualminds.com and cloudburn.io (2026): $0.40/M standard requests, 64 KB chunks.
+ * - Lambda arm64: cloudchipr.com and a 2026 course note: $0.20/M requests, $0.0000133334/GB-s.
+ * - KMS: $1/key-month and $0.03 per 10,000 requests, quoted from the KMS pricing page in an older
+ *   example; no 2026 page showed them, so both are marked unconfirmed.
+ * - CloudWatch: logs ingestion $0.50/GB and dashboards $3 from factualminds.com (2026); the alarm
+ *   ($0.10) and log storage ($0.03/GB-month) prices were not shown by any page and are unconfirmed.
+ * - DynamoDB on-demand writes ($0.625/M since the November 2024 price cut): not shown; unconfirmed.
  */
 export const PRICES_TAKEN_ON = '2026-11-27';
 export const PRICES_REGION = 'us-east-1';
@@ -44,16 +51,16 @@ export const PRICES = {
   lambdaRequests: p(0.2, 1e6, 'requests', 'https://aws.amazon.com/lambda/pricing/'),
   /** Arm (Graviton) duration, first 7.5 billion GB-seconds a month. */
   lambdaArmGbSecond: p(0.0000133334, 1, 'GB-seconds (arm64)', 'https://aws.amazon.com/lambda/pricing/'),
-  kmsKeyMonth: p(1.0, 1, 'customer-managed key-month', 'https://aws.amazon.com/kms/pricing/'),
-  kmsRequests: p(0.03, 1e4, 'requests', 'https://aws.amazon.com/kms/pricing/'),
+  kmsKeyMonth: p(1.0, 1, 'customer-managed key-month', 'https://aws.amazon.com/kms/pricing/', false),
+  kmsRequests: p(0.03, 1e4, 'requests', 'https://aws.amazon.com/kms/pricing/', false),
   /** Data events delivered to a trail; every copy is charged, the first included. */
   cloudTrailDataEvents: p(0.1, 1e5, 'data events', 'https://aws.amazon.com/cloudtrail/pricing/'),
   /** Standard-resolution alarm on one metric. */
-  cloudWatchAlarm: p(0.1, 1, 'alarm-months', 'https://aws.amazon.com/cloudwatch/pricing/'),
+  cloudWatchAlarm: p(0.1, 1, 'alarm-months', 'https://aws.amazon.com/cloudwatch/pricing/', false),
   cloudWatchDashboard: p(3.0, 1, 'dashboard-months', 'https://aws.amazon.com/cloudwatch/pricing/'),
   /** Standard log class ingestion, first 10 TB a month. */
   cloudWatchLogsIngestion: p(0.5, 1, 'GB ingested', 'https://aws.amazon.com/cloudwatch/pricing/'),
-  cloudWatchLogsStorage: p(0.03, 1, 'GB-month stored', 'https://aws.amazon.com/cloudwatch/pricing/'),
+  cloudWatchLogsStorage: p(0.03, 1, 'GB-month stored', 'https://aws.amazon.com/cloudwatch/pricing/', false),
   /** On-demand write request units (one per 1 KB written). */
   dynamoDbWriteRequestUnits: p(0.625, 1e6, 'write request units', 'https://aws.amazon.com/dynamodb/pricing/on-demand/', false),
 } as const satisfies Record<string, Price>;
