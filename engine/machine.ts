@@ -108,52 +108,47 @@ function addProbe(probes: Probe[], m: Matcher, target: NameState): Probe[] {
 }
 
 /**
- * Numeric ranges sorted by lower bound, searched as an implicit interval tree (each midpoint
- * keeps the highest upper bound of its span), so a value costs about O(log n + ranges holding it).
- * Bounds sit in typed arrays: a bus of 10,000 rules queries these hundreds of times per event.
+ * Numeric ranges indexed by elementary segments: the distinct bounds cut the number line into
+ * points and open spans, and each piece lists the ranges that hold it. A value costs a binary
+ * search plus the ranges that hold it, however many ranges there are (a bus of 10,000 rules has
+ * transitions with hundreds of overlapping ranges).
  */
 class RangeIndex {
-  readonly items: Probe[];
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
-  /** Bit 1: lower bound open; bit 2: upper bound open. */
-  readonly open: Uint8Array;
-  readonly maxHi: Float64Array;
+  /** Distinct bounds, ascending. */
+  private readonly points: number[];
+  /** Piece 2i+1 is the point points[i]; piece 2i is the span just below it; the last, above all. */
+  private readonly pieces: Probe[][];
 
   constructor(ranges: readonly Probe[]) {
-    const bounds = (p: Probe) => (p.m.kind === 'numeric' ? p.m : { lo: NaN, hi: NaN, loOpen: false, hiOpen: false });
-    this.items = [...ranges].sort((a, b) => compareNumbers(bounds(a).lo, bounds(b).lo));
-    const n = this.items.length;
-    this.lo = new Float64Array(n);
-    this.hi = new Float64Array(n);
-    this.open = new Uint8Array(n);
-    this.maxHi = new Float64Array(n);
-    this.items.forEach((p, i) => {
-      const b = bounds(p);
-      this.lo[i] = b.lo;
-      this.hi[i] = b.hi;
-      this.open[i] = (b.loOpen ? 1 : 0) | (b.hiOpen ? 2 : 0);
-    });
-    const build = (l: number, r: number): number => {
-      if (l >= r) return -Infinity;
-      const mid = (l + r) >> 1;
-      let m = this.hi[mid];
-      const a = build(l, mid);
-      const c = build(mid + 1, r);
-      if (compareNumbers(a, m) > 0) m = a;
-      if (compareNumbers(c, m) > 0) m = c;
-      this.maxHi[mid] = m;
-      return m;
-    };
-    build(0, n);
+    const bounds: number[] = [];
+    for (const p of ranges) if (p.m.kind === 'numeric') bounds.push(p.m.lo, p.m.hi);
+    bounds.sort(compareNumbers);
+    this.points = bounds.filter((v, i) => i === 0 || compareNumbers(v, bounds[i - 1]) !== 0);
+    this.pieces = Array.from({ length: 2 * this.points.length + 1 }, () => [] as Probe[]);
+    for (const p of ranges) {
+      if (p.m.kind !== 'numeric') continue;
+      const first = this.pieceOf(p.m.lo) + (p.m.loOpen ? 1 : 0);
+      const last = this.pieceOf(p.m.hi) - (p.m.hiOpen ? 1 : 0);
+      for (let i = first; i <= last; i++) this.pieces[i].push(p);
+    }
   }
 
-  /** Whether range i holds v (v is a comparable number). */
-  holds(i: number, v: number): boolean {
-    const lo = compareNumbers(v, this.lo[i]);
-    if (lo < 0 || (lo === 0 && (this.open[i] & 1) !== 0)) return false;
-    const hi = compareNumbers(v, this.hi[i]);
-    return hi < 0 || (hi === 0 && (this.open[i] & 2) === 0);
+  /** The piece holding v. */
+  pieceOf(v: number): number {
+    let lo = 0;
+    let hi = this.points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = compareNumbers(this.points[mid], v);
+      if (c === 0) return 2 * mid + 1;
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return 2 * lo;
+  }
+
+  holding(v: number): readonly Probe[] {
+    return this.pieces[this.pieceOf(v)];
   }
 }
 
@@ -528,18 +523,6 @@ export class Machine<K> {
     for (let i = 0; i < targets.length; i++) this.visit(targets[i], chosen);
   }
 
-  /** Visits the targets of every range in items [l, r) of the index that holds v. */
-  private visitRanges(index: RangeIndex, v: number, chosen: Chosen | null, l: number, r: number): void {
-    while (l < r) {
-      const mid = (l + r) >> 1;
-      if (compareNumbers(index.maxHi[mid], v) < 0) return;
-      this.visitRanges(index, v, chosen, l, mid);
-      if (compareNumbers(index.lo[mid], v) > 0) return;
-      if (index.holds(mid, v)) this.visitAll(index.items[mid].targets, chosen);
-      l = mid + 1;
-    }
-  }
-
   private matchLeaf(ft: FieldTransitions, leaf: Leaf, chosen: Chosen | null): void {
     switch (leaf.kind) {
       case Kind.String: {
@@ -560,8 +543,8 @@ export class Machine<K> {
         if (leaf.num === leaf.num) {
           if (ft.numbers !== null) this.visitAll(ft.numbers.get(numberKey(leaf.num)), chosen);
           if (ft.ranges !== null) {
-            const index = ft.rangesContaining;
-            this.visitRanges(index, leaf.num, chosen, 0, index.items.length);
+            const hits = ft.rangesContaining.holding(leaf.num);
+            for (let i = 0; i < hits.length; i++) this.visitAll(hits[i].targets, chosen);
           }
         } else if (ft.numberTexts !== null) {
           this.visitAll(ft.numberTexts.get(leaf.str), chosen);

@@ -143,6 +143,26 @@ describe('fuzzing the pattern engine', () => {
     );
   });
 
+  test('many overlapping numeric ranges on one field match exactly the ranges holding the value', () => {
+    const bound = fc.integer({ min: -5, max: 5 });
+    const range = fc.tuple(bound, bound, fc.boolean(), fc.boolean()).filter(([a, b]) => a < b);
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 30 }), fc.array(fc.oneof(bound, fc.double({ min: -6, max: 6, noNaN: true })), { maxLength: 5 }), (ranges, values) => {
+        // GIVEN one rule per range, so they share one transition and its range index
+        const matcher = new RuleMatcher<number>();
+        ranges.forEach(([lo, hi, loOpen, hiOpen], i) => matcher.add(i, { n: [{ numeric: [loOpen ? '>' : '>=', lo, hiOpen ? '<' : '<=', hi] }] }));
+        for (const v of values.filter((x) => !Object.is(x, -0))) {
+          // THEN the automaton agrees with plain comparisons
+          const expected = ranges
+            .map(([lo, hi, loOpen, hiOpen], i) => ((loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi) ? i : -1))
+            .filter((i) => i >= 0);
+          expect(matcher.match({ n: v }).sort((a, b) => a - b)).toEqual(expected);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   test('any text as an event is matched or rejected with InvalidEventError', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.json({ maxDepth: 3 })), (e) => {
