@@ -343,8 +343,11 @@ export class Queue {
     msg.receiptHandle = undefined;
     if (msg.groupId !== undefined && this.fifo) {
       const n = (this.inflightGroups.get(msg.groupId) ?? 1) - 1;
-      if (n <= 0) this.inflightGroups.delete(msg.groupId);
-      else this.inflightGroups.set(msg.groupId, n);
+      if (n <= 0) {
+        this.inflightGroups.delete(msg.groupId);
+        // The group's next messages can be received now; tell long polls.
+        if (this.counts.ready > 0) setImmediate(() => this.wake());
+      } else this.inflightGroups.set(msg.groupId, n);
     }
   }
 
