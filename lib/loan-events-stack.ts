@@ -144,6 +144,7 @@ export class LoanEventsStack extends Stack {
       consumers: Object.values(this.consumers),
       alarmEmail: props.alarmEmail,
       maxMessageAge: props.maxMessageAge,
+      auditLogGroup: this.audit?.logGroup,
     });
 
     new CfnOutput(this, 'EventBusName', { value: this.router.eventBus.eventBusName, description: 'Name of the event bus' });

@@ -7,6 +7,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -32,6 +33,13 @@ export interface ObservabilityProps {
    * @default Duration.minutes(5)
    */
   readonly maxMessageAge?: Duration;
+  /**
+   * The trail's CloudWatch Logs group. When given, EventBridge calls that were denied (someone
+   * publishing outside their grant, or touching rules) raise an alarm.
+   * @default - no audit alarm (e.g. with an organisation trail)
+   */
+  readonly auditLogGroup?: logs.ILogGroup;
+
   /**
    * Name of the dashboard.
    * @default - `<stack name>-flow`
@@ -166,6 +174,21 @@ export class Observability extends Construct {
           width: 6,
         }),
       );
+    }
+    if (props.auditLogGroup) {
+      // Request-level denials carry an errorCode such as AccessDeniedException in CloudTrail.
+      const filter = new logs.MetricFilter(this, 'DeniedEventBridgeCallsFilter', {
+        logGroup: props.auditLogGroup,
+        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }'),
+        metricNamespace: 'LoanEvents/Audit',
+        metricName: 'DeniedEventBridgeCalls',
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      this.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
+        threshold: 0,
+        description: 'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
+      });
     }
     this.dlqAlarm('BusDeadLetterQueueAlarm', props.router.deadLetterQueue, 'Events the bus could not encrypt or decrypt (KMS errors). Check the key state and key policy, then redrive.');
     this.dashboard.addWidgets(

@@ -106,7 +106,7 @@ describe('alarms', () => {
   const alarmFor = (id: string) => resourceById(template, 'AWS::CloudWatch::Alarm', `Observability${id}Alarm`);
 
   test('every alarm notifies the topic on ALARM and on OK, and treats missing data as fine', () => {
-    expect(alarms.length).toBe(7 * loanCatalog.consumers.length + 1);
+    expect(alarms.length).toBe(7 * loanCatalog.consumers.length + 2);
     for (const [, alarm] of alarms) {
       expect(alarm.AlarmActions).toEqual([topic]);
       expect(alarm.OKActions).toEqual([topic]);
@@ -157,6 +157,21 @@ describe('alarms', () => {
         ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
       },
     }));
+  });
+
+  test('denied EventBridge calls in the trail raise an alarm', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup') },
+      FilterPattern: '{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }',
+      MetricTransformations: [{ MetricNamespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', MetricValue: '1', DefaultValue: 0 }],
+    });
+    expect(alarmFor('DeniedEventBridgeCalls')).toMatchObject({ Namespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', Threshold: 0, Statistic: 'Sum', Period: 300 });
+  });
+
+  test('with an organisation trail there is no audit log group to watch, so no audit alarm', () => {
+    const { template: t } = buildStack({ existingTrail: true });
+    t.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 7 * loanCatalog.consumers.length + 1);
   });
 
   test('alarmEmail subscribes that address to the topic', () => {
