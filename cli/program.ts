@@ -133,8 +133,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-      // Commander has already printed the message; every parse error is a usage error.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+      // Commander has already printed the message (or, for a command group without a
+      // subcommand, the help); every parse error is a usage error.
       return EXIT_USAGE;
     }
     const e = err as Error & { exitCode?: number };

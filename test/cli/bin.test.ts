@@ -30,6 +30,12 @@ describe('cli/bin.cjs', () => {
     expect(r.status).toBe(2);
   });
 
+  test('a command group without a subcommand prints its help and exits 2', () => {
+    const r = launch(['dlq']);
+    expect(r.stderr).toContain('Usage: loan-events dlq [options] [command]');
+    expect(r.status).toBe(2);
+  });
+
   test('a no-match exits 1', () => {
     const r = launch(['pattern', 'test', '-p', '{"source":["a"]}', '-e', '{"source":"b","detailType":"X","detail":{}}']);
     expect(r.stdout).toContain('no match');
