@@ -35,7 +35,10 @@ export interface CommandContext {
   readonly globals: GlobalOptions;
 }
 
+/** A command's implementation: returns its exit code (default 0) or throws (UsageError: 2, else 1). */
 export type Action<O> = (ctx: CommandContext, options: O, args: string[]) => Promise<number | void>;
+/** Turns an Action into a commander action handler with its context; each register* function gets one. */
+export type Wrap = <O>(fn: Action<O>) => (this: Command, ...params: unknown[]) => Promise<void>;
 
 /** The default bus: LOAN_EVENTS_BUS, or the name the stack gives it. */
 export const DEFAULT_BUS = 'loan-events';
@@ -77,11 +80,6 @@ export function buildProgram(io: CliIO, onExit: (code: number) => void): Command
     .option('--json', 'print machine-readable JSON on stdout', false)
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-q, --quiet', 'no progress output on stderr', false)
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    })
     .addHelpText('after', `
 Exit codes: 0 ok, 1 failure, 2 usage error.
 Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566 for the local
@@ -90,11 +88,10 @@ runtime), LOAN_EVENTS_BUS, LOAN_EVENTS_STACK, NO_COLOR. See docs/cli.md.`);
   const wrap = <O>(fn: Action<O>) => async function (this: Command, ...params: unknown[]) {
     const cmd = this;
     const globals = cmd.optsWithGlobals() as GlobalOptions & O;
-    const ctxGlobals: GlobalOptions = globals;
     const out = new Output(io, { json: globals.json, color: globals.color, quiet: globals.quiet });
     const aws = new AwsClients({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
     try {
-      const code = await fn({ io, out, aws, globals: ctxGlobals }, globals, params.filter((p): p is string => typeof p === 'string'));
+      const code = await fn({ io, out, aws, globals }, globals, params.filter((p): p is string => typeof p === 'string'));
       onExit(code ?? EXIT_OK);
     } finally {
       aws.destroy();
@@ -119,8 +116,6 @@ runtime), LOAN_EVENTS_BUS, LOAN_EVENTS_STACK, NO_COLOR. See docs/cli.md.`);
   configure(program);
   return program;
 }
-
-export type Wrap = <O>(fn: Action<O>) => (this: Command, ...params: unknown[]) => Promise<void>;
 
 /** Parses `argv` (without node and script), runs the command and returns its exit code. */
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {
