@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { findEvent, type DataOf, type EventCatalog, type EventDefinition, type EventMetadata } from '../catalog/define';
+import type { DataOf, EventCatalog, EventDefinition, EventMetadata } from '../catalog/define';
 import { loanCatalog } from '../catalog/loans';
-import { currentCorrelation } from './correlation';
+import { currentCorrelation, type CorrelationContext } from './correlation';
 import { EventTooLargeError, EventValidationError, InvalidOptionError, PublishFailedError } from './errors';
 import {
   PUT_EVENTS_MAX_ENTRIES,
@@ -146,12 +146,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class EventPublisher {
   private readonly eventBusName: string | (() => string);
   private readonly client: EventBridgeClient;
-  private readonly catalog: EventCatalog;
   private readonly maxConcurrency: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxRequestBytes: number;
+  /** Catalog events by `source|detailType`, for a lookup per entry that does not scan the catalog. */
+  private readonly definitions: ReadonlyMap<string, EventDefinition>;
 
   public constructor(options: EventPublisherOptions) {
     if (typeof options.eventBusName === 'string' && options.eventBusName.length === 0) {
@@ -159,7 +160,8 @@ export class EventPublisher {
     }
     this.eventBusName = options.eventBusName;
     this.client = options.client ?? new EventBridgeClient({});
-    this.catalog = options.catalog ?? loanCatalog;
+    const catalog = options.catalog ?? loanCatalog;
+    this.definitions = new Map(catalog.events.map((e) => [`${e.source}|${e.detailType}`, e]));
     this.maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 4, 1, 100);
     this.maxAttempts = checkInteger('maxAttempts', options.maxAttempts ?? 8, 1, 20);
     this.baseDelayMs = checkInteger('baseDelayMs', options.baseDelayMs ?? 100, 0, 60_000);
@@ -173,8 +175,10 @@ export class EventPublisher {
    * invalid; after that it never throws for a send failure, which lands in the outcomes.
    */
   public async publish(entries: readonly PublishEntry[], options: PublishOptions = {}): Promise<PublishResult> {
-    const prepared = entries.map((entry, index) => this.prepare(entry, index));
+    // One correlation context for the whole call: read it once, not per entry.
+    const inherited = currentCorrelation();
     const eventBusName = typeof this.eventBusName === 'function' ? this.eventBusName() : this.eventBusName;
+    const prepared = entries.map((entry, index) => this.prepare(entry, index, inherited, eventBusName));
     const outcomes: PublishOutcome[] = new Array(entries.length);
     let done = 0;
     let pending = prepared.map((_, index) => index);
@@ -185,7 +189,7 @@ export class EventPublisher {
       const requests = packEntries(pending.map((i) => prepared[i].size), PUT_EVENTS_MAX_ENTRIES, this.maxRequestBytes)
         .map((group) => group.map((j) => pending[j]));
       await this.forEachBounded(requests, async (request) => {
-        const results = await this.send(eventBusName, request.map((i) => ({ ...prepared[i].entry, EventBusName: eventBusName })));
+        const results = await this.send(eventBusName, request.map((i) => prepared[i].entry));
         results.forEach((result, k) => {
           const index = request[k];
           if (result.eventId !== undefined) {
@@ -234,11 +238,11 @@ export class EventPublisher {
   }
 
   /** Validates one entry, fills its metadata and turns it into a PutEvents entry with its size. */
-  private prepare(input: PublishEntry, index: number): PreparedEntry {
+  private prepare(input: PublishEntry, index: number, inherited: CorrelationContext | undefined, eventBusName: string): PreparedEntry {
     const { source, detailType } = input;
     const invalid = (field: string, reason: string, cause?: unknown) =>
       new EventValidationError({ index, source: String(source), detailType: String(detailType), field, reason, cause });
-    const definition = findEvent(this.catalog, source, detailType);
+    const definition = this.definitions.get(`${source}|${detailType}`);
     if (!definition) throw invalid('detailType', `no event type with this source and detail-type is in the catalog`);
     if (!isRecord(input.detail)) throw invalid('detail', 'must be an object { metadata?, data }');
     const given = input.detail.metadata ?? {};
@@ -246,7 +250,6 @@ export class EventPublisher {
     if (given.schemaVersion !== undefined && given.schemaVersion !== definition.version) {
       throw invalid('detail.metadata.schemaVersion', `is '${String(given.schemaVersion)}' but the catalog defines version '${definition.version}'`);
     }
-    const inherited = currentCorrelation();
     const causationId = given.causationId ?? inherited?.causationId;
     const metadata = {
       ...given,
@@ -278,6 +281,7 @@ export class EventPublisher {
       Source: source,
       DetailType: detailType,
       Detail: json,
+      EventBusName: eventBusName,
       ...(input.resources !== undefined ? { Resources: input.resources } : {}),
       ...(input.time !== undefined ? { Time: input.time } : {}),
     };
