@@ -59,8 +59,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const accountId = options.accountId ?? '000000000000';
   const host = options.host ?? '127.0.0.1';
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
-  const sink = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const log = new RuntimeLog(sink, options.quiet ?? false);
+  const stdout = (text: string) => process.stdout.write(text);
+  const log = new RuntimeLog(options.log ?? ((line: string) => stdout(`${line}\n`)), options.quiet ?? false, options.log ? undefined : stdout);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => DynaliteServer;

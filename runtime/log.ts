@@ -13,6 +13,8 @@ export class RuntimeLog {
     private readonly sink: LogSink | undefined,
     /** When quiet, the runtime's per-event lines are dropped; the ready line, topology, warnings and function output stay. */
     readonly quiet: boolean,
+    /** Receives all lines of one flush as one text (one write to stdout instead of one per line). */
+    private readonly bulk?: (text: string) => void,
   ) {}
 
   /** Per-event line: `kind` padded to a column, then key=value fields. */
@@ -43,7 +45,8 @@ export class RuntimeLog {
     if (!this.sink || this.buffer.length === 0) return;
     const lines = this.buffer;
     this.buffer = [];
-    for (const l of lines) this.sink(l);
+    if (this.bulk) this.bulk(`${lines.join('\n')}\n`);
+    else for (const l of lines) this.sink(l);
   }
 
   private push(line: string): void {
