@@ -88,7 +88,10 @@ export class SqsEventSource {
 
   start(): void {
     if (!this.def.enabled) return;
-    this.loop = this.run();
+    this.loop = this.run().catch((err) => {
+      // A bug here must not take the process down silently or stop polling unnoticed.
+      this.log.always(`event source mapping for ${this.fn.name} stopped polling: ${(err as Error).stack ?? String(err)}`);
+    });
   }
 
   private async run(): Promise<void> {
@@ -109,13 +112,18 @@ export class SqsEventSource {
       const batch = await this.collect(q);
       if (batch.length === 0 || this.closed) continue;
       this.running++;
-      const p = this.process(q, batch).finally(() => {
-        this.running--;
-        this.inflight.delete(p);
-        const f = this.slotFree;
-        this.slotFree = undefined;
-        f?.();
-      });
+      const p = this.process(q, batch)
+        .catch((err) => {
+          // The batch stays in flight and returns after its visibility timeout; nothing is lost.
+          this.log.always(`event source mapping for ${this.fn.name}: batch of ${batch.length} not settled: ${(err as Error).stack ?? String(err)}`);
+        })
+        .finally(() => {
+          this.running--;
+          this.inflight.delete(p);
+          const f = this.slotFree;
+          this.slotFree = undefined;
+          f?.();
+        });
       this.inflight.add(p);
     }
   }

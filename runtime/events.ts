@@ -470,10 +470,18 @@ export class EventBroker {
       replay.state = 'RUNNING';
       // Chunks keep a large replay from starving the endpoint.
       const stop = Math.min(events.length, i + 100);
-      for (; i < stop; i++) {
-        const e = events[i];
-        this.ingest(bus, { ...e.event, 'replay-name': replay.name }, Date.now(), replay);
-        replay.lastReplayed = e.at;
+      try {
+        for (; i < stop; i++) {
+          const e = events[i];
+          this.ingest(bus, { ...e.event, 'replay-name': replay.name }, Date.now(), replay);
+          replay.lastReplayed = e.at;
+        }
+      } catch (err) {
+        replay.state = 'FAILED';
+        replay.stateReason = (err as Error).message;
+        replay.endedAt = Date.now();
+        this.log.always(`replay ${replay.name} failed after ${i} of ${events.length} events: ${(err as Error).message}`);
+        return;
       }
       if (i < events.length) setImmediate(() => run(i));
       else {
