@@ -75,6 +75,29 @@ export function encryptedQueueProps(encryptionKey: kms.IKey): Pick<sqs.QueueProp
   };
 }
 
+/**
+ * Upper estimate of a policy document's size once CloudFormation has resolved it: pseudo
+ * parameters take their longest values and every attribute reference (a role ARN) counts 128
+ * characters. Good enough to warn before a deployment fails on a size quota.
+ */
+export function estimatedPolicySize(scope: Construct, document: iam.PolicyDocument | object): number {
+  const longest: Record<string, string> = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'ap-southeast-3', 'AWS::Partition': 'aws-us-gov' };
+  const flatten = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(flatten);
+    if (v === null || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    if (typeof o.Ref === 'string') return longest[o.Ref] ?? 'x'.repeat(128);
+    if (o['Fn::GetAtt'] !== undefined) return 'x'.repeat(128);
+    if (typeof o['Fn::Sub'] === 'string') return o['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_m, k: string) => longest[k] ?? 'x'.repeat(128));
+    if (o['Fn::Join'] !== undefined) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(flatten).map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(sep);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, flatten(x)]));
+  };
+  return JSON.stringify(flatten(Stack.of(scope).resolve(document))).length;
+}
+
 /** Throws when a physical name is longer than the service allows, naming the prop and value. */
 export function checkLength(prop: string, value: string, max: number): void {
   if (!Token.isUnresolved(value) && value.length > max) {

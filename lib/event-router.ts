@@ -9,7 +9,7 @@ import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { detailJsonSchema, EventCatalog, EventDefinition } from '../catalog/define';
-import { DLQ_RETENTION, pascalCase } from './defaults';
+import { DLQ_RETENTION, estimatedPolicySize, pascalCase } from './defaults';
 
 /**
  * Actions that create, change or remove subscriptions (rules and their targets) on the bus.
@@ -23,6 +23,9 @@ export const SUBSCRIBE_ACTIONS = [
   'events:DisableRule',
   'events:EnableRule',
 ] as const;
+
+/** Default EventBridge quota for the size of a bus policy, in characters (adjustable). */
+export const DEFAULT_BUS_POLICY_SIZE_LIMIT = 10240;
 
 export interface EventRouterProps {
   /** The event catalog: event types, publishers and who publishes what. */
@@ -60,6 +63,14 @@ export interface EventRouterProps {
    * @default - none
    */
   readonly ruleManagerArns?: string[];
+
+  /**
+   * Size limit of the bus policy, in characters. Raise it only after raising the adjustable
+   * EventBridge quota "Event bus policy size" in your account.
+   * @default 10240 (the default quota)
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+   */
+  readonly busPolicySizeLimit?: number;
 
   /**
    * Who may assume the same-account publisher roles.
@@ -225,6 +236,22 @@ export class EventRouter extends Construct {
       this.grantPublish(publisher.name, role, publisher.publishes);
       this.publisherRoles[publisher.name] = role;
     }
+
+    // The policy grows with the catalog and with publishing consumers added after this
+    // constructor, so its size is checked at synthesis, before EventBridge would reject it.
+    // (The key policy grows too, but the stack reaches CloudFormation's 500-resource limit, at
+    // about 23 consumers, long before the 32 KB key-policy limit.)
+    const busPolicyLimit = props.busPolicySizeLimit ?? DEFAULT_BUS_POLICY_SIZE_LIMIT;
+    this.node.addValidation({
+      validate: () => {
+        const errors: string[] = [];
+        const busPolicy = estimatedPolicySize(this, this.renderResourcePolicy());
+        if (busPolicy > busPolicyLimit) {
+          errors.push(`The bus policy would be up to ${busPolicy} characters, over the ${busPolicyLimit}-character limit ('busPolicySizeLimit', EventBridge quota "Event bus policy size"): merge publishers' sources or raise the quota and the prop`);
+        }
+        return errors;
+      },
+    });
 
     const cfnBus = this.eventBus.node.defaultChild as events.CfnEventBus;
     // Rendered late so that consumers registered after this constructor are included.

@@ -47,6 +47,12 @@ export interface LoanEventsStackProps extends StackProps {
   readonly ruleManagerArns?: string[];
 
   /**
+   * Size limit of the bus policy, in characters; raise together with the EventBridge quota.
+   * @default 10240
+   */
+  readonly busPolicySizeLimit?: number;
+
+  /**
    * Who may assume the same-account publisher roles, e.g. the intake service's own role.
    * @default - the account root: principals of this account whose IAM policies allow sts:AssumeRole
    */
@@ -109,6 +115,7 @@ export class LoanEventsStack extends Stack {
       deploymentRoleArns: this.deploymentRoleArns,
       ruleManagerArns: props.ruleManagerArns,
       publisherTrust: props.publisherTrust,
+      busPolicySizeLimit: props.busPolicySizeLimit,
     });
 
     for (const consumer of catalog.consumers) {

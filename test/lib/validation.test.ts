@@ -1,4 +1,5 @@
 import { App, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { z } from 'zod';
 import { ConsumerTuning, defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
@@ -78,6 +79,19 @@ describe('catalog names', () => {
     });
     expect(stackWith({ catalog, handlersDir: fixtureHandlers }))
       .toThrow("Consumers 'auditor' and 'auditor-dlq' would both create the queue 'LoanEvents-auditor-dlq'; rename one of them in the catalog");
+  });
+});
+
+describe('policy sizes, checked at synthesis', () => {
+  test('fails when the bus policy would exceed busPolicySizeLimit', () => {
+    const stack = stackWith({ busPolicySizeLimit: 3000 })();
+    expect(() => Template.fromStack(stack)).toThrow(
+      /The bus policy would be up to \d{4} characters, over the 3000-character limit \('busPolicySizeLimit', EventBridge quota "Event bus policy size"\): merge publishers' sources or raise the quota and the prop/,
+    );
+  });
+
+  test('the loan catalog fits the default bus policy quota', () => {
+    expect(() => Template.fromStack(stackWith({})())).not.toThrow();
   });
 });
 
