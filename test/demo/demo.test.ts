@@ -1,0 +1,32 @@
+import { runDemo, type DemoResult } from '../../scripts/demo';
+
+// The README's main job, run as a test: if the demo stops showing the flow it promises, this fails.
+describe('npm run demo', () => {
+  let result: DemoResult | undefined;
+  const narration: string[] = [];
+
+  beforeAll(async () => {
+    result = await runDemo({ port: 0, quiet: true, log: () => undefined, say: (line) => narration.push(line) });
+  }, 180_000);
+
+  afterAll(async () => {
+    await result?.runtime.close();
+  });
+
+  test('the approved and large applications are approved and the low credit score is rejected', () => {
+    expect(result!.notifications).toEqual({
+      'app-demo-approved': 'loan-approved',
+      'app-demo-rejected': 'loan-rejected',
+      'app-demo-large': 'loan-approved',
+    });
+  });
+
+  test('only the large application opens a manual-review case', () => {
+    expect(result!.reviewCases).toEqual(['app-demo-large']);
+  });
+
+  test('the poison message reaches the underwriting DLQ after exactly maxReceiveCount receives', () => {
+    expect(result!.deadLetter).toEqual({ applicationId: 'app-demo-poison', receiveCount: 5 });
+    expect(narration).toContain('== dead letter in LoanEvents-underwriting-dlq: app-demo-poison after 5 receives');
+  });
+});
