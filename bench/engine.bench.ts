@@ -2,10 +2,13 @@
  * Pattern engine throughput: events per second over ../shared/bench/events.jsonl against the
  * first N rules of the routing and dense mixes, JSON.parse of the event included, beside
  * JSON.parse alone and a naive matcher that tests every rule in turn.
- * `npm run bench -- engine`; `BENCH_SECONDS=2` measures longer (default 0.5 s per measurement).
+ * `npm run bench -- engine`; `BENCH_SECONDS=2` measures longer (default 0.5 s per measurement),
+ * `BENCH_MIX=dense` and `BENCH_SIZES=1000,10000` run part of the table.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RuleMatcher, testEventPattern } from '../engine';
 import { Machine } from '../engine/machine';
 import { compile } from '../engine';
@@ -18,7 +21,7 @@ const lines = (f: string) =>
 
 const events = lines('events.jsonl');
 const mixes = { routing: lines('rules-routing.jsonl'), dense: lines('rules-dense.jsonl') };
-const SIZES = [1, 10, 100, 1000, 10000];
+const SIZES = (process.env.BENCH_SIZES ?? '1,10,100,1000,10000').split(',').map(Number);
 /** Matches over the first 200 events, from ../shared/bench/README.md. */
 const EXPECTED: Record<string, Record<number, number>> = {
   routing: { 1: 0, 10: 0, 100: 2, 1000: 27, 10000: 193 },
@@ -33,13 +36,14 @@ const seconds = Number(process.env.BENCH_SECONDS ?? '0.5');
  */
 function rate(fn: (text: string) => number): number {
   let sink = 0;
-  // Warm up, and size chunks to about 5 ms (20 to 100 events) so that slow cells still get
-  // several chances while no chunk is a single easy event.
+  // Warm up for a quarter of a second (the JIT needs it at 10,000 rules), and size chunks to about
+  // 5 ms (20 to 100 events) so that slow cells still get several chances while no chunk is a
+  // single easy event.
   const w = performance.now();
-  for (let i = 0; i < 20; i++) sink += fn(events[i]);
-  const perEvent = (performance.now() - w) / 20;
+  let warm = 0;
+  while (warm < 20 || performance.now() - w < 250) sink += fn(events[warm++ % events.length]);
+  const perEvent = (performance.now() - w) / warm;
   const chunk = Math.max(20, Math.min(100, Math.round(5 / perEvent)));
-  for (let i = 0; i < 3 * chunk; i++) sink += fn(events[i % events.length]);
   let n = 0;
   let best = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -62,9 +66,15 @@ console.log(`${events.length} events, mean ${meanBytes} bytes; fastest chunk (20
 console.log('| mix | rules | engine events/s | JSON.parse only events/s | engine / JSON.parse | naive events/s | matches (first 200 events) |');
 console.log('|---|---:|---:|---:|---:|---:|---|');
 
+// A full collection between cells, so that one cell's garbage (thousands of naive matchers)
+// is not collected during the next cell's measurement.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 let failed = false;
-for (const [mix, rules] of Object.entries(mixes)) {
+for (const [mix, rules] of Object.entries(mixes).filter(([m]) => (process.env.BENCH_MIX ?? m) === m)) {
   for (const n of SIZES) {
+    collect();
     const matcher = new RuleMatcher<number>();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) matcher.add(i, rules[i]);
@@ -84,6 +94,7 @@ for (const [mix, rules] of Object.entries(mixes)) {
         }
       }
     }
+    collect();
     const engine = rate((t) => matcher.match(t).length);
     // Measured right after the engine, so both see the same load on a shared machine.
     const parseRate = rate(parseOnly);
