@@ -20,10 +20,15 @@ export interface InvokeError {
 
 export type InvokeResult = { ok: true; payload: string; durationMs: number } | { ok: false; error: InvokeError; durationMs: number };
 
+/** Lambda's limit on a function's init phase (loading the module and its top-level code). */
+export const INIT_TIMEOUT_MS = 10_000;
+
 interface Env {
   worker: Worker;
   busy: boolean;
   dead: boolean;
+  /** Settles when the handler module has loaded: undefined on success, the error otherwise. */
+  init: Promise<InvokeError | undefined>;
   pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
 }
 
@@ -93,11 +98,14 @@ export class LambdaFunction {
       // Memory as configured; the young generation stays at Node's default.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, this.def.memoryMb) },
     });
-    const env: Env = { worker, busy: false, dead: false };
+    let initDone!: (e: InvokeError | undefined) => void;
+    const init = new Promise<InvokeError | undefined>((resolve) => (initDone = resolve));
+    const env: Env = { worker, busy: false, dead: false, init };
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.log.function(this.def.name, line));
     }
     worker.on('message', (m: { type: string; id: string; ok: boolean; payload?: string; error?: InvokeError; durationMs: number }) => {
+      if (m.type === 'init') initDone(m.ok ? undefined : m.error);
       if (m.type !== 'result' || env.pending?.id !== m.id) return;
       const p = env.pending;
       clearTimeout(p.timer);
@@ -105,6 +113,7 @@ export class LambdaFunction {
       p.resolve(m.ok ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs } : { ok: false, error: m.error!, durationMs: m.durationMs });
     });
     const crash = (error: InvokeError) => {
+      initDone(error);
       if (env.dead) return;
       env.dead = true;
       this.remove(env);
@@ -159,6 +168,8 @@ export class LambdaFunction {
     }
     const id = randomUUID();
     this.invocations++;
+    const initError = await this.initialize(env);
+    if (initError) return { ok: false, error: initError, durationMs: 0 };
     const timeoutMs = this.def.timeoutSeconds * 1000;
     const started = Date.now();
     const result = await new Promise<InvokeResult>((resolve) => {
@@ -192,6 +203,26 @@ export class LambdaFunction {
       this.release();
     }
     return result;
+  }
+
+  /**
+   * Waits for the environment's init phase, which does not count against the function
+   * timeout. A failed or too slow init discards the environment, so the next invocation
+   * starts a new one, as Lambda does.
+   */
+  private async initialize(env: Env): Promise<InvokeError | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<InvokeError>((resolve) => {
+      timer = setTimeout(() => resolve({ errorType: 'Runtime.InitTimeout', errorMessage: `Init phase of ${this.name} did not finish within ${INIT_TIMEOUT_MS / 1000} seconds` }), INIT_TIMEOUT_MS);
+    });
+    const error = await Promise.race([env.init, timedOut]);
+    clearTimeout(timer);
+    if (error && !env.dead) {
+      env.dead = true;
+      void env.worker.terminate();
+      this.remove(env);
+    }
+    return error;
   }
 
   async close(): Promise<void> {

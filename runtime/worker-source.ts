@@ -72,7 +72,11 @@ async function load() {
 }
 
 const loading = load();
-loading.catch(() => {});
+// The init phase ends here; Lambda times it apart from the invocation (up to 10 s).
+loading.then(
+  () => parentPort.postMessage({ type: 'init', ok: true }),
+  (err) => parentPort.postMessage({ type: 'init', ok: false, error: toError(err, 'Runtime.ImportModuleError') }),
+);
 
 parentPort.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
