@@ -19,7 +19,8 @@ export function parseEventText(text: string): unknown {
   try {
     return RISKY_NUMBERS.test(text) ? parseJsonPreservingNumbers(text) : JSON.parse(text);
   } catch (e) {
-    if (e instanceof SyntaxError || e instanceof PatternReason) throw new InvalidEventError();
+    // RangeError: nesting deeper than the stack; PutEvents itself stops at 1,100 levels.
+    if (e instanceof SyntaxError || e instanceof PatternReason || e instanceof RangeError) throw new InvalidEventError();
     throw e;
   }
 }
