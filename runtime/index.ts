@@ -182,9 +182,13 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   }
   for (const m of topo.mappings) {
     const fn = c.functions.get(m.functionName);
-    if (!fn) throw new TemplateError(`Event source mapping ${m.uuid}: function ${m.functionName} is not in the app`);
+    if (!fn) {
+      // Its messages stay in the queue, visible to any other consumer; nothing is taken and lost.
+      topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionName} is not run locally`);
+      continue;
+    }
     if (!m.eventSourceArn.startsWith('arn:aws:sqs:')) {
-      c.log.always(`event source mapping ${m.uuid}: only SQS sources are emulated; ${m.eventSourceArn} is ignored`);
+      topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
       continue;
     }
     c.mappings.push(new SqsEventSource(m, c.sqs, fn, c.log, c.region));
@@ -248,5 +252,6 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
   for (const t of topo.tables) lines.push(`  table ${t.name}`);
   const skipped = Object.entries(topo.unsupported);
   if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
+  for (const w of topo.warnings) lines.push(`  WARNING: ${w}`);
   return lines;
 }

@@ -75,6 +75,8 @@ export interface Topology {
   tables: TableDef[];
   /** Resource types present but not emulated, with counts. */
   unsupported: Record<string, number>;
+  /** Resources skipped for a reason the person should see (e.g. a function without local code). */
+  warnings: string[];
 }
 
 export const EMULATED_TYPES = new Set([
@@ -121,7 +123,7 @@ export function listStacks(assemblyDir: string): StackArtifact[] {
 }
 
 export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
-  const topo: Topology = { stacks: [], buses: [], rules: [], archives: [], queues: [], functions: [], mappings: [], tables: [], unsupported: {} };
+  const topo: Topology = { stacks: [], buses: [], rules: [], archives: [], queues: [], functions: [], mappings: [], tables: [], unsupported: {}, warnings: [] };
   const stacks = listStacks(assemblyDir);
   if (stacks.length === 0) throw new TemplateError(`The cloud assembly at ${assemblyDir} has no stacks`);
   for (const s of stacks) {
@@ -214,11 +216,18 @@ class StackReader {
         this.topo.queues.push({ name: this.physicalName(id), attributes });
         return;
       }
-      case 'AWS::Lambda::Function':
+      case 'AWS::Lambda::Function': {
+        let codeDir: string;
+        try {
+          codeDir = this.codeDir(id, r, p);
+        } catch (e) {
+          this.topo.warnings.push(`function ${this.physicalName(id)} is not run: ${(e as Error).message}`);
+          return;
+        }
         this.topo.functions.push({
           name: this.physicalName(id),
           logicalId: id,
-          codeDir: this.codeDir(id, r, p),
+          codeDir,
           handler: p.Handler ?? 'index.handler',
           runtime: p.Runtime,
           environment: Object.fromEntries(Object.entries((p.Environment?.Variables ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
@@ -226,6 +235,7 @@ class StackReader {
           memoryMb: Number(p.MemorySize ?? 128),
         });
         return;
+      }
       case 'AWS::Lambda::EventSourceMapping':
         this.topo.mappings.push({
           uuid: `${this.stack}-${id}`,

@@ -65,3 +65,10 @@ test('a reference to a missing resource is a TemplateError naming it', () => {
 test('a directory without a cloud assembly is a TemplateError that says to synthesize', () => {
   expect(() => loadTopology(os.tmpdir(), ctx)).toThrow(/manifest.json is missing \(run cdk synth\)/);
 });
+
+test('a function without local code is skipped with a warning, not a failure', () => {
+  const dir = assembly({ Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'remote', Code: { S3Bucket: 'b', S3Key: 'k.zip' }, Handler: 'index.handler' } } });
+  const topo = loadTopology(dir, ctx);
+  expect(topo.functions).toEqual([]);
+  expect(topo.warnings).toEqual([expect.stringContaining('function remote is not run: Function Fn in stack S has no local code')]);
+});
