@@ -9,6 +9,7 @@ import { FIXTURE_APP, Harness, aws, drain, startHarness, waitFor } from './helpe
 
 interface Seen {
   id: string;
+  messageId: string;
   kind: string;
   receiveCount: number;
   invocations: number;
@@ -183,6 +184,13 @@ describe('targets', () => {
     expect(rest.Messages ?? []).toHaveLength(0);
   });
 
+  test('a rule with a Lambda target invokes the function asynchronously with the event', async () => {
+    const id = uid('direct');
+    const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'ok', 'Direct')] }));
+    const s = await waitFor('the direct invocation', () => seenOf(id)[0]);
+    expect(s).toMatchObject({ messageId: r.Entries![0].EventId, eventSourceARN: 'events', functionName: 'fixture-consumer' });
+  });
+
   test('a delivery to a missing queue goes to the target DLQ with the attributes EventBridge adds', async () => {
     const id = uid('broken');
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'x', 'Broken')] }));
@@ -239,7 +247,7 @@ describe('the AWS CLI against EventBridge', () => {
     expect(put.json.FailedEntryCount).toBe(0);
     await waitFor('the CLI event to be handled', () => seenOf(id)[0]);
     const rules = await aws(h.endpoint, 'events', 'list-rules', '--event-bus-name', 'fixture-bus');
-    expect(rules.json.Rules.map((r: { Name: string }) => r.Name).sort()).toEqual(['Fixture-TransformRule', 'fixture-broken', 'fixture-work']);
+    expect(rules.json.Rules.map((r: { Name: string }) => r.Name).sort()).toEqual(['Fixture-TransformRule', 'fixture-broken', 'fixture-direct', 'fixture-work']);
     const ev = { id: '1', account: '000000000000', source: 'fixture', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'Work', detail: { amount: 5 } };
     const t = await aws(h.endpoint, 'events', 'test-event-pattern', '--event-pattern', '{"detail":{"amount":[{"numeric":[">",3]}]}}', '--event', JSON.stringify(ev));
     expect(t.json.Result).toBe(true);
