@@ -121,6 +121,8 @@ export class EventBroker {
   readonly archives = new Map<string, Archive>();
   readonly replays = new Map<string, Replay>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Interval timers of scheduled rules, by rule ARN. */
+  private readonly schedules = new Map<string, NodeJS.Timeout>();
   private readonly retry: Required<DeliveryRetryOptions>;
   /** Deliveries still being retried; close() reports them rather than dropping them silently. */
   pendingRetries = 0;
@@ -184,18 +186,51 @@ export class EventBroker {
     if (!['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'].includes(state)) {
       throw validation(`1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`);
     }
+    const every = def.scheduleExpression === undefined ? undefined : scheduleInterval(def.scheduleExpression, bus.name);
     const existing = bus.rules.get(def.name);
     const rule: Rule = { ...def, state, arn: this.ruleArn(bus, def.name), bus, targets: existing?.targets ?? new Map() };
     bus.rules.set(def.name, rule);
     bus.matcher.remove(def.name);
     if (rule.pattern !== undefined && state !== 'DISABLED') bus.matcher.add(def.name, rule.pattern);
+    this.unschedule(rule.arn);
+    if (every === null) this.log.always(`rule ${rule.name}: ${def.scheduleExpression} is accepted but cron schedules are not run locally`);
+    else if (every !== undefined && state !== 'DISABLED') {
+      const timer = setInterval(() => this.fireSchedule(rule), every);
+      timer.unref?.();
+      this.schedules.set(rule.arn, timer);
+    }
     return rule;
+  }
+
+  private unschedule(ruleArn: string): void {
+    const t = this.schedules.get(ruleArn);
+    if (t) clearInterval(t);
+    this.schedules.delete(ruleArn);
+  }
+
+  /** A scheduled rule's event, as EventBridge sends it: source aws.events, the rule as resource. */
+  private fireSchedule(rule: Rule): void {
+    const now = Date.now();
+    const event: Record<string, unknown> = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: this.accountId,
+      time: eventTime(now),
+      region: this.region,
+      resources: [rule.arn],
+      detail: {},
+    };
+    this.log.event('schedule', { rule: rule.name, id: event.id as string });
+    for (const t of rule.targets.values()) this.deliver(rule, t, event, now, 0);
   }
 
   deleteRule(bus: Bus, name: string): void {
     const r = bus.rules.get(name);
     if (!r) return; // DeleteRule on a missing rule succeeds, as in AWS.
     if (r.targets.size > 0) throw validation("Rule can't be deleted since it has targets.");
+    this.unschedule(r.arn);
     bus.rules.delete(name);
     bus.matcher.remove(name);
   }
@@ -494,10 +529,31 @@ export class EventBroker {
   }
 
   close(): void {
+    for (const t of this.schedules.values()) clearInterval(t);
+    this.schedules.clear();
     for (const t of this.timers) clearTimeout(t);
     if (this.pendingRetries > 0) this.log.always(`${this.pendingRetries} target deliveries were still being retried at shutdown and are lost with the in-memory state`);
     this.timers.clear();
   }
+}
+
+const RATE_UNITS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+
+/**
+ * Milliseconds between runs of `rate(N unit)`; null for a valid `cron(...)`, which is not run.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+ */
+export function scheduleInterval(expression: string, busName: string): number | null {
+  if (busName !== 'default') throw validation('ScheduleExpression is supported only on the default event bus.');
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const n = Number(rate[1]);
+    // "rate(1 minute)" is singular, "rate(5 minutes)" plural, as EventBridge requires.
+    if (n > 0 && (n === 1) === !rate[2].endsWith('s')) return n * RATE_UNITS[rate[2]];
+  } else if (/^cron\((\S+ ){5}\S+\)$/.test(expression)) {
+    return null;
+  }
+  throw validation('Parameter ScheduleExpression is not valid.');
 }
 
 export function targetInput(t: TargetDef): TargetInput {
