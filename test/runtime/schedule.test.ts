@@ -33,7 +33,7 @@ test('a rate(5 minutes) rule delivers a Scheduled Event to its targets every fiv
   sqs.close();
 });
 
-test('a disabled or deleted scheduled rule stops firing', () => {
+test('a scheduled rule updated to DISABLED stops firing', () => {
   const { events, queue, sqs } = setup();
   const bus = events.bus('default');
   const rule = events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 minute)' });
