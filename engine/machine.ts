@@ -1,8 +1,8 @@
 /**
- * All rules of a bus in one automaton, in the manner of aws/event-ruler: each rule branch is its
- * field conditions sorted by path, and branches share the states of their common leading
- * conditions. An event walks only the transitions its own values satisfy, so the cost of a match
- * grows with the event and the rules it matches, not with the number of rules.
+ * All rules of a bus in one automaton, in the manner of aws/event-ruler: each rule branch is a
+ * sequence of field conditions (see matchingOrder), and branches share the states of their common
+ * leading conditions. An event walks only the transitions its own values satisfy, so the cost of
+ * a match grows with the event and the rules it matches, not with the number of rules.
  */
 import { Branch, FieldCondition, Matcher } from './compile';
 import { ArrayPos, consistent, Kind, Leaf, toLeaf } from './event';
@@ -15,7 +15,7 @@ class PathNode {
   fid = -1;
 }
 
-/** A condition other than an exact or affix value, tested one by one. */
+/** A condition not looked up by value (ranges, wildcards, anything-but, ...), with its targets. */
 interface Probe {
   readonly m: Matcher;
   /** Lower-cased operand(s) for the case-insensitive kinds. */

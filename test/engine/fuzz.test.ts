@@ -74,6 +74,9 @@ const validPattern = fc.oneof(
 );
 const pattern = fc.oneof({ arbitrary: validPattern, weight: 4 }, { arbitrary: anyPattern, weight: 1 });
 
+/** Thousands of inputs per property: generous, for loaded CI machines. */
+const FUZZ_TIMEOUT = 180_000;
+
 /** Runs `fn`; only the engine's own validation errors may escape. */
 function onlyValidationErrors(fn: () => void): void {
   try {
@@ -91,7 +94,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('random patterns against random events give a boolean, and explainMismatch agrees', () => {
     fc.assert(
@@ -105,7 +108,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 4000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('one automaton for many rules matches exactly the rules that match one by one', () => {
     fc.assert(
@@ -125,7 +128,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('removing rules leaves the automaton matching only the rules that remain', () => {
     fc.assert(
@@ -141,7 +144,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('many overlapping numeric ranges on one field match exactly the ranges holding the value', () => {
     const bound = fc.integer({ min: -5, max: 5 });
@@ -161,7 +164,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('any text as an event is matched or rejected with InvalidEventError', () => {
     fc.assert(
@@ -170,7 +173,7 @@ describe('fuzzing the pattern engine', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   test('wildcards with many stars against long values finish quickly', () => {
     // Matching is linear in the value per wildcard piece; a backtracking matcher would hang here.
