@@ -286,6 +286,9 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       { principal: 'cloudwatch.amazonaws.com', action: 'kms:GenerateDataKey', resource: t.keyArn, context: alarmCtx(t.alarmTopic) });
     add('CloudWatch alarms may not use the key for another topic', 'Denied',
       { principal: 'cloudwatch.amazonaws.com', action: 'kms:GenerateDataKey', resource: t.keyArn, context: alarmCtx(inAccount('sns:someone-elses-topic')) });
+    // Anyone can pass an encryption context to KMS: only the principal keeps this grant CloudWatch's.
+    add('an account role without key permissions may not use the key with the alarm topic\'s encryption context', 'Denied',
+      { principal: unlistedRole, action: 'kms:GenerateDataKey', resource: t.keyArn, context: { 'kms:EncryptionContext:aws:sns:topicArn': t.alarmTopic } });
     add('CloudWatch alarms may not create grants on the key for the alarm topic', 'Denied',
       { principal: 'cloudwatch.amazonaws.com', action: 'kms:CreateGrant', resource: t.keyArn, context: alarmCtx(t.alarmTopic) });
   }
