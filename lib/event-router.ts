@@ -79,6 +79,27 @@ export interface EventRouterProps {
   readonly publisherTrust?: iam.IPrincipal;
 }
 
+/**
+ * Conditions on `events:source` and `events:detail-type`.
+ *
+ * The Service Authorization Reference types both keys as ArrayOfString (multivalued) for
+ * PutEvents, and IAM never matches a multivalued key with a plain `StringEquals` or
+ * `StringNotEquals`: such an Allow grants nothing and such a Deny never fires. Set operators
+ * are correct whichever way AWS evaluates the keys (a single value is a set of one):
+ * - an Allow requires every value to be listed (`ForAllValues:StringEquals`) and the key to be
+ *   present (`Null: false`), because `ForAllValues` alone is true for a request without the key;
+ * - a Deny fires when any value is not listed (`ForAnyValue:StringNotEquals`), or, to scope a
+ *   detail-type Deny to one source, when any value is that source (`ForAnyValue:StringEquals`).
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+ */
+function allowEventsCondition(source: string, detailTypes: readonly string[]): Record<string, Record<string, unknown>> {
+  return {
+    'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': [...detailTypes] },
+    'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+  };
+}
+
 /** A principal allowed to publish, and the events it may publish. */
 interface PublisherGrant {
   readonly name: string;
@@ -260,7 +281,9 @@ export class EventRouter extends Construct {
 
   /**
    * Lets `role` publish exactly `events` to this bus: IAM statements with `events:source` and
-   * `events:detail-type` conditions, plus the bus policy's allow list and deny statements.
+   * `events:detail-type` conditions (set operators, see `allowEventsCondition`), plus the bus
+   * policy's allow list and deny statements. Publisher roles and publishing consumers both get
+   * their grants here.
    */
   public grantPublish(name: string, role: iam.IRole, publishes: readonly EventDefinition[]): void {
     if (publishes.length === 0) return;
@@ -270,7 +293,7 @@ export class EventRouter extends Construct {
         sid: `PutEvents${i}${pascalCase(source)}`,
         actions: ['events:PutEvents'],
         resources: [this.eventBusArn],
-        conditions: { StringEquals: { 'events:source': source, 'events:detail-type': detailTypes } },
+        conditions: allowEventsCondition(source, detailTypes),
       }));
     });
     this.publishers.push({ name, principalArn: role.roleArn, events: publishes });
@@ -306,7 +329,11 @@ export class EventRouter extends Construct {
         principals: [new iam.AnyPrincipal()],
         actions: ['events:PutEvents'],
         resources: [this.eventBusArn],
-        conditions: { ArnLike: { 'aws:PrincipalArn': p.principalArn }, StringNotEquals: { 'events:source': [...sources.keys()] } },
+        conditions: {
+          'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+          // Multivalued key: see allowEventsCondition.
+          'ForAnyValue:StringNotEquals': { 'events:source': [...sources.keys()] },
+        },
       }));
       [...sources.entries()].forEach(([source, detailTypes], i) => {
         doc.addStatements(new iam.PolicyStatement({
@@ -316,9 +343,9 @@ export class EventRouter extends Construct {
           actions: ['events:PutEvents'],
           resources: [this.eventBusArn],
           conditions: {
-            ArnLike: { 'aws:PrincipalArn': p.principalArn },
-            StringEquals: { 'events:source': source },
-            StringNotEquals: { 'events:detail-type': detailTypes },
+            'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+            'ForAnyValue:StringEquals': { 'events:source': source },
+            'ForAnyValue:StringNotEquals': { 'events:detail-type': detailTypes },
           },
         }));
       });
@@ -331,7 +358,7 @@ export class EventRouter extends Construct {
             principals: [new iam.AccountPrincipal(account)],
             actions: ['events:PutEvents'],
             resources: [this.eventBusArn],
-            conditions: { StringEquals: { 'events:source': source, 'events:detail-type': detailTypes } },
+            conditions: allowEventsCondition(source, detailTypes),
           }));
         });
       }

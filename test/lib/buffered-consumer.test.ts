@@ -189,7 +189,10 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     for (const e of consumer.publishes) expected.set(e.source, [...(expected.get(e.source) ?? []), e.detailType]);
     expect(puts).toEqual([...expected.entries()].map(([source, types]) => expect.objectContaining({
       Resource: BUS_ARN,
-      Condition: { StringEquals: { 'events:source': source, 'events:detail-type': types } },
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': types },
+        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+      },
     })));
   });
 

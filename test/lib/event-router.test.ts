@@ -127,7 +127,10 @@ describe('publisher roles', () => {
       Effect: 'Allow',
       Action: 'events:PutEvents',
       Resource: BUS_ARN,
-      Condition: { StringEquals: { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] } },
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] },
+        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+      },
     }]);
   });
 
@@ -141,10 +144,37 @@ describe('publisher roles', () => {
       for (const s of policy.PolicyDocument.Statement) {
         if ([s.Action].flat().some((a: string) => a.startsWith('events:'))) {
           expect(flat(s.Resource)).toBe(BUS_ARN);
-          expect(Object.keys(s.Condition.StringEquals).sort()).toEqual(['events:detail-type', 'events:source']);
+          expect(Object.keys(s.Condition['ForAllValues:StringEquals']).sort()).toEqual(['events:detail-type', 'events:source']);
+          expect(s.Condition.Null).toEqual({ 'events:source': 'false', 'events:detail-type': 'false' });
         }
       }
     }
+  });
+
+  test('gotcha: no statement tests the multivalued events:source or events:detail-type with a single-valued operator', () => {
+    // IAM never matches a plain StringEquals or StringNotEquals on an ArrayOfString key: such an
+    // Allow grants nothing and such a Deny never fires.
+    const policies = [
+      ...resourcesOf(template, 'AWS::IAM::Policy').map(([, p]) => p.PolicyDocument),
+      busPolicy(template),
+    ];
+    const offending: string[] = [];
+    const visit = (v: unknown): void => {
+      if (Array.isArray(v)) { v.forEach(visit); return; }
+      if (v === null || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (o.Condition && typeof o.Condition === 'object') {
+        for (const [op, keys] of Object.entries(o.Condition as Record<string, object>)) {
+          for (const key of Object.keys(keys)) {
+            if (/^events:(source|detail-type)$/.test(key) && !/^For(AllValues|AnyValue):/.test(op) && op !== 'Null') offending.push(`${String(o.Sid)}: ${op} ${key}`);
+          }
+        }
+      }
+      Object.values(o).forEach(visit);
+    };
+    visit(policies);
+    expect(JSON.stringify(policies)).toContain('events:source');
+    expect(offending).toEqual([]);
   });
 });
 
@@ -170,15 +200,15 @@ describe('bus policy', () => {
 
   test('denies a listed publisher any source or detail-type outside its catalog entry', () => {
     expect(policy.DenyOtherSourcesFromUnderwriting.Condition).toEqual({
-      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
-      StringNotEquals: { 'events:source': ['com.example.loans.underwriting'] },
+      'ArnLike': { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      'ForAnyValue:StringNotEquals': { 'events:source': ['com.example.loans.underwriting'] },
     });
     expect(policy.DenyOtherDetailTypesFromUnderwriting0.Condition).toEqual({
-      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
-      StringEquals: { 'events:source': 'com.example.loans.underwriting' },
-      StringNotEquals: { 'events:detail-type': ['LoanApplicationApproved', 'LoanApplicationRejected'] },
+      'ArnLike': { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      'ForAnyValue:StringEquals': { 'events:source': 'com.example.loans.underwriting' },
+      'ForAnyValue:StringNotEquals': { 'events:detail-type': ['LoanApplicationApproved', 'LoanApplicationRejected'] },
     });
-    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition.StringNotEquals).toEqual({ 'events:detail-type': ['LoanApplicationSubmitted'] });
+    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': ['LoanApplicationSubmitted'] });
   });
 
   test('denies creating or changing rules and targets on the bus to all but the CDK deployment role', () => {
@@ -218,7 +248,7 @@ describe('a publisher of several sources', () => {
 
   test('gets one IAM statement per source, so source and detail-type pairs stay exact', () => {
     const [[, policy]] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'));
-    expect(policy.PolicyDocument.Statement.map((s: any) => [s.Sid, s.Condition.StringEquals])).toEqual([
+    expect(policy.PolicyDocument.Statement.map((s: any) => [s.Sid, s.Condition['ForAllValues:StringEquals']])).toEqual([
       ['PutEvents0ComPartnerLoans', { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] }],
       ['PutEvents1ComExampleAudit', { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] }],
     ]);
@@ -226,9 +256,9 @@ describe('a publisher of several sources', () => {
 
   test('gets one detail-type deny per source in the bus policy', () => {
     const policy = busPolicy(t);
-    expect(policy.DenyOtherSourcesFromGateway.Condition.StringNotEquals).toEqual({ 'events:source': ['com.partner.loans', 'com.example.audit'] });
-    expect(policy.DenyOtherDetailTypesFromGateway0.Condition.StringNotEquals).toEqual({ 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] });
-    expect(policy.DenyOtherDetailTypesFromGateway1.Condition.StringEquals).toEqual({ 'events:source': 'com.example.audit' });
+    expect(policy.DenyOtherSourcesFromGateway.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:source': ['com.partner.loans', 'com.example.audit'] });
+    expect(policy.DenyOtherDetailTypesFromGateway0.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] });
+    expect(policy.DenyOtherDetailTypesFromGateway1.Condition['ForAnyValue:StringEquals']).toEqual({ 'events:source': 'com.example.audit' });
   });
 });
 
@@ -244,7 +274,10 @@ describe('publishers in other accounts', () => {
       Principal: { AWS: `arn:<Partition>:iam::${partnerAccount}:root` },
       Action: 'events:PutEvents',
       Resource: BUS_ARN,
-      Condition: { StringEquals: { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] } },
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
+        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+      },
     });
   });
 
@@ -252,8 +285,8 @@ describe('publishers in other accounts', () => {
     const accountPattern = `arn:<Partition>:iam::${partnerAccount}:*`;
     expect(xPolicy.DenyPutEventsFromUnlistedPrincipals.Condition.ArnNotLike['aws:PrincipalArn']).toContain(accountPattern);
     expect(xPolicy.DenyOtherSourcesFromPartnerBroker.Condition).toEqual({
-      ArnLike: { 'aws:PrincipalArn': accountPattern },
-      StringNotEquals: { 'events:source': ['com.partner.loans'] },
+      'ArnLike': { 'aws:PrincipalArn': accountPattern },
+      'ForAnyValue:StringNotEquals': { 'events:source': ['com.partner.loans'] },
     });
   });
 

@@ -17,32 +17,7 @@ export interface KnownGap {
   readonly mutations?: (m: Mutation, statement: Statement) => boolean;
 }
 
-/** Keys the Service Authorization Reference types as ArrayOfString (multivalued) for PutEvents. */
-const MULTIVALUED_EVENT_KEYS = ['events:source', 'events:detail-type'];
-
-/** Whether a statement tests a multivalued events key with a plain (single-valued) operator. */
-export function usesSingleValuedOperatorOnEventKeys(s: Statement): boolean {
-  return Object.entries(s.Condition ?? {}).some(([op, keys]) =>
-    !/^For(All|Any)Values:/i.test(op) && Object.keys(keys).some((k) => MULTIVALUED_EVENT_KEYS.includes(k.toLowerCase())));
-}
-
 export const KNOWN_GAPS: readonly KnownGap[] = [
-  {
-    id: 'single-valued-operator-on-events-source',
-    reason: 'events:source and events:detail-type are multivalued (ArrayOfString) keys; IAM never matches a plain '
-      + 'StringEquals/StringNotEquals on them, so the publishers\' Allow statements grant nothing and the bus policy\'s '
-      + 'per-publisher Deny statements never fire. Fix: Allow with ForAllValues:StringEquals plus Null {key: false}; '
-      + 'Deny with ForAnyValue:StringNotEquals (and ForAnyValue:StringEquals for the source of a detail-type deny).',
-    cases: [
-      /^\S+ may publish \S+ with its catalog source$/,
-      /^\S+ in account \d{12} may publish \S+$/,
-      /^the bus policy refuses \S+ from \S+ even if its IAM policy allowed any PutEvents$/,
-    ],
-    // Such statements never match, so removing the Deny or widening the Allow's resource or actions
-    // changes nothing; dropping the condition does widen and is caught.
-    mutations: (m, s) => usesSingleValuedOperatorOnEventKeys(s)
-      && (m.kind === 'remove-deny' || (m.ref.kind === 'identity' && m.kind !== 'drop-condition')),
-  },
   {
     id: 'consumer-kms-decrypt-unconditioned',
     reason: 'The SQS event source grants the consumer role kms:Decrypt on the key with no condition, so a consumer can '

@@ -6,7 +6,7 @@
  * type to the catalog adds its rows.
  */
 import { EventDefinition } from '../../../catalog/define';
-import { PolicyDocument } from './policies';
+import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
 import { SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
 
@@ -33,6 +33,18 @@ const allow = (action: string | string[], resource: string | string[] = '*'): Po
 const ADMIN = allow('*');
 
 const putEvents = (e: EventDefinition, source = e.source) => ({ 'events:source': source, 'events:detail-type': e.detailType });
+
+/**
+ * For each source a publisher uses, one catalog event type it does not publish under that source:
+ * a detail-type the bus must refuse even with the publisher's own source.
+ */
+function foreignDetailTypes(t: Topology, own: readonly EventDefinition[]): [string, EventDefinition][] {
+  const sources = [...new Set(own.map((e) => e.source))];
+  return sources.flatMap((source) => {
+    const foreign = t.catalog.events.find((e) => !own.some((o) => o.source === source && o.detailType === e.detailType));
+    return foreign ? [[source, foreign] as [string, EventDefinition]] : [];
+  });
+}
 
 export function buildMatrix(t: Topology): MatrixCase[] {
   const { account, region, partition } = t.env;
@@ -70,6 +82,10 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`the bus policy refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied',
         { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(others[0]), identityPolicies: [allow('events:PutEvents')] });
     }
+    for (const [source, foreign] of foreignDetailTypes(t, own)) {
+      add(`the bus policy refuses ${foreign.detailType} from ${name} under its own source ${source} even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied',
+        { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(foreign, source), identityPolicies: [allow('events:PutEvents')] });
+    }
   }
   // Consumers that publish nothing: no IAM grant, and the bus policy does not list them.
   for (const c of t.catalog.consumers.filter((x) => x.publishes.length === 0)) {
@@ -99,6 +115,21 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     }
     add(`${p.name} in account ${p.account} may not publish its detail-type under another source`, 'Denied',
       { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(p.publishes[0], 'com.example.forged'), identityPolicies: [ADMIN] });
+    // The bus policy guards cross-account publishing twice, with an Allow and Deny statements:
+    // each layer is checked on its own.
+    const anyPutEvents: Statement = { Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${p.account}:root` }, Action: 'events:PutEvents', Resource: t.busArn };
+    for (const e of t.catalog.events.filter((x) => !p.publishes.includes(x))) {
+      add(`the bus policy refuses ${e.detailType} from ${p.name} in account ${p.account} even if another bus statement allowed it any PutEvents`, 'ExplicitlyDenied',
+        { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(e), identityPolicies: [ADMIN], resourceStatements: [anyPutEvents] });
+      add(`the bus policy's Allow statements alone do not let ${p.name} in account ${p.account} publish ${e.detailType}`, 'Denied',
+        { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(e), identityPolicies: [ADMIN], resourceAllowsOnly: true });
+    }
+    for (const [source, foreign] of foreignDetailTypes(t, p.publishes)) {
+      add(`the bus policy refuses ${foreign.detailType} from ${p.name} in account ${p.account} under its own source ${source} even if another bus statement allowed it any PutEvents`, 'ExplicitlyDenied',
+        { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(foreign, source), identityPolicies: [ADMIN], resourceStatements: [anyPutEvents] });
+      add(`the bus policy's Allow statements alone do not let ${p.name} in account ${p.account} publish ${foreign.detailType} under its own source ${source}`, 'Denied',
+        { principal: role, action: 'events:PutEvents', resource: t.busArn, context: putEvents(foreign, source), identityPolicies: [ADMIN], resourceAllowsOnly: true });
+    }
     add(`${p.name} in account ${p.account} may not add a rule to the bus`, 'Denied',
       { principal: role, action: 'events:PutRule', resource: newRule, identityPolicies: [ADMIN] });
     add(`${p.name} in account ${p.account} may not use the project key`, 'Denied',

@@ -33,6 +33,16 @@ export interface AccessRequest {
    * the default key policy. Ignored when the template has a policy for the resource.
    */
   readonly outsidePolicy?: PolicyDocument;
+  /**
+   * Statements added to the resource's policy, as if someone widened it: proves that a Deny in
+   * that policy holds by itself when an Allow in the same policy also guards the request.
+   */
+  readonly resourceStatements?: Statement[];
+  /**
+   * Evaluate the resource policy without its Deny statements: proves that its Allow statements
+   * hold by themselves when a Deny in the same policy also guards the request.
+   */
+  readonly resourceAllowsOnly?: boolean;
 }
 
 /** Principal context keys AWS puts in every request, so that policies keyed on them see real values. */
@@ -97,7 +107,17 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
     ...(request.identityPolicies ?? []).map((policy, i) => ({ name: `request-${i}`, policy })),
   ].filter((p) => p.policy.Statement.length > 0);
   const own = resourcePolicyFor(model, request.resource);
-  const resourcePolicy = request.identityPoliciesOnly ? undefined : own ?? (request.outsidePolicy && { source: 'outside', document: request.outsidePolicy });
+  const base = request.identityPoliciesOnly ? undefined : own ?? (request.outsidePolicy && { source: 'outside', document: request.outsidePolicy });
+  const resourcePolicy = base && {
+    ...base,
+    document: {
+      ...base.document,
+      Statement: [
+        ...base.document.Statement.filter((st) => !(request.resourceAllowsOnly && st.Effect === 'Deny')),
+        ...(request.resourceStatements ?? []),
+      ],
+    },
+  };
   const ecKeys = Object.keys(request.context ?? {}).filter((k) => aliasEncryptionContextKey(k) !== k);
   if (ecKeys.length > 0) {
     const [service, action] = request.action.split(':');

@@ -110,6 +110,15 @@ export const HARMLESS: readonly Exclusion[] = [
     applies: (m, s) => m.kind === 'action-to-service-wildcard' && m.ref.kind === 'resource' && isBus(m.ref.owner)
       && Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'events:source')),
   },
+  {
+    reason: 'Widening a publisher\'s IAM PutEvents Allow to events:* keeps its Resource (this bus) and its Null condition '
+      + 'requiring events:source and events:detail-type, and among the actions on an event bus only PutEvents carries '
+      + 'those keys: the widened statement still allows PutEvents of the catalog events alone.',
+    applies: (m, s) => m.kind === 'action-to-service-wildcard' && m.ref.kind === 'identity'
+      && list(s.Action).every((a) => a === 'events:PutEvents') && list(s.Resource).every(isBus)
+      && ['events:source', 'events:detail-type'].every((k) => Object.entries(s.Condition ?? {}).some(([op, keys]) =>
+        op.toLowerCase() === 'null' && Object.entries(keys).some(([key, v]) => key.toLowerCase() === k && String(v) === 'false'))),
+  },
 ];
 
 export function exclusionOf(m: Mutation, original: Statement): Exclusion | undefined {
