@@ -4,7 +4,7 @@
  * a lock file next to the output directory.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface SynthOptions {
@@ -41,15 +41,31 @@ export function isUpToDate(outdir: string): boolean {
   return SYNTH_SOURCES.every((s) => newestMtime(path.join(projectRoot, s)) <= built);
 }
 
+/** True when the lock's owner (its PID is the file's content) has died or the lock is very old. */
+function isStale(lockFile: string): boolean {
+  const pid = Number(readFileSync(lockFile, 'utf8'));
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    }
+  }
+  return Date.now() - statSync(lockFile).mtimeMs > LOCK_STALE_MS;
+}
+
 async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
-      closeSync(openSync(lockFile, 'wx'));
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       try {
-        if (Date.now() - statSync(lockFile).mtimeMs > LOCK_STALE_MS) unlinkSync(lockFile);
+        // A synth killed midway (Ctrl-C, a test timeout) leaves its lock behind.
+        if (isStale(lockFile)) unlinkSync(lockFile);
       } catch {
         // Removed by its owner meanwhile.
       }
