@@ -290,13 +290,41 @@ export class BufferedConsumer extends Construct {
       // Item reads and writes; no Scan, no table administration.
       this.stateTable.grant(this.role, ...STATE_TABLE_ACTIONS);
     }
-    // The tables and the dead-letter redrive use the key on the role's behalf; kms:ViaService
-    // keeps these permissions from being usable directly against KMS.
+    // The role uses the key only through SQS and DynamoDB, and only for its own queues and tables:
+    // kms:ViaService keeps the permissions from being usable directly against KMS, and the
+    // encryption context each service passes (aws:sqs:arn, aws:dynamodb:tableName) keeps them
+    // from reaching another consumer's messages or items. Least privilege rather than a Deny of
+    // every other kms:ViaService: Lambda decrypts the function's environment with this key through
+    // a grant it creates for the role, which such a Deny would block.
+    // @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+    // @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
+    const via = (service: string) => ({ 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` });
     this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'UseKeyThroughDynamoDbAndSqs',
-      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      sid: 'DecryptOwnQueueThroughSqs',
+      actions: ['kms:Decrypt'],
       resources: [key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': [`dynamodb.${stack.region}.amazonaws.com`, `sqs.${stack.region}.amazonaws.com`] } },
+      conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.queue.queueArn } },
+    }));
+    // Moving a message to the dead-letter queue after maxReceiveCount encrypts it for that queue.
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'EncryptForOwnDeadLetterQueueThroughSqs',
+      actions: ['kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.deadLetterQueue.queueArn } },
+    }));
+    const tableNames = [this.idempotencyTable.tableName, ...(this.stateTable ? [this.stateTable.tableName] : [])];
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'UseKeyForOwnTablesThroughDynamoDb',
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames } },
+    }));
+    // DescribeKey carries no encryption context.
+    this.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DescribeKeyThroughDynamoDb',
+      actions: ['kms:DescribeKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: via('dynamodb') },
     }));
 
     const environment: Record<string, string> = {
@@ -341,7 +369,17 @@ export class BufferedConsumer extends Construct {
       },
     });
 
-    this.eventSource = new SqsEventSource(this.queue, {
+    // The event source is given a view of the queue without its key: SqsEventSource grants the
+    // queue's consume actions to the role, and for an encrypted queue also kms:Decrypt on the whole
+    // key with no condition, which would let the role decrypt any ciphertext under the project
+    // key outside SQS. The role's key use is granted above, scoped to its own resources.
+    const queueWithoutKeyGrant = sqs.Queue.fromQueueAttributes(this, 'QueueForEventSource', {
+      queueArn: this.queue.queueArn,
+      queueUrl: this.queue.queueUrl,
+      queueName: this.queue.queueName,
+      fifo: false,
+    });
+    this.eventSource = new SqsEventSource(queueWithoutKeyGrant, {
       batchSize: tuning.batchSize,
       maxBatchingWindow: tuning.maxBatchingWindowSeconds > 0 ? batchingWindow : undefined,
       maxConcurrency: tuning.maxConcurrency,

@@ -183,6 +183,27 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     expect(dynamoActions).not.toContain('dynamodb:Scan');
   });
 
+  test('gotcha: the role uses the key only through SQS and DynamoDB, for its own queue and tables', () => {
+    // SqsEventSource would add kms:Decrypt on the whole key with no condition.
+    const kms = roleStatements(id).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+    const via = (service: string) => ({ 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] });
+    const tableNames = [{ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}IdempotencyTable`) }];
+    if (consumer.stateTable) tableNames.push({ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}StateTable`) });
+    const allow = (Sid: string, Action: string | string[], Condition: object) => ({ Sid, Effect: 'Allow', Action, Resource: keyArn, Condition });
+    expect(kms).toEqual([
+      allow('DecryptOwnQueueThroughSqs', 'kms:Decrypt', {
+        StringEquals: { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': queueArn(`${id}Queue`) },
+      }),
+      allow('EncryptForOwnDeadLetterQueueThroughSqs', 'kms:GenerateDataKey', {
+        StringEquals: { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': queueArn(`${id}DeadLetterQueue`) },
+      }),
+      allow('UseKeyForOwnTablesThroughDynamoDb', ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], {
+        StringEquals: { 'kms:ViaService': via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames },
+      }),
+      allow('DescribeKeyThroughDynamoDb', 'kms:DescribeKey', { StringEquals: { 'kms:ViaService': via('dynamodb') } }),
+    ]);
+  });
+
   test('the role publishes exactly what the catalog grants this consumer', () => {
     const puts = flat(roleStatements(id).filter((s) => [s.Action].flat().includes('events:PutEvents')));
     const expected = new Map<string, string[]>();

@@ -230,7 +230,28 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       { principal: c.role, action: 'kms:Decrypt', resource: t.keyArn });
     add(`${c.name}'s role may not generate data keys directly, outside SQS and DynamoDB`, 'Denied',
       { principal: c.role, action: 'kms:GenerateDataKey', resource: t.keyArn });
+    const ownTable = c.tables[0].split('/').pop() as string;
+    const viaDynamoDb = { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': ownTable };
+    const forDeadLetters = { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.deadLetterQueue };
+    add(`${c.name}'s role may encrypt for its dead-letter queue through SQS, when a message moves there`, 'Allowed',
+      { principal: c.role, action: 'kms:GenerateDataKey', resource: t.keyArn, context: forDeadLetters });
+    add(`${c.name}'s role may not decrypt its dead-letter queue's messages`, 'Denied',
+      { principal: c.role, action: 'kms:Decrypt', resource: t.keyArn, context: forDeadLetters });
+    add(`${c.name}'s role may not encrypt for its own buffer queue, which only its rule writes to`, 'Denied',
+      { principal: c.role, action: 'kms:GenerateDataKey', resource: t.keyArn, context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue } });
+    add(`${c.name}'s role may not generate data keys for its dead-letter queue with another key`, 'Denied',
+      { principal: c.role, action: 'kms:GenerateDataKey', resource: otherKey, context: forDeadLetters, outsidePolicy: defaultKeyPolicy });
+    add(`${c.name}'s role may not generate data keys for its tables with another key`, 'Denied',
+      { principal: c.role, action: 'kms:GenerateDataKey', resource: otherKey, context: viaDynamoDb, outsidePolicy: defaultKeyPolicy });
+    add(`${c.name}'s role may not re-encrypt its table items under another key`, 'Denied',
+      { principal: c.role, action: 'kms:ReEncryptFrom', resource: t.keyArn, context: viaDynamoDb });
+    add(`${c.name}'s role may not describe the key directly, outside DynamoDB`, 'Denied',
+      { principal: c.role, action: 'kms:DescribeKey', resource: t.keyArn });
+    add(`${c.name}'s role may not describe another key, even through DynamoDB`, 'Denied',
+      { principal: c.role, action: 'kms:DescribeKey', resource: otherKey, context: { 'kms:ViaService': dynamodbVia }, outsidePolicy: defaultKeyPolicy });
     if (others[0]) {
+      add(`${c.name}'s role may not decrypt ${others[0].name}'s table items`, 'Denied',
+        { principal: c.role, action: 'kms:Decrypt', resource: t.keyArn, context: { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': others[0].tables[0].split('/').pop() as string } });
       add(`${c.name}'s role may not decrypt messages of ${others[0].name}'s queue`, 'Denied',
         { principal: c.role, action: 'kms:Decrypt', resource: t.keyArn, context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': others[0].queue } });
     }
