@@ -71,6 +71,12 @@ export class InvalidEventError extends Error {
   }
 }
 
+/** `path: message` of each schema issue, for a log line a person can read. */
+function issuesOf(cause: unknown): string[] | undefined {
+  const issues = (cause as { issues?: Array<{ path: PropertyKey[]; message: string }> } | undefined)?.issues;
+  return issues?.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
+}
+
 /** The record's event type has no route in this consumer. */
 export class UnknownEventTypeError extends Error {
   public override readonly name = 'UnknownEventTypeError';
@@ -251,9 +257,17 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       metrics.addMetric(permanent ? 'InvalidEvents' : 'EventsFailed', MetricUnit.Count, 1);
       // Permanent failures still go back to the queue: after maxReceiveCount receives SQS
       // moves them to the DLQ, where they can be inspected and redriven once fixed.
-      log.error(permanent ? 'Event can never be processed; it will reach the DLQ' : 'Event processing failed; it will be retried', {
-        error: error as Error,
-      });
+      if (permanent) {
+        // The reason, not the stack: an invalid event is a data problem, and a full ZodError
+        // with its stack repeats the same kilobytes on every receive until the DLQ.
+        const { name, message } = error as Error;
+        log.error('Event can never be processed; it will reach the DLQ', {
+          error: { name, message },
+          ...(error instanceof InvalidEventError ? { field: error.field, issues: issuesOf(error.cause) } : {}),
+        });
+      } else {
+        log.error('Event processing failed; it will be retried', { error: error as Error });
+      }
       throw error;
     }
   };

@@ -91,6 +91,10 @@ describe('consumer', () => {
     const logged = lines.find((l) => l.message === 'Event can never be processed; it will reach the DLQ');
     expect(logged).toMatchObject({ messageId: bad.messageId, error: { name: 'InvalidEventError' } });
     expect((logged?.error as { message: string }).message).toContain(`Invalid event in SQS record ${bad.messageId}: ${field}: `);
+    // The reason and each schema issue, not the stack: the line repeats on every receive.
+    expect(logged).toMatchObject({ field });
+    expect((logged?.error as { stack?: string }).stack).toBeUndefined();
+    expect(Array.isArray(logged?.issues) || logged?.issues === undefined).toBe(true);
     expect((logged?.error as { message: string }).message).toMatch(reason);
   });
 
