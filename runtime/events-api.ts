@@ -101,7 +101,8 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
     const pattern = required(i, 'EventPattern');
     const event = required(i, 'Event');
     try {
-      return { Result: testEventPattern(pattern, event) };
+      // The API, unlike rule matching of delivered events, rejects an event without the envelope.
+      return { Result: testEventPattern(pattern, event, { requireEnvelope: true }) };
     } catch (e) {
       if (e instanceof InvalidEventPatternError) throw new AwsError('InvalidEventPatternException', e.message);
       if (e instanceof InvalidEventError) throw validation(e.message);

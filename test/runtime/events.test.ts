@@ -115,6 +115,11 @@ test('TestEventPattern answers like EventBridge', async () => {
   expect((await h.events.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: event }))).Result).toBe(true);
 });
 
+test('TestEventPattern rejects an event without the envelope fields, as the API does', async () => {
+  await expect(h.events.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: JSON.stringify({ source: 'a', detail: {} }) })))
+    .rejects.toMatchObject({ name: 'ValidationException', message: 'Parameter Event is not valid.' });
+});
+
 test('a rule cannot be deleted while it has targets; after RemoveTargets it can, and stops matching', async () => {
   await h.events.send(new PutRuleCommand({ Name: 'temp', EventPattern: JSON.stringify({ source: ['temp'] }) }));
   await h.events.send(new PutTargetsCommand({ Rule: 'temp', Targets: [{ Id: 't', Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:events-sink` }] }));
