@@ -67,12 +67,11 @@ describe('every widening of a grant makes a matrix case fail', () => {
 });
 
 // Statements that never match because of a known gap: widening them changes nothing yet.
-describe('known gaps of the stack', () => {
-  if (gapMutations.length === 0) {
-    test('there are none', () => expect(gapMutations).toEqual([]));
-    return;
-  }
-  test.failing.each(gapMutations.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
-    expect(await firstCatch(topology.policies, passing, m)).toBeDefined();
+// With no known gap there is nothing to declare (jest rejects an empty test.each).
+if (gapMutations.length > 0) {
+  describe('known gaps of the stack', () => {
+    test.failing.each(gapMutations.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
+      expect(await firstCatch(topology.policies, passing, m)).toBeDefined();
+    });
   });
-});
+}

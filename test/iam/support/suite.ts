@@ -25,13 +25,12 @@ export function registerMatrix(t: Topology, cases: readonly MatrixCase[]): void 
   });
 
   // Each known gap is explained in known-gaps.ts and docs/iam.md.
-  describe('known gaps of the stack', () => {
-    if (gaps.length === 0) {
-      test('there are none', () => expect(gaps).toEqual([]));
-      return;
-    }
-    test.failing.each(rows(gaps))('%s', async (_name, c) => {
-      expect(await outcome(t, c)).toBe(c.expect);
+  // With no known gap there is nothing to declare (jest rejects an empty test.each).
+  if (gaps.length > 0) {
+    describe('known gaps of the stack', () => {
+      test.failing.each(rows(gaps))('%s', async (_name, c) => {
+        expect(await outcome(t, c)).toBe(c.expect);
+      });
     });
-  });
+  }
 }
