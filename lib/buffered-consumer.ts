@@ -366,6 +366,13 @@ export class BufferedConsumer extends Construct {
         sourcesContent: false,
         target: 'node24',
         forceDockerBundling: false,
+        // NodejsFunction takes no esbuild plugins, so the bundle is rebuilt with the one plugin
+        // that halves it (zod's unused locales, ~260 KB): same esbuild settings, see sdk/build.ts.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [rebuildWithoutUnusedLocales(entry, outputDir)],
+        },
       },
     });
 
@@ -454,4 +461,15 @@ export function validateTuning(name: string, t: Tuning): void {
   if (t.batchSize > 10 && t.maxBatchingWindowSeconds === 0) {
     throw new Error(`Consumer '${name}': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize ${t.batchSize}, maxBatchingWindowSeconds 0)`);
   }
+}
+
+/**
+ * The shell command that rebuilds a handler bundle with sdk/build.ts. Absolute paths: local
+ * bundling runs in a working directory of its own, where `tsx` would not resolve.
+ */
+function rebuildWithoutUnusedLocales(entry: string, outputDir: string): string {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const loader = require.resolve('tsx'); // its loader.mjs, what `node --import tsx` loads
+  const build = path.join(__dirname, '..', 'sdk', 'build.ts');
+  return [process.execPath, '--import', loader, build, entry, outputDir].map(quote).join(' ');
 }
