@@ -307,47 +307,37 @@ export class EventRouter extends Construct {
     const doc = new iam.PolicyDocument();
     const notAService = { Bool: { 'aws:PrincipalIsAWSService': 'false' } };
     const listed = this.publishers.map((p) => p.principalArn);
-    // Service principals are exempt: archive replays are put on the bus by EventBridge itself,
-    // and a Deny for Principal * would otherwise block them.
-    doc.addStatements(new iam.PolicyStatement({
-      sid: 'DenyPutEventsFromUnlistedPrincipals',
+    const denyPutEvents = (sid: string, conditions: Record<string, unknown>) => doc.addStatements(new iam.PolicyStatement({
+      sid,
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['events:PutEvents'],
       resources: [this.eventBusArn],
-      conditions: listed.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': listed }, ...notAService } : notAService,
+      conditions,
     }));
+    // Service principals are exempt: archive replays are put on the bus by EventBridge itself,
+    // and a Deny for Principal * would otherwise block them.
+    denyPutEvents(
+      'DenyPutEventsFromUnlistedPrincipals',
+      listed.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': listed }, ...notAService } : notAService,
+    );
     for (const p of this.publishers) {
       const sources = bySource(p.events);
       const id = pascalCase(p.name);
       // Belt and braces: even if a listed publisher's IAM policy were widened, the bus refuses
       // events outside its catalog entry. One statement per source keeps source/detail-type
       // pairs exact instead of allowing their cross product.
-      doc.addStatements(new iam.PolicyStatement({
-        sid: `DenyOtherSourcesFrom${id}`,
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['events:PutEvents'],
-        resources: [this.eventBusArn],
-        conditions: {
-          'ArnLike': { 'aws:PrincipalArn': p.principalArn },
-          // Multivalued key: see allowEventsCondition.
-          'ForAnyValue:StringNotEquals': { 'events:source': [...sources.keys()] },
-        },
-      }));
+      denyPutEvents(`DenyOtherSourcesFrom${id}`, {
+        'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+        // Multivalued key: see allowEventsCondition.
+        'ForAnyValue:StringNotEquals': { 'events:source': [...sources.keys()] },
+      });
       [...sources.entries()].forEach(([source, detailTypes], i) => {
-        doc.addStatements(new iam.PolicyStatement({
-          sid: `DenyOtherDetailTypesFrom${id}${i}`,
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions: ['events:PutEvents'],
-          resources: [this.eventBusArn],
-          conditions: {
-            'ArnLike': { 'aws:PrincipalArn': p.principalArn },
-            'ForAnyValue:StringEquals': { 'events:source': source },
-            'ForAnyValue:StringNotEquals': { 'events:detail-type': detailTypes },
-          },
-        }));
+        denyPutEvents(`DenyOtherDetailTypesFrom${id}${i}`, {
+          'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+          'ForAnyValue:StringEquals': { 'events:source': source },
+          'ForAnyValue:StringNotEquals': { 'events:detail-type': detailTypes },
+        });
       });
       const account = p.account;
       if (account !== undefined) {
