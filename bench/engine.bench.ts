@@ -62,10 +62,12 @@ function rate(fn: (text: string) => number): number {
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
-const parseOnly = (t: string) => (JSON.parse(t) as object ? 1 : 0);
+const parseOnly = (t: string) => ((JSON.parse(t) as object) ? 1 : 0);
 const meanBytes = Math.round(events.reduce((s, e) => s + e.length, 0) / events.length);
 console.log(`${events.length} events, mean ${meanBytes} bytes; fastest chunk (20 to 100 events) over ${seconds} s per measurement\n`);
-console.log('| mix | rules | engine events/s | JSON.parse only events/s | engine / JSON.parse | naive events/s | matches (first 200 events) |');
+console.log(
+  '| mix | rules | engine events/s | JSON.parse only events/s | engine / JSON.parse | naive events/s | matches (first 200 events) |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---|');
 
 // A full collection between cells, so that one cell's garbage (thousands of naive matchers)

@@ -65,7 +65,11 @@ function loadOnce(file: string): [number, number, number] {
     // Lets the "runtime SDK" bundles find @aws-sdk/* the way the Lambda runtime provides it.
     NODE_PATH: path.join(ROOT, 'node_modules'),
   };
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [number, number, number];
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as [
+    number,
+    number,
+    number,
+  ];
 }
 
 /**
@@ -92,13 +96,19 @@ async function main() {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   let missed = 0;
-  console.log(`Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes, interleaved with the empty handler)`);
+  console.log(
+    `Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes, interleaved with the empty handler)`,
+  );
   for (const variant of VARIANTS) {
     const dir = path.join(OUT, variant.name.replace(/[^a-z0-9]+/gi, '-'));
     const empty = await bundle(emptyEntry, path.join(dir, 'empty'), variant);
-    const files = await Promise.all(HANDLERS.map((name) => bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant)));
+    const files = await Promise.all(
+      HANDLERS.map((name) => bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant)),
+    );
     const load = measureInterleaved(empty, files);
-    console.log(`\n[${variant.name}] empty handler: ${kb(statSync(empty).size)}, init ${ms(load.empty.init)} (CPU ${ms(load.empty.cpu)}), require ${ms(load.empty.require)}`);
+    console.log(
+      `\n[${variant.name}] empty handler: ${kb(statSync(empty).size)}, init ${ms(load.empty.init)} (CPU ${ms(load.empty.cpu)}), require ${ms(load.empty.require)}`,
+    );
     console.log('handler        | size      | init      | init / empty | init CPU  | CPU / empty | require   | targets');
     HANDLERS.forEach((name, k) => {
       const size = statSync(files[k]).size;

@@ -14,7 +14,9 @@ const files = readdirSync(__dirname)
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`Machine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.arch()}`);
+console.log(
+  `Machine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.arch()}`,
+);
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);

@@ -26,7 +26,13 @@ function entries(n: number): PublishEntry[] {
       metadata: { correlationId: `corr-${i}` },
       data: {
         applicationId: `app-${i}`,
-        applicant: { applicantId: `applicant-${i}`, name: 'Ada Lovelace', email: 'ada@example.com', annualIncome: 90_000 + (i % 1000), creditScore: 600 + (i % 250) },
+        applicant: {
+          applicantId: `applicant-${i}`,
+          name: 'Ada Lovelace',
+          email: 'ada@example.com',
+          annualIncome: 90_000 + (i % 1000),
+          creditScore: 600 + (i % 250),
+        },
         amount: 50_000 + (i % 400_000),
         currency: 'EUR',
         termMonths: 120 + (i % 240),
@@ -51,7 +57,12 @@ async function bareLoop(client: EventBridgeClient, input: readonly PublishEntry[
       next += 10;
       const Entries: PutEventsRequestEntry[] = chunk.map((e) => {
         const detail = e.detail as { metadata: object; data: unknown };
-        return { Source: e.source, DetailType: e.detailType, Detail: JSON.stringify({ metadata: { ...detail.metadata, schemaVersion: '1' }, data: detail.data }), EventBusName: 'loans' };
+        return {
+          Source: e.source,
+          DetailType: e.detailType,
+          Detail: JSON.stringify({ metadata: { ...detail.metadata, schemaVersion: '1' }, data: detail.data }),
+          EventBusName: 'loans',
+        };
       });
       const response = await client.send(new PutEventsCommand({ Entries }));
       failed += response.FailedEntryCount ?? 0;
@@ -75,13 +86,20 @@ async function startServerProcess(): Promise<{ endpoint: string; stop: () => voi
 
 async function main() {
   const server = await startServerProcess();
-  const client = new EventBridgeClient({ endpoint: server.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new EventBridgeClient({
+    endpoint: server.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   // Counts PutEvents calls as the caller makes them (SDK-level retries would sit below).
   let sentRequests = 0;
-  client.middlewareStack.add((next) => async (args) => {
-    sentRequests++;
-    return next(args);
-  }, { step: 'initialize', name: 'countRequests' });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      sentRequests++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
   const publisher = new EventPublisher({ eventBusName: 'loans', client, maxConcurrency: CONCURRENCY });
   const input = entries(EVENTS);
   // Warm up both paths (connections, JIT, zod's compiled parsers).
@@ -122,18 +140,26 @@ async function main() {
   const perRequest = EVENTS / requestsPerPublish;
   const rate = (ms: number) => `${Math.round((EVENTS / ms) * 1000).toLocaleString('en-US')} events/s`;
   const row = (name: string, wall: number[], cpu: number[]) =>
-    `${name.padEnd(19)} | ${Math.min(...wall).toFixed(0).padStart(6)} ms | ${median(wall).toFixed(0).padStart(6)} ms | ${rate(Math.min(...wall)).padStart(15)} | ${median(cpu).toFixed(0).padStart(6)} ms`;
+    `${name.padEnd(19)} | ${Math.min(...wall)
+      .toFixed(0)
+      .padStart(
+        6,
+      )} ms | ${median(wall).toFixed(0).padStart(6)} ms | ${rate(Math.min(...wall)).padStart(15)} | ${median(cpu).toFixed(0).padStart(6)} ms`;
   // Overhead by client CPU (median of each); wall-time ratios shown beside it.
   const cpuOverhead = (median(publishedCpu) / median(bareCpu) - 1) * 100;
   const wallOverhead = (Math.min(...published) / Math.min(...bare) - 1) * 100;
   const pairedOverhead = (median(published.map((p, i) => p / bare[i])) - 1) * 100;
-  console.log(`Publisher throughput: ${EVENTS.toLocaleString('en-US')} LoanApplicationSubmitted events, concurrency ${CONCURRENCY}, ${ROUNDS} rounds; server in a child process`);
+  console.log(
+    `Publisher throughput: ${EVENTS.toLocaleString('en-US')} LoanApplicationSubmitted events, concurrency ${CONCURRENCY}, ${ROUNDS} rounds; server in a child process`,
+  );
   console.log(`                    | wall fastest | wall median | rate (fastest)  | client CPU (median)`);
   console.log(row('bare PutEvents loop', bare, bareCpu));
   console.log(row('EventPublisher', published, publishedCpu));
   console.log(`entries per request: ${perRequest.toFixed(2)} (target >= 9.9: ${perRequest >= 9.9 ? 'ok' : 'MISSED'})`);
   console.log(`publisher overhead, client CPU: ${cpuOverhead.toFixed(1)} % (target <= 10 %: ${cpuOverhead <= 10 ? 'ok' : 'MISSED'})`);
-  console.log(`publisher overhead, wall time: ${wallOverhead.toFixed(1)} % fastest vs fastest, ${pairedOverhead.toFixed(1)} % median of per-round ratios`);
+  console.log(
+    `publisher overhead, wall time: ${wallOverhead.toFixed(1)} % fastest vs fastest, ${pairedOverhead.toFixed(1)} % median of per-round ratios`,
+  );
 }
 
 if (process.argv[2] === '--server') {

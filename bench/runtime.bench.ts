@@ -31,20 +31,47 @@ function benchApp(concurrency: number): string {
   return { batchItemFailures: [] };
 };`,
   );
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '55.0.0', artifacts: { Bench: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Bench.template.json' } } } }));
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({
+      version: '55.0.0',
+      artifacts: { Bench: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Bench.template.json' } } },
+    }),
+  );
   const template = {
     Resources: {
       Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'bench' } },
       Dlq: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'bench-dlq' } },
-      Queue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'bench', VisibilityTimeout: 30, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 3 } } },
+      Queue: {
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: 'bench',
+          VisibilityTimeout: 30,
+          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 3 },
+        },
+      },
       Rule: {
         Type: 'AWS::Events::Rule',
-        Properties: { EventBusName: { Ref: 'Bus' }, EventPattern: { source: ['bench'] }, Targets: [{ Id: 'q', Arn: { 'Fn::GetAtt': ['Queue', 'Arn'] } }] },
+        Properties: {
+          EventBusName: { Ref: 'Bus' },
+          EventPattern: { source: ['bench'] },
+          Targets: [{ Id: 'q', Arn: { 'Fn::GetAtt': ['Queue', 'Arn'] } }],
+        },
       },
-      Fn: { Type: 'AWS::Lambda::Function', Metadata: { 'aws:asset:path': 'asset.handler' }, Properties: { FunctionName: 'bench', Handler: 'index.handler', Timeout: 30 } },
+      Fn: {
+        Type: 'AWS::Lambda::Function',
+        Metadata: { 'aws:asset:path': 'asset.handler' },
+        Properties: { FunctionName: 'bench', Handler: 'index.handler', Timeout: 30 },
+      },
       Esm: {
         Type: 'AWS::Lambda::EventSourceMapping',
-        Properties: { FunctionName: { Ref: 'Fn' }, EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: concurrency } },
+        Properties: {
+          FunctionName: { Ref: 'Fn' },
+          EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] },
+          BatchSize: 10,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: concurrency },
+        },
       },
     },
   };
@@ -133,7 +160,9 @@ async function startToReady(): Promise<void> {
     await rt.close();
   }
   const sorted = [...times].sort((a, b) => a - b);
-  console.log(`start to ready (LoanEvents app, synth excluded): first ${times[0].toFixed(0)} ms (includes loading the runtime's modules), median of 5 ${pct(sorted, 50).toFixed(0)} ms, best ${sorted[0].toFixed(0)} ms  [target <= 1000 ms]`);
+  console.log(
+    `start to ready (LoanEvents app, synth excluded): first ${times[0].toFixed(0)} ms (includes loading the runtime's modules), median of 5 ${pct(sorted, 50).toFixed(0)} ms, best ${sorted[0].toFixed(0)} ms  [target <= 1000 ms]`,
+  );
 }
 
 async function flow(mode: 'throughput' | 'latency'): Promise<void> {
@@ -170,7 +199,9 @@ async function flow(mode: 'throughput' | 'latency'): Promise<void> {
         await waitUntil(() => handled.length >= r.sent - r.failed);
         const seconds = (last - t0) / 1000;
         const client = raw ? 'raw HTTP client' : 'SDK v3 client';
-        console.log(`publish-to-handler throughput (${client}): ${r.sent} events (${r.failed} failed) in ${seconds.toFixed(2)} s = ${Math.round(handled.length / seconds)} events/s  [target >= 5000]`);
+        console.log(
+          `publish-to-handler throughput (${client}): ${r.sent} events (${r.failed} failed) in ${seconds.toFixed(2)} s = ${Math.round(handled.length / seconds)} events/s  [target >= 5000]`,
+        );
       }
     } else {
       for (const raw of [false, true]) {
@@ -181,7 +212,9 @@ async function flow(mode: 'throughput' | 'latency'): Promise<void> {
         await waitUntil(() => handled.length >= r.sent - r.failed);
         const sorted = [...latencies].sort((a, b) => a - b);
         const client = raw ? 'raw HTTP client' : 'SDK v3 client';
-        console.log(`publish-to-handler latency at ${RATE} events/s for ${LATENCY_SECONDS} s (${client}, ${sorted.length} events): p50 ${pct(sorted, 50)} ms, p99 ${pct(sorted, 99)} ms, max ${sorted[sorted.length - 1]} ms  [target p99 <= 25 ms]`);
+        console.log(
+          `publish-to-handler latency at ${RATE} events/s for ${LATENCY_SECONDS} s (${client}, ${sorted.length} events): p50 ${pct(sorted, 50)} ms, p99 ${pct(sorted, 99)} ms, max ${sorted[sorted.length - 1]} ms  [target p99 <= 25 ms]`,
+        );
       }
     }
   } finally {

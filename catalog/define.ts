@@ -139,7 +139,7 @@ export function definePublisher(props: PublisherDefinition): PublisherDefinition
 /** The EventBridge pattern of one subscription. */
 export function subscriptionPattern(sub: Subscription): Record<string, unknown> {
   const pattern: Record<string, unknown> = {
-    'source': [sub.event.source],
+    source: [sub.event.source],
     'detail-type': [sub.event.detailType],
   };
   if (sub.where && Object.keys(sub.where).length > 0) {
@@ -163,7 +163,7 @@ export function consumerPattern(consumer: ConsumerDefinition): Record<string, un
     bySource.set(s.event.source, list);
   }
   const parts: Record<string, unknown>[] = [
-    ...[...bySource.entries()].map(([source, types]) => ({ 'source': [source], 'detail-type': types })),
+    ...[...bySource.entries()].map(([source, types]) => ({ source: [source], 'detail-type': types })),
     ...filtered.map(subscriptionPattern),
   ];
   return parts.length === 1 ? parts[0] : { $or: parts };
@@ -196,7 +196,10 @@ export function defineCatalog(catalog: EventCatalog): EventCatalog {
   catalog.publishers.forEach((p) => check(`Publisher '${p.name}'`, p.publishes));
   catalog.consumers.forEach((c) => {
     check(`Consumer '${c.name}'`, c.publishes);
-    check(`Consumer '${c.name}'`, c.subscriptions.map((s) => s.event));
+    check(
+      `Consumer '${c.name}'`,
+      c.subscriptions.map((s) => s.event),
+    );
   });
   return catalog;
 }

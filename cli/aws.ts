@@ -49,7 +49,11 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
  * The client configuration for one service. `service` is the SDK's service id as used in
  * AWS_ENDPOINT_URL_<SERVICE> (EVENTBRIDGE, SQS).
  */
-export function clientConfig(service: 'EVENTBRIDGE' | 'SQS', options: AwsOptions, env: Readonly<Record<string, string | undefined>>): ClientConfig {
+export function clientConfig(
+  service: 'EVENTBRIDGE' | 'SQS',
+  options: AwsOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): ClientConfig {
   const endpoint = options.endpointUrl ?? env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   if (endpoint !== undefined) {
     try {
@@ -84,7 +88,10 @@ export class AwsClients {
   private eb?: EventBridgeClient;
   private sq?: SQSClient;
 
-  public constructor(private readonly options: AwsOptions, private readonly env: Readonly<Record<string, string | undefined>>) {}
+  public constructor(
+    private readonly options: AwsOptions,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+  ) {}
 
   public get eventBridge(): EventBridgeClient {
     this.eb ??= new EventBridgeClient(clientConfig('EVENTBRIDGE', this.options, this.env));

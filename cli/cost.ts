@@ -80,7 +80,12 @@ export function estimateCost(i: CostInputs): CostReport {
   const busyReceives = batches * chunks(i.batchSize * i.eventSizeKB);
   const idleReceives = i.consumers * i.pollersPerQueue * (SECONDS_PER_MONTH / LONG_POLL_SECONDS);
   add('SQS', 'SendMessage by the rules', sends, 'sqsStandardRequests');
-  add('SQS', 'ReceiveMessage by Lambda pollers (batched, or idle long polls if more)', Math.max(busyReceives, idleReceives), 'sqsStandardRequests');
+  add(
+    'SQS',
+    'ReceiveMessage by Lambda pollers (batched, or idle long polls if more)',
+    Math.max(busyReceives, idleReceives),
+    'sqsStandardRequests',
+  );
   add('SQS', 'DeleteMessageBatch by Lambda', batches, 'sqsStandardRequests');
 
   const invocations = batches;

@@ -24,7 +24,8 @@ export interface DeadLetterQueue {
   /** Who sends to it: the bus, the rule, or the source queue. */
   readonly source: string;
   /** Where a redrive sends messages: the source queue (redrive, delivery) or the bus. */
-  readonly destination: { readonly kind: 'queue'; readonly arn: string; readonly url: string } | { readonly kind: 'bus'; readonly name: string };
+  readonly destination:
+    { readonly kind: 'queue'; readonly arn: string; readonly url: string } | { readonly kind: 'bus'; readonly name: string };
 }
 
 export const queueNameOf = (arn: string) => arn.split(':').pop() ?? arn;
@@ -33,7 +34,12 @@ const accountOf = (arn: string) => arn.split(':')[4];
 /** Queue URL from an ARN, via GetQueueUrl (works for any endpoint and account). */
 export async function queueUrl(aws: AwsClients, arn: string): Promise<string> {
   const account = accountOf(arn);
-  const r = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: queueNameOf(arn), ...(account && /^\d{12}$/.test(account) ? { QueueOwnerAWSAccountId: account } : {}) }));
+  const r = await aws.sqs.send(
+    new GetQueueUrlCommand({
+      QueueName: queueNameOf(arn),
+      ...(account && /^\d{12}$/.test(account) ? { QueueOwnerAWSAccountId: account } : {}),
+    }),
+  );
   if (!r.QueueUrl) throw new CommandFailedError(`GetQueueUrl returned no URL for ${arn}`);
   return r.QueueUrl;
 }
@@ -62,7 +68,9 @@ export async function describeBus(aws: AwsClients, bus: string): Promise<{ arn: 
     return { arn: r.Arn ?? bus, name: r.Name ?? bus, deadLetterArn: r.DeadLetterConfig?.Arn };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') {
-      throw new CommandFailedError(`event bus '${bus}' not found (is the stack deployed, or the local runtime started? set --bus or LOAN_EVENTS_BUS)`);
+      throw new CommandFailedError(
+        `event bus '${bus}' not found (is the stack deployed, or the local runtime started? set --bus or LOAN_EVENTS_BUS)`,
+      );
     }
     throw err;
   }
@@ -73,8 +81,12 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
   const busInfo = await describeBus(aws, bus);
   if (busInfo.deadLetterArn) {
     found.set(busInfo.deadLetterArn, {
-      kind: 'bus', name: queueNameOf(busInfo.deadLetterArn), arn: busInfo.deadLetterArn, url: await queueUrl(aws, busInfo.deadLetterArn),
-      source: `bus ${busInfo.name}`, destination: { kind: 'bus', name: busInfo.name },
+      kind: 'bus',
+      name: queueNameOf(busInfo.deadLetterArn),
+      arn: busInfo.deadLetterArn,
+      url: await queueUrl(aws, busInfo.deadLetterArn),
+      source: `bus ${busInfo.name}`,
+      destination: { kind: 'bus', name: busInfo.name },
     });
   }
   /** Buffer queues already inspected for a redrive policy. */
@@ -84,8 +96,12 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
     const dlqArn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
     if (!dlqArn || found.has(dlqArn)) return;
     found.set(dlqArn, {
-      kind: 'redrive', name: queueNameOf(dlqArn), arn: dlqArn, url: await queueUrl(aws, dlqArn),
-      source: `queue ${queueNameOf(sourceArn)}`, destination: { kind: 'queue', arn: sourceArn, url: sourceUrl },
+      kind: 'redrive',
+      name: queueNameOf(dlqArn),
+      arn: dlqArn,
+      url: await queueUrl(aws, dlqArn),
+      source: `queue ${queueNameOf(sourceArn)}`,
+      destination: { kind: 'queue', arn: sourceArn, url: sourceUrl },
     });
   };
 
@@ -97,8 +113,12 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
       if (t.DeadLetterConfig?.Arn && !found.has(t.DeadLetterConfig.Arn)) {
         const arn = t.DeadLetterConfig.Arn;
         found.set(arn, {
-          kind: 'delivery', name: queueNameOf(arn), arn, url: await queueUrl(aws, arn),
-          source: `rule ${rule.Name}`, destination: { kind: 'queue', arn: t.Arn, url: targetUrl },
+          kind: 'delivery',
+          name: queueNameOf(arn),
+          arn,
+          url: await queueUrl(aws, arn),
+          source: `rule ${rule.Name}`,
+          destination: { kind: 'queue', arn: t.Arn, url: targetUrl },
         });
       }
       if (!sources.has(t.Arn)) {
@@ -130,5 +150,7 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
 export function pickDeadLetterQueue(all: readonly DeadLetterQueue[], wanted: string): DeadLetterQueue {
   const hit = all.find((d) => d.name === wanted || d.arn === wanted || d.url === wanted);
   if (hit) return hit;
-  throw new UsageError(`'${wanted}' is not a dead-letter queue of the stack; choose one of: ${all.map((d) => d.name).join(', ') || '(none found)'}`);
+  throw new UsageError(
+    `'${wanted}' is not a dead-letter queue of the stack; choose one of: ${all.map((d) => d.name).join(', ') || '(none found)'}`,
+  );
 }

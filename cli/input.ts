@@ -66,7 +66,9 @@ export function parseTime(option: string, value: string, now: Date = new Date())
   if (value.trim() === 'now') return now;
   const d = new Date(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim()) || Number.isNaN(d.getTime())) {
-    throw new UsageError(`${option}: '${value}' is not a time (use ISO 8601 like 2026-01-15T10:00:00Z, 'now', or relative like -2h, -30m, -7d)`);
+    throw new UsageError(
+      `${option}: '${value}' is not a time (use ISO 8601 like 2026-01-15T10:00:00Z, 'now', or relative like -2h, -30m, -7d)`,
+    );
   }
   return d;
 }

@@ -47,7 +47,9 @@ export function renderMermaid(t: Topology, options: { stack?: string } = {}): st
   lines.push(`  producers(["Producers<br/>PutEvents"]) --> ${bus}`);
   lines.push(`  ${bus}{{"Event bus ${text(t.busName)}${t.busKms ? '<br/>customer-managed KMS key' : ''}"}}`);
   if (t.busDeadLetterQueueId) {
-    lines.push(`  ${bus} -. "encryption failures" .-> ${nodeId('q', t.busDeadLetterQueueId)}[("${text(queueName(t.busDeadLetterQueueId))} (bus DLQ)")]`);
+    lines.push(
+      `  ${bus} -. "encryption failures" .-> ${nodeId('q', t.busDeadLetterQueueId)}[("${text(queueName(t.busDeadLetterQueueId))} (bus DLQ)")]`,
+    );
   }
   if (t.archive) {
     const days = t.archive.retentionDays ? `<br/>${t.archive.retentionDays} days` : '';

@@ -22,7 +22,10 @@ export class Output {
   private readonly colorErr: boolean;
   private readonly quiet: boolean;
 
-  public constructor(private readonly io: CliIO, options: OutputOptions) {
+  public constructor(
+    private readonly io: CliIO,
+    options: OutputOptions,
+  ) {
     this.json = options.json;
     // https://no-color.org: any non-empty NO_COLOR disables colour.
     const allowed = options.color && !(io.env.NO_COLOR ?? '').length && io.env.TERM !== 'dumb';

@@ -72,31 +72,53 @@ export function buildProgram(io: CliIO, onExit: (code: number) => void): Command
   program
     .description('Operate the loan-events application: publish, tail, test patterns, dead letters, replay, cost, diagram.')
     .version(readVersion(), '-V, --version')
-    .addOption(new Option('--region <region>', 'AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile\'s region)'))
+    .addOption(new Option('--region <region>', "AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option('--profile <name>', 'named profile from ~/.aws/config'))
-    .addOption(new Option('--endpoint-url <url>', 'endpoint of every service, e.g. the local runtime http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)'))
-    .addOption(new Option('--bus <name>', 'event bus name or ARN').default(io.env.LOAN_EVENTS_BUS ?? DEFAULT_BUS, io.env.LOAN_EVENTS_BUS ? 'LOAN_EVENTS_BUS' : DEFAULT_BUS))
-    .addOption(new Option('--stack <name>', 'stack name, the prefix of queue and rule names').default(io.env.LOAN_EVENTS_STACK ?? DEFAULT_STACK))
+    .addOption(
+      new Option(
+        '--endpoint-url <url>',
+        'endpoint of every service, e.g. the local runtime http://127.0.0.1:4566 (default: AWS_ENDPOINT_URL)',
+      ),
+    )
+    .addOption(
+      new Option('--bus <name>', 'event bus name or ARN').default(
+        io.env.LOAN_EVENTS_BUS ?? DEFAULT_BUS,
+        io.env.LOAN_EVENTS_BUS ? 'LOAN_EVENTS_BUS' : DEFAULT_BUS,
+      ),
+    )
+    .addOption(
+      new Option('--stack <name>', 'stack name, the prefix of queue and rule names').default(io.env.LOAN_EVENTS_STACK ?? DEFAULT_STACK),
+    )
     .option('--json', 'print machine-readable JSON on stdout', false)
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
     .option('-q, --quiet', 'no progress output on stderr', false)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 ok, 1 failure, 2 usage error.
 Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566 for the local
-runtime), LOAN_EVENTS_BUS, LOAN_EVENTS_STACK, NO_COLOR. See docs/cli.md.`);
+runtime), LOAN_EVENTS_BUS, LOAN_EVENTS_STACK, NO_COLOR. See docs/cli.md.`,
+    );
 
-  const wrap = <O>(fn: Action<O>) => async function (this: Command, ...params: unknown[]) {
-    const cmd = this;
-    const globals = cmd.optsWithGlobals() as GlobalOptions & O;
-    const out = new Output(io, { json: globals.json, color: globals.color, quiet: globals.quiet });
-    const aws = new AwsClients({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
-    try {
-      const code = await fn({ io, out, aws, globals }, globals, params.filter((p): p is string => typeof p === 'string'));
-      onExit(code ?? EXIT_OK);
-    } finally {
-      aws.destroy();
-    }
-  };
+  const wrap = <O>(fn: Action<O>) =>
+    async function (this: Command, ...params: unknown[]) {
+      // commander calls actions with the command as `this`.
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const cmd = this;
+      const globals = cmd.optsWithGlobals() as GlobalOptions & O;
+      const out = new Output(io, { json: globals.json, color: globals.color, quiet: globals.quiet });
+      const aws = new AwsClients({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
+      try {
+        const code = await fn(
+          { io, out, aws, globals },
+          globals,
+          params.filter((p): p is string => typeof p === 'string'),
+        );
+        onExit(code ?? EXIT_OK);
+      } finally {
+        aws.destroy();
+      }
+    };
 
   registerPublish(program, wrap);
   registerTail(program, wrap);

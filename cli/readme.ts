@@ -19,7 +19,10 @@ export function extractDiagram(readme: string): string {
   const start = readme.indexOf(DIAGRAM_START);
   const end = readme.indexOf(DIAGRAM_END);
   if (start < 0 || end < start) throw new UsageError(`README has no '${DIAGRAM_START}' ... '${DIAGRAM_END}' section`);
-  return readme.slice(start + DIAGRAM_START.length, end).replace(/^\n/, '').replace(/\n$/, '');
+  return readme
+    .slice(start + DIAGRAM_START.length, end)
+    .replace(/^\n/, '')
+    .replace(/\n$/, '');
 }
 
 /** The README with the text between the markers replaced by `block`. */

@@ -14,7 +14,11 @@ import { templatePath } from './topology';
 export const PROJECT_ROOT = join(__dirname, '..');
 
 /** Runs bin/app.ts the way `cdk synth` does (CDK_OUTDIR, CDK_CONTEXT_JSON from cdk.json) and returns the parsed template. */
-export async function synthTemplate(options: { stack: string; root?: string; env?: Readonly<Record<string, string | undefined>> }): Promise<unknown> {
+export async function synthTemplate(options: {
+  stack: string;
+  root?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}): Promise<unknown> {
   const root = options.root ?? PROJECT_ROOT;
   const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   const outdir = mkdtempSync(join(tmpdir(), 'loan-events-synth-'));

@@ -89,7 +89,8 @@ function refsIn(value: unknown, out: Set<string> = new Set()): Set<string> {
 }
 
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined;
 
 /** A readable label for a logical id: CDK's 8-character hash suffix removed. */
 export function labelOf(logicalId: string): string {
@@ -102,13 +103,18 @@ export function parseTemplate(template: unknown): Topology {
     throw new UsageError('the template has no Resources section; is it a CloudFormation template?');
   }
   const resources = Object.entries(template.Resources as Record<string, Json>);
-  const ofType = (type: string) => resources.filter(([, r]) => r?.Type === type).map(([id, r]) => [id, (r.Properties ?? {}) as Json] as const);
+  const ofType = (type: string) =>
+    resources.filter(([, r]) => r?.Type === type).map(([id, r]) => [id, (r.Properties ?? {}) as Json] as const);
   const counts: Record<string, number> = {};
   for (const [, r] of resources) counts[String(r?.Type)] = (counts[String(r?.Type)] ?? 0) + 1;
 
   const queues = new Map<string, QueueNode>();
   for (const [id, p] of ofType('AWS::SQS::Queue')) {
-    const redrive = isRecord(p.RedrivePolicy) ? p.RedrivePolicy : typeof p.RedrivePolicy === 'string' ? (JSON.parse(p.RedrivePolicy) as Json) : undefined;
+    const redrive = isRecord(p.RedrivePolicy)
+      ? p.RedrivePolicy
+      : typeof p.RedrivePolicy === 'string'
+        ? (JSON.parse(p.RedrivePolicy) as Json)
+        : undefined;
     const dlq = redrive ? refId(redrive.deadLetterTargetArn) : undefined;
     queues.set(id, {
       id,
@@ -126,17 +132,19 @@ export function parseTemplate(template: unknown): Topology {
       id,
       name: typeof p.Name === 'string' ? p.Name : labelOf(id),
       pattern: typeof p.EventPattern === 'string' ? JSON.parse(p.EventPattern) : p.EventPattern,
-      targets: asArray(p.Targets).filter(isRecord).map((t) => {
-        const queueId = refId(t.Arn);
-        const dlq = isRecord(t.DeadLetterConfig) ? refId(t.DeadLetterConfig.Arn) : undefined;
-        const retry = isRecord(t.RetryPolicy) ? t.RetryPolicy : {};
-        return {
-          ...(queueId && queues.has(queueId) ? { queueId } : {}),
-          ...(dlq ? { deadLetterQueueId: dlq } : {}),
-          retryAttempts: num(retry.MaximumRetryAttempts),
-          maxEventAgeSeconds: num(retry.MaximumEventAgeInSeconds),
-        };
-      }),
+      targets: asArray(p.Targets)
+        .filter(isRecord)
+        .map((t) => {
+          const queueId = refId(t.Arn);
+          const dlq = isRecord(t.DeadLetterConfig) ? refId(t.DeadLetterConfig.Arn) : undefined;
+          const retry = isRecord(t.RetryPolicy) ? t.RetryPolicy : {};
+          return {
+            ...(queueId && queues.has(queueId) ? { queueId } : {}),
+            ...(dlq ? { deadLetterQueueId: dlq } : {}),
+            retryAttempts: num(retry.MaximumRetryAttempts),
+            maxEventAgeSeconds: num(retry.MaximumEventAgeInSeconds),
+          };
+        }),
     }));
 
   const tables = new Map<string, { id: string; label: string }>();
@@ -148,7 +156,9 @@ export function parseTemplate(template: unknown): Topology {
   const roleTables = new Map<string, Set<string>>();
   const rolePublishes = new Set<string>();
   for (const [, p] of ofType('AWS::IAM::Policy')) {
-    const roles = asArray(p.Roles).map(refId).filter((r): r is string => r !== undefined);
+    const roles = asArray(p.Roles)
+      .map(refId)
+      .filter((r): r is string => r !== undefined);
     const statements = isRecord(p.PolicyDocument) ? asArray(p.PolicyDocument.Statement).filter(isRecord) : [];
     for (const s of statements) {
       if (s.Effect !== 'Allow') continue;
@@ -166,29 +176,31 @@ export function parseTemplate(template: unknown): Topology {
   }
 
   const mappings = ofType('AWS::Lambda::EventSourceMapping');
-  const functions: FunctionNode[] = ofType('AWS::Lambda::Function').map(([id, p]) => {
-    const role = refId(p.Role);
-    const sources = mappings
-      .filter(([, m]) => refId(m.FunctionName) === id)
-      .map(([, m]) => ({ queueId: refId(m.EventSourceArn) ?? '', m }))
-      .filter((s) => queues.has(s.queueId))
-      .map(({ queueId, m }) => ({
-        queueId,
-        batchSize: num(m.BatchSize) ?? 10,
-        batchingWindowSeconds: num(m.MaximumBatchingWindowInSeconds) ?? 0,
-        maxConcurrency: isRecord(m.ScalingConfig) ? num(m.ScalingConfig.MaximumConcurrency) : undefined,
-      }));
-    return {
-      id,
-      name: typeof p.FunctionName === 'string' ? p.FunctionName : labelOf(id),
-      architecture: asArray(p.Architectures).map(String)[0] ?? 'x86_64',
-      memoryMB: num(p.MemorySize) ?? 128,
-      timeoutSeconds: num(p.Timeout) ?? 3,
-      sources,
-      tableIds: role ? [...(roleTables.get(role) ?? [])].sort() : [],
-      publishes: role ? rolePublishes.has(role) : false,
-    };
-  }).filter((f) => f.sources.length > 0);
+  const functions: FunctionNode[] = ofType('AWS::Lambda::Function')
+    .map(([id, p]) => {
+      const role = refId(p.Role);
+      const sources = mappings
+        .filter(([, m]) => refId(m.FunctionName) === id)
+        .map(([, m]) => ({ queueId: refId(m.EventSourceArn) ?? '', m }))
+        .filter((s) => queues.has(s.queueId))
+        .map(({ queueId, m }) => ({
+          queueId,
+          batchSize: num(m.BatchSize) ?? 10,
+          batchingWindowSeconds: num(m.MaximumBatchingWindowInSeconds) ?? 0,
+          maxConcurrency: isRecord(m.ScalingConfig) ? num(m.ScalingConfig.MaximumConcurrency) : undefined,
+        }));
+      return {
+        id,
+        name: typeof p.FunctionName === 'string' ? p.FunctionName : labelOf(id),
+        architecture: asArray(p.Architectures).map(String)[0] ?? 'x86_64',
+        memoryMB: num(p.MemorySize) ?? 128,
+        timeoutSeconds: num(p.Timeout) ?? 3,
+        sources,
+        tableIds: role ? [...(roleTables.get(role) ?? [])].sort() : [],
+        publishes: role ? rolePublishes.has(role) : false,
+      };
+    })
+    .filter((f) => f.sources.length > 0);
 
   const [archive] = ofType('AWS::Events::Archive');
   const busProps = bus?.[1];
@@ -213,7 +225,9 @@ export function templatePath(options: { template?: string; assembly?: string; st
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) {
     // The manifest names the template file, which differs from the stack name for nested ids.
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { artifacts?: Record<string, { type?: string; properties?: { templateFile?: string }; displayName?: string }> };
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      artifacts?: Record<string, { type?: string; properties?: { templateFile?: string }; displayName?: string }>;
+    };
     const artifact = manifest.artifacts?.[options.stack];
     if (artifact?.properties?.templateFile) return join(dir, artifact.properties.templateFile);
   }

@@ -73,9 +73,30 @@ export const MAX_WILDCARD_COMPLEXITY = 10;
 
 const OR = '$or';
 const RESERVED_IN_OR = new Set([
-  'exact', 'equals-ignore-case', 'prefix', 'suffix', 'anything-but', 'exists', 'wildcard', 'numeric', 'cidr',
-  '=', '<', '<=', '>', '>=', 'regex', 'not-wildcard', 'not-equals-ignore-case', 'date-after', 'date-on-or-after',
-  'date-before', 'date-on-or-before', 'in-date-range', 'ip-address-in-range', 'ip-address-not-in-range',
+  'exact',
+  'equals-ignore-case',
+  'prefix',
+  'suffix',
+  'anything-but',
+  'exists',
+  'wildcard',
+  'numeric',
+  'cidr',
+  '=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'regex',
+  'not-wildcard',
+  'not-equals-ignore-case',
+  'date-after',
+  'date-on-or-after',
+  'date-before',
+  'date-on-or-before',
+  'in-date-range',
+  'ip-address-in-range',
+  'ip-address-not-in-range',
 ]);
 
 type Rule = Map<string, FieldCondition>;
@@ -324,10 +345,18 @@ function anythingBut(tz: JsonTokenizer): Matcher {
   if (t === Tok.StartObject) {
     if (tz.next() !== Tok.FieldName) throw new PatternReason('Anything-But expression name not found');
     switch (tz.text) {
-      case 'equals-ignore-case': kind = 'not-ic'; break;
-      case 'prefix': kind = 'not-prefix'; break;
-      case 'suffix': kind = 'not-suffix'; break;
-      case 'wildcard': kind = 'not-wildcard'; break;
+      case 'equals-ignore-case':
+        kind = 'not-ic';
+        break;
+      case 'prefix':
+        kind = 'not-prefix';
+        break;
+      case 'suffix':
+        kind = 'not-suffix';
+        break;
+      case 'wildcard':
+        kind = 'not-wildcard';
+        break;
       default:
         throw new PatternReason(`Unsupported anything-but pattern: ${tz.text}`);
     }
@@ -361,10 +390,8 @@ function anythingButValues(tz: JsonTokenizer, first: Tok): Matcher {
   };
   if (first === Tok.StartArray) {
     for (let t = tz.next(); t !== Tok.EndArray; t = tz.next()) add(t, true);
-    if ((strings.size > 0) === (numbers.size > 0)) {
-      throw new PatternReason(
-        'Inside anything but list, either all values are number or string, mixed type is not supported',
-      );
+    if (strings.size > 0 === numbers.size > 0) {
+      throw new PatternReason('Inside anything but list, either all values are number or string, mixed type is not supported');
     }
   } else add(first, false);
   if (numbers.size > 0) {
@@ -378,9 +405,7 @@ function anythingButOperands(tz: JsonTokenizer, first: Tok, kind: NotKind): Matc
   const add = (t: Tok) => {
     if (t !== Tok.String) {
       if (kind === 'not-ic') {
-        throw new PatternReason(
-          'Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.',
-        );
+        throw new PatternReason('Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.');
       }
       if (kind === 'not-wildcard') throw new PatternReason('wildcard match pattern must be a string');
       throw new PatternReason('prefix/suffix match pattern must be a string');

@@ -48,7 +48,8 @@ function patternCase(c: Case): CaseResult {
   let expected = c.expect as string;
   let ok = actual === expected;
   if (expected === 'invalid') {
-    const code = (c.errorCode as string | undefined) ?? (c.invalidInput === 'event' ? 'ValidationException' : 'InvalidEventPatternException');
+    const code =
+      (c.errorCode as string | undefined) ?? (c.invalidInput === 'event' ? 'ValidationException' : 'InvalidEventPatternException');
     expected = c.error === undefined ? `invalid (${code})` : `invalid (${code}): ${c.error as string}`;
     ok = c.error === undefined ? actual.startsWith(`invalid (${code})`) : actual === expected;
   }
@@ -98,7 +99,9 @@ export function runConformance(files: readonly string[]): ConformanceReport {
   let passed = 0;
   const failures: CaseResult[] = [];
   for (const file of files) {
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     for (const line of lines) {
       const c = JSON.parse(line) as Case;
       const r = 'inputTemplate' in c || 'inputPath' in c ? transformerCase(c) : patternCase(c);

@@ -50,11 +50,7 @@ export interface TestEventPatternOptions {
 }
 
 /** Mirrors `aws events test-event-pattern`. */
-export function testEventPattern(
-  pattern: string | object,
-  event: string | object,
-  options: TestEventPatternOptions = {},
-): boolean {
+export function testEventPattern(pattern: string | object, event: string | object, options: TestEventPatternOptions = {}): boolean {
   const m = new Machine<number>();
   m.add(0, compile(pattern));
   const ev = toEventObject(event);

@@ -251,14 +251,30 @@ export class JsonTokenizer {
         const esc = s.charCodeAt(i + 1);
         i += 2;
         switch (esc) {
-          case 0x22: out += '"'; break;
-          case 0x5c: out += '\\'; break;
-          case 0x2f: out += '/'; break;
-          case 0x62: out += '\b'; break;
-          case 0x66: out += '\f'; break;
-          case 0x6e: out += '\n'; break;
-          case 0x72: out += '\r'; break;
-          case 0x74: out += '\t'; break;
+          case 0x22:
+            out += '"';
+            break;
+          case 0x5c:
+            out += '\\';
+            break;
+          case 0x2f:
+            out += '/';
+            break;
+          case 0x62:
+            out += '\b';
+            break;
+          case 0x66:
+            out += '\f';
+            break;
+          case 0x6e:
+            out += '\n';
+            break;
+          case 0x72:
+            out += '\r';
+            break;
+          case 0x74:
+            out += '\t';
+            break;
           case 0x75: {
             const hex = s.slice(i, i + 4);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
@@ -299,9 +315,7 @@ export class JsonTokenizer {
 
   private eof(frame: Frame): never {
     const kind = frame.ctx === Ctx.Array ? 'Array' : 'Object';
-    throw new PatternReason(
-      `Unexpected end-of-input: expected close marker for ${kind} (start marker at ${this.where(frame.start)})`,
-    );
+    throw new PatternReason(`Unexpected end-of-input: expected close marker for ${kind} (start marker at ${this.where(frame.start)})`);
   }
 
   private unexpected(c: number, what: string): never {
@@ -328,9 +342,7 @@ function isDigit(c: number): boolean {
 
 /** Characters Jackson gathers into the token it names in "Unrecognized token '...'". */
 function isWordChar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c > 0x7f
-  );
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c > 0x7f;
 }
 
 function describe(c: number): string {

@@ -347,7 +347,10 @@ export class Machine<K> {
 
   private step(state: NameState, cond: FieldCondition): NameState {
     const fid = this.fieldId(cond.path);
-    const key = `${fid}\u0001${cond.matchers.map((m) => m.key).sort().join('\u0002')}`;
+    const key = `${fid}\u0001${cond.matchers
+      .map((m) => m.key)
+      .sort()
+      .join('\u0002')}`;
     const edge = `${state.id}\u0003${key}`;
     let target = this.edges.get(edge);
     if (target !== undefined) return target;

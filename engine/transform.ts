@@ -35,17 +35,15 @@ const PREDEFINED = new Set([
 ]);
 
 /** A placeholder such as `<detail-type>` or `<aws.events.rule-arn>`. */
-const placeholders = () => /<([A-Za-z0-9_.\-]+)>/g;
+const placeholders = () => /<([A-Za-z0-9_.-]+)>/g;
 /** The same, anchored at a position (sticky), for the renderer's single pass. */
-const PLACEHOLDER_AT = /<([A-Za-z0-9_.\-]+)>/y;
+const PLACEHOLDER_AT = /<([A-Za-z0-9_.-]+)>/y;
 
 /** Throws InvalidTargetInputError when PutTargets would reject the settings. */
 export function validateTargetInput(input: TargetInput, targetId = '<target-id>'): void {
   const given = [input.input, input.inputPath, input.inputTransformer].filter((x) => x !== undefined).length;
   if (given > 1) {
-    throw new InvalidTargetInputError(
-      `Only one of Input, InputPath, or InputTransformer must be provided for target ${targetId}.`,
-    );
+    throw new InvalidTargetInputError(`Only one of Input, InputPath, or InputTransformer must be provided for target ${targetId}.`);
   }
   if (input.input !== undefined) {
     if (input.input.length > MAX_INPUT_LENGTH) {
@@ -61,16 +59,12 @@ export function validateTargetInput(input: TargetInput, targetId = '<target-id>'
   const t = input.inputTransformer;
   if (t === undefined) return;
   if (t.inputTemplate.length > MAX_INPUT_TEMPLATE_LENGTH) {
-    throw new InvalidTargetInputError(
-      `InputTemplate for target ${targetId} exceeds ${MAX_INPUT_TEMPLATE_LENGTH} characters.`,
-    );
+    throw new InvalidTargetInputError(`InputTemplate for target ${targetId} exceeds ${MAX_INPUT_TEMPLATE_LENGTH} characters.`);
   }
   const map = t.inputPathsMap ?? {};
   const keys = Object.keys(map);
   if (keys.length > MAX_INPUT_PATHS) {
-    throw new InvalidTargetInputError(
-      `InputPathsMap for target ${targetId} has more than ${MAX_INPUT_PATHS} entries.`,
-    );
+    throw new InvalidTargetInputError(`InputPathsMap for target ${targetId} has more than ${MAX_INPUT_PATHS} entries.`);
   }
   for (const k of keys) {
     if (PREDEFINED.has(k) || k.startsWith('aws.events.')) {

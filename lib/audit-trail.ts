@@ -119,13 +119,15 @@ export class AuditTrail extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'trail-bucket/',
-      lifecycleRules: [{
-        transitions: [
-          { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: ia },
-          { storageClass: s3.StorageClass.GLACIER, transitionAfter: glacier },
-        ],
-        noncurrentVersionTransitions: [{ storageClass: s3.StorageClass.GLACIER, transitionAfter: Duration.days(30) }],
-      }],
+      lifecycleRules: [
+        {
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: ia },
+            { storageClass: s3.StorageClass.GLACIER, transitionAfter: glacier },
+          ],
+          noncurrentVersionTransitions: [{ storageClass: s3.StorageClass.GLACIER, transitionAfter: Duration.days(30) }],
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -133,35 +135,41 @@ export class AuditTrail extends Construct {
     // aws:cloudtrail:arn encryption context.
     // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
     const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
-    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudTrailToEncryptLogFiles',
-      principals: [cloudtrailPrincipal],
-      actions: ['kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'aws:SourceArn': this.trailArn },
-        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
-      },
-    }));
-    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudTrailToDescribeKey',
-      principals: [cloudtrailPrincipal],
-      actions: ['kms:DescribeKey'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceArn': this.trailArn } },
-    }));
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudTrailToEncryptLogFiles',
+        principals: [cloudtrailPrincipal],
+        actions: ['kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceArn': this.trailArn },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
+        },
+      }),
+    );
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudTrailToDescribeKey',
+        principals: [cloudtrailPrincipal],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceArn': this.trailArn } },
+      }),
+    );
 
     // The Trail L2 lets CloudTrail write to the bucket without naming the trail; this Deny
     // confines that to this trail.
     // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
-    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'DenyOtherTrails',
-      effect: iam.Effect.DENY,
-      principals: [cloudtrailPrincipal],
-      actions: ['s3:PutObject', 's3:GetBucketAcl'],
-      resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
-      conditions: { StringNotEquals: { 'aws:SourceArn': this.trailArn } },
-    }));
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherTrails',
+        effect: iam.Effect.DENY,
+        principals: [cloudtrailPrincipal],
+        actions: ['s3:PutObject', 's3:GetBucketAcl'],
+        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+        conditions: { StringNotEquals: { 'aws:SourceArn': this.trailArn } },
+      }),
+    );
 
     this.logGroup = encryptedLogGroup(this, 'LogGroup', {
       encryptionKey: props.encryptionKey,

@@ -149,7 +149,9 @@ export class BufferedConsumer extends Construct {
 
     const queueRetention = props.queueRetention ?? Duration.days(4);
     if (queueRetention.toSeconds() < 60 || queueRetention.toSeconds() > MAX_BUFFER_RETENTION.toSeconds()) {
-      throw new Error(`'queueRetention' must be between 60 seconds and ${MAX_BUFFER_RETENTION.toHumanString()} inclusive, so messages moved to the 14-day dead-letter queue keep time there (given ${queueRetention.toHumanString()})`);
+      throw new Error(
+        `'queueRetention' must be between 60 seconds and ${MAX_BUFFER_RETENTION.toHumanString()} inclusive, so messages moved to the 14-day dead-letter queue keep time there (given ${queueRetention.toHumanString()})`,
+      );
     }
 
     const router = props.router;
@@ -208,19 +210,21 @@ export class BufferedConsumer extends Construct {
     // encryption context. Without this statement deliveries fail silently into the retry policy:
     // the best-known failure of encrypted SQS targets.
     // @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: `AllowEventBridgeToEncryptFor${pascalCase(consumer.name)}`,
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: ['*'],
-      conditions: {
-        'ArnEquals': { 'aws:SourceArn': ruleArn },
-        // aws:SourceArn already names this account; no second source key that could go missing.
-        'StringEquals': {
-          'kms:EncryptionContext:aws:sqs:arn': [queueArn(names.queue), queueArn(names.deliveryDeadLetterQueue)],
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `AllowEventBridgeToEncryptFor${pascalCase(consumer.name)}`,
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': ruleArn },
+          // aws:SourceArn already names this account; no second source key that could go missing.
+          StringEquals: {
+            'kms:EncryptionContext:aws:sqs:arn': [queueArn(names.queue), queueArn(names.deliveryDeadLetterQueue)],
+          },
         },
-      },
-    }));
+      }),
+    );
 
     this.rule = new events.Rule(this, 'Rule', {
       ruleName: names.rule,
@@ -239,14 +243,19 @@ export class BufferedConsumer extends Construct {
         retryPolicy: { maximumRetryAttempts: retryAttempts, maximumEventAgeInSeconds: maxEventAge.toSeconds() },
       }),
     });
-    for (const [queue, sid] of [[this.queue, 'AllowRuleToBuffer'], [this.deliveryDeadLetterQueue, 'AllowRuleDeadLetters']] as const) {
-      queue.addToResourcePolicy(new iam.PolicyStatement({
-        sid,
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [queue.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
-      }));
+    for (const [queue, sid] of [
+      [this.queue, 'AllowRuleToBuffer'],
+      [this.deliveryDeadLetterQueue, 'AllowRuleDeadLetters'],
+    ] as const) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
+        }),
+      );
     }
 
     this.role = new iam.Role(this, 'Role', {
@@ -259,11 +268,13 @@ export class BufferedConsumer extends Construct {
       retention: props.logRetention,
     });
     this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'WriteOwnLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.logGroup.logGroupArn],
-    }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
 
     this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
@@ -299,33 +310,41 @@ export class BufferedConsumer extends Construct {
     // @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
     // @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
     const via = (service: string) => ({ 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` });
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DecryptOwnQueueThroughSqs',
-      actions: ['kms:Decrypt'],
-      resources: [key.keyArn],
-      conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.queue.queueArn } },
-    }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptOwnQueueThroughSqs',
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.queue.queueArn } },
+      }),
+    );
     // Moving a message to the dead-letter queue after maxReceiveCount encrypts it for that queue.
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'EncryptForOwnDeadLetterQueueThroughSqs',
-      actions: ['kms:GenerateDataKey'],
-      resources: [key.keyArn],
-      conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.deadLetterQueue.queueArn } },
-    }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptForOwnDeadLetterQueueThroughSqs',
+        actions: ['kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.deadLetterQueue.queueArn } },
+      }),
+    );
     const tableNames = [this.idempotencyTable.tableName, ...(this.stateTable ? [this.stateTable.tableName] : [])];
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'UseKeyForOwnTablesThroughDynamoDb',
-      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-      resources: [key.keyArn],
-      conditions: { StringEquals: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames } },
-    }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseKeyForOwnTablesThroughDynamoDb',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames } },
+      }),
+    );
     // DescribeKey carries no encryption context.
-    this.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DescribeKeyThroughDynamoDb',
-      actions: ['kms:DescribeKey'],
-      resources: [key.keyArn],
-      conditions: { StringEquals: via('dynamodb') },
-    }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeKeyThroughDynamoDb',
+        actions: ['kms:DescribeKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: via('dynamodb') },
+      }),
+    );
 
     const environment: Record<string, string> = {
       EVENT_BUS_NAME: router.eventBusName,
@@ -412,7 +431,8 @@ export class BufferedConsumer extends Construct {
       },
       {
         id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
-        reason: 'SQS event source mappings do not support on-failure destinations; the buffer queue redrive policy sends failed messages to the consumer dead-letter queue.',
+        reason:
+          'SQS event source mappings do not support on-failure destinations; the buffer queue redrive policy sends failed messages to the consumer dead-letter queue.',
       },
     );
     Validations.of(this.deadLetterQueue).acknowledge({
@@ -459,7 +479,9 @@ export function validateTuning(name: string, t: Tuning): void {
   range('memoryMB', 128, 10240);
   range('maxReceiveCount', 1, 1000);
   if (t.batchSize > 10 && t.maxBatchingWindowSeconds === 0) {
-    throw new Error(`Consumer '${name}': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize ${t.batchSize}, maxBatchingWindowSeconds 0)`);
+    throw new Error(
+      `Consumer '${name}': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize ${t.batchSize}, maxBatchingWindowSeconds 0)`,
+    );
   }
 }
 

@@ -7,7 +7,14 @@ import { Node } from 'constructs';
 import { LoanEventsStackProps } from './loan-events-stack';
 
 /** Context keys `propsFromContext` reads. */
-export const CONTEXT_KEYS = ['deploymentRoleArns', 'ruleManagerArns', 'alarmEmail', 'existingTrail', 'logPutEvents', 'archiveRetentionDays'] as const;
+export const CONTEXT_KEYS = [
+  'deploymentRoleArns',
+  'ruleManagerArns',
+  'alarmEmail',
+  'existingTrail',
+  'logPutEvents',
+  'archiveRetentionDays',
+] as const;
 
 export function propsFromContext(node: Node): LoanEventsStackProps {
   const get = (key: (typeof CONTEXT_KEYS)[number]) => node.tryGetContext(key) as unknown;
@@ -28,7 +35,9 @@ export function propsFromContext(node: Node): LoanEventsStackProps {
   if (days !== undefined) {
     const n = Number(days);
     if (String(days).trim() === '' || !Number.isInteger(n) || n < 0) {
-      throw new Error(`Context 'archiveRetentionDays' must be a whole number of days, 0 to keep events indefinitely (given '${String(days)}')`);
+      throw new Error(
+        `Context 'archiveRetentionDays' must be a whole number of days, 0 to keep events indefinitely (given '${String(days)}')`,
+      );
     }
     archiveRetention = Duration.days(n);
   }

@@ -66,7 +66,9 @@ export function pascalCase(name: string): string {
  * SSE-KMS with the project key (never the AWS managed `alias/aws/sqs`, which EventBridge cannot be
  * granted), TLS-only, data keys reused for 5 minutes to keep KMS calls and cost down.
  */
-export function encryptedQueueProps(encryptionKey: kms.IKey): Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey' | 'dataKeyReuse' | 'enforceSSL'> {
+export function encryptedQueueProps(
+  encryptionKey: kms.IKey,
+): Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey' | 'dataKeyReuse' | 'enforceSSL'> {
   return {
     encryption: sqs.QueueEncryption.KMS,
     encryptionMasterKey: encryptionKey,
@@ -81,7 +83,11 @@ export function encryptedQueueProps(encryptionKey: kms.IKey): Pick<sqs.QueueProp
  * characters. Good enough to warn before a deployment fails on a size quota.
  */
 export function estimatedPolicySize(scope: Construct, document: iam.PolicyDocument | object): number {
-  const longest: Record<string, string> = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'ap-southeast-3', 'AWS::Partition': 'aws-us-gov' };
+  const longest: Record<string, string> = {
+    'AWS::AccountId': '123456789012',
+    'AWS::Region': 'ap-southeast-3',
+    'AWS::Partition': 'aws-us-gov',
+  };
   const flatten = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(flatten);
     if (v === null || typeof v !== 'object') return v;
@@ -91,7 +97,10 @@ export function estimatedPolicySize(scope: Construct, document: iam.PolicyDocume
     if (typeof o['Fn::Sub'] === 'string') return o['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_m, k: string) => longest[k] ?? 'x'.repeat(128));
     if (o['Fn::Join'] !== undefined) {
       const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts.map(flatten).map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(sep);
+      return parts
+        .map(flatten)
+        .map((p) => (typeof p === 'string' ? p : JSON.stringify(p)))
+        .join(sep);
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, flatten(x)]));
   };
@@ -120,14 +129,21 @@ export function encryptedLogGroup(scope: Construct, id: string, props: Encrypted
   const stack = Stack.of(scope);
   // Built from the name, not the resource: the log group depends on the key, so the key
   // policy cannot reference the log group without a dependency cycle.
-  const arn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: props.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-  props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-    sid: `AllowCloudWatchLogs${pascalCase(props.logGroupName)}`,
-    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-    resources: ['*'],
-    conditions: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': arn } },
-  }));
+  const arn = stack.formatArn({
+    service: 'logs',
+    resource: 'log-group',
+    resourceName: props.logGroupName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  props.encryptionKey.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: `AllowCloudWatchLogs${pascalCase(props.logGroupName)}`,
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': arn } },
+    }),
+  );
   return new logs.LogGroup(scope, id, {
     logGroupName: props.logGroupName,
     encryptionKey: props.encryptionKey,

@@ -96,7 +96,7 @@ export interface EventRouterProps {
 function allowEventsCondition(source: string, detailTypes: readonly string[]): Record<string, Record<string, unknown>> {
   return {
     'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': [...detailTypes] },
-    'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+    Null: { 'events:source': 'false', 'events:detail-type': 'false' },
   };
 }
 
@@ -162,15 +162,19 @@ export class EventRouter extends Construct {
       }
     }
     if (this.ruleManagers.length === 0) {
-      throw new Error("'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation");
+      throw new Error(
+        "'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation",
+      );
     }
 
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
-      description: `Encrypts the ${busName} event bus, its archive, queues, tables, logs and alarms`,
-      enableKeyRotation: true,
-      alias: `alias/${busName}`,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: `Encrypts the ${busName} event bus, its archive, queues, tables, logs and alarms`,
+        enableKeyRotation: true,
+        alias: `alias/${busName}`,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
 
     this.eventBusArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: busName });
 
@@ -183,20 +187,24 @@ export class EventRouter extends Construct {
     Validations.of(this.deadLetterQueue).acknowledge(
       {
         id: 'AwsSolutions::AwsSolutions-SQS3',
-        reason: 'This queue is the event bus dead-letter queue (DeadLetterConfig of the bus), which cdk-nag does not recognise as a dead-letter queue.',
+        reason:
+          'This queue is the event bus dead-letter queue (DeadLetterConfig of the bus), which cdk-nag does not recognise as a dead-letter queue.',
       },
       {
         id: 'Serverless::Serverless-SQSRedrivePolicy',
-        reason: 'This is the event bus dead-letter queue; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.',
+        reason:
+          'This is the event bus dead-letter queue; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.',
       },
     );
-    this.deadLetterQueue.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowEventBusDeadLetters',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['sqs:SendMessage'],
-      resources: [this.deadLetterQueue.queueArn],
-      conditions: { ArnEquals: { 'aws:SourceArn': this.eventBusArn } },
-    }));
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBusDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.eventBusArn } },
+      }),
+    );
 
     // The L2 adds the key-policy statement EventBridge needs for the bus, conditioned on
     // aws:SourceArn and the kms:EncryptionContext:aws:events:event-bus:arn of this bus.
@@ -268,7 +276,9 @@ export class EventRouter extends Construct {
         const errors: string[] = [];
         const busPolicy = estimatedPolicySize(this, this.renderResourcePolicy());
         if (busPolicy > busPolicyLimit) {
-          errors.push(`The bus policy would be up to ${busPolicy} characters, over the ${busPolicyLimit}-character limit ('busPolicySizeLimit', EventBridge quota "Event bus policy size"): merge publishers' sources or raise the quota and the prop`);
+          errors.push(
+            `The bus policy would be up to ${busPolicy} characters, over the ${busPolicyLimit}-character limit ('busPolicySizeLimit', EventBridge quota "Event bus policy size"): merge publishers' sources or raise the quota and the prop`,
+          );
         }
         return errors;
       },
@@ -288,13 +298,15 @@ export class EventRouter extends Construct {
   public grantPublish(name: string, role: iam.IRole, publishes: readonly EventDefinition[]): void {
     if (publishes.length === 0) return;
     [...bySource(publishes)].forEach(([source, detailTypes], i) => {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        // Sids must be unique in a policy; the index keeps `a.b-c` and `a.b.c` apart.
-        sid: `PutEvents${i}${pascalCase(source)}`,
-        actions: ['events:PutEvents'],
-        resources: [this.eventBusArn],
-        conditions: allowEventsCondition(source, detailTypes),
-      }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          // Sids must be unique in a policy; the index keeps `a.b-c` and `a.b.c` apart.
+          sid: `PutEvents${i}${pascalCase(source)}`,
+          actions: ['events:PutEvents'],
+          resources: [this.eventBusArn],
+          conditions: allowEventsCondition(source, detailTypes),
+        }),
+      );
     });
     this.publishers.push({ name, principalArn: role.roleArn, events: publishes });
   }
@@ -307,14 +319,17 @@ export class EventRouter extends Construct {
     const doc = new iam.PolicyDocument();
     const notAService = { Bool: { 'aws:PrincipalIsAWSService': 'false' } };
     const listed = this.publishers.map((p) => p.principalArn);
-    const denyPutEvents = (sid: string, conditions: Record<string, unknown>) => doc.addStatements(new iam.PolicyStatement({
-      sid,
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['events:PutEvents'],
-      resources: [this.eventBusArn],
-      conditions,
-    }));
+    const denyPutEvents = (sid: string, conditions: Record<string, unknown>) =>
+      doc.addStatements(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['events:PutEvents'],
+          resources: [this.eventBusArn],
+          conditions,
+        }),
+      );
     // Service principals are exempt: archive replays are put on the bus by EventBridge itself,
     // and a Deny for Principal * would otherwise block them.
     denyPutEvents(
@@ -328,13 +343,13 @@ export class EventRouter extends Construct {
       // events outside its catalog entry. One statement per source keeps source/detail-type
       // pairs exact instead of allowing their cross product.
       denyPutEvents(`DenyOtherSourcesFrom${id}`, {
-        'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+        ArnLike: { 'aws:PrincipalArn': p.principalArn },
         // Multivalued key: see allowEventsCondition.
         'ForAnyValue:StringNotEquals': { 'events:source': [...sources.keys()] },
       });
       [...sources.entries()].forEach(([source, detailTypes], i) => {
         denyPutEvents(`DenyOtherDetailTypesFrom${id}${i}`, {
-          'ArnLike': { 'aws:PrincipalArn': p.principalArn },
+          ArnLike: { 'aws:PrincipalArn': p.principalArn },
           'ForAnyValue:StringEquals': { 'events:source': source },
           'ForAnyValue:StringNotEquals': { 'events:detail-type': detailTypes },
         });
@@ -343,24 +358,28 @@ export class EventRouter extends Construct {
       if (account !== undefined) {
         // Another account needs an Allow here as well as in its own IAM policies.
         [...sources.entries()].forEach(([source, detailTypes], i) => {
-          doc.addStatements(new iam.PolicyStatement({
-            sid: `AllowPutEventsFrom${id}${i}`,
-            principals: [new iam.AccountPrincipal(account)],
-            actions: ['events:PutEvents'],
-            resources: [this.eventBusArn],
-            conditions: allowEventsCondition(source, detailTypes),
-          }));
+          doc.addStatements(
+            new iam.PolicyStatement({
+              sid: `AllowPutEventsFrom${id}${i}`,
+              principals: [new iam.AccountPrincipal(account)],
+              actions: ['events:PutEvents'],
+              resources: [this.eventBusArn],
+              conditions: allowEventsCondition(source, detailTypes),
+            }),
+          );
         });
       }
     }
-    doc.addStatements(new iam.PolicyStatement({
-      sid: 'DenySubscribingToAllButDeploymentRoles',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: [...SUBSCRIBE_ACTIONS],
-      resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: `${this.eventBusName}/*` })],
-      conditions: { ArnNotLike: { 'aws:PrincipalArn': this.ruleManagers }, ...notAService },
-    }));
+    doc.addStatements(
+      new iam.PolicyStatement({
+        sid: 'DenySubscribingToAllButDeploymentRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...SUBSCRIBE_ACTIONS],
+        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: `${this.eventBusName}/*` })],
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': this.ruleManagers }, ...notAService },
+      }),
+    );
     return doc;
   }
 }
@@ -382,21 +401,21 @@ export function eventEnvelopeSchema(event: EventDefinition): Record<string, unkn
   // Only the root of a schema document may carry $schema.
   delete detail.$schema;
   return {
-    '$schema': 'http://json-schema.org/draft-04/schema#',
-    'title': event.detailType,
-    'description': event.description,
-    'type': 'object',
-    'required': ['source', 'detail-type', 'detail'],
-    'properties': {
-      'version': { type: 'string' },
-      'id': { type: 'string' },
-      'account': { type: 'string' },
-      'time': { type: 'string', format: 'date-time' },
-      'region': { type: 'string' },
-      'resources': { type: 'array', items: { type: 'string' } },
-      'source': { type: 'string', enum: [event.source] },
+    $schema: 'http://json-schema.org/draft-04/schema#',
+    title: event.detailType,
+    description: event.description,
+    type: 'object',
+    required: ['source', 'detail-type', 'detail'],
+    properties: {
+      version: { type: 'string' },
+      id: { type: 'string' },
+      account: { type: 'string' },
+      time: { type: 'string', format: 'date-time' },
+      region: { type: 'string' },
+      resources: { type: 'array', items: { type: 'string' } },
+      source: { type: 'string', enum: [event.source] },
       'detail-type': { type: 'string', enum: [event.detailType] },
-      'detail': detail,
+      detail: detail,
     },
     'x-loan-events-version': event.version,
   };

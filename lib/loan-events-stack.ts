@@ -131,7 +131,9 @@ export class LoanEventsStack extends Stack {
       for (const queueName of c.queueNames) {
         const other = owners.get(queueName);
         if (other !== undefined) {
-          throw new Error(`Consumers '${other}' and '${name}' would both create the queue '${queueName}'; rename one of them in the catalog`);
+          throw new Error(
+            `Consumers '${other}' and '${name}' would both create the queue '${queueName}'; rename one of them in the catalog`,
+          );
         }
         owners.set(queueName, name);
       }
@@ -156,13 +158,22 @@ export class LoanEventsStack extends Stack {
 
     new CfnOutput(this, 'EventBusName', { value: this.router.eventBus.eventBusName, description: 'Name of the event bus' });
     new CfnOutput(this, 'EventBusArn', { value: this.router.eventBus.eventBusArn, description: 'ARN of the event bus' });
-    new CfnOutput(this, 'EventBusDeadLetterQueueUrl', { value: this.router.deadLetterQueue.queueUrl, description: 'Events the bus could not encrypt or decrypt' });
+    new CfnOutput(this, 'EventBusDeadLetterQueueUrl', {
+      value: this.router.deadLetterQueue.queueUrl,
+      description: 'Events the bus could not encrypt or decrypt',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn, description: 'Subscribe paging tools here' });
     for (const [name, c] of Object.entries(this.consumers)) {
       const p = pascalCase(name);
       new CfnOutput(this, `${p}QueueUrl`, { value: c.queue.queueUrl, description: `${name} buffer queue` });
-      new CfnOutput(this, `${p}DeadLetterQueueUrl`, { value: c.deadLetterQueue.queueUrl, description: `${name} messages that failed processing` });
-      new CfnOutput(this, `${p}DeliveryDeadLetterQueueUrl`, { value: c.deliveryDeadLetterQueue.queueUrl, description: `${name} events EventBridge could not deliver` });
+      new CfnOutput(this, `${p}DeadLetterQueueUrl`, {
+        value: c.deadLetterQueue.queueUrl,
+        description: `${name} messages that failed processing`,
+      });
+      new CfnOutput(this, `${p}DeliveryDeadLetterQueueUrl`, {
+        value: c.deliveryDeadLetterQueue.queueUrl,
+        description: `${name} events EventBridge could not deliver`,
+      });
     }
     for (const [name, role] of Object.entries(this.router.publisherRoles)) {
       new CfnOutput(this, `${pascalCase(name)}PublisherRoleArn`, { value: role.roleArn, description: `Assume to publish as ${name}` });
@@ -175,7 +186,9 @@ export class LoanEventsStack extends Stack {
    */
   private defaultDeploymentRoleArn(): string {
     if (!(this.synthesizer instanceof DefaultStackSynthesizer)) {
-      throw new Error(`'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given ${this.synthesizer.constructor.name})`);
+      throw new Error(
+        `'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given ${this.synthesizer.constructor.name})`,
+      );
     }
     const arn = this.synthesizer.cloudFormationExecutionRoleArn;
     return Token.isUnresolved(arn) || !arn.includes('${') ? arn : Fn.sub(arn);

@@ -77,27 +77,38 @@ export class Observability extends Construct {
     const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
     const fromOwnAlarms = {
       StringEquals: { 'aws:SourceAccount': stack.account },
-      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
     };
     // Alarms publish to an encrypted topic only if CloudWatch may use the key for that topic.
     // Scoped by the topic's encryption context, which SNS always sends; the alarm-source
     // conditions sit on the topic policy, where CloudWatch documents them, so a missing context
     // key can never silence every alarm at once.
     // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
-    props.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarmsToEncryptForAlarmTopic',
-      principals: [cloudwatchPrincipal],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
-    }));
-    this.alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowOwnAlarmsToPublish',
-      principals: [cloudwatchPrincipal],
-      actions: ['sns:Publish'],
-      resources: [this.alarmTopic.topicArn],
-      conditions: fromOwnAlarms,
-    }));
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToEncryptForAlarmTopic',
+        principals: [cloudwatchPrincipal],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+      }),
+    );
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnAlarmsToPublish',
+        principals: [cloudwatchPrincipal],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
     if (props.alarmEmail) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
@@ -107,28 +118,43 @@ export class Observability extends Construct {
       dashboardName: props.dashboardName ?? `${stack.stackName}-flow`,
       defaultInterval: Duration.hours(3),
     });
-    this.dashboard.addWidgets(new cloudwatch.TextWidget({
-      markdown: `# ${busName}\nPer consumer: rule -> buffer queue -> function -> dead-letter queues. Any DLQ above zero is an alarm.`,
-      width: 24,
-      height: 2,
-    }));
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ${busName}\nPer consumer: rule -> buffer queue -> function -> dead-letter queues. Any DLQ above zero is an alarm.`,
+        width: 24,
+        height: 2,
+      }),
+    );
 
     for (const c of props.consumers) {
       const name = c.node.id;
-      const ruleMetric = (metricName: string) => new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName,
-        dimensionsMap: { EventBusName: busName, RuleName: c.rule.ruleName },
-        statistic: 'Sum',
-        period: Duration.minutes(1),
-      });
-      this.dlqAlarm(`${name}DeadLetterQueueAlarm`, c.deadLetterQueue, `${name}: messages the function failed maxReceiveCount times. Inspect, fix, then redrive.`);
-      this.dlqAlarm(`${name}DeliveryDeadLetterQueueAlarm`, c.deliveryDeadLetterQueue, `${name}: events EventBridge could not deliver to the buffer queue. Check queue policy and key policy, then redrive.`);
-      this.alarm(`${name}QueueAgeAlarm`, c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }), {
-        threshold: maxAge.toSeconds(),
-        evaluationPeriods: 5,
-        description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
-      });
+      const ruleMetric = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName,
+          dimensionsMap: { EventBusName: busName, RuleName: c.rule.ruleName },
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        });
+      this.dlqAlarm(
+        `${name}DeadLetterQueueAlarm`,
+        c.deadLetterQueue,
+        `${name}: messages the function failed maxReceiveCount times. Inspect, fix, then redrive.`,
+      );
+      this.dlqAlarm(
+        `${name}DeliveryDeadLetterQueueAlarm`,
+        c.deliveryDeadLetterQueue,
+        `${name}: events EventBridge could not deliver to the buffer queue. Check queue policy and key policy, then redrive.`,
+      );
+      this.alarm(
+        `${name}QueueAgeAlarm`,
+        c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+        {
+          threshold: maxAge.toSeconds(),
+          evaluationPeriods: 5,
+          description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
+        },
+      );
       this.alarm(`${name}FunctionErrorsAlarm`, c.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }), {
         threshold: 0,
         description: `${name}: the function threw (whole batch retried). Check its logs.`,
@@ -150,26 +176,46 @@ export class Observability extends Construct {
         new cloudwatch.TextWidget({ markdown: `## ${c.function.functionName}`, width: 24, height: 1 }),
         new cloudwatch.GraphWidget({
           title: `${name}: rule`,
-          left: [ruleMetric('MatchedEvents'), ruleMetric('Invocations'), ruleMetric('FailedInvocations'), ruleMetric('InvocationsSentToDlq')],
+          left: [
+            ruleMetric('MatchedEvents'),
+            ruleMetric('Invocations'),
+            ruleMetric('FailedInvocations'),
+            ruleMetric('InvocationsSentToDlq'),
+          ],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${name}: buffer queue`,
-          left: [c.queue.metricNumberOfMessagesSent({ period: Duration.minutes(1) }), c.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })],
+          left: [
+            c.queue.metricNumberOfMessagesSent({ period: Duration.minutes(1) }),
+            c.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+          ],
           right: [c.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${name}: function`,
-          left: [c.function.metricInvocations({ period: Duration.minutes(1) }), c.function.metricErrors({ period: Duration.minutes(1) }), c.function.metricThrottles({ period: Duration.minutes(1) })],
+          left: [
+            c.function.metricInvocations({ period: Duration.minutes(1) }),
+            c.function.metricErrors({ period: Duration.minutes(1) }),
+            c.function.metricThrottles({ period: Duration.minutes(1) }),
+          ],
           right: [c.function.metricDuration({ period: Duration.minutes(1), statistic: 'p99' })],
           width: 6,
         }),
         new cloudwatch.GraphWidget({
           title: `${name}: dead-letter queues`,
           left: [
-            c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'redrive DLQ' }),
-            c.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'delivery DLQ' }),
+            c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period: Duration.minutes(1),
+              statistic: 'Maximum',
+              label: 'redrive DLQ',
+            }),
+            c.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period: Duration.minutes(1),
+              statistic: 'Maximum',
+              label: 'delivery DLQ',
+            }),
           ],
           width: 6,
         }),
@@ -187,14 +233,21 @@ export class Observability extends Construct {
       });
       this.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
         threshold: 0,
-        description: 'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
+        description:
+          'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
       });
     }
-    this.dlqAlarm('BusDeadLetterQueueAlarm', props.router.deadLetterQueue, 'Events the bus could not encrypt or decrypt (KMS errors). Check the key state and key policy, then redrive.');
+    this.dlqAlarm(
+      'BusDeadLetterQueueAlarm',
+      props.router.deadLetterQueue,
+      'Events the bus could not encrypt or decrypt (KMS errors). Check the key state and key policy, then redrive.',
+    );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Bus dead-letter queue (KMS errors)',
-        left: [props.router.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })],
+        left: [
+          props.router.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        ],
         width: 12,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12 }),
@@ -208,7 +261,11 @@ export class Observability extends Construct {
     });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, opts: { threshold: number; description: string; evaluationPeriods?: number }): cloudwatch.Alarm {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    opts: { threshold: number; description: string; evaluationPeriods?: number },
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold: opts.threshold,

@@ -28,7 +28,13 @@ export function sqsRecord(q: Queue, m: SqsMessage, region: string): Record<strin
   if (m.deadLetterSourceArn) attributes.DeadLetterQueueSourceArn = m.deadLetterSourceArn;
   const messageAttributes: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m.attributes)) {
-    messageAttributes[k] = { stringValue: v.StringValue, binaryValue: v.BinaryValue, stringListValues: [], binaryListValues: [], dataType: v.DataType };
+    messageAttributes[k] = {
+      stringValue: v.StringValue,
+      binaryValue: v.BinaryValue,
+      stringListValues: [],
+      binaryListValues: [],
+      dataType: v.DataType,
+    };
   }
   return {
     messageId: m.messageId,
@@ -103,7 +109,10 @@ export class SqsEventSource {
       }
       const q = this.sqs.byArn(this.def.eventSourceArn);
       if (!q) {
-        if (!warned) this.log.always(`event source mapping for ${this.fn.name}: queue ${this.def.eventSourceArn} does not exist; polling paused until it does`);
+        if (!warned)
+          this.log.always(
+            `event source mapping for ${this.fn.name}: queue ${this.def.eventSourceArn} does not exist; polling paused until it does`,
+          );
         warned = true;
         await sleep(500, this.abort.signal);
         continue;
@@ -115,7 +124,9 @@ export class SqsEventSource {
       const p = this.process(q, batch)
         .catch((err) => {
           // The batch stays in flight and returns after its visibility timeout; nothing is lost.
-          this.log.always(`event source mapping for ${this.fn.name}: batch of ${batch.length} not settled: ${(err as Error).stack ?? String(err)}`);
+          this.log.always(
+            `event source mapping for ${this.fn.name}: batch of ${batch.length} not settled: ${(err as Error).stack ?? String(err)}`,
+          );
         })
         .finally(() => {
           this.running--;
@@ -136,7 +147,10 @@ export class SqsEventSource {
     const deadline = Date.now() + this.def.maximumBatchingWindowInSeconds * 1000;
     while (batch.length < size && !this.closed && !q.deleted) {
       const left = deadline - Date.now();
-      const more = left > 0 ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal }) : q.take(Math.min(size - batch.length, 10));
+      const more =
+        left > 0
+          ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal })
+          : q.take(Math.min(size - batch.length, 10));
       if (more.length === 0) break;
       batch.push(...more);
     }
@@ -150,14 +164,25 @@ export class SqsEventSource {
     const r = await this.fn.invoke(JSON.stringify(event));
     if (!r.ok) {
       // The whole batch comes back after its visibility timeout, as with Lambda.
-      this.log.event('failure', { function: this.fn.name, queue: q.name, records: batch.length, type: r.error.errorType, reason: r.error.errorMessage });
+      this.log.event('failure', {
+        function: this.fn.name,
+        queue: q.name,
+        records: batch.length,
+        type: r.error.errorType,
+        reason: r.error.errorMessage,
+      });
       return;
     }
     let failed: Set<string> | undefined = new Set();
     if (this.def.reportBatchItemFailures) {
       failed = failedItems(r.payload, batch);
       if (failed === undefined) {
-        this.log.event('failure', { function: this.fn.name, queue: q.name, records: batch.length, reason: 'invalid batchItemFailures response; whole batch returns to the queue' });
+        this.log.event('failure', {
+          function: this.fn.name,
+          queue: q.name,
+          records: batch.length,
+          reason: 'invalid batchItemFailures response; whole batch returns to the queue',
+        });
         return;
       }
     }
@@ -165,7 +190,14 @@ export class SqsEventSource {
       if (!failed.has(m.messageId) && m.receiptHandle) q.delete(m.receiptHandle);
     }
     if (log) this.log.event('result', { function: this.fn.name, ms: r.durationMs, ok: batch.length - failed.size, failed: failed.size });
-    if (failed.size > 0) this.log.event('failure', { function: this.fn.name, queue: q.name, records: failed.size, reason: 'reported in batchItemFailures', ids: [...failed].join(',') });
+    if (failed.size > 0)
+      this.log.event('failure', {
+        function: this.fn.name,
+        queue: q.name,
+        records: failed.size,
+        reason: 'reported in batchItemFailures',
+        ids: [...failed].join(','),
+      });
   }
 
   async close(): Promise<void> {

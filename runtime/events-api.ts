@@ -25,19 +25,30 @@ function timestamp(i: Input, name: string): number {
   const v = i[name];
   if (typeof v === 'number') return v * 1000;
   if (typeof v === 'string' && Number.isFinite(Date.parse(v))) return Date.parse(v);
-  throw validation(`1 validation error detected: Value null at '${name.charAt(0).toLowerCase() + name.slice(1)}' failed to satisfy constraint: Member must not be null`);
+  throw validation(
+    `1 validation error detected: Value null at '${name.charAt(0).toLowerCase() + name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+  );
 }
 
 function page<T>(items: T[], i: Input): { items: T[]; NextToken?: string } {
   const limit = i.Limit === undefined ? 100 : Number(i.Limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw validation(
+      `1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
+    );
   const start = i.NextToken ? Number(Buffer.from(String(i.NextToken), 'base64').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw validation('The NextToken provided is invalid.');
   const end = start + limit;
   return { items: items.slice(start, end), NextToken: end < items.length ? Buffer.from(String(end)).toString('base64') : undefined };
 }
 
-const busOut = (b: Bus) => ({ Name: b.name, Arn: b.arn, Description: b.description, CreationTime: secs(b.created), LastModifiedTime: secs(b.created) });
+const busOut = (b: Bus) => ({
+  Name: b.name,
+  Arn: b.arn,
+  Description: b.description,
+  CreationTime: secs(b.created),
+  LastModifiedTime: secs(b.created),
+});
 
 const ruleOut = (r: Rule) => ({
   Name: r.name,
@@ -54,12 +65,15 @@ const targetOut = (t: TargetDef) => ({
   Arn: t.arn,
   Input: t.input,
   InputPath: t.inputPath,
-  InputTransformer: t.inputTransformer ? { InputPathsMap: t.inputTransformer.inputPathsMap, InputTemplate: t.inputTransformer.inputTemplate } : undefined,
-  RetryPolicy: t.retryPolicy ? { MaximumRetryAttempts: t.retryPolicy.maximumRetryAttempts, MaximumEventAgeInSeconds: t.retryPolicy.maximumEventAgeInSeconds } : undefined,
+  InputTransformer: t.inputTransformer
+    ? { InputPathsMap: t.inputTransformer.inputPathsMap, InputTemplate: t.inputTransformer.inputTemplate }
+    : undefined,
+  RetryPolicy: t.retryPolicy
+    ? { MaximumRetryAttempts: t.retryPolicy.maximumRetryAttempts, MaximumEventAgeInSeconds: t.retryPolicy.maximumEventAgeInSeconds }
+    : undefined,
   DeadLetterConfig: t.deadLetterArn ? { Arn: t.deadLetterArn } : undefined,
   SqsParameters: t.sqsMessageGroupId ? { MessageGroupId: t.sqsMessageGroupId } : undefined,
 });
-
 
 const archiveOut = (a: Archive) => ({
   ArchiveName: a.name,
@@ -111,7 +125,10 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
   },
   ListEventBuses: (b, i) => {
     const prefix = String(i.NamePrefix ?? '');
-    const { items, NextToken } = page([...b.buses.values()].filter((x) => x.name.startsWith(prefix)), i);
+    const { items, NextToken } = page(
+      [...b.buses.values()].filter((x) => x.name.startsWith(prefix)),
+      i,
+    );
     return { EventBuses: items.map(busOut), NextToken };
   },
   DescribeEventBus: (b, i) => {
@@ -121,7 +138,10 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
   ListRules: (b, i) => {
     const bus = b.bus(i.EventBusName);
     const prefix = String(i.NamePrefix ?? '');
-    const { items, NextToken } = page([...bus.rules.values()].filter((r) => r.name.startsWith(prefix)), i);
+    const { items, NextToken } = page(
+      [...bus.rules.values()].filter((r) => r.name.startsWith(prefix)),
+      i,
+    );
     return { Rules: items.map(ruleOut), NextToken };
   },
   DescribeRule: (b, i) => {
@@ -135,7 +155,13 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
   },
   PutRule: (b, i) => {
     const bus = b.bus(i.EventBusName);
-    const rule = b.putRule(bus, { name: required(i, 'Name'), pattern: i.EventPattern, scheduleExpression: i.ScheduleExpression, state: i.State, description: i.Description });
+    const rule = b.putRule(bus, {
+      name: required(i, 'Name'),
+      pattern: i.EventPattern,
+      scheduleExpression: i.ScheduleExpression,
+      state: i.State,
+      description: i.Description,
+    });
     b.log.event('rule', { bus: bus.name, rule: rule.name, state: rule.state });
     return { RuleArn: rule.arn };
   },
@@ -146,23 +172,33 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
   PutTargets: (b, i) => {
     const rule = b.rule(b.bus(i.EventBusName), required(i, 'Rule'));
     if (!Array.isArray(i.Targets) || i.Targets.length === 0 || i.Targets.length > 10) {
-      throw validation("1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10");
+      throw validation(
+        "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10",
+      );
     }
     const failed = b.putTargets(rule, i.Targets.map(targetFromApi));
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   },
   RemoveTargets: (b, i) => {
     const rule = b.rule(b.bus(i.EventBusName), required(i, 'Rule'));
-    if (!Array.isArray(i.Ids) || i.Ids.length === 0) throw validation("1 validation error detected: Value null at 'ids' failed to satisfy constraint: Member must not be null");
+    if (!Array.isArray(i.Ids) || i.Ids.length === 0)
+      throw validation("1 validation error detected: Value null at 'ids' failed to satisfy constraint: Member must not be null");
     const failed: Output[] = [];
     for (const id of i.Ids) {
-      if (!rule.targets.delete(String(id))) failed.push({ TargetId: id, ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Target ${id} does not exist on rule ${rule.name}.` });
+      if (!rule.targets.delete(String(id)))
+        failed.push({
+          TargetId: id,
+          ErrorCode: 'ResourceNotFoundException',
+          ErrorMessage: `Target ${id} does not exist on rule ${rule.name}.`,
+        });
     }
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   },
   ListArchives: (b, i) => {
     const prefix = String(i.NamePrefix ?? '');
-    const list = [...b.archives.values()].filter((a) => a.name.startsWith(prefix) && (i.EventSourceArn === undefined || a.sourceArn === i.EventSourceArn));
+    const list = [...b.archives.values()].filter(
+      (a) => a.name.startsWith(prefix) && (i.EventSourceArn === undefined || a.sourceArn === i.EventSourceArn),
+    );
     const { items, NextToken } = page(list, i);
     return { Archives: items.map(archiveOut), NextToken };
   },
@@ -188,7 +224,10 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
   ListReplays: (b, i) => {
     const prefix = String(i.NamePrefix ?? '');
     const list = [...b.replays.values()].filter(
-      (r) => r.name.startsWith(prefix) && (i.State === undefined || r.state === i.State) && (i.EventSourceArn === undefined || r.archive.arn === i.EventSourceArn),
+      (r) =>
+        r.name.startsWith(prefix) &&
+        (i.State === undefined || r.state === i.State) &&
+        (i.EventSourceArn === undefined || r.archive.arn === i.EventSourceArn),
     );
     const { items, NextToken } = page(list, i);
     return { Replays: items.map(replayOut), NextToken };

@@ -144,7 +144,15 @@ export class EventBroker {
   }
 
   createBus(name: string, description?: string, deadLetterArn?: string): Bus {
-    const bus: Bus = { name, arn: this.busArn(name), description, deadLetterArn, created: Date.now(), rules: new Map(), matcher: new RuleMatcher<string>() };
+    const bus: Bus = {
+      name,
+      arn: this.busArn(name),
+      description,
+      deadLetterArn,
+      created: Date.now(),
+      rules: new Map(),
+      matcher: new RuleMatcher<string>(),
+    };
     this.buses.set(name, bus);
     return bus;
   }
@@ -170,7 +178,9 @@ export class EventBroker {
 
   putRule(bus: Bus, def: { name: string; pattern?: string; scheduleExpression?: string; state?: string; description?: string }): Rule {
     if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(def.name)) {
-      throw validation(`1 validation error detected: Value '${def.name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length at most 64`);
+      throw validation(
+        `1 validation error detected: Value '${def.name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length at most 64`,
+      );
     }
     if (def.pattern === undefined && def.scheduleExpression === undefined) {
       throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
@@ -184,7 +194,9 @@ export class EventBroker {
     }
     const state = def.state ?? 'ENABLED';
     if (!['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'].includes(state)) {
-      throw validation(`1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`);
+      throw validation(
+        `1 validation error detected: Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]`,
+      );
     }
     const every = def.scheduleExpression === undefined ? undefined : scheduleInterval(def.scheduleExpression, bus.name);
     const existing = bus.rules.get(def.name);
@@ -239,16 +251,24 @@ export class EventBroker {
   putTargets(rule: Rule, targets: TargetDef[]): { TargetId: string; ErrorCode: string; ErrorMessage: string }[] {
     const failed: { TargetId: string; ErrorCode: string; ErrorMessage: string }[] = [];
     for (const t of targets) {
-      if (!t.id || !/^[.\-_A-Za-z0-9]{1,64}$/.test(t.id)) throw validation(`1 validation error detected: Value '${t.id}' at 'targets.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+      if (!t.id || !/^[.\-_A-Za-z0-9]{1,64}$/.test(t.id))
+        throw validation(
+          `1 validation error detected: Value '${t.id}' at 'targets.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+        );
       if (!t.arn) throw validation(`Parameter Arn of target ${t.id} is required.`);
       validateTargetInput(targetInput(t), t.id);
       if (!rule.targets.has(t.id) && rule.targets.size >= MAX_TARGETS_PER_RULE) {
-        throw new AwsError('LimitExceededException', `The requested resource exceeds the maximum number allowed. Rule ${rule.name} has ${MAX_TARGETS_PER_RULE} targets.`);
+        throw new AwsError(
+          'LimitExceededException',
+          `The requested resource exceeds the maximum number allowed. Rule ${rule.name} has ${MAX_TARGETS_PER_RULE} targets.`,
+        );
       }
       const attempts = t.retryPolicy?.maximumRetryAttempts;
       const age = t.retryPolicy?.maximumEventAgeInSeconds;
-      if (attempts !== undefined && (attempts < 0 || attempts > 185)) throw validation(`RetryPolicy.MaximumRetryAttempts of target ${t.id} must be between 0 and 185.`);
-      if (age !== undefined && (age < 60 || age > 86400)) throw validation(`RetryPolicy.MaximumEventAgeInSeconds of target ${t.id} must be between 60 and 86400.`);
+      if (attempts !== undefined && (attempts < 0 || attempts > 185))
+        throw validation(`RetryPolicy.MaximumRetryAttempts of target ${t.id} must be between 0 and 185.`);
+      if (age !== undefined && (age < 60 || age > 86400))
+        throw validation(`RetryPolicy.MaximumEventAgeInSeconds of target ${t.id} must be between 60 and 86400.`);
       rule.targets.set(t.id, t);
     }
     return failed;
@@ -263,7 +283,9 @@ export class EventBroker {
       throw validation("1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null");
     }
     if (entries.length > PUT_EVENTS_MAX_ENTRIES) {
-      throw validation(`1 validation error detected: Value '[${entries.length} entries]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${PUT_EVENTS_MAX_ENTRIES}`);
+      throw validation(
+        `1 validation error detected: Value '[${entries.length} entries]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${PUT_EVENTS_MAX_ENTRIES}`,
+      );
     }
     const total = entries.reduce((n: number, e: PutEventsEntry) => n + entrySize(e ?? {}), 0);
     if (total > PUT_EVENTS_MAX_BYTES) {
@@ -286,8 +308,14 @@ export class EventBroker {
     return { FailedEntryCount: failed, Entries: results };
   }
 
-  private acceptEntry(e: PutEventsEntry, now: number): { bus: Bus; event: Record<string, unknown> } | { ErrorCode: string; ErrorMessage: string } {
-    const invalid = (field: string, reason: string) => ({ ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}` });
+  private acceptEntry(
+    e: PutEventsEntry,
+    now: number,
+  ): { bus: Bus; event: Record<string, unknown> } | { ErrorCode: string; ErrorMessage: string } {
+    const invalid = (field: string, reason: string) => ({
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}`,
+    });
     for (const f of ['Source', 'DetailType', 'Detail'] as const) {
       if (typeof e[f] !== 'string' || (e[f] as string).length === 0) return invalid(f, `${f} is a required argument.`);
     }
@@ -304,7 +332,8 @@ export class EventBroker {
     } catch {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     }
-    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     let bus: Bus;
     try {
       bus = this.bus(e.EventBusName);
@@ -337,7 +366,13 @@ export class EventBroker {
   /** Archives, matches and delivers one accepted event. */
   ingest(bus: Bus, event: Record<string, unknown>, ingestedAt: number, replay?: Replay): void {
     const log = !this.log.quiet;
-    if (log) this.log.event(replay ? 'replay' : 'publish', { bus: bus.name, id: event.id as string, source: event.source as string, 'detail-type': event['detail-type'] as string });
+    if (log)
+      this.log.event(replay ? 'replay' : 'publish', {
+        bus: bus.name,
+        id: event.id as string,
+        source: event.source as string,
+        'detail-type': event['detail-type'] as string,
+      });
     if (!replay) this.archive(bus, event, ingestedAt);
     const matched = bus.matcher.match(event);
     for (const name of matched) {
@@ -381,7 +416,8 @@ export class EventBroker {
     }
     try {
       this.send(t, body, event);
-      if (!this.log.quiet) this.log.event('deliver', { rule: rule.name, target: targetName(t.arn), id: event.id as string, attempt: attempt + 1 });
+      if (!this.log.quiet)
+        this.log.event('deliver', { rule: rule.name, target: targetName(t.arn), id: event.id as string, attempt: attempt + 1 });
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError('InternalFailure', (err as Error).message, true);
       this.fail(rule, t, event, ingestedAt, attempt, e);
@@ -413,7 +449,8 @@ export class EventBroker {
     }
     if (service === 'lambda' && this.invoker) {
       const name = t.arn.split(':')[6];
-      if (!this.invoker.hasFunction(name)) throw new DeliveryError('Lambda.ResourceNotFoundException', `Function not found: ${t.arn}`, false);
+      if (!this.invoker.hasFunction(name))
+        throw new DeliveryError('Lambda.ResourceNotFoundException', `Function not found: ${t.arn}`, false);
       this.invoker.invokeAsync(name, body);
       return;
     }
@@ -426,7 +463,14 @@ export class EventBroker {
     const delay = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
     const attemptsLeft = attempt < policy.maximumRetryAttempts;
     const ageLeft = ageMs + delay < policy.maximumEventAgeInSeconds * 1000;
-    this.log.event('failure', { rule: rule.name, target: targetName(t.arn), id: event.id as string, attempt: attempt + 1, code: err.code, reason: err.message });
+    this.log.event('failure', {
+      rule: rule.name,
+      target: targetName(t.arn),
+      id: event.id as string,
+      attempt: attempt + 1,
+      code: err.code,
+      reason: err.message,
+    });
     if (err.retryable && attemptsLeft && ageLeft) {
       this.pendingRetries++;
       const timer = setTimeout(() => {
@@ -442,11 +486,20 @@ export class EventBroker {
   }
 
   /** Sends the event to the target's DLQ with the attributes EventBridge adds. */
-  private deadLetter(rule: Rule, t: TargetDef, event: Record<string, unknown>, retries: number, err: DeliveryError, exhausted?: string): void {
+  private deadLetter(
+    rule: Rule,
+    t: TargetDef,
+    event: Record<string, unknown>,
+    retries: number,
+    err: DeliveryError,
+    exhausted?: string,
+  ): void {
     const dlq = t.deadLetterArn ? this.sqs.byArn(t.deadLetterArn) : undefined;
     if (!dlq) {
       // No DLQ (or it is gone): EventBridge drops the event. Say so loudly.
-      this.log.always(`DROPPED event ${String(event.id)} for rule ${rule.name} target ${t.id}: ${err.code}: ${err.message}${t.deadLetterArn ? ` (dead-letter queue ${t.deadLetterArn} does not exist)` : ' (no dead-letter queue)'}`);
+      this.log.always(
+        `DROPPED event ${String(event.id)} for rule ${rule.name} target ${t.id}: ${err.code}: ${err.message}${t.deadLetterArn ? ` (dead-letter queue ${t.deadLetterArn} does not exist)` : ' (no dead-letter queue)'}`,
+      );
       return;
     }
     const s = (v: string): MessageAttributeValue => ({ DataType: 'String', StringValue: v });
@@ -459,21 +512,41 @@ export class EventBroker {
       ...(exhausted ? { EXHAUSTED_RETRY_CONDITION: s(exhausted) } : {}),
     };
     try {
-      dlq.send({ body: JSON.stringify(event), attributes, groupId: dlq.fifo ? 'default' : undefined, dedupId: dlq.fifo ? String(event.id) : undefined });
+      dlq.send({
+        body: JSON.stringify(event),
+        attributes,
+        groupId: dlq.fifo ? 'default' : undefined,
+        dedupId: dlq.fifo ? String(event.id) : undefined,
+      });
       this.log.event('dlq', { rule: rule.name, target: t.id, to: dlq.name, id: event.id as string, code: err.code });
     } catch (e) {
-      this.log.always(`DROPPED event ${String(event.id)} for rule ${rule.name}: its dead-letter queue ${dlq.name} refused it: ${(e as Error).message}`);
+      this.log.always(
+        `DROPPED event ${String(event.id)} for rule ${rule.name}: its dead-letter queue ${dlq.name} refused it: ${(e as Error).message}`,
+      );
     }
   }
 
   /** StartReplay: re-delivers archived events from [start, end) to the archive's bus. */
-  startReplay(input: { name: string; description?: string; archiveArn: string; start: number; end: number; destinationArn: string; filterArns?: string[] }): Replay {
-    if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(input.name)) throw validation(`1 validation error detected: Value '${input.name}' at 'replayName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+  startReplay(input: {
+    name: string;
+    description?: string;
+    archiveArn: string;
+    start: number;
+    end: number;
+    destinationArn: string;
+    filterArns?: string[];
+  }): Replay {
+    if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(input.name))
+      throw validation(
+        `1 validation error detected: Value '${input.name}' at 'replayName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+      );
     if (this.replays.has(input.name)) throw new AwsError('ResourceAlreadyExistsException', `Replay ${input.name} already exists.`);
     const archive = [...this.archives.values()].find((a) => a.arn === input.archiveArn);
     if (!archive) throw new AwsError('ResourceNotFoundException', `Archive ${input.archiveArn.split('/').pop()} does not exist.`);
-    if (!(input.end > input.start)) throw validation('Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.');
-    if (input.end > Date.now() + 1000) throw validation('Parameter EventEndTime is not valid. Reason: EventEndTime must not be in the future.');
+    if (!(input.end > input.start))
+      throw validation('Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.');
+    if (input.end > Date.now() + 1000)
+      throw validation('Parameter EventEndTime is not valid. Reason: EventEndTime must not be in the future.');
     if (input.destinationArn !== archive.sourceArn) {
       throw validation('Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.');
     }
@@ -532,12 +605,22 @@ export class EventBroker {
     for (const t of this.schedules.values()) clearInterval(t);
     this.schedules.clear();
     for (const t of this.timers) clearTimeout(t);
-    if (this.pendingRetries > 0) this.log.always(`${this.pendingRetries} target deliveries were still being retried at shutdown and are lost with the in-memory state`);
+    if (this.pendingRetries > 0)
+      this.log.always(
+        `${this.pendingRetries} target deliveries were still being retried at shutdown and are lost with the in-memory state`,
+      );
     this.timers.clear();
   }
 }
 
-const RATE_UNITS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+const RATE_UNITS: Record<string, number> = {
+  minute: 60_000,
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
 
 /**
  * Milliseconds between runs of `rate(N unit)`; null for a valid `cron(...)`, which is not run.

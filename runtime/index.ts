@@ -60,7 +60,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const host = options.host ?? '127.0.0.1';
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
   const stdout = (text: string) => process.stdout.write(text);
-  const log = new RuntimeLog(options.log ?? ((line: string) => stdout(`${line}\n`)), options.quiet ?? false, options.log ? undefined : stdout);
+  const log = new RuntimeLog(
+    options.log ?? ((line: string) => stdout(`${line}\n`)),
+    options.quiet ?? false,
+    options.log ? undefined : stdout,
+  );
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => DynaliteServer;
@@ -100,7 +104,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
     const cap = options.maxVisibilityTimeoutSeconds;
     if (cap !== undefined) {
-      if (!Number.isInteger(cap) || cap < 0 || cap > 43200) throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
+      if (!Number.isInteger(cap) || cap < 0 || cap > 43200)
+        throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
     await build(topo, { log, sqs, events, functions, mappings, endpoint, region, accountId });
@@ -134,7 +139,9 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   let pending = topo.queues;
   while (pending.length > 0) {
     const next = pending.filter((q) => {
-      const dlq = q.attributes.RedrivePolicy ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn : undefined;
+      const dlq = q.attributes.RedrivePolicy
+        ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn
+        : undefined;
       return dlq !== undefined && !c.sqs.byArn(dlq) && pending.some((p) => c.sqs.arnOf(p.name) === dlq);
     });
     if (next.length === pending.length) throw new TemplateError(`Queues ${next.map((q) => q.name).join(', ')} form a dead-letter cycle`);
@@ -168,7 +175,13 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   for (const r of topo.rules) {
     try {
       const bus = c.events.bus(busNameOf(r.busName));
-      const rule = c.events.putRule(bus, { name: r.name, pattern: r.pattern, scheduleExpression: r.scheduleExpression, state: r.state, description: r.description });
+      const rule = c.events.putRule(bus, {
+        name: r.name,
+        pattern: r.pattern,
+        scheduleExpression: r.scheduleExpression,
+        state: r.state,
+        description: r.description,
+      });
       c.events.putTargets(rule, r.targets);
     } catch (e) {
       throw new TemplateError(`Rule ${r.name}: ${(e as Error).message}`);
@@ -176,9 +189,17 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   }
   await createTables(topo, c.endpoint, c.region);
   const concurrency = new Map<string, number>();
-  for (const m of topo.mappings) concurrency.set(m.functionName, (concurrency.get(m.functionName) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
+  for (const m of topo.mappings)
+    concurrency.set(m.functionName, (concurrency.get(m.functionName) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
-    c.functions.add(new LambdaFunction(f, { region: c.region, accountId: c.accountId, endpoint: c.endpoint }, c.log, Math.max(1, concurrency.get(f.name) ?? DEFAULT_MAPPING_CONCURRENCY)));
+    c.functions.add(
+      new LambdaFunction(
+        f,
+        { region: c.region, accountId: c.accountId, endpoint: c.endpoint },
+        c.log,
+        Math.max(1, concurrency.get(f.name) ?? DEFAULT_MAPPING_CONCURRENCY),
+      ),
+    );
   }
   for (const m of topo.mappings) {
     const fn = c.functions.get(m.functionName);
@@ -202,7 +223,8 @@ const INDEX_KEYS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughp
 async function createTables(topo: Topology, endpoint: string, region: string): Promise<void> {
   if (topo.tables.length === 0) return;
   const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  const pick = (o: Record<string, unknown>, keys: string[]) =>
+    Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   try {
     await Promise.all(
       topo.tables.map(async (t) => {
@@ -234,7 +256,11 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
     for (const rule of bus.rules.values()) {
       lines.push(`    rule ${rule.name} [${rule.state}] ${rule.pattern ?? rule.scheduleExpression ?? ''}`);
       for (const t of rule.targets.values()) {
-        const extras = [t.inputTransformer ? 'input transformer' : t.inputPath ? `input path ${t.inputPath}` : t.input ? 'constant input' : '', t.retryPolicy ? `retries ${t.retryPolicy.maximumRetryAttempts ?? 185}/${t.retryPolicy.maximumEventAgeInSeconds ?? 86400}s` : '', t.deadLetterArn ? `dlq ${short(t.deadLetterArn)}` : 'no dlq'].filter(Boolean);
+        const extras = [
+          t.inputTransformer ? 'input transformer' : t.inputPath ? `input path ${t.inputPath}` : t.input ? 'constant input' : '',
+          t.retryPolicy ? `retries ${t.retryPolicy.maximumRetryAttempts ?? 185}/${t.retryPolicy.maximumEventAgeInSeconds ?? 86400}s` : '',
+          t.deadLetterArn ? `dlq ${short(t.deadLetterArn)}` : 'no dlq',
+        ].filter(Boolean);
         lines.push(`      -> ${short(t.arn)} (${extras.join(', ')})`);
       }
     }
@@ -242,11 +268,16 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
   for (const a of events.archives.values()) lines.push(`  archive ${a.name} of ${short(a.sourceArn)}`);
   for (const q of sqs.list()) {
     const r = q.settings.RedrivePolicy;
-    lines.push(`  queue ${q.name} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`);
+    lines.push(
+      `  queue ${q.name} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`,
+    );
   }
   for (const f of functions.functions.values()) {
     const m = topo.mappings.filter((x) => x.functionName === f.name);
-    const src = m.map((x) => `${short(x.eventSourceArn)} batch ${x.batchSize}, window ${x.maximumBatchingWindowInSeconds}s, concurrency ${x.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY}${x.reportBatchItemFailures ? ', partial failures' : ''}`);
+    const src = m.map(
+      (x) =>
+        `${short(x.eventSourceArn)} batch ${x.batchSize}, window ${x.maximumBatchingWindowInSeconds}s, concurrency ${x.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY}${x.reportBatchItemFailures ? ', partial failures' : ''}`,
+    );
     lines.push(`  function ${f.name} (${f.def.handler}, timeout ${f.def.timeoutSeconds}s)${src.length ? ` <- ${src.join('; ')}` : ''}`);
   }
   for (const t of topo.tables) lines.push(`  table ${t.name}`);

@@ -110,7 +110,11 @@ export class LambdaFunction {
       const p = env.pending;
       clearTimeout(p.timer);
       env.pending = undefined;
-      p.resolve(m.ok ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs } : { ok: false, error: m.error!, durationMs: m.durationMs });
+      p.resolve(
+        m.ok
+          ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs }
+          : { ok: false, error: m.error!, durationMs: m.durationMs },
+      );
     });
     const crash = (error: InvokeError) => {
       initDone(error);
@@ -124,8 +128,19 @@ export class LambdaFunction {
         p.resolve({ ok: false, error, durationMs: Date.now() - p.started });
       }
     };
-    worker.on('error', (err) => crash({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: ${err.name}: ${err.message}`, trace: String(err.stack ?? '').split('\n') }));
-    worker.on('exit', (code) => crash({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: exit status ${code}` }));
+    worker.on('error', (err) =>
+      crash({
+        errorType: 'Runtime.ExitError',
+        errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: ${err.name}: ${err.message}`,
+        trace: String(err.stack ?? '').split('\n'),
+      }),
+    );
+    worker.on('exit', (code) =>
+      crash({
+        errorType: 'Runtime.ExitError',
+        errorMessage: `RequestId: ${env.pending?.id ?? '-'} Error: Runtime exited with error: exit status ${code}`,
+      }),
+    );
     return env;
   }
 
@@ -179,7 +194,14 @@ export class LambdaFunction {
         env.dead = true;
         void env.worker.terminate();
         this.remove(env);
-        resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `${new Date().toISOString()} ${id} Task timed out after ${this.def.timeoutSeconds.toFixed(2)} seconds` }, durationMs: Date.now() - started });
+        resolve({
+          ok: false,
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `${new Date().toISOString()} ${id} Task timed out after ${this.def.timeoutSeconds.toFixed(2)} seconds`,
+          },
+          durationMs: Date.now() - started,
+        });
       }, timeoutMs);
       env.pending = { id, resolve, timer, started };
       env.worker.postMessage({
@@ -213,7 +235,14 @@ export class LambdaFunction {
   private async initialize(env: Env): Promise<InvokeError | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<InvokeError>((resolve) => {
-      timer = setTimeout(() => resolve({ errorType: 'Runtime.InitTimeout', errorMessage: `Init phase of ${this.name} did not finish within ${INIT_TIMEOUT_MS / 1000} seconds` }), INIT_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          resolve({
+            errorType: 'Runtime.InitTimeout',
+            errorMessage: `Init phase of ${this.name} did not finish within ${INIT_TIMEOUT_MS / 1000} seconds`,
+          }),
+        INIT_TIMEOUT_MS,
+      );
     });
     const error = await Promise.race([env.init, timedOut]);
     clearTimeout(timer);
@@ -236,7 +265,11 @@ export class LambdaFunction {
         if (p) {
           clearTimeout(p.timer);
           e.pending = undefined;
-          p.resolve({ ok: false, error: { errorType: 'Runtime.Shutdown', errorMessage: 'The local runtime is shutting down' }, durationMs: Date.now() - p.started });
+          p.resolve({
+            ok: false,
+            error: { errorType: 'Runtime.Shutdown', errorMessage: 'The local runtime is shutting down' },
+            durationMs: Date.now() - p.started,
+          });
         }
         await e.worker.terminate();
       }),

@@ -69,11 +69,14 @@ export function createHandler(s: Services): http.RequestListener {
       return;
     }
     // Requests that arrive while the app is being built wait, rather than see half a topology.
-    void s.ready.then(() => route(s, req, res, target, requestId)).catch((err) => {
-      s.log.always(`internal error serving ${target || req.url}: ${(err as Error).stack ?? err}`);
-      if (!res.headersSent) send(res, 500, 'application/json', clean({ __type: 'InternalFailure', message: String((err as Error).message) }));
-      else res.destroy();
-    });
+    void s.ready
+      .then(() => route(s, req, res, target, requestId))
+      .catch((err) => {
+        s.log.always(`internal error serving ${target || req.url}: ${(err as Error).stack ?? err}`);
+        if (!res.headersSent)
+          send(res, 500, 'application/json', clean({ __type: 'InternalFailure', message: String((err as Error).message) }));
+        else res.destroy();
+      });
   };
 }
 
@@ -102,7 +105,10 @@ async function route(s: Services, req: http.IncomingMessage, res: http.ServerRes
   }
   const action = params.get('Action');
   if (!action) {
-    const err = new AwsError('UnknownOperationException', 'Missing X-Amz-Target header or Action parameter; this endpoint serves EventBridge, SQS and DynamoDB.');
+    const err = new AwsError(
+      'UnknownOperationException',
+      'Missing X-Amz-Target header or Action parameter; this endpoint serves EventBridge, SQS and DynamoDB.',
+    );
     send(res, 400, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }));
     return;
   }
@@ -144,9 +150,13 @@ async function serveJson(s: Services, res: http.ServerResponse, service: 'events
       const text = body.toString('utf8');
       input = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected; the request body is not valid JSON.');
+      throw new AwsError(
+        'SerializationException',
+        'Start of structure or map found where not expected; the request body is not valid JSON.',
+      );
     }
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new AwsError('SerializationException', 'The request body must be a JSON object.');
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      throw new AwsError('SerializationException', 'The request body must be a JSON object.');
     let output: Json;
     if (service === 'sqs') {
       const fn = SQS_ACTIONS[action];

@@ -25,7 +25,6 @@ type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-e
 type Output = Record<string, unknown>;
 type Action = (broker: SqsBroker, input: Input) => Output | Promise<Output>;
 
-
 function str(input: Input, name: string, required = true): string | undefined {
   const v = input[name];
   if (v === undefined || v === null || v === '') {
@@ -48,10 +47,15 @@ function int(input: Input, name: string, min: number, max: number): number | und
 
 function attrMap(v: unknown, name: string): Record<string, MessageAttributeValue> | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [k, raw] of Object.entries(v as Record<string, Input>)) {
-    out[k] = { DataType: raw?.DataType, ...(raw?.StringValue !== undefined ? { StringValue: String(raw.StringValue) } : {}), ...(raw?.BinaryValue !== undefined ? { BinaryValue: String(raw.BinaryValue) } : {}) };
+    out[k] = {
+      DataType: raw?.DataType,
+      ...(raw?.StringValue !== undefined ? { StringValue: String(raw.StringValue) } : {}),
+      ...(raw?.BinaryValue !== undefined ? { BinaryValue: String(raw.BinaryValue) } : {}),
+    };
   }
   return out;
 }
@@ -64,32 +68,61 @@ function sendOne(q: Queue, e: Input) {
     groupId: str(e, 'MessageGroupId', false),
     dedupId: str(e, 'MessageDeduplicationId', false),
   });
-  return { MessageId: r.messageId, MD5OfMessageBody: r.md5OfBody, MD5OfMessageAttributes: r.md5OfAttributes, SequenceNumber: r.sequenceNumber };
+  return {
+    MessageId: r.messageId,
+    MD5OfMessageBody: r.md5OfBody,
+    MD5OfMessageAttributes: r.md5OfAttributes,
+    SequenceNumber: r.sequenceNumber,
+  };
 }
 
 /** Runs a batch action: 1-10 entries with distinct, well-formed ids; errors per entry. */
 async function batch(input: Input, one: (e: Input) => Output | Promise<Output>, maxTotalBytes?: (entries: Input[]) => number) {
   const entries = input.Entries;
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new AwsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.', 400, 'AWS.SimpleQueueService.EmptyBatchRequest');
+    throw new AwsError(
+      'EmptyBatchRequest',
+      'There should be at least one SendMessageBatchRequestEntry in the request.',
+      400,
+      'AWS.SimpleQueueService.EmptyBatchRequest',
+    );
   }
   if (entries.length > SQS_MAX_BATCH_ENTRIES) {
-    throw new AwsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${SQS_MAX_BATCH_ENTRIES}. You have sent ${entries.length}.`, 400, 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest');
+    throw new AwsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${SQS_MAX_BATCH_ENTRIES}. You have sent ${entries.length}.`,
+      400,
+      'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+    );
   }
   const ids = new Set<string>();
   for (const e of entries) {
     const id = e?.Id;
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
-      throw new AwsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.', 400, 'AWS.SimpleQueueService.InvalidBatchEntryId');
+      throw new AwsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+        400,
+        'AWS.SimpleQueueService.InvalidBatchEntryId',
+      );
     }
-    if (ids.has(id)) throw new AwsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`, 400, 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct');
+    if (ids.has(id))
+      throw new AwsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`, 400, 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct');
     ids.add(id);
   }
   if (maxTotalBytes) {
     const limit = maxTotalBytes(entries);
-    const total = entries.reduce((n: number, e: Input) => n + messageSize(String(e.MessageBody ?? ''), attrMap(e.MessageAttributes, 'MessageAttributes')), 0);
+    const total = entries.reduce(
+      (n: number, e: Input) => n + messageSize(String(e.MessageBody ?? ''), attrMap(e.MessageAttributes, 'MessageAttributes')),
+      0,
+    );
     if (total > limit) {
-      throw new AwsError('BatchRequestTooLong', `Batch requests cannot be longer than ${limit} bytes. You have sent ${total} bytes.`, 400, 'AWS.SimpleQueueService.BatchRequestTooLong');
+      throw new AwsError(
+        'BatchRequestTooLong',
+        `Batch requests cannot be longer than ${limit} bytes. You have sent ${total} bytes.`,
+        400,
+        'AWS.SimpleQueueService.BatchRequestTooLong',
+      );
     }
   }
   const Successful: Output[] = [];
@@ -158,7 +191,8 @@ function queueAttributes(q: Queue, names: unknown): Record<string, string> {
 
 function stringMap(v: unknown, name: string): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
   return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
 }
 
@@ -184,7 +218,13 @@ export const SQS_ACTIONS: Record<string, Action> = {
   },
   ListQueues: (b, i) => {
     const prefix = str(i, 'QueueNamePrefix', false) ?? '';
-    const { items, next } = page(b.list().filter((q) => q.name.startsWith(prefix)).map((q) => q.url), i);
+    const { items, next } = page(
+      b
+        .list()
+        .filter((q) => q.name.startsWith(prefix))
+        .map((q) => q.url),
+      i,
+    );
     return { QueueUrls: items, NextToken: next };
   },
   GetQueueAttributes: (b, i) => ({ Attributes: queueAttributes(b.byUrl(i.QueueUrl), i.AttributeNames) }),
@@ -201,7 +241,11 @@ export const SQS_ACTIONS: Record<string, Action> = {
   SendMessage: (b, i) => sendOne(b.byUrl(i.QueueUrl), i),
   SendMessageBatch: (b, i) => {
     const q = b.byUrl(i.QueueUrl);
-    return batch(i, (e) => sendOne(q, e), () => q.settings.MaximumMessageSize);
+    return batch(
+      i,
+      (e) => sendOne(q, e),
+      () => q.settings.MaximumMessageSize,
+    );
   },
   ReceiveMessage: async (b, i) => {
     const q = b.byUrl(i.QueueUrl);
@@ -239,7 +283,10 @@ export const SQS_ACTIONS: Record<string, Action> = {
     });
   },
   ListDeadLetterSourceQueues: (b, i) => {
-    const { items, next } = page(b.deadLetterSources(b.byUrl(i.QueueUrl)).map((q) => q.url), i);
+    const { items, next } = page(
+      b.deadLetterSources(b.byUrl(i.QueueUrl)).map((q) => q.url),
+      i,
+    );
     return { queueUrls: items, NextToken: next };
   },
   StartMessageMoveTask: (b, i) => {
@@ -249,7 +296,13 @@ export const SQS_ACTIONS: Record<string, Action> = {
   CancelMessageMoveTask: (b, i) => ({ ApproximateNumberOfMessagesMoved: b.cancelMoveTask(str(i, 'TaskHandle')!).moved }),
   ListMessageMoveTasks: (b, i) => {
     const source = str(i, 'SourceArn')!;
-    if (!b.byArn(source)) throw new AwsError('ResourceNotFoundException', `The resource that you specified for the SourceArn parameter doesn't exist.`, 400, 'ResourceNotFoundException');
+    if (!b.byArn(source))
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `The resource that you specified for the SourceArn parameter doesn't exist.`,
+        400,
+        'ResourceNotFoundException',
+      );
     const max = int(i, 'MaxResults', 1, 10) ?? 1;
     return {
       Results: b.moveTasks
@@ -279,7 +332,14 @@ export const unknownSqsAction = (action: string) =>
 
 // ---- Query protocol: form parameters in, XML out ----
 
-const NUMERIC = new Set(['MaxNumberOfMessages', 'VisibilityTimeout', 'WaitTimeSeconds', 'DelaySeconds', 'MaxResults', 'MaxNumberOfMessagesPerSecond']);
+const NUMERIC = new Set([
+  'MaxNumberOfMessages',
+  'VisibilityTimeout',
+  'WaitTimeSeconds',
+  'DelaySeconds',
+  'MaxResults',
+  'MaxNumberOfMessagesPerSecond',
+]);
 
 /** Turns `Attribute.1.Name=...` style parameters into the JSON protocol's input shape. */
 export function queryToInput(params: URLSearchParams): Input {
@@ -307,7 +367,9 @@ function normalize(node: Input): Input {
   const out: Input = {};
   for (const [k, v] of Object.entries(node)) {
     if (k === 'Attribute' || k === 'MessageSystemAttribute') {
-      out[k === 'Attribute' ? 'Attributes' : 'MessageSystemAttributes'] = Object.fromEntries(list(v).map((e) => [e.Name, k === 'Attribute' ? e.Value : e.Value]));
+      out[k === 'Attribute' ? 'Attributes' : 'MessageSystemAttributes'] = Object.fromEntries(
+        list(v).map((e) => [e.Name, k === 'Attribute' ? e.Value : e.Value]),
+      );
     } else if (k === 'MessageAttribute') {
       out.MessageAttributes = Object.fromEntries(list(v).map((e) => [e.Name, e.Value]));
     } else if (k === 'AttributeName' || k === 'MessageAttributeName' || k === 'MessageSystemAttributeName' || k === 'TagKey') {
@@ -344,22 +406,31 @@ function xmlValue(key: string, v: unknown, action: string): string {
     return v.map((x) => `<${member}>${typeof x === 'object' ? xmlFields(x as Output, action) : esc(String(x))}</${member}>`).join('');
   }
   if (key === 'Attributes') {
-    return Object.entries(v as Record<string, string>).map(([n, x]) => `<Attribute><Name>${esc(n)}</Name><Value>${esc(x)}</Value></Attribute>`).join('');
+    return Object.entries(v as Record<string, string>)
+      .map(([n, x]) => `<Attribute><Name>${esc(n)}</Name><Value>${esc(x)}</Value></Attribute>`)
+      .join('');
   }
   if (key === 'MessageAttributes') {
     return Object.entries(v as Record<string, MessageAttributeValue>)
-      .map(([n, x]) => `<MessageAttribute><Name>${esc(n)}</Name><Value>${xmlFields(x as unknown as Output, action)}</Value></MessageAttribute>`)
+      .map(
+        ([n, x]) =>
+          `<MessageAttribute><Name>${esc(n)}</Name><Value>${xmlFields(x as unknown as Output, action)}</Value></MessageAttribute>`,
+      )
       .join('');
   }
   if (key === 'Tags') {
-    return Object.entries(v as Record<string, string>).map(([n, x]) => `<Tag><Key>${esc(n)}</Key><Value>${esc(x)}</Value></Tag>`).join('');
+    return Object.entries(v as Record<string, string>)
+      .map(([n, x]) => `<Tag><Key>${esc(n)}</Key><Value>${esc(x)}</Value></Tag>`)
+      .join('');
   }
   if (typeof v === 'object') return `<${key}>${xmlFields(v as Output, action)}</${key}>`;
   return `<${key}>${esc(String(v))}</${key}>`;
 }
 
 function xmlFields(o: Output, action: string): string {
-  return Object.entries(o).map(([k, v]) => xmlValue(k, v, action)).join('');
+  return Object.entries(o)
+    .map(([k, v]) => xmlValue(k, v, action))
+    .join('');
 }
 
 const NS = 'http://queue.amazonaws.com/doc/2012-11-05/';

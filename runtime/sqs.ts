@@ -103,12 +103,16 @@ export interface MoveTask {
 }
 
 export const sqsError = {
-  noQueue: () =>
-    new AwsError('QueueDoesNotExist', 'The specified queue does not exist.', 400, 'AWS.SimpleQueueService.NonExistentQueue'),
+  noQueue: () => new AwsError('QueueDoesNotExist', 'The specified queue does not exist.', 400, 'AWS.SimpleQueueService.NonExistentQueue'),
   invalidParam: (message: string) => new AwsError('InvalidParameterValue', message, 400, 'InvalidParameterValue'),
   missing: (message: string) => new AwsError('MissingParameter', message, 400, 'MissingParameter'),
   receiptHandle: (handle: string) =>
-    new AwsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`, 400, 'ReceiptHandleIsInvalid'),
+    new AwsError(
+      'ReceiptHandleIsInvalid',
+      `The input receipt handle "${handle}" is not a valid receipt handle.`,
+      400,
+      'ReceiptHandleIsInvalid',
+    ),
 };
 
 /** MD5 of message attributes as SQS computes it (sorted names, length-prefixed fields). */
@@ -185,36 +189,56 @@ export class Queue {
     const s = this.settings;
     if (input.body.length === 0) throw sqsError.missing('The request must contain the parameter MessageBody.');
     if (INVALID_BODY_CHARS.test(input.body)) {
-      throw new AwsError('InvalidMessageContents', 'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF', 400, 'InvalidMessageContents');
+      throw new AwsError(
+        'InvalidMessageContents',
+        'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF',
+        400,
+        'InvalidMessageContents',
+      );
     }
     validateAttributes(input.attributes);
     const size = messageSize(input.body, input.attributes);
     if (size > s.MaximumMessageSize) {
-      throw sqsError.invalidParam(`One or more parameters are invalid. Reason: Message must be shorter than ${s.MaximumMessageSize} bytes.`);
+      throw sqsError.invalidParam(
+        `One or more parameters are invalid. Reason: Message must be shorter than ${s.MaximumMessageSize} bytes.`,
+      );
     }
     const delay = input.delaySeconds ?? s.DelaySeconds;
     if (!Number.isInteger(delay) || delay < 0 || delay > SQS_MAX_DELAY_SECONDS) {
-      throw sqsError.invalidParam(`Value ${delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and ${SQS_MAX_DELAY_SECONDS}, if provided.`);
+      throw sqsError.invalidParam(
+        `Value ${delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and ${SQS_MAX_DELAY_SECONDS}, if provided.`,
+      );
     }
     let dedupId = input.dedupId;
     if (this.fifo) {
       if (input.groupId === undefined) throw sqsError.missing('The request must contain the parameter MessageGroupId.');
       if (input.delaySeconds !== undefined && input.delaySeconds > 0) {
-        throw sqsError.invalidParam(`Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`);
+        throw sqsError.invalidParam(
+          `Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+        );
       }
       if (dedupId === undefined) {
         if (!s.ContentBasedDeduplication) {
-          throw sqsError.invalidParam('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+          throw sqsError.invalidParam(
+            'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+          );
         }
         dedupId = createHash('sha256').update(input.body).digest('hex');
       }
       const now = Date.now();
       const seen = this.dedup.get(dedupId);
       if (seen && now - seen.at < DEDUP_WINDOW_MS) {
-        return { messageId: seen.messageId, md5OfBody: md5(input.body), md5OfAttributes: md5OfMessageAttributes(input.attributes ?? {}), sequenceNumber: seen.seq };
+        return {
+          messageId: seen.messageId,
+          md5OfBody: md5(input.body),
+          md5OfAttributes: md5OfMessageAttributes(input.attributes ?? {}),
+          sequenceNumber: seen.seq,
+        };
       }
     } else if (input.dedupId !== undefined) {
-      throw sqsError.invalidParam('Value for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.');
+      throw sqsError.invalidParam(
+        'Value for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.',
+      );
     }
     const msg = this.newMessage(input.body, input.attributes ?? {}, input.groupId, dedupId);
     if (this.fifo) {
@@ -459,11 +483,18 @@ export class Queue {
 
   changeVisibility(handle: string, timeout: number): void {
     if (!Number.isInteger(timeout) || timeout < 0 || timeout > SQS_MAX_VISIBILITY_TIMEOUT) {
-      throw sqsError.invalidParam(`Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and ${SQS_MAX_VISIBILITY_TIMEOUT}.`);
+      throw sqsError.invalidParam(
+        `Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and ${SQS_MAX_VISIBILITY_TIMEOUT}.`,
+      );
     }
     const msg = this.handle(handle);
     if (!msg) {
-      throw new AwsError('MessageNotInflight', 'Value for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.', 400, 'AWS.SimpleQueueService.MessageNotInflight');
+      throw new AwsError(
+        'MessageNotInflight',
+        'Value for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.',
+        400,
+        'AWS.SimpleQueueService.MessageNotInflight',
+      );
     }
     if (timeout === 0) {
       this.endInflight(msg);
@@ -527,17 +558,23 @@ function validateAttributes(attrs: Record<string, MessageAttributeValue> | undef
   if (!attrs) return;
   const names = Object.keys(attrs);
   if (names.length > SQS_MAX_MESSAGE_ATTRIBUTES) {
-    throw sqsError.invalidParam(`Number of message attributes [${names.length}] exceeds the allowed maximum [${SQS_MAX_MESSAGE_ATTRIBUTES}].`);
+    throw sqsError.invalidParam(
+      `Number of message attributes [${names.length}] exceeds the allowed maximum [${SQS_MAX_MESSAGE_ATTRIBUTES}].`,
+    );
   }
   for (const name of names) {
     const v = attrs[name];
     if (!ATTRIBUTE_NAME.test(name)) throw sqsError.invalidParam(`Message (user) attribute name '${name}' is invalid.`);
     if (!v || typeof v.DataType !== 'string' || !/^(String|Number|Binary)(\..+)?$/.test(v.DataType)) {
-      throw sqsError.invalidParam(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
+      throw sqsError.invalidParam(
+        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+      );
     }
     const binary = v.DataType.startsWith('Binary');
     if (binary ? v.BinaryValue === undefined : v.StringValue === undefined) {
-      throw sqsError.invalidParam(`The message attribute '${name}' with type '${v.DataType}' must use field '${binary ? 'Binary' : 'String'}'.`);
+      throw sqsError.invalidParam(
+        `The message attribute '${name}' with type '${v.DataType}' must use field '${binary ? 'Binary' : 'String'}'.`,
+      );
     }
     if (v.DataType.startsWith('Number') && !Number.isFinite(Number(v.StringValue))) {
       throw sqsError.invalidParam(`Can't cast the value of message (user) attribute '${name}' to a number.`);
@@ -597,7 +634,12 @@ export class SqsBroker {
     if (existing) {
       const same = Object.entries(attributes).every(([k, v]) => queueAttributeString(existing, k) === v);
       if (!same) {
-        throw new AwsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(attributes).join(', ')}`, 400, 'QueueAlreadyExists');
+        throw new AwsError(
+          'QueueNameExists',
+          `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(attributes).join(', ')}`,
+          400,
+          'QueueAlreadyExists',
+        );
       }
       return existing;
     }
@@ -660,17 +702,33 @@ export class SqsBroker {
    */
   startMoveTask(sourceArn: string, destinationArn?: string, maxPerSecond?: number): MoveTask {
     const source = this.byArn(sourceArn);
-    if (!source) throw new AwsError('ResourceNotFoundException', `The resource that you specified for the SourceArn parameter doesn't exist.`, 400, 'ResourceNotFoundException');
+    if (!source)
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `The resource that you specified for the SourceArn parameter doesn't exist.`,
+        400,
+        'ResourceNotFoundException',
+      );
     const sources = this.deadLetterSources(source);
     if (sources.length === 0) throw sqsError.invalidParam('Source queue must be configured as a Dead Letter Queue.');
     if (destinationArn !== undefined && !this.byArn(destinationArn)) {
-      throw new AwsError('ResourceNotFoundException', `The resource that you specified for the DestinationArn parameter doesn't exist.`, 400, 'ResourceNotFoundException');
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `The resource that you specified for the DestinationArn parameter doesn't exist.`,
+        400,
+        'ResourceNotFoundException',
+      );
     }
     if (maxPerSecond !== undefined && (!Number.isInteger(maxPerSecond) || maxPerSecond < 1 || maxPerSecond > 500)) {
       throw sqsError.invalidParam('Value for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500.');
     }
     if (this.moveTasks.some((t) => t.sourceArn === sourceArn && t.status === 'RUNNING')) {
-      throw new AwsError('UnsupportedOperation', 'There is already a task running. Only one active task is allowed for a source queue arn at a given time.', 400, 'AWS.SimpleQueueService.UnsupportedOperation');
+      throw new AwsError(
+        'UnsupportedOperation',
+        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
+        400,
+        'AWS.SimpleQueueService.UnsupportedOperation',
+      );
     }
     const task: MoveTask = {
       taskHandle: Buffer.from(JSON.stringify({ taskId: randomUUID(), sourceArn })).toString('base64'),
@@ -710,7 +768,8 @@ export class SqsBroker {
   cancelMoveTask(handle: string): MoveTask {
     const task = this.moveTasks.find((t) => t.taskHandle === handle);
     if (!task) throw new AwsError('ResourceNotFoundException', 'Task does not exist.', 400, 'ResourceNotFoundException');
-    if (task.status !== 'RUNNING') throw new AwsError('UnsupportedOperation', 'Only active tasks can be cancelled.', 400, 'AWS.SimpleQueueService.UnsupportedOperation');
+    if (task.status !== 'RUNNING')
+      throw new AwsError('UnsupportedOperation', 'Only active tasks can be cancelled.', 400, 'AWS.SimpleQueueService.UnsupportedOperation');
     task.status = 'CANCELLED';
     return task;
   }
@@ -758,10 +817,14 @@ function validateQueueName(name: string, attributes: Record<string, string>): vo
     throw sqsError.invalidParam('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
   }
   if (fifo !== (attributes.FifoQueue === 'true') && attributes.FifoQueue !== undefined) {
-    throw sqsError.invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.');
+    throw sqsError.invalidParam(
+      'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.',
+    );
   }
   if (fifo && attributes.FifoQueue === undefined) {
-    throw sqsError.invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.');
+    throw sqsError.invalidParam(
+      'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.',
+    );
   }
 }
 
@@ -780,7 +843,19 @@ export function parseQueueAttributes(attrs: Record<string, string>, fifo: boolea
   for (const [k, v] of Object.entries(attrs)) {
     if (QUEUE_ATTRIBUTE_NAMES[k] !== 'rw') throw invalidAttributeName(k);
     if (typeof v !== 'string') throw sqsError.invalidParam(`Invalid value for the parameter ${k}.`);
-    if (!['VisibilityTimeout', 'MaximumMessageSize', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'RedrivePolicy', 'FifoQueue', 'ContentBasedDeduplication'].includes(k)) extra[k] = v;
+    if (
+      ![
+        'VisibilityTimeout',
+        'MaximumMessageSize',
+        'MessageRetentionPeriod',
+        'DelaySeconds',
+        'ReceiveMessageWaitTimeSeconds',
+        'RedrivePolicy',
+        'FifoQueue',
+        'ContentBasedDeduplication',
+      ].includes(k)
+    )
+      extra[k] = v;
   }
   let redrive: RedrivePolicy | undefined;
   if (attrs.RedrivePolicy) {
@@ -792,10 +867,14 @@ export function parseQueueAttributes(attrs: Record<string, string>, fifo: boolea
     }
     const count = Number(p.maxReceiveCount);
     if (typeof p.deadLetterTargetArn !== 'string' || !Number.isInteger(count) || count < 1 || count > 1000) {
-      throw sqsError.invalidParam('Value for parameter RedrivePolicy is invalid. Reason: Redrive policy needs deadLetterTargetArn and maxReceiveCount (1 to 1000).');
+      throw sqsError.invalidParam(
+        'Value for parameter RedrivePolicy is invalid. Reason: Redrive policy needs deadLetterTargetArn and maxReceiveCount (1 to 1000).',
+      );
     }
     if (!broker.byArn(p.deadLetterTargetArn)) {
-      throw sqsError.invalidParam(`Value ${attrs.RedrivePolicy} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`);
+      throw sqsError.invalidParam(
+        `Value ${attrs.RedrivePolicy} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`,
+      );
     }
     redrive = { deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: count };
   }

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
 main().catch((err) => {
   const e = err as NodeJS.ErrnoException & { port?: number };
   if (e.code === 'EADDRINUSE') {
-    process.stderr.write(`Port ${e.port ?? ''} is already in use (another local runtime?). Stop it, or pass --port <n> (0 picks a free port).\n`);
+    process.stderr.write(
+      `Port ${e.port ?? ''} is already in use (another local runtime?). Stop it, or pass --port <n> (0 picks a free port).\n`,
+    );
   } else {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   }

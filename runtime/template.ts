@@ -110,7 +110,9 @@ interface StackArtifact {
 export function listStacks(assemblyDir: string): StackArtifact[] {
   const manifestPath = path.join(assemblyDir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new TemplateError(`No cloud assembly at ${assemblyDir}: manifest.json is missing (run cdk synth)`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { artifacts?: Record<string, { type: string; properties?: Record<string, string>; displayName?: string }> };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    artifacts?: Record<string, { type: string; properties?: Record<string, string>; displayName?: string }>;
+  };
   const out: StackArtifact[] = [];
   for (const [id, a] of Object.entries(manifest.artifacts ?? {})) {
     if (a.type === 'aws:cloudformation:stack' && a.properties?.templateFile) {
@@ -123,7 +125,18 @@ export function listStacks(assemblyDir: string): StackArtifact[] {
 }
 
 export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
-  const topo: Topology = { stacks: [], buses: [], rules: [], archives: [], queues: [], functions: [], mappings: [], tables: [], unsupported: {}, warnings: [] };
+  const topo: Topology = {
+    stacks: [],
+    buses: [],
+    rules: [],
+    archives: [],
+    queues: [],
+    functions: [],
+    mappings: [],
+    tables: [],
+    unsupported: {},
+    warnings: [],
+  };
   const stacks = listStacks(assemblyDir);
   if (stacks.length === 0) throw new TemplateError(`The cloud assembly at ${assemblyDir} has no stacks`);
   for (const s of stacks) {
@@ -152,7 +165,17 @@ interface Template {
 }
 
 const NO_VALUE = Symbol('AWS::NoValue');
-const SERVICE: Record<string, string> = { SQS: 'sqs', Events: 'events', Lambda: 'lambda', DynamoDB: 'dynamodb', KMS: 'kms', IAM: 'iam', SNS: 'sns', Logs: 'logs', S3: 's3' };
+const SERVICE: Record<string, string> = {
+  SQS: 'sqs',
+  Events: 'events',
+  Lambda: 'lambda',
+  DynamoDB: 'dynamodb',
+  KMS: 'kms',
+  IAM: 'iam',
+  SNS: 'sns',
+  Logs: 'logs',
+  S3: 's3',
+};
 
 class StackReader {
   private readonly resources: Record<string, Resource>;
@@ -191,7 +214,8 @@ class StackReader {
         this.topo.rules.push({
           name: this.ruleName(id),
           busName: busNameOf(p.EventBusName),
-          pattern: p.EventPattern === undefined ? undefined : typeof p.EventPattern === 'string' ? p.EventPattern : JSON.stringify(p.EventPattern),
+          pattern:
+            p.EventPattern === undefined ? undefined : typeof p.EventPattern === 'string' ? p.EventPattern : JSON.stringify(p.EventPattern),
           scheduleExpression: p.ScheduleExpression,
           state: p.State ?? 'ENABLED',
           description: p.Description,
@@ -202,7 +226,8 @@ class StackReader {
         this.topo.archives.push({
           name: this.physicalName(id),
           sourceArn: p.SourceArn,
-          pattern: p.EventPattern === undefined ? undefined : typeof p.EventPattern === 'string' ? p.EventPattern : JSON.stringify(p.EventPattern),
+          pattern:
+            p.EventPattern === undefined ? undefined : typeof p.EventPattern === 'string' ? p.EventPattern : JSON.stringify(p.EventPattern),
           retentionDays: p.RetentionDays,
           description: p.Description,
         });
@@ -230,7 +255,9 @@ class StackReader {
           codeDir,
           handler: p.Handler ?? 'index.handler',
           runtime: p.Runtime,
-          environment: Object.fromEntries(Object.entries((p.Environment?.Variables ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+          environment: Object.fromEntries(
+            Object.entries((p.Environment?.Variables ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+          ),
           timeoutSeconds: Number(p.Timeout ?? 3),
           memoryMb: Number(p.MemorySize ?? 128),
         });
@@ -432,7 +459,8 @@ class StackReader {
           const [i, list] = a as [unknown, unknown];
           const arr = this.resolve(list) as unknown[];
           const idx = Number(this.resolve(i));
-          if (!Array.isArray(arr) || idx < 0 || idx >= arr.length) throw new TemplateError(`Fn::Select index ${idx} out of range in stack ${this.stack}`);
+          if (!Array.isArray(arr) || idx < 0 || idx >= arr.length)
+            throw new TemplateError(`Fn::Select index ${idx} out of range in stack ${this.stack}`);
           return arr[idx];
         }
         case 'Fn::Split': {
@@ -466,7 +494,9 @@ class StackReader {
           return found;
         }
         case 'Fn::ImportValue':
-          throw new TemplateError(`Fn::ImportValue is not supported locally (stack ${this.stack}); deploy the exporting stack's resources in the same app`);
+          throw new TemplateError(
+            `Fn::ImportValue is not supported locally (stack ${this.stack}); deploy the exporting stack's resources in the same app`,
+          );
       }
     }
     const out: Record<string, unknown> = {};
@@ -500,8 +530,12 @@ export function targetFromApi(t: any): TargetDef {
     arn: t?.Arn,
     input: t?.Input,
     inputPath: t?.InputPath,
-    inputTransformer: t?.InputTransformer ? { inputPathsMap: t.InputTransformer.InputPathsMap, inputTemplate: t.InputTransformer.InputTemplate } : undefined,
-    retryPolicy: t?.RetryPolicy ? { maximumRetryAttempts: t.RetryPolicy.MaximumRetryAttempts, maximumEventAgeInSeconds: t.RetryPolicy.MaximumEventAgeInSeconds } : undefined,
+    inputTransformer: t?.InputTransformer
+      ? { inputPathsMap: t.InputTransformer.InputPathsMap, inputTemplate: t.InputTransformer.InputTemplate }
+      : undefined,
+    retryPolicy: t?.RetryPolicy
+      ? { maximumRetryAttempts: t.RetryPolicy.MaximumRetryAttempts, maximumEventAgeInSeconds: t.RetryPolicy.MaximumEventAgeInSeconds }
+      : undefined,
     deadLetterArn: t?.DeadLetterConfig?.Arn,
     sqsMessageGroupId: t?.SqsParameters?.MessageGroupId,
   };
@@ -515,5 +549,5 @@ export function busNameOf(v: unknown): string {
 }
 
 function lastSegment(s: string): string {
-  return s.startsWith('arn:') ? s.split(':')[6] ?? s : s;
+  return s.startsWith('arn:') ? (s.split(':')[6] ?? s) : s;
 }

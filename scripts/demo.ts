@@ -46,7 +46,13 @@ function application(id: string, overrides: Partial<Application> & { creditScore
   const { creditScore, ...rest } = overrides;
   return {
     applicationId: id,
-    applicant: { applicantId: `c-${id}`, name: 'Ada Lovelace', email: 'ada@example.com', annualIncome: 150_000, creditScore: creditScore ?? 780 },
+    applicant: {
+      applicantId: `c-${id}`,
+      name: 'Ada Lovelace',
+      email: 'ada@example.com',
+      annualIncome: 150_000,
+      creditScore: creditScore ?? 780,
+    },
     amount: 20_000,
     currency: 'USD',
     termMonths: 60,
@@ -87,20 +93,31 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const approved = application('app-demo-approved', {});
     const rejected = application('app-demo-rejected', { creditScore: 540 });
     const large = application('app-demo-large', { amount: 300_000, termMonths: 360 });
-    for (const [label, data] of [['approved', approved], ['rejected', rejected], ['large (manual review)', large]] as const) {
+    for (const [label, data] of [
+      ['approved', approved],
+      ['rejected', rejected],
+      ['large (manual review)', large],
+    ] as const) {
       const id = await publisher.publishEvent(LoanApplicationSubmitted, data, { correlationId: `demo-${data.applicationId}` });
       say(`== published ${label}: ${data.applicationId} as event ${id}`);
     }
     // A poison message: the bus accepts any detail, but the catalog schema rejects this one
     // (no amount), so underwriting fails it on every receive until SQS moves it to the DLQ.
-    const poison = await eventBridge.send(new PutEventsCommand({
-      Entries: [{
-        EventBusName: 'loan-events',
-        Source: LoanApplicationSubmitted.source,
-        DetailType: LoanApplicationSubmitted.detailType,
-        Detail: JSON.stringify({ metadata: { correlationId: 'demo-poison', schemaVersion: '1' }, data: { applicationId: 'app-demo-poison' } }),
-      }],
-    }));
+    const poison = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: 'loan-events',
+            Source: LoanApplicationSubmitted.source,
+            DetailType: LoanApplicationSubmitted.detailType,
+            Detail: JSON.stringify({
+              metadata: { correlationId: 'demo-poison', schemaVersion: '1' },
+              data: { applicationId: 'app-demo-poison' },
+            }),
+          },
+        ],
+      }),
+    );
     say(`== published poison: app-demo-poison as event ${poison.Entries?.[0]?.EventId} (bypassing the publisher's validation)`);
 
     const tables = (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
@@ -130,9 +147,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       return Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0) > 0 ? true : undefined;
     });
     // Read it without consuming it for long: it becomes visible again at once.
-    const received = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: dlqUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-    }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 1,
+        VisibilityTimeout: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
     const message = received.Messages?.[0];
     const body = message?.Body ? JSON.parse(message.Body) : undefined;
     // The DLQ receive above counts as one more receive of the moved message.

@@ -10,13 +10,7 @@ import type { DataOf, EventCatalog, EventDefinition, EventMetadata } from '../ca
 import { loanCatalog } from '../catalog/loans';
 import { currentCorrelation, type CorrelationContext } from './correlation';
 import { EventTooLargeError, EventValidationError, InvalidOptionError, PublishFailedError } from './errors';
-import {
-  PUT_EVENTS_MAX_ENTRIES,
-  PUT_EVENTS_MAX_REQUEST_BYTES,
-  RETRYABLE_ENTRY_ERROR_CODES,
-  entrySize,
-  packEntries,
-} from './limits';
+import { PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, RETRYABLE_ENTRY_ERROR_CODES, entrySize, packEntries } from './limits';
 
 /** One event to publish. */
 export interface PublishEntry {
@@ -166,7 +160,12 @@ export class EventPublisher {
     this.maxAttempts = checkInteger('maxAttempts', options.maxAttempts ?? 8, 1, 20);
     this.baseDelayMs = checkInteger('baseDelayMs', options.baseDelayMs ?? 100, 0, 60_000);
     this.maxDelayMs = checkInteger('maxDelayMs', options.maxDelayMs ?? 5000, 0, 300_000);
-    this.maxRequestBytes = checkInteger('maxRequestBytes', options.maxRequestBytes ?? PUT_EVENTS_MAX_REQUEST_BYTES, 1, PUT_EVENTS_MAX_REQUEST_BYTES);
+    this.maxRequestBytes = checkInteger(
+      'maxRequestBytes',
+      options.maxRequestBytes ?? PUT_EVENTS_MAX_REQUEST_BYTES,
+      1,
+      PUT_EVENTS_MAX_REQUEST_BYTES,
+    );
   }
 
   /**
@@ -186,10 +185,16 @@ export class EventPublisher {
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > 1) await sleep(this.backoff(attempt - 1));
       const retry: number[] = [];
-      const requests = packEntries(pending.map((i) => prepared[i].size), PUT_EVENTS_MAX_ENTRIES, this.maxRequestBytes)
-        .map((group) => group.map((j) => pending[j]));
+      const requests = packEntries(
+        pending.map((i) => prepared[i].size),
+        PUT_EVENTS_MAX_ENTRIES,
+        this.maxRequestBytes,
+      ).map((group) => group.map((j) => pending[j]));
       await this.forEachBounded(requests, async (request) => {
-        const results = await this.send(eventBusName, request.map((i) => prepared[i].entry));
+        const results = await this.send(
+          eventBusName,
+          request.map((i) => prepared[i].entry),
+        );
         results.forEach((result, k) => {
           const index = request[k];
           if (result.eventId !== undefined) {
@@ -232,7 +237,11 @@ export class EventPublisher {
     const result = await this.publish([{ source: definition.source, detailType: definition.detailType, detail: { metadata, data } }]);
     const outcome = result.outcomes[0];
     if (outcome.eventId === undefined) {
-      throw new PublishFailedError({ detailType: definition.detailType, errorCode: outcome.errorCode ?? 'Unknown', errorMessage: outcome.errorMessage });
+      throw new PublishFailedError({
+        detailType: definition.detailType,
+        errorCode: outcome.errorCode ?? 'Unknown',
+        errorMessage: outcome.errorMessage,
+      });
     }
     return outcome.eventId;
   }
@@ -248,7 +257,10 @@ export class EventPublisher {
     const given = input.detail.metadata ?? {};
     if (!isRecord(given)) throw invalid('detail.metadata', 'must be an object');
     if (given.schemaVersion !== undefined && given.schemaVersion !== definition.version) {
-      throw invalid('detail.metadata.schemaVersion', `is '${String(given.schemaVersion)}' but the catalog defines version '${definition.version}'`);
+      throw invalid(
+        'detail.metadata.schemaVersion',
+        `is '${String(given.schemaVersion)}' but the catalog defines version '${definition.version}'`,
+      );
     }
     const causationId = given.causationId ?? inherited?.causationId;
     const metadata = {
@@ -298,7 +310,11 @@ export class EventPublisher {
       return entries.map((_, k): AttemptResult => {
         const result = results[k];
         if (result?.ErrorCode) {
-          return { errorCode: result.ErrorCode, errorMessage: result.ErrorMessage, retryable: RETRYABLE_ENTRY_ERROR_CODES.has(result.ErrorCode) };
+          return {
+            errorCode: result.ErrorCode,
+            errorMessage: result.ErrorMessage,
+            retryable: RETRYABLE_ENTRY_ERROR_CODES.has(result.ErrorCode),
+          };
         }
         if (result?.EventId) return { eventId: result.EventId, retryable: false };
         // Not retried: the entry may have been accepted, and a retry could publish it twice.

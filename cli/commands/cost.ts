@@ -27,7 +27,15 @@ interface CostOptions {
 }
 
 /** Design defaults, taken from the synthesized template when there is one. */
-function designDefaults(t: Topology | undefined): { consumers: number; batchSize: number; memoryMB: number; reuse: number; alarms: number; dashboards: number; from: string } {
+function designDefaults(t: Topology | undefined): {
+  consumers: number;
+  batchSize: number;
+  memoryMB: number;
+  reuse: number;
+  alarms: number;
+  dashboards: number;
+  from: string;
+} {
   if (!t || t.functions.length === 0) {
     // The stack's own defaults (lib/buffered-consumer.ts, lib/observability.ts): 3 catalog
     // consumers, 6 alarms each plus one on the bus DLQ, one dashboard.
@@ -48,7 +56,12 @@ function designDefaults(t: Topology | undefined): { consumers: number; batchSize
 
 /** Cents, or two significant digits for amounts under a cent, so small lines do not read as zero. */
 const usd = (n: number) => (n === 0 || n >= 0.01 ? n.toFixed(2) : n.toPrecision(2));
-const qty = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n < 1000 ? n.toPrecision(4).replace(/\.?0+$/, '') : Math.round(n).toLocaleString('en-US'));
+const qty = (n: number) =>
+  Number.isInteger(n)
+    ? n.toLocaleString('en-US')
+    : n < 1000
+      ? n.toPrecision(4).replace(/\.?0+$/, '')
+      : Math.round(n).toLocaleString('en-US');
 
 export function registerCost(program: Command, wrap: Wrap): void {
   program
@@ -71,40 +84,54 @@ export function registerCost(program: Command, wrap: Wrap): void {
     .option('--idempotency-writes <n>', 'DynamoDB writes per record', intInRange(0, 100), 2)
     .option('--template <file>', 'CloudFormation template to read the design from')
     .option('--assembly <dir>', 'cloud assembly directory', 'cdk.out')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Prices: ${PRICES_REGION}, taken ${PRICES_TAKEN_ON}, without free tiers (see cli/pricing.ts).
 Example:
-  $ loan-events cost --rate 50 --size 2 --consumers 2`)
-    .action(wrap<CostOptions>(async ({ io, out, globals }, o) => {
-      const path = templatePath({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd });
-      const topology = o.template || existsSync(path) ? loadTopology({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd }) : undefined;
-      const d = designDefaults(topology);
-      const inputs: CostInputs = {
-        eventsPerMonth: perMonth(o.rate, o.per),
-        eventSizeKB: o.size,
-        consumers: o.consumers ?? d.consumers,
-        batchSize: o.batchSize ?? d.batchSize,
-        durationMs: o.durationMs,
-        memoryMB: o.memoryMb ?? d.memoryMB,
-        dataKeyReuseSeconds: o.dataKeyReuse ?? d.reuse,
-        eventsPerPutEvents: o.eventsPerPut,
-        alarms: o.alarms ?? d.alarms,
-        dashboards: o.dashboards ?? d.dashboards,
-        pollersPerQueue: o.pollers,
-        logBytesPerInvocation: o.logBytes,
-        trailRecordBytes: o.trailRecordBytes,
-        idempotencyWritesPerRecord: o.idempotencyWrites,
-      };
-      const report = estimateCost(inputs);
-      out.data({ ...report, defaultsFrom: d.from, prices: { region: PRICES_REGION, takenOn: PRICES_TAKEN_ON, table: PRICES } });
-      out.line(`${qty(inputs.eventsPerMonth)} events/month of ${inputs.eventSizeKB} KB to ${inputs.consumers} consumer(s); design defaults from ${d.from}`);
-      out.line();
-      const rows: string[][] = [['service', 'item', 'quantity', 'unit', 'USD/month']];
-      for (const l of report.lines) rows.push([l.service, l.item, qty(l.quantity), PRICES[l.price].unit + (PRICES[l.price].confirmed ? '' : ' *'), usd(l.usd)]);
-      out.table(rows, ['left', 'left', 'right', 'left', 'right']);
-      out.line();
-      out.table([['service', 'USD/month'], ...Object.entries(report.byService).map(([s, v]) => [s, usd(v)]), ['total', usd(report.total)]], ['left', 'right']);
-      out.line();
-      out.line(`Prices: ${PRICES_REGION} list prices taken ${PRICES_TAKEN_ON}, no free tiers; * = unconfirmed price (cli/pricing.ts).`);
-    }));
+  $ loan-events cost --rate 50 --size 2 --consumers 2`,
+    )
+    .action(
+      wrap<CostOptions>(async ({ io, out, globals }, o) => {
+        const path = templatePath({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd });
+        const topology =
+          o.template || existsSync(path)
+            ? loadTopology({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd })
+            : undefined;
+        const d = designDefaults(topology);
+        const inputs: CostInputs = {
+          eventsPerMonth: perMonth(o.rate, o.per),
+          eventSizeKB: o.size,
+          consumers: o.consumers ?? d.consumers,
+          batchSize: o.batchSize ?? d.batchSize,
+          durationMs: o.durationMs,
+          memoryMB: o.memoryMb ?? d.memoryMB,
+          dataKeyReuseSeconds: o.dataKeyReuse ?? d.reuse,
+          eventsPerPutEvents: o.eventsPerPut,
+          alarms: o.alarms ?? d.alarms,
+          dashboards: o.dashboards ?? d.dashboards,
+          pollersPerQueue: o.pollers,
+          logBytesPerInvocation: o.logBytes,
+          trailRecordBytes: o.trailRecordBytes,
+          idempotencyWritesPerRecord: o.idempotencyWrites,
+        };
+        const report = estimateCost(inputs);
+        out.data({ ...report, defaultsFrom: d.from, prices: { region: PRICES_REGION, takenOn: PRICES_TAKEN_ON, table: PRICES } });
+        out.line(
+          `${qty(inputs.eventsPerMonth)} events/month of ${inputs.eventSizeKB} KB to ${inputs.consumers} consumer(s); design defaults from ${d.from}`,
+        );
+        out.line();
+        const rows: string[][] = [['service', 'item', 'quantity', 'unit', 'USD/month']];
+        for (const l of report.lines)
+          rows.push([l.service, l.item, qty(l.quantity), PRICES[l.price].unit + (PRICES[l.price].confirmed ? '' : ' *'), usd(l.usd)]);
+        out.table(rows, ['left', 'left', 'right', 'left', 'right']);
+        out.line();
+        out.table(
+          [['service', 'USD/month'], ...Object.entries(report.byService).map(([s, v]) => [s, usd(v)]), ['total', usd(report.total)]],
+          ['left', 'right'],
+        );
+        out.line();
+        out.line(`Prices: ${PRICES_REGION} list prices taken ${PRICES_TAKEN_ON}, no free tiers; * = unconfirmed price (cli/pricing.ts).`);
+      }),
+    );
 }

@@ -30,41 +30,49 @@ export function registerDiagram(program: Command, wrap: Wrap): void {
     .option('--synth', 'synthesize bin/app.ts first (into a temporary directory) instead of reading cdk.out', false)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['mermaid', 'markdown', 'svg', 'png']).default('mermaid'))
     .option('-o, --output <file>', 'write to a file (required for svg and png)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ loan-events diagram --synth > topology.mmd
-  $ loan-events diagram --format svg -o topology.svg   # needs @mermaid-js/mermaid-cli (mmdc)`)
-    .action(wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, globals }, opts) => {
-      if (opts.synth && opts.template) throw new UsageError('--synth and --template cannot be used together');
-      const topology = opts.synth
-        ? parseTemplate(await synthTemplate({ stack: globals.stack, env: io.env }))
-        : loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
-      const mermaid = renderMermaid(topology, { stack: globals.stack });
-      if (opts.format === 'mermaid' || opts.format === 'markdown') {
-        const body = opts.format === 'markdown' ? `${readmeDiagramBlock(mermaid)}\n` : mermaid;
-        if (opts.output) writeFileSync(resolve(io.cwd, opts.output), body);
-        else if (out.json) out.data({ format: opts.format, diagram: body });
-        else io.stdout.write(body);
-        return;
-      }
-      if (!opts.output) throw new UsageError(`--output is required for --format ${opts.format}`);
-      const mmdc = findRenderer(io.env);
-      if (!mmdc) {
-        throw new CommandFailedError(`no renderer for ${opts.format}: install @mermaid-js/mermaid-cli (mmdc), or use --format mermaid`);
-      }
-      const dir = mkdtempSync(join(tmpdir(), 'loan-events-diagram-'));
-      try {
-        const input = join(dir, 'topology.mmd');
-        writeFileSync(input, mermaid);
-        const target = resolve(io.cwd, opts.output);
-        const result = spawnSync(mmdc, ['-i', input, '-o', target, '-e', opts.format], { env: { ...process.env, ...io.env }, encoding: 'utf8' });
-        if (result.status !== 0 || !existsSync(target)) {
-          throw new CommandFailedError(`mmdc failed (exit ${result.status}): ${(result.stderr || result.error?.message || '').trim()}`);
+  $ loan-events diagram --format svg -o topology.svg   # needs @mermaid-js/mermaid-cli (mmdc)`,
+    )
+    .action(
+      wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, globals }, opts) => {
+        if (opts.synth && opts.template) throw new UsageError('--synth and --template cannot be used together');
+        const topology = opts.synth
+          ? parseTemplate(await synthTemplate({ stack: globals.stack, env: io.env }))
+          : loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
+        const mermaid = renderMermaid(topology, { stack: globals.stack });
+        if (opts.format === 'mermaid' || opts.format === 'markdown') {
+          const body = opts.format === 'markdown' ? `${readmeDiagramBlock(mermaid)}\n` : mermaid;
+          if (opts.output) writeFileSync(resolve(io.cwd, opts.output), body);
+          else if (out.json) out.data({ format: opts.format, diagram: body });
+          else io.stdout.write(body);
+          return;
         }
-        out.data({ format: opts.format, output: target, bytes: readFileSync(target).length });
-        out.line(`wrote ${target}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }));
+        if (!opts.output) throw new UsageError(`--output is required for --format ${opts.format}`);
+        const mmdc = findRenderer(io.env);
+        if (!mmdc) {
+          throw new CommandFailedError(`no renderer for ${opts.format}: install @mermaid-js/mermaid-cli (mmdc), or use --format mermaid`);
+        }
+        const dir = mkdtempSync(join(tmpdir(), 'loan-events-diagram-'));
+        try {
+          const input = join(dir, 'topology.mmd');
+          writeFileSync(input, mermaid);
+          const target = resolve(io.cwd, opts.output);
+          const result = spawnSync(mmdc, ['-i', input, '-o', target, '-e', opts.format], {
+            env: { ...process.env, ...io.env },
+            encoding: 'utf8',
+          });
+          if (result.status !== 0 || !existsSync(target)) {
+            throw new CommandFailedError(`mmdc failed (exit ${result.status}): ${(result.stderr || result.error?.message || '').trim()}`);
+          }
+          out.data({ format: opts.format, output: target, bytes: readFileSync(target).length });
+          out.line(`wrote ${target}`);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }),
+    );
 }

@@ -23,7 +23,14 @@ import type { Output } from '../output';
 import { intInRange, type CommandContext, type Wrap } from '../program';
 
 /** Message attributes EventBridge adds to events it sends to a target's dead-letter queue. */
-export const EVENTBRIDGE_ERROR_ATTRIBUTES = ['ERROR_CODE', 'ERROR_MESSAGE', 'EXHAUSTED_RETRY_CONDITION', 'RETRY_ATTEMPTS', 'RULE_ARN', 'TARGET_ARN'] as const;
+export const EVENTBRIDGE_ERROR_ATTRIBUTES = [
+  'ERROR_CODE',
+  'ERROR_MESSAGE',
+  'EXHAUSTED_RETRY_CONDITION',
+  'RETRY_ATTEMPTS',
+  'RULE_ARN',
+  'TARGET_ARN',
+] as const;
 
 export interface PeekedMessage {
   readonly messageId: string;
@@ -35,7 +42,6 @@ export interface PeekedMessage {
   readonly errors: Record<string, string>;
   readonly body: unknown;
 }
-
 
 function toPeeked(m: Message): PeekedMessage {
   const a = m.Attributes ?? {};
@@ -67,14 +73,16 @@ export async function peekMessages(aws: AwsClients, url: string, max: number): P
   const handles: string[] = [];
   try {
     while (seen.size < max) {
-      const r = await aws.sqs.send(new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: Math.min(10, max - seen.size),
-        VisibilityTimeout: 30,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }));
+      const r = await aws.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.min(10, max - seen.size),
+          VisibilityTimeout: 30,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
       const fresh = (r.Messages ?? []).filter((m) => m.MessageId && !seen.has(m.MessageId));
       if (fresh.length === 0) break;
       for (const m of fresh) {
@@ -84,10 +92,12 @@ export async function peekMessages(aws: AwsClients, url: string, max: number): P
     }
   } finally {
     for (let i = 0; i < handles.length; i += 10) {
-      await aws.sqs.send(new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: url,
-        Entries: handles.slice(i, i + 10).map((h, k) => ({ Id: String(k), ReceiptHandle: h, VisibilityTimeout: 0 })),
-      }));
+      await aws.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: handles.slice(i, i + 10).map((h, k) => ({ Id: String(k), ReceiptHandle: h, VisibilityTimeout: 0 })),
+        }),
+      );
     }
   }
   return [...seen.values()].map(toPeeked);
@@ -104,7 +114,16 @@ interface DlqStatus {
   readonly url: string;
 }
 
-const age = (s: number | undefined) => s === undefined ? '-' : s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172800 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
+const age = (s: number | undefined) =>
+  s === undefined
+    ? '-'
+    : s < 120
+      ? `${s}s`
+      : s < 7200
+        ? `${Math.floor(s / 60)}m`
+        : s < 172800
+          ? `${Math.floor(s / 3600)}h`
+          : `${Math.floor(s / 86400)}d`;
 
 async function status(aws: AwsClients, d: DeadLetterQueue, sample: number): Promise<DlqStatus> {
   const attrs = await queueAttributes(aws, d.url, ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']);
@@ -112,12 +131,22 @@ async function status(aws: AwsClients, d: DeadLetterQueue, sample: number): Prom
   const peeked = depth > 0 && sample > 0 ? await peekMessages(aws, d.url, sample) : [];
   const times = peeked.map((m) => (m.sentAt ? Date.parse(m.sentAt) : NaN)).filter((t) => !Number.isNaN(t));
   const oldest = times.length > 0 ? Math.max(0, Math.round((Date.now() - Math.min(...times)) / 1000)) : undefined;
-  return { kind: d.kind, name: d.name, source: d.source, depth, inFlight: Number(attrs.ApproximateNumberOfMessagesNotVisible ?? 0), ...(oldest !== undefined ? { oldestAgeSeconds: oldest } : {}), url: d.url };
+  return {
+    kind: d.kind,
+    name: d.name,
+    source: d.source,
+    depth,
+    inFlight: Number(attrs.ApproximateNumberOfMessagesNotVisible ?? 0),
+    ...(oldest !== undefined ? { oldestAgeSeconds: oldest } : {}),
+    url: d.url,
+  };
 }
 
 function describeMessage(out: Output, m: PeekedMessage): void {
   const ev = isRecord(m.body) ? m.body : undefined;
-  const what = ev ? `${String(ev['detail-type'] ?? '?')} from ${String(ev.source ?? '?')} (event ${String(ev.id ?? '?')})` : String(m.body).slice(0, 120);
+  const what = ev
+    ? `${String(ev['detail-type'] ?? '?')} from ${String(ev.source ?? '?')} (event ${String(ev.id ?? '?')})`
+    : String(m.body).slice(0, 120);
   out.line(`${out.style('bold', m.messageId)}  sent ${m.sentAt ?? '?'}  receives ${m.receiveCount ?? '?'}`);
   out.line(`  ${what}`);
   if (m.deadLetterQueueSourceArn) out.line(`  moved here from ${m.deadLetterQueueSourceArn} after repeated failed processing`);
@@ -135,38 +164,58 @@ function parseEvent(body: string | undefined): Record<string, unknown> | undefin
 }
 
 /** Moves messages by hand: receive, send to the destination, delete what was sent. */
-async function manualMove(ctx: CommandContext, d: DeadLetterQueue, limit: number, signal: AbortSignal): Promise<{ moved: number; failed: number }> {
+async function manualMove(
+  ctx: CommandContext,
+  d: DeadLetterQueue,
+  limit: number,
+  signal: AbortSignal,
+): Promise<{ moved: number; failed: number }> {
   const { aws, out } = ctx;
-  const total = Math.min(limit, Number((await queueAttributes(aws, d.url, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages ?? 0));
+  const total = Math.min(
+    limit,
+    Number((await queueAttributes(aws, d.url, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages ?? 0),
+  );
   const progress = out.progress(`redrive ${d.name}`, total);
   let moved = 0;
   let failed = 0;
   while (moved + failed < limit && !signal.aborted) {
-    const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: d.url, MaxNumberOfMessages: Math.min(10, limit - moved - failed), VisibilityTimeout: 60, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+    const r = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: d.url,
+        MaxNumberOfMessages: Math.min(10, limit - moved - failed),
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const messages = r.Messages ?? [];
     if (messages.length === 0) break;
     const sent = new Set<number>();
     if (d.destination.kind === 'queue') {
-      const res = await aws.sqs.send(new SendMessageBatchCommand({
-        QueueUrl: d.destination.url,
-        Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
-      }));
+      const res = await aws.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: d.destination.url,
+          Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
+        }),
+      );
       (res.Successful ?? []).forEach((s) => sent.add(Number(s.Id)));
     } else {
       const busName = d.destination.name;
       // A body that is not an EventBridge event stays in the DLQ and counts as failed.
       const events = messages.map((m, i) => ({ i, ev: parseEvent(m.Body) })).filter((x) => x.ev !== undefined);
       if (events.length > 0) {
-        const res = await aws.eventBridge.send(new PutEventsCommand({
-          Entries: events.map(({ ev }) => ({
-            EventBusName: busName,
-            Source: String(ev!.source),
-            DetailType: String(ev!['detail-type']),
-            Detail: JSON.stringify(ev!.detail ?? {}),
-            Resources: Array.isArray(ev!.resources) ? ev!.resources.map(String) : [],
-            ...(typeof ev!.time === 'string' ? { Time: new Date(ev!.time) } : {}),
-          })),
-        }));
+        const res = await aws.eventBridge.send(
+          new PutEventsCommand({
+            Entries: events.map(({ ev }) => ({
+              EventBusName: busName,
+              Source: String(ev!.source),
+              DetailType: String(ev!['detail-type']),
+              Detail: JSON.stringify(ev!.detail ?? {}),
+              Resources: Array.isArray(ev!.resources) ? ev!.resources.map(String) : [],
+              ...(typeof ev!.time === 'string' ? { Time: new Date(ev!.time) } : {}),
+            })),
+          }),
+        );
         (res.Entries ?? []).forEach((e, k) => {
           if (e.EventId) sent.add(events[k].i);
         });
@@ -174,7 +223,12 @@ async function manualMove(ctx: CommandContext, d: DeadLetterQueue, limit: number
     }
     const toDelete = messages.filter((_, i) => sent.has(i));
     if (toDelete.length > 0) {
-      await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: d.url, Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+      await aws.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: d.url,
+          Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
     }
     moved += toDelete.length;
     failed += messages.length - toDelete.length;
@@ -185,16 +239,29 @@ async function manualMove(ctx: CommandContext, d: DeadLetterQueue, limit: number
 }
 
 /** Redrives with SQS StartMessageMoveTask and follows the task until it ends. */
-async function moveTask(ctx: CommandContext, d: DeadLetterQueue, maxPerSecond: number | undefined, pollMs: number, signal: AbortSignal): Promise<{ moved: number; failed: number; status: string; reason?: string }> {
+async function moveTask(
+  ctx: CommandContext,
+  d: DeadLetterQueue,
+  maxPerSecond: number | undefined,
+  pollMs: number,
+  signal: AbortSignal,
+): Promise<{ moved: number; failed: number; status: string; reason?: string }> {
   const { aws, out } = ctx;
-  const started = await aws.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: d.arn, ...(maxPerSecond ? { MaxNumberOfMessagesPerSecond: maxPerSecond } : {}) }));
+  const started = await aws.sqs.send(
+    new StartMessageMoveTaskCommand({ SourceArn: d.arn, ...(maxPerSecond ? { MaxNumberOfMessagesPerSecond: maxPerSecond } : {}) }),
+  );
   const progress = out.progress(`redrive ${d.name}`);
   let last = { status: 'RUNNING', moved: 0, toMove: 0, reason: undefined as string | undefined };
   for (;;) {
     const tasks = (await aws.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: d.arn, MaxResults: 10 }))).Results ?? [];
     const task = tasks.find((t) => t.TaskHandle === started.TaskHandle) ?? tasks[0];
     if (task) {
-      last = { status: task.Status ?? 'RUNNING', moved: Number(task.ApproximateNumberOfMessagesMoved ?? 0), toMove: Number(task.ApproximateNumberOfMessagesToMove ?? 0), reason: task.FailureReason };
+      last = {
+        status: task.Status ?? 'RUNNING',
+        moved: Number(task.ApproximateNumberOfMessagesMoved ?? 0),
+        toMove: Number(task.ApproximateNumberOfMessagesToMove ?? 0),
+        reason: task.FailureReason,
+      };
       progress.update(last.moved, last.toMove || undefined);
     }
     if (last.status !== 'RUNNING' && last.status !== 'CANCELLING') break;
@@ -206,7 +273,12 @@ async function moveTask(ctx: CommandContext, d: DeadLetterQueue, maxPerSecond: n
     await sleep(pollMs, signal);
   }
   progress.finish();
-  return { moved: last.moved, failed: last.status === 'FAILED' ? Math.max(0, last.toMove - last.moved) : 0, status: last.status, ...(last.reason ? { reason: last.reason } : {}) };
+  return {
+    moved: last.moved,
+    failed: last.status === 'FAILED' ? Math.max(0, last.toMove - last.moved) : 0,
+    status: last.status,
+    ...(last.reason ? { reason: last.reason } : {}),
+  };
 }
 
 export function registerDlq(program: Command, wrap: Wrap): void {
@@ -217,16 +289,28 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .description('every dead-letter queue of the stack with its depth and oldest message age')
     .option('--sample <n>', 'messages read from each queue to find the oldest (SQS exposes no exact oldest age)', intInRange(0, 100), 10)
     .addHelpText('after', '\nExample:\n  $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 loan-events dlq list')
-    .action(wrap<{ sample: number }>(async ({ aws, out, globals }, o) => {
-      const all = await discoverDeadLetterQueues(aws, globals.bus, globals.stack);
-      const rows = await Promise.all(all.map((d) => status(aws, d, o.sample)));
-      out.data({ deadLetterQueues: rows });
-      out.table([
-        ['kind', 'queue', 'receives from', 'depth', 'in flight', 'oldest'],
-        ...rows.map((r) => [r.kind, r.name, r.source, r.depth > 0 ? out.style('red', String(r.depth)) : '0', String(r.inFlight), age(r.oldestAgeSeconds)]),
-      ], ['left', 'left', 'left', 'right', 'right', 'right']);
-      if (rows.length === 0) out.note(`no dead-letter queues found for bus ${globals.bus}`);
-    }));
+    .action(
+      wrap<{ sample: number }>(async ({ aws, out, globals }, o) => {
+        const all = await discoverDeadLetterQueues(aws, globals.bus, globals.stack);
+        const rows = await Promise.all(all.map((d) => status(aws, d, o.sample)));
+        out.data({ deadLetterQueues: rows });
+        out.table(
+          [
+            ['kind', 'queue', 'receives from', 'depth', 'in flight', 'oldest'],
+            ...rows.map((r) => [
+              r.kind,
+              r.name,
+              r.source,
+              r.depth > 0 ? out.style('red', String(r.depth)) : '0',
+              String(r.inFlight),
+              age(r.oldestAgeSeconds),
+            ]),
+          ],
+          ['left', 'left', 'left', 'right', 'right', 'right'],
+        );
+        if (rows.length === 0) out.note(`no dead-letter queues found for bus ${globals.bus}`);
+      }),
+    );
 
   dlq
     .command('show')
@@ -234,13 +318,15 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .argument('<queue>', 'queue name, ARN or URL (see dlq list)')
     .option('-n, --max <n>', 'messages to show', intInRange(1, 1000), 10)
     .addHelpText('after', '\nExample:\n  $ loan-events dlq show LoanEvents-underwriting-dlq --max 5')
-    .action(wrap<{ max: number }>(async ({ aws, out, globals }, o, [name]) => {
-      const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
-      const messages = await peekMessages(aws, d.url, o.max);
-      out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
-      if (messages.length === 0) out.line(`${d.name} is empty`);
-      messages.forEach((m) => describeMessage(out, m));
-    }));
+    .action(
+      wrap<{ max: number }>(async ({ aws, out, globals }, o, [name]) => {
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
+        const messages = await peekMessages(aws, d.url, o.max);
+        out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
+        if (messages.length === 0) out.line(`${d.name} is empty`);
+        messages.forEach((m) => describeMessage(out, m));
+      }),
+    );
 
   dlq
     .command('redrive')
@@ -249,26 +335,35 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .option('--max-per-second <n>', 'rate limit of the move task', intInRange(1, 500))
     .option('--limit <n>', 'at most this many messages (rule and bus DLQs)', intInRange(1, 1_000_000), 1_000_000)
     .option('--poll-ms <ms>', 'how often to read the task progress', intInRange(10, 60_000), 1000)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Consumer DLQs (kind redrive) use SQS's own move task back to the buffer queue. Rule DLQs (kind
 delivery) are not DLQs of a queue, which the move task requires, so their events are sent to the
 rule's target queue; bus DLQ events are put on the bus again.
 Example:
-  $ loan-events dlq redrive LoanEvents-underwriting-dlq`)
-    .action(wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name]) => {
-      const { aws, out, globals, io } = ctx;
-      const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
-      const abort = new AbortController();
-      const release = io.onInterrupt(() => abort.abort());
-      try {
-        const result = d.kind === 'redrive' ? await moveTask(ctx, d, o.maxPerSecond, o.pollMs, abort.signal) : { ...(await manualMove(ctx, d, o.limit, abort.signal)), status: 'COMPLETED' };
-        const to = d.destination.kind === 'queue' ? d.destination.arn.split(':').pop() : `bus ${d.destination.name}`;
-        out.data({ queue: d.name, kind: d.kind, destination: to, ...result });
-        out.line(`moved ${result.moved} message(s) from ${d.name} to ${to}${result.failed ? `; ${result.failed} failed` : ''}`);
-        if (result.status === 'FAILED') throw new CommandFailedError(`move task failed: ${'reason' in result ? result.reason : 'no reason given'}`);
-        return result.failed > 0 ? EXIT_FAILURE : EXIT_OK;
-      } finally {
-        release();
-      }
-    }));
+  $ loan-events dlq redrive LoanEvents-underwriting-dlq`,
+    )
+    .action(
+      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name]) => {
+        const { aws, out, globals, io } = ctx;
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
+        const abort = new AbortController();
+        const release = io.onInterrupt(() => abort.abort());
+        try {
+          const result =
+            d.kind === 'redrive'
+              ? await moveTask(ctx, d, o.maxPerSecond, o.pollMs, abort.signal)
+              : { ...(await manualMove(ctx, d, o.limit, abort.signal)), status: 'COMPLETED' };
+          const to = d.destination.kind === 'queue' ? d.destination.arn.split(':').pop() : `bus ${d.destination.name}`;
+          out.data({ queue: d.name, kind: d.kind, destination: to, ...result });
+          out.line(`moved ${result.moved} message(s) from ${d.name} to ${to}${result.failed ? `; ${result.failed} failed` : ''}`);
+          if (result.status === 'FAILED')
+            throw new CommandFailedError(`move task failed: ${'reason' in result ? result.reason : 'no reason given'}`);
+          return result.failed > 0 ? EXIT_FAILURE : EXIT_OK;
+        } finally {
+          release();
+        }
+      }),
+    );
 }

@@ -30,15 +30,15 @@ export function toBusEvent(input: Record<string, unknown>, defaults: { account?:
   }
   const time = input.Time ?? input.time;
   return {
-    'version': '0',
-    'id': randomUUID(),
+    version: '0',
+    id: randomUUID(),
     'detail-type': detailType,
-    'source': source,
-    'account': defaults.account ?? '123456789012',
-    'time': time instanceof Date ? time.toISOString() : (time ?? new Date().toISOString()),
-    'region': defaults.region ?? 'us-east-1',
-    'resources': input.Resources ?? input.resources ?? [],
-    'detail': detail,
+    source: source,
+    account: defaults.account ?? '123456789012',
+    time: time instanceof Date ? time.toISOString() : (time ?? new Date().toISOString()),
+    region: defaults.region ?? 'us-east-1',
+    resources: input.Resources ?? input.resources ?? [],
+    detail: detail,
   };
 }
 
@@ -61,42 +61,52 @@ export function registerPattern(program: Command, wrap: Wrap): void {
     .description('does the event match the pattern? For a no-match, names the field that failed (exit 1)')
     .requiredOption('-p, --pattern <json|file|->', 'the pattern: inline JSON, a file, or - for stdin')
     .requiredOption('-e, --event <json|file|->', 'the event: a full event, or an entry {source, detailType, detail}')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ loan-events pattern test -p '{"detail":{"data":{"amount":[{"numeric":[">=",250000]}]}}}' -e event.json
-  $ loan-events pattern test -p rule.json -e - < event.json`)
-    .action(wrap<{ pattern: string; event: string }>(async ({ io, out }, opts) => {
-      if (opts.pattern === '-' && opts.event === '-') throw new UsageError('--pattern and --event cannot both read stdin');
-      const p = await readJsonObject('--pattern', opts.pattern, io);
-      const e = toBusEvent(await readJsonObject('--event', opts.event, io));
-      const matched = withPattern(() => testEventPattern(p, e));
-      const reason = matched ? undefined : withPattern(() => explainMismatch(p, e));
-      out.data({ match: matched, ...(reason ? { reason } : {}) });
-      out.line(matched ? out.style('green', 'match') : `${out.style('red', 'no match')}: ${reason ?? 'the event does not match'}`);
-      return matched ? EXIT_OK : EXIT_FAILURE;
-    }));
+  $ loan-events pattern test -p rule.json -e - < event.json`,
+    )
+    .action(
+      wrap<{ pattern: string; event: string }>(async ({ io, out }, opts) => {
+        if (opts.pattern === '-' && opts.event === '-') throw new UsageError('--pattern and --event cannot both read stdin');
+        const p = await readJsonObject('--pattern', opts.pattern, io);
+        const e = toBusEvent(await readJsonObject('--event', opts.event, io));
+        const matched = withPattern(() => testEventPattern(p, e));
+        const reason = matched ? undefined : withPattern(() => explainMismatch(p, e));
+        out.data({ match: matched, ...(reason ? { reason } : {}) });
+        out.line(matched ? out.style('green', 'match') : `${out.style('red', 'no match')}: ${reason ?? 'the event does not match'}`);
+        return matched ? EXIT_OK : EXIT_FAILURE;
+      }),
+    );
 
   pattern
     .command('check')
     .description("validate a pattern; prints EventBridge's own error text when it is not valid (exit 1)")
     .requiredOption('-p, --pattern <json|file|->', 'the pattern: inline JSON, a file, or - for stdin')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ loan-events pattern check -p '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}'`)
-    .action(wrap<{ pattern: string }>(async ({ io, out }, opts) => {
-      const p = await readJsonObject('--pattern', opts.pattern, io);
-      try {
-        validateEventPattern(p);
-      } catch (err) {
-        if (!(err instanceof InvalidEventPatternError)) throw err;
-        out.data({ valid: false, message: err.message });
-        out.line(`${out.style('red', 'invalid')}: ${err.message}`);
-        return EXIT_FAILURE;
-      }
-      out.data({ valid: true });
-      out.line(out.style('green', 'valid'));
-      return EXIT_OK;
-    }));
+  $ loan-events pattern check -p '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}'`,
+    )
+    .action(
+      wrap<{ pattern: string }>(async ({ io, out }, opts) => {
+        const p = await readJsonObject('--pattern', opts.pattern, io);
+        try {
+          validateEventPattern(p);
+        } catch (err) {
+          if (!(err instanceof InvalidEventPatternError)) throw err;
+          out.data({ valid: false, message: err.message });
+          out.line(`${out.style('red', 'invalid')}: ${err.message}`);
+          return EXIT_FAILURE;
+        }
+        out.data({ valid: true });
+        out.line(out.style('green', 'valid'));
+        return EXIT_OK;
+      }),
+    );
 
   pattern
     .command('rules')
@@ -104,23 +114,29 @@ Example:
     .requiredOption('-e, --event <json|file|->', 'the event: a full event, or an entry {source, detailType, detail}')
     .option('--template <file>', 'CloudFormation template (default: <assembly>/<stack>.template.json)')
     .option('--assembly <dir>', 'cloud assembly directory', 'cdk.out')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
-  $ loan-events pattern rules -e '{"source":"com.example.loans.intake","detailType":"LoanApplicationSubmitted","detail":{"data":{"amount":300000}}}'`)
-    .action(wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, globals }, opts) => {
-      const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
-      const event = toBusEvent(await readJsonObject('--event', opts.event, io));
-      const matcher = new RuleMatcher<string>();
-      for (const rule of topology.rules) if (isRecord(rule.pattern)) matcher.add(rule.name, rule.pattern);
-      const matched = new Set(withPattern(() => matcher.match(event)));
-      const rows = topology.rules.map((r) => ({
-        rule: r.name,
-        match: matched.has(r.name),
-        ...(matched.has(r.name) ? {} : { reason: isRecord(r.pattern) ? explainMismatch(r.pattern, event) : 'no pattern' }),
-      }));
-      out.data({ rules: rows });
-      for (const r of rows) out.line(r.match ? `${out.style('green', 'match')}     ${r.rule}` : `${out.style('dim', 'no match')}  ${r.rule}: ${r.reason}`);
-      if (matched.size === 0) throw new CommandFailedError('the event matches no rule of the stack');
-      return EXIT_OK;
-    }));
+  $ loan-events pattern rules -e '{"source":"com.example.loans.intake","detailType":"LoanApplicationSubmitted","detail":{"data":{"amount":300000}}}'`,
+    )
+    .action(
+      wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, globals }, opts) => {
+        const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
+        const event = toBusEvent(await readJsonObject('--event', opts.event, io));
+        const matcher = new RuleMatcher<string>();
+        for (const rule of topology.rules) if (isRecord(rule.pattern)) matcher.add(rule.name, rule.pattern);
+        const matched = new Set(withPattern(() => matcher.match(event)));
+        const rows = topology.rules.map((r) => ({
+          rule: r.name,
+          match: matched.has(r.name),
+          ...(matched.has(r.name) ? {} : { reason: isRecord(r.pattern) ? explainMismatch(r.pattern, event) : 'no pattern' }),
+        }));
+        out.data({ rules: rows });
+        for (const r of rows)
+          out.line(r.match ? `${out.style('green', 'match')}     ${r.rule}` : `${out.style('dim', 'no match')}  ${r.rule}: ${r.reason}`);
+        if (matched.size === 0) throw new CommandFailedError('the event matches no rule of the stack');
+        return EXIT_OK;
+      }),
+    );
 }

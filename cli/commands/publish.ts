@@ -31,7 +31,8 @@ export function toEntry(value: unknown, where: string): PublishEntry {
   const detailType = value.detailType ?? value['detail-type'] ?? value.DetailType;
   let detail = value.detail ?? value.Detail;
   if (typeof source !== 'string' || source.length === 0) throw new UsageError(`${where}: 'source' is required and must be a string`);
-  if (typeof detailType !== 'string' || detailType.length === 0) throw new UsageError(`${where}: 'detailType' is required and must be a string`);
+  if (typeof detailType !== 'string' || detailType.length === 0)
+    throw new UsageError(`${where}: 'detailType' is required and must be a string`);
   if (typeof detail === 'string') detail = parseJson(`${where}: detail`, detail);
   if (!isRecord(detail)) throw new UsageError(`${where}: 'detail' is required and must be an object { metadata?, data }`);
   const resources = value.resources ?? value.Resources;
@@ -42,7 +43,8 @@ export function toEntry(value: unknown, where: string): PublishEntry {
   let time: Date | undefined;
   if (timeValue !== undefined) {
     time = new Date(String(timeValue));
-    if (typeof timeValue !== 'string' || Number.isNaN(time.getTime())) throw new UsageError(`${where}: 'time' must be an ISO 8601 timestamp`);
+    if (typeof timeValue !== 'string' || Number.isNaN(time.getTime()))
+      throw new UsageError(`${where}: 'time' must be an ISO 8601 timestamp`);
   }
   return { source, detailType, detail, ...(resources ? { resources: resources as string[] } : {}), ...(time ? { time } : {}) };
 }
@@ -60,64 +62,96 @@ export function registerPublish(program: Command, wrap: Wrap): void {
     .option('--jsonl <file|->', 'many events, one JSON object per line (- for stdin)')
     .option('--concurrency <n>', 'PutEvents requests in flight', intInRange(1, 100), 4)
     .option('--max-attempts <n>', 'attempts per event for retryable failures', intInRange(1, 20), 8)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ loan-events publish --source com.example.loans.intake --detail-type LoanApplicationSubmitted --detail @detail.json
   $ loan-events publish --file event.json
-  $ generate-events | loan-events publish --jsonl - --json`)
-    .action(wrap<PublishOptions>(async ({ io, out, aws, globals }, o) => {
-      const modes = [o.file !== undefined, o.jsonl !== undefined, o.source !== undefined || o.detailType !== undefined || o.detail !== undefined].filter(Boolean).length;
-      if (modes !== 1) throw new UsageError('give exactly one of: --source/--detail-type/--detail, --file, or --jsonl');
-      const entries: PublishEntry[] = [];
-      /** Where each entry came from, for error messages. */
-      const origin: string[] = [];
-      if (o.jsonl !== undefined) {
-        const lines = parseJsonLines('--jsonl', await readJsonText('--jsonl', o.jsonl, io));
-        if (lines.length === 0) throw new UsageError('--jsonl: no events (the input is empty)');
-        for (const { line, value } of lines) {
-          entries.push(toEntry(value, `--jsonl line ${line}`));
-          origin.push(`line ${line}`);
+  $ generate-events | loan-events publish --jsonl - --json`,
+    )
+    .action(
+      wrap<PublishOptions>(async ({ io, out, aws, globals }, o) => {
+        const modes = [
+          o.file !== undefined,
+          o.jsonl !== undefined,
+          o.source !== undefined || o.detailType !== undefined || o.detail !== undefined,
+        ].filter(Boolean).length;
+        if (modes !== 1) throw new UsageError('give exactly one of: --source/--detail-type/--detail, --file, or --jsonl');
+        const entries: PublishEntry[] = [];
+        /** Where each entry came from, for error messages. */
+        const origin: string[] = [];
+        if (o.jsonl !== undefined) {
+          const lines = parseJsonLines('--jsonl', await readJsonText('--jsonl', o.jsonl, io));
+          if (lines.length === 0) throw new UsageError('--jsonl: no events (the input is empty)');
+          for (const { line, value } of lines) {
+            entries.push(toEntry(value, `--jsonl line ${line}`));
+            origin.push(`line ${line}`);
+          }
+        } else if (o.file !== undefined) {
+          entries.push(toEntry(await readJsonObject('--file', o.file, io), '--file'));
+          origin.push('--file');
+        } else {
+          if (!o.source || !o.detailType || o.detail === undefined)
+            throw new UsageError('--source, --detail-type and --detail are all required to publish from flags');
+          entries.push(
+            toEntry(
+              {
+                source: o.source,
+                detailType: o.detailType,
+                detail: await readJsonObject('--detail', o.detail, io),
+                ...(o.resources
+                  ? {
+                      resources: o.resources
+                        .split(',')
+                        .map((s) => s.trim())
+                        .filter(Boolean),
+                    }
+                  : {}),
+                ...(o.time ? { time: o.time } : {}),
+              },
+              'event',
+            ),
+          );
+          origin.push('event');
         }
-      } else if (o.file !== undefined) {
-        entries.push(toEntry(await readJsonObject('--file', o.file, io), '--file'));
-        origin.push('--file');
-      } else {
-        if (!o.source || !o.detailType || o.detail === undefined) throw new UsageError('--source, --detail-type and --detail are all required to publish from flags');
-        entries.push(toEntry({
-          source: o.source,
-          detailType: o.detailType,
-          detail: await readJsonObject('--detail', o.detail, io),
-          ...(o.resources ? { resources: o.resources.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-          ...(o.time ? { time: o.time } : {}),
-        }, 'event'));
-        origin.push('event');
-      }
 
-      let publisher: EventPublisher;
-      try {
-        publisher = new EventPublisher({ eventBusName: globals.bus, client: aws.eventBridge, maxConcurrency: o.concurrency, maxAttempts: o.maxAttempts });
-      } catch (err) {
-        if (err instanceof InvalidOptionError) throw new UsageError(err.message);
-        throw err;
-      }
-      const progress = entries.length > 1 ? out.progress('publish', entries.length) : undefined;
-      let result;
-      try {
-        result = await publisher.publish(entries, { onProgress: (done, total) => progress?.update(done, total) });
-      } catch (err) {
-        // Nothing was sent: the publisher validates every entry first.
-        if (err instanceof EventValidationError || err instanceof EventTooLargeError) {
-          throw new UsageError(`${origin[err.index] ?? 'event'}: ${err.message}; nothing was published`);
+        let publisher: EventPublisher;
+        try {
+          publisher = new EventPublisher({
+            eventBusName: globals.bus,
+            client: aws.eventBridge,
+            maxConcurrency: o.concurrency,
+            maxAttempts: o.maxAttempts,
+          });
+        } catch (err) {
+          if (err instanceof InvalidOptionError) throw new UsageError(err.message);
+          throw err;
         }
-        throw err;
-      }
-      progress?.finish();
-      out.data({ bus: globals.bus, successCount: result.successCount, failedCount: result.failedCount, outcomes: result.outcomes });
-      for (const oc of result.outcomes) {
-        const label = entries.length > 1 ? `${origin[oc.index]}\t` : '';
-        out.line(oc.eventId !== undefined ? `${label}${oc.eventId}` : `${label}${out.style('red', 'error')} ${oc.errorCode}: ${oc.errorMessage ?? ''}`);
-      }
-      if (entries.length > 1 || result.failedCount > 0) out.note(`published ${result.successCount} of ${entries.length} to ${globals.bus}; ${result.failedCount} failed`);
-      return result.failedCount > 0 ? EXIT_FAILURE : EXIT_OK;
-    }));
+        const progress = entries.length > 1 ? out.progress('publish', entries.length) : undefined;
+        let result;
+        try {
+          result = await publisher.publish(entries, { onProgress: (done, total) => progress?.update(done, total) });
+        } catch (err) {
+          // Nothing was sent: the publisher validates every entry first.
+          if (err instanceof EventValidationError || err instanceof EventTooLargeError) {
+            throw new UsageError(`${origin[err.index] ?? 'event'}: ${err.message}; nothing was published`);
+          }
+          throw err;
+        }
+        progress?.finish();
+        out.data({ bus: globals.bus, successCount: result.successCount, failedCount: result.failedCount, outcomes: result.outcomes });
+        for (const oc of result.outcomes) {
+          const label = entries.length > 1 ? `${origin[oc.index]}\t` : '';
+          out.line(
+            oc.eventId !== undefined
+              ? `${label}${oc.eventId}`
+              : `${label}${out.style('red', 'error')} ${oc.errorCode}: ${oc.errorMessage ?? ''}`,
+          );
+        }
+        if (entries.length > 1 || result.failedCount > 0)
+          out.note(`published ${result.successCount} of ${entries.length} to ${globals.bus}; ${result.failedCount} failed`);
+        return result.failedCount > 0 ? EXIT_FAILURE : EXIT_OK;
+      }),
+    );
 }

@@ -4,7 +4,14 @@
  * and removes both on exit, Ctrl-C included. `tail --cleanup` removes what a killed tail left.
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteRuleCommand, ListRulesCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type Rule } from '@aws-sdk/client-eventbridge';
+import {
+  DeleteRuleCommand,
+  ListRulesCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  type Rule,
+} from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -49,11 +56,16 @@ async function removeResources(aws: AwsClients, bus: string, r: TailResources): 
     try {
       await fn();
     } catch (err) {
-      if ((err as Error).name !== 'ResourceNotFoundException' && (err as Error).name !== 'QueueDoesNotExist') failures.push(`${what}: ${(err as Error).message}`);
+      if ((err as Error).name !== 'ResourceNotFoundException' && (err as Error).name !== 'QueueDoesNotExist')
+        failures.push(`${what}: ${(err as Error).message}`);
     }
   };
-  if (r.targetAdded || r.ruleCreated) await attempt(`targets of rule ${r.ruleName}`, () => aws.eventBridge.send(new RemoveTargetsCommand({ Rule: r.ruleName, EventBusName: bus, Ids: ['tail'] })));
-  if (r.ruleCreated) await attempt(`rule ${r.ruleName}`, () => aws.eventBridge.send(new DeleteRuleCommand({ Name: r.ruleName, EventBusName: bus })));
+  if (r.targetAdded || r.ruleCreated)
+    await attempt(`targets of rule ${r.ruleName}`, () =>
+      aws.eventBridge.send(new RemoveTargetsCommand({ Rule: r.ruleName, EventBusName: bus, Ids: ['tail'] })),
+    );
+  if (r.ruleCreated)
+    await attempt(`rule ${r.ruleName}`, () => aws.eventBridge.send(new DeleteRuleCommand({ Name: r.ruleName, EventBusName: bus })));
   if (r.queueUrl) await attempt(`queue ${r.queueName}`, () => aws.sqs.send(new DeleteQueueCommand({ QueueUrl: r.queueUrl })));
   return failures;
 }
@@ -76,7 +88,9 @@ function printEvent(out: Output, body: string, full: boolean): void {
   const detail = isRecord(ev.detail) ? ev.detail : {};
   const meta = isRecord(detail.metadata) ? detail.metadata : {};
   const corr = typeof meta.correlationId === 'string' ? `  correlation ${meta.correlationId}` : '';
-  out.line(`${out.style('dim', String(ev.time ?? ''))}  ${out.style('bold', String(ev['detail-type'] ?? ''))}  ${String(ev.source ?? '')}  ${String(ev.id ?? '')}${corr}`);
+  out.line(
+    `${out.style('dim', String(ev.time ?? ''))}  ${out.style('bold', String(ev['detail-type'] ?? ''))}  ${String(ev.source ?? '')}  ${String(ev.id ?? '')}${corr}`,
+  );
 }
 
 async function cleanupLeftovers(aws: AwsClients, out: Output, bus: string): Promise<number> {
@@ -100,97 +114,141 @@ async function cleanupLeftovers(aws: AwsClients, out: Output, bus: string): Prom
 export function registerTail(program: Command, wrap: Wrap): void {
   program
     .command('tail')
-    .description('stream events from the bus as they arrive, optionally filtered by a pattern (temporary rule + encrypted queue, removed on exit)')
+    .description(
+      'stream events from the bus as they arrive, optionally filtered by a pattern (temporary rule + encrypted queue, removed on exit)',
+    )
     .option('-p, --pattern <json|file|->', 'only events matching this pattern (default: every event)')
     .option('-n, --count <n>', 'stop after this many events', intInRange(1, 1_000_000))
     .option('-d, --duration <seconds>', 'stop after this many seconds', intInRange(1, 86_400))
     .option('--full', 'print each whole event as JSON instead of one line', false)
     .option('--cleanup', 'remove temporary rules and queues left by a tail that was killed', false)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The caller needs events:PutRule/PutTargets/RemoveTargets/DeleteRule on the bus (the stack's
 ruleManagerArns) and sqs:CreateQueue/SetQueueAttributes/ReceiveMessage/DeleteQueue.
 Examples:
   $ loan-events tail
-  $ loan-events tail -p '{"detail-type":["LoanApplicationRejected"]}' --json | jq .detail.data`)
-    .action(wrap<TailOptions>(async ({ io, out, aws, globals }, o) => {
-      if (o.cleanup) return cleanupLeftovers(aws, out, globals.bus);
-      const pattern = o.pattern ? await readJsonObject('--pattern', o.pattern, io) : MATCH_ALL;
-      try {
-        validateEventPattern(pattern);
-      } catch (err) {
-        if (err instanceof InvalidEventPatternError) throw new UsageError(`--pattern: ${err.message}`);
-        throw err;
-      }
-      const bus = await describeBus(aws, globals.bus);
-      const id = randomBytes(4).toString('hex');
-      const res: TailResources = { ruleName: `${TAIL_PREFIX}${id}`, queueName: `${TAIL_PREFIX}${id}` };
-      const abort = new AbortController();
-      const release = io.onInterrupt(() => abort.abort());
-      const deadline = o.duration ? setTimeout(() => abort.abort(), o.duration * 1000) : undefined;
-      let received = 0;
-      let failed: unknown;
-      try {
-        // SSE-SQS, not the stack's key: the key policy lets EventBridge use the key only for the
-        // stack's own rules, and a temporary rule should not need a key-policy change.
-        res.queueUrl = (await aws.sqs.send(new CreateQueueCommand({
-          QueueName: res.queueName,
-          Attributes: { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '3600' },
-          tags: { 'loan-events:purpose': 'tail' },
-        }))).QueueUrl;
-        const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: res.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-        const ruleArn = (await aws.eventBridge.send(new PutRuleCommand({
-          Name: res.ruleName,
-          EventBusName: bus.name,
-          EventPattern: JSON.stringify(pattern),
-          State: 'ENABLED',
-          Description: 'Temporary rule of loan-events tail; removed when tail exits (loan-events tail --cleanup removes leftovers)',
-        }))).RuleArn;
-        res.ruleCreated = true;
-        await aws.sqs.send(new SetQueueAttributesCommand({
-          QueueUrl: res.queueUrl,
-          Attributes: {
-            Policy: JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [
-                { Sid: 'AllowTailRule', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn, Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } } },
-                { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: queueArn, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
-              ],
+  $ loan-events tail -p '{"detail-type":["LoanApplicationRejected"]}' --json | jq .detail.data`,
+    )
+    .action(
+      wrap<TailOptions>(async ({ io, out, aws, globals }, o) => {
+        if (o.cleanup) return cleanupLeftovers(aws, out, globals.bus);
+        const pattern = o.pattern ? await readJsonObject('--pattern', o.pattern, io) : MATCH_ALL;
+        try {
+          validateEventPattern(pattern);
+        } catch (err) {
+          if (err instanceof InvalidEventPatternError) throw new UsageError(`--pattern: ${err.message}`);
+          throw err;
+        }
+        const bus = await describeBus(aws, globals.bus);
+        const id = randomBytes(4).toString('hex');
+        const res: TailResources = { ruleName: `${TAIL_PREFIX}${id}`, queueName: `${TAIL_PREFIX}${id}` };
+        const abort = new AbortController();
+        const release = io.onInterrupt(() => abort.abort());
+        const deadline = o.duration ? setTimeout(() => abort.abort(), o.duration * 1000) : undefined;
+        let received = 0;
+        let failed: unknown;
+        try {
+          // SSE-SQS, not the stack's key: the key policy lets EventBridge use the key only for the
+          // stack's own rules, and a temporary rule should not need a key-policy change.
+          res.queueUrl = (
+            await aws.sqs.send(
+              new CreateQueueCommand({
+                QueueName: res.queueName,
+                Attributes: { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '3600' },
+                tags: { 'loan-events:purpose': 'tail' },
+              }),
+            )
+          ).QueueUrl;
+          const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: res.queueUrl, AttributeNames: ['QueueArn'] })))
+            .Attributes?.QueueArn;
+          const ruleArn = (
+            await aws.eventBridge.send(
+              new PutRuleCommand({
+                Name: res.ruleName,
+                EventBusName: bus.name,
+                EventPattern: JSON.stringify(pattern),
+                State: 'ENABLED',
+                Description: 'Temporary rule of loan-events tail; removed when tail exits (loan-events tail --cleanup removes leftovers)',
+              }),
+            )
+          ).RuleArn;
+          res.ruleCreated = true;
+          await aws.sqs.send(
+            new SetQueueAttributesCommand({
+              QueueUrl: res.queueUrl,
+              Attributes: {
+                Policy: JSON.stringify({
+                  Version: '2012-10-17',
+                  Statement: [
+                    {
+                      Sid: 'AllowTailRule',
+                      Effect: 'Allow',
+                      Principal: { Service: 'events.amazonaws.com' },
+                      Action: 'sqs:SendMessage',
+                      Resource: queueArn,
+                      Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+                    },
+                    {
+                      Sid: 'DenyInsecureTransport',
+                      Effect: 'Deny',
+                      Principal: '*',
+                      Action: 'sqs:*',
+                      Resource: queueArn,
+                      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+                    },
+                  ],
+                }),
+              },
             }),
-          },
-        }));
-        await aws.eventBridge.send(new PutTargetsCommand({ Rule: res.ruleName, EventBusName: bus.name, Targets: [{ Id: 'tail', Arn: queueArn }] }));
-        res.targetAdded = true;
-        out.note(`tailing ${bus.name} with ${JSON.stringify(pattern)} (Ctrl-C to stop)`);
+          );
+          await aws.eventBridge.send(
+            new PutTargetsCommand({ Rule: res.ruleName, EventBusName: bus.name, Targets: [{ Id: 'tail', Arn: queueArn }] }),
+          );
+          res.targetAdded = true;
+          out.note(`tailing ${bus.name} with ${JSON.stringify(pattern)} (Ctrl-C to stop)`);
 
-        while (!abort.signal.aborted && (o.count === undefined || received < o.count)) {
-          let messages;
-          try {
-            messages = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: res.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), { abortSignal: abort.signal })).Messages ?? [];
-          } catch (err) {
-            if (abort.signal.aborted) break;
-            throw err;
+          while (!abort.signal.aborted && (o.count === undefined || received < o.count)) {
+            let messages;
+            try {
+              messages =
+                (
+                  await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: res.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), {
+                    abortSignal: abort.signal,
+                  })
+                ).Messages ?? [];
+            } catch (err) {
+              if (abort.signal.aborted) break;
+              throw err;
+            }
+            const take = o.count === undefined ? messages : messages.slice(0, o.count - received);
+            take.forEach((m) => printEvent(out, m.Body ?? '', o.full));
+            received += take.length;
+            if (messages.length > 0) {
+              await aws.sqs.send(
+                new DeleteMessageBatchCommand({
+                  QueueUrl: res.queueUrl,
+                  Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+                }),
+              );
+            }
           }
-          const take = o.count === undefined ? messages : messages.slice(0, o.count - received);
-          take.forEach((m) => printEvent(out, m.Body ?? '', o.full));
-          received += take.length;
-          if (messages.length > 0) {
-            await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: res.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+        } catch (err) {
+          failed = err;
+        } finally {
+          if (deadline) clearTimeout(deadline);
+          const failures = await removeResources(aws, bus.name, res);
+          release();
+          if (failures.length > 0) {
+            failures.forEach((f) => out.warn(`could not remove ${f}`));
+            failed ??= new CommandFailedError(`tail could not remove its temporary resources; run 'loan-events tail --cleanup'`);
+          } else {
+            out.note(`received ${received} event(s); removed rule ${res.ruleName} and queue ${res.queueName}`);
           }
         }
-      } catch (err) {
-        failed = err;
-      } finally {
-        if (deadline) clearTimeout(deadline);
-        const failures = await removeResources(aws, bus.name, res);
-        release();
-        if (failures.length > 0) {
-          failures.forEach((f) => out.warn(`could not remove ${f}`));
-          failed ??= new CommandFailedError(`tail could not remove its temporary resources; run 'loan-events tail --cleanup'`);
-        } else {
-          out.note(`received ${received} event(s); removed rule ${res.ruleName} and queue ${res.queueName}`);
-        }
-      }
-      if (failed) throw failed;
-      return EXIT_OK;
-    }));
+        if (failed) throw failed;
+        return EXIT_OK;
+      }),
+    );
 }

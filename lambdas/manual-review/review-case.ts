@@ -41,7 +41,11 @@ export function priorityOf(amount: number): Priority {
 }
 
 /** The case to open for an application; pure apart from the ids and times given. */
-export function reviewCaseFor(application: Application, ids: { caseId: string; correlationId: string; causationId: string }, openedAt: Date): ReviewCase {
+export function reviewCaseFor(
+  application: Application,
+  ids: { caseId: string; correlationId: string; causationId: string },
+  openedAt: Date,
+): ReviewCase {
   const priority = priorityOf(application.amount);
   return {
     pk: `APPLICATION#${application.applicationId}`,
@@ -69,7 +73,11 @@ export interface ReviewDeps {
 export function openReviewCase(deps: ReviewDeps) {
   const now = deps.now ?? (() => new Date());
   return async (event: ConsumedEvent<typeof LoanApplicationSubmitted>): Promise<void> => {
-    const reviewCase = reviewCaseFor(event.data, { caseId: randomUUID(), correlationId: event.metadata.correlationId, causationId: event.id }, now());
+    const reviewCase = reviewCaseFor(
+      event.data,
+      { caseId: randomUUID(), correlationId: event.metadata.correlationId, causationId: event.id },
+      now(),
+    );
     // One case per application, even if the application is submitted twice.
     const { item, created } = await deps.state.putIfAbsent(reviewCase);
     event.logger.info(created ? 'Review case opened' : 'Review case already open', {

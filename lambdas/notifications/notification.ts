@@ -100,6 +100,12 @@ export function notifyApplicant(deps: NotificationDeps) {
       template: item.template,
       sentAt: item.sentAt,
     });
-    event.logger.info('Applicant notified', { applicationId: data.applicationId, notificationId: item.notificationId, template: item.template, created, publishedEventId: eventId });
+    event.logger.info('Applicant notified', {
+      applicationId: data.applicationId,
+      notificationId: item.notificationId,
+      template: item.template,
+      created,
+      publishedEventId: eventId,
+    });
   };
 }

@@ -32,10 +32,18 @@ export function underwrite(deps: UnderwritingDeps) {
         monthlyPayment: decision.monthlyPayment,
       };
       const eventId = await deps.publisher.publishEvent(LoanApplicationApproved, data);
-      event.logger.info('Application approved', { applicationId: application.applicationId, annualRatePercent: decision.annualRatePercent, publishedEventId: eventId });
+      event.logger.info('Application approved', {
+        applicationId: application.applicationId,
+        annualRatePercent: decision.annualRatePercent,
+        publishedEventId: eventId,
+      });
     } else {
       const eventId = await deps.publisher.publishEvent(LoanApplicationRejected, { ...common, reasons: decision.reasons });
-      event.logger.info('Application rejected', { applicationId: application.applicationId, reasons: decision.reasons, publishedEventId: eventId });
+      event.logger.info('Application rejected', {
+        applicationId: application.applicationId,
+        reasons: decision.reasons,
+        publishedEventId: eventId,
+      });
     }
   };
 }

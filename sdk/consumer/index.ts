@@ -159,7 +159,8 @@ function checkRoutes(name: string, routes: readonly Route[], catalog: EventCatal
     if (!routed.has(k)) throw new InvalidOptionError(`Consumer '${name}' subscribes to ${k} in the catalog but has no route for it`);
   }
   for (const k of routed) {
-    if (!subscribed.has(k)) throw new InvalidOptionError(`Consumer '${name}' has a route for ${k}, which it does not subscribe to in the catalog`);
+    if (!subscribed.has(k))
+      throw new InvalidOptionError(`Consumer '${name}' has a route for ${k}, which it does not subscribe to in the catalog`);
   }
 }
 
@@ -176,11 +177,18 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
   const expiresAfterSeconds = options.idempotency?.expiresAfterSeconds ?? DEFAULT_EXPIRES_AFTER_SECONDS;
   if (!Number.isInteger(expiresAfterSeconds) || expiresAfterSeconds < 60) {
-    throw new InvalidOptionError(`Invalid idempotency.expiresAfterSeconds, please select an integer of at least 60 (given ${expiresAfterSeconds})`);
+    throw new InvalidOptionError(
+      `Invalid idempotency.expiresAfterSeconds, please select an integer of at least 60 (given ${expiresAfterSeconds})`,
+    );
   }
 
   const logger = options.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? name });
-  const metrics = options.metrics ?? new Metrics({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? name, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'LoanEvents' });
+  const metrics =
+    options.metrics ??
+    new Metrics({
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? name,
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'LoanEvents',
+    });
   const processor = new BatchProcessor(EventType.SQS);
 
   // Keyed on the EventBridge event id, not the SQS message id: a redriven or re-sent
@@ -225,7 +233,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const definition = findEvent(catalog, envelope.source, detailType);
       if (!route || !definition) throw new UnknownEventTypeError(record.messageId, envelope.source, detailType, name);
       const detail = definition.detail.safeParse(envelope.detail);
-      if (!detail.success) throw new InvalidEventError(record.messageId, ...firstIssue(detail.error, ['body', 'detail']), { cause: detail.error });
+      if (!detail.success)
+        throw new InvalidEventError(record.messageId, ...firstIssue(detail.error, ['body', 'detail']), { cause: detail.error });
       const event: ConsumedEvent = {
         id: envelope.id,
         source: envelope.source,
@@ -242,7 +251,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       };
       const run = {
         ran: false,
-        dispatch: () => runWithCorrelation({ correlationId: event.metadata.correlationId, causationId: event.id }, () => route.handler(event)),
+        dispatch: () =>
+          runWithCorrelation({ correlationId: event.metadata.correlationId, causationId: event.id }, () => route.handler(event)),
       };
       await handleOnce(envelope, run);
       if (run.ran) {

@@ -50,7 +50,9 @@ export class StateTable {
   }
 
   public async get<T extends StateKey>(key: StateKey): Promise<T | undefined> {
-    const result = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+    );
     return result.Item as T | undefined;
   }
 }

@@ -46,6 +46,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startPutEventsServer(options: { keepEntries?: boolean } = {}): Promise<PutEventsServer> {
   const seen = new Map<string, number>();
+  // eslint-disable-next-line prefer-const -- assigned once the request handler below exists
   let server: Server;
   const state: PutEventsServer = {
     endpoint: '',

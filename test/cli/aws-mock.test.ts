@@ -55,9 +55,16 @@ const submittedEvent = (i: number) => ({
 /** A deployed stack as the APIs describe it: one consumer with both DLQs, plus the bus DLQ. */
 function deployedStack(depths: Record<string, number> = {}): void {
   eb.on(DescribeEventBusCommand).resolves({ Name: 'loan-events', Arn: BUS_ARN, DeadLetterConfig: { Arn: qArn('LoanEvents-BusDlq-X1') } });
-  eb.on(ListRulesCommand).resolves({ Rules: [{ Name: 'LoanEvents-underwriting', EventBusName: 'loan-events' }, { Name: 'loan-events-tail-0000', EventBusName: 'loan-events' }] });
+  eb.on(ListRulesCommand).resolves({
+    Rules: [
+      { Name: 'LoanEvents-underwriting', EventBusName: 'loan-events' },
+      { Name: 'loan-events-tail-0000', EventBusName: 'loan-events' },
+    ],
+  });
   eb.on(ListTargetsByRuleCommand, { Rule: 'LoanEvents-underwriting' }).resolves({
-    Targets: [{ Id: 'Target0', Arn: qArn('LoanEvents-underwriting'), DeadLetterConfig: { Arn: qArn('LoanEvents-underwriting-delivery-dlq') } }],
+    Targets: [
+      { Id: 'Target0', Arn: qArn('LoanEvents-underwriting'), DeadLetterConfig: { Arn: qArn('LoanEvents-underwriting-delivery-dlq') } },
+    ],
   });
   sqs.on(GetQueueUrlCommand).callsFake((input: { QueueName: string }) => ({ QueueUrl: qUrl(input.QueueName) }));
   sqs.on(ListQueuesCommand).resolves({ QueueUrls: [qUrl('LoanEvents-underwriting'), qUrl('LoanEvents-underwriting-dlq')] });
@@ -66,7 +73,9 @@ function deployedStack(depths: Record<string, number> = {}): void {
     return {
       Attributes: {
         QueueArn: qArn(name),
-        ...(name === 'LoanEvents-underwriting' ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: qArn('LoanEvents-underwriting-dlq'), maxReceiveCount: 5 }) } : {}),
+        ...(name === 'LoanEvents-underwriting'
+          ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: qArn('LoanEvents-underwriting-dlq'), maxReceiveCount: 5 }) }
+          : {}),
         ApproximateNumberOfMessages: String(depths[name] ?? 0),
         ApproximateNumberOfMessagesNotVisible: '0',
       },
@@ -82,7 +91,11 @@ beforeEach(() => {
 describe('client configuration', () => {
   test('AWS_ENDPOINT_URL points every client at the local runtime, with a region and no keys needed', () => {
     const c = clientConfig('SQS', {}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
-    expect(c).toEqual({ endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    expect(c).toEqual({
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   });
 
   test('a service-specific endpoint and --endpoint-url win, in the AWS CLI order', () => {
@@ -110,12 +123,27 @@ describe('publish (AWS path)', () => {
     // GIVEN
     eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] });
     // WHEN
-    const r = await runCli(['publish', '--source', 'com.example.loans.intake', '--detail-type', 'LoanApplicationSubmitted', '--detail', JSON.stringify(submittedEvent(1).detail)], { env: ENV });
+    const r = await runCli(
+      [
+        'publish',
+        '--source',
+        'com.example.loans.intake',
+        '--detail-type',
+        'LoanApplicationSubmitted',
+        '--detail',
+        JSON.stringify(submittedEvent(1).detail),
+      ],
+      { env: ENV },
+    );
     // THEN
     expect(r.stdout.trim()).toBe('evt-1');
     expect(r.code).toBe(0);
     const entry = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
-    expect(entry).toMatchObject({ EventBusName: 'loan-events', Source: 'com.example.loans.intake', DetailType: 'LoanApplicationSubmitted' });
+    expect(entry).toMatchObject({
+      EventBusName: 'loan-events',
+      Source: 'com.example.loans.intake',
+      DetailType: 'LoanApplicationSubmitted',
+    });
     expect(JSON.parse(entry.Detail!).data.applicationId).toBe('app-1');
   });
 
@@ -131,7 +159,9 @@ describe('publish (AWS path)', () => {
     // WHEN
     const r = await runCli(['--json', '--bus', 'other-bus', 'publish', '--jsonl', '-'], { env: ENV, stdin: lines });
     // THEN
-    const body = json<{ successCount: number; failedCount: number; outcomes: { index: number; eventId?: string; errorCode?: string }[] }>(r);
+    const body = json<{ successCount: number; failedCount: number; outcomes: { index: number; eventId?: string; errorCode?: string }[] }>(
+      r,
+    );
     expect(body.successCount).toBe(22);
     expect(body.failedCount).toBe(3);
     expect(body.outcomes[6]).toEqual({ index: 6, errorCode: 'MalformedDetail', errorMessage: 'bad' });
@@ -144,7 +174,10 @@ describe('publish (AWS path)', () => {
 
   test('an event that fails the catalog is a usage error naming the line and field, and nothing is sent', async () => {
     const bad = { ...submittedEvent(2), detail: { data: { ...submittedData(), amount: -5 } } };
-    const r = await runCli(['publish', '--jsonl', '-'], { env: ENV, stdin: `${JSON.stringify(submittedEvent(1))}\n${JSON.stringify(bad)}\n` });
+    const r = await runCli(['publish', '--jsonl', '-'], {
+      env: ENV,
+      stdin: `${JSON.stringify(submittedEvent(1))}\n${JSON.stringify(bad)}\n`,
+    });
     expect(r.stderr).toContain('line 2');
     expect(r.stderr).toContain('detail.data.amount');
     expect(r.stderr).toContain('nothing was published');
@@ -170,14 +203,22 @@ describe('dlq (AWS path)', () => {
     // GIVEN
     deployedStack({ 'LoanEvents-underwriting-dlq': 2 });
     const sent = Date.now() - 3 * 3600 * 1000;
-    sqs.on(ReceiveMessageCommand, { QueueUrl: qUrl('LoanEvents-underwriting-dlq') })
-      .resolvesOnce({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'h1', Body: '{}', Attributes: { SentTimestamp: String(sent) } }, { MessageId: 'm2', ReceiptHandle: 'h2', Body: '{}', Attributes: { SentTimestamp: String(Date.now()) } }] })
+    sqs
+      .on(ReceiveMessageCommand, { QueueUrl: qUrl('LoanEvents-underwriting-dlq') })
+      .resolvesOnce({
+        Messages: [
+          { MessageId: 'm1', ReceiptHandle: 'h1', Body: '{}', Attributes: { SentTimestamp: String(sent) } },
+          { MessageId: 'm2', ReceiptHandle: 'h2', Body: '{}', Attributes: { SentTimestamp: String(Date.now()) } },
+        ],
+      })
       .resolves({ Messages: [] });
     // WHEN
     const r = await runCli(['--json', 'dlq', 'list'], { env: ENV });
     // THEN
     expect(r.code).toBe(0);
-    const rows = json<{ deadLetterQueues: { kind: string; name: string; source: string; depth: number; oldestAgeSeconds?: number }[] }>(r).deadLetterQueues;
+    const rows = json<{ deadLetterQueues: { kind: string; name: string; source: string; depth: number; oldestAgeSeconds?: number }[] }>(
+      r,
+    ).deadLetterQueues;
     expect(rows.map((x) => [x.kind, x.name, x.source])).toEqual([
       ['bus', 'LoanEvents-BusDlq-X1', 'bus loan-events'],
       ['delivery', 'LoanEvents-underwriting-delivery-dlq', 'rule LoanEvents-underwriting'],
@@ -188,20 +229,36 @@ describe('dlq (AWS path)', () => {
     expect(dlq.oldestAgeSeconds).toBeGreaterThanOrEqual(3 * 3600 - 5);
     expect(dlq.oldestAgeSeconds).toBeLessThan(3 * 3600 + 60);
     // Peeked messages are made visible again at once.
-    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout])).toEqual([['h1', 0], ['h2', 0]]);
+    expect(
+      sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]),
+    ).toEqual([
+      ['h1', 0],
+      ['h2', 0],
+    ]);
     // tail's temporary rules are not part of the stack.
     expect(eb.commandCalls(ListTargetsByRuleCommand).map((c) => c.args[0].input.Rule)).toEqual(['LoanEvents-underwriting']);
   });
 
   test('show prints the error attributes EventBridge attached', async () => {
     deployedStack({ 'LoanEvents-underwriting-delivery-dlq': 1 });
-    const event = { 'id': 'e-1', 'detail-type': 'LoanApplicationSubmitted', 'source': 'com.example.loans.intake', 'detail': {} };
-    sqs.on(ReceiveMessageCommand).resolvesOnce({
-      Messages: [{
-        MessageId: 'm1', ReceiptHandle: 'h1', Body: JSON.stringify(event), Attributes: { SentTimestamp: '1768471200000', ApproximateReceiveCount: '1' },
-        MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SQSKMSAccessDenied' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'KMS denied' } },
-      }],
-    }).resolves({ Messages: [] });
+    const event = { id: 'e-1', 'detail-type': 'LoanApplicationSubmitted', source: 'com.example.loans.intake', detail: {} };
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          {
+            MessageId: 'm1',
+            ReceiptHandle: 'h1',
+            Body: JSON.stringify(event),
+            Attributes: { SentTimestamp: '1768471200000', ApproximateReceiveCount: '1' },
+            MessageAttributes: {
+              ERROR_CODE: { DataType: 'String', StringValue: 'SQSKMSAccessDenied' },
+              ERROR_MESSAGE: { DataType: 'String', StringValue: 'KMS denied' },
+            },
+          },
+        ],
+      })
+      .resolves({ Messages: [] });
     const r = await runCli(['dlq', 'show', 'LoanEvents-underwriting-delivery-dlq'], { env: ENV });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('LoanApplicationSubmitted from com.example.loans.intake (event e-1)');
@@ -213,7 +270,9 @@ describe('dlq (AWS path)', () => {
   test('show names the DLQs there are when the name is wrong', async () => {
     deployedStack();
     const r = await runCli(['dlq', 'show', 'nope'], { env: ENV });
-    expect(r.stderr).toContain("'nope' is not a dead-letter queue of the stack; choose one of: LoanEvents-BusDlq-X1, LoanEvents-underwriting-delivery-dlq, LoanEvents-underwriting-dlq");
+    expect(r.stderr).toContain(
+      "'nope' is not a dead-letter queue of the stack; choose one of: LoanEvents-BusDlq-X1, LoanEvents-underwriting-delivery-dlq, LoanEvents-underwriting-dlq",
+    );
     expect(r.code).toBe(2);
   });
 
@@ -221,9 +280,14 @@ describe('dlq (AWS path)', () => {
     // GIVEN
     deployedStack({ 'LoanEvents-underwriting-dlq': 4 });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
-    sqs.on(ListMessageMoveTasksCommand)
-      .resolvesOnce({ Results: [{ TaskHandle: 'task-1', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 4 }] })
-      .resolves({ Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 4, ApproximateNumberOfMessagesToMove: 4 }] });
+    sqs
+      .on(ListMessageMoveTasksCommand)
+      .resolvesOnce({
+        Results: [{ TaskHandle: 'task-1', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 4 }],
+      })
+      .resolves({
+        Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 4, ApproximateNumberOfMessagesToMove: 4 }],
+      });
     // WHEN
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
     // THEN
@@ -237,7 +301,17 @@ describe('dlq (AWS path)', () => {
   test('a failed move task exits 1 with its reason', async () => {
     deployedStack({ 'LoanEvents-underwriting-dlq': 4 });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
-    sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'FAILED', FailureReason: 'AccessDenied', ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 4 }] });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [
+        {
+          TaskHandle: 'task-1',
+          Status: 'FAILED',
+          FailureReason: 'AccessDenied',
+          ApproximateNumberOfMessagesMoved: 1,
+          ApproximateNumberOfMessagesToMove: 4,
+        },
+      ],
+    });
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
     expect(r.stderr).toContain('move task failed: AccessDenied');
     expect(r.code).toBe(1);
@@ -246,8 +320,19 @@ describe('dlq (AWS path)', () => {
   test('redrive of a rule DLQ sends its events to the rule target queue and deletes only what was sent', async () => {
     // GIVEN two events, of which the target queue accepts one
     deployedStack({ 'LoanEvents-underwriting-delivery-dlq': 2 });
-    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: 'a', ReceiptHandle: 'ha', Body: '{"id":"1"}' }, { MessageId: 'b', ReceiptHandle: 'hb', Body: '{"id":"2"}' }] }).resolves({ Messages: [] });
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: '' }], Failed: [{ Id: '1', Code: 'KMS.AccessDenied', SenderFault: true }] });
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          { MessageId: 'a', ReceiptHandle: 'ha', Body: '{"id":"1"}' },
+          { MessageId: 'b', ReceiptHandle: 'hb', Body: '{"id":"2"}' },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: '' }],
+      Failed: [{ Id: '1', Code: 'KMS.AccessDenied', SenderFault: true }],
+    });
     sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
     // WHEN
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-delivery-dlq'], { env: ENV });
@@ -266,8 +351,23 @@ describe('dlq (AWS path)', () => {
 test('redrive of the bus DLQ puts its events on the bus again and leaves what is not an event', async () => {
   // GIVEN an event the bus could not encrypt, and a message that is not an event
   deployedStack({ 'LoanEvents-BusDlq-X1': 2 });
-  const event = { 'id': 'e-1', 'time': '2026-01-15T10:00:00Z', 'detail-type': 'LoanApplicationSubmitted', 'source': 'com.example.loans.intake', 'resources': [], 'detail': { data: { applicationId: 'app-1' } } };
-  sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: 'x', ReceiptHandle: 'hx', Body: 'garbage' }, { MessageId: 'a', ReceiptHandle: 'ha', Body: JSON.stringify(event) }] }).resolves({ Messages: [] });
+  const event = {
+    id: 'e-1',
+    time: '2026-01-15T10:00:00Z',
+    'detail-type': 'LoanApplicationSubmitted',
+    source: 'com.example.loans.intake',
+    resources: [],
+    detail: { data: { applicationId: 'app-1' } },
+  };
+  sqs
+    .on(ReceiveMessageCommand)
+    .resolvesOnce({
+      Messages: [
+        { MessageId: 'x', ReceiptHandle: 'hx', Body: 'garbage' },
+        { MessageId: 'a', ReceiptHandle: 'ha', Body: JSON.stringify(event) },
+      ],
+    })
+    .resolves({ Messages: [] });
   eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'new-1' }] });
   sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
   // WHEN
@@ -275,10 +375,16 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
   // THEN
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('; 1 failed');
-  expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([{
-    EventBusName: 'loan-events', Source: 'com.example.loans.intake', DetailType: 'LoanApplicationSubmitted',
-    Detail: JSON.stringify(event.detail), Resources: [], Time: new Date('2026-01-15T10:00:00Z'),
-  }]);
+  expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([
+    {
+      EventBusName: 'loan-events',
+      Source: 'com.example.loans.intake',
+      DetailType: 'LoanApplicationSubmitted',
+      Detail: JSON.stringify(event.detail),
+      Resources: [],
+      Time: new Date('2026-01-15T10:00:00Z'),
+    },
+  ]);
   expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
   expect(r.stdout).toContain('moved 1 message(s) from LoanEvents-BusDlq-X1 to bus loan-events');
 });
@@ -287,7 +393,10 @@ describe('replay (AWS path)', () => {
   function archived(): void {
     eb.on(DescribeEventBusCommand).resolves({ Name: 'loan-events', Arn: BUS_ARN });
     eb.on(ListArchivesCommand).resolves({ Archives: [{ ArchiveName: 'LoanEventsArchive', EventSourceArn: BUS_ARN }] });
-    eb.on(DescribeRuleCommand).resolves({ Name: 'LoanEvents-underwriting', Arn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/LoanEvents-underwriting` });
+    eb.on(DescribeRuleCommand).resolves({
+      Name: 'LoanEvents-underwriting',
+      Arn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/LoanEvents-underwriting`,
+    });
     eb.on(StartReplayCommand).resolves({ State: 'STARTING' });
   }
 
@@ -298,7 +407,22 @@ describe('replay (AWS path)', () => {
       .resolvesOnce({ State: 'RUNNING', EventLastReplayedTime: new Date('2026-01-15T10:30:00Z') })
       .resolves({ State: 'COMPLETED', EventLastReplayedTime: new Date('2026-01-15T11:00:00Z') });
     // WHEN
-    const r = await runCli(['replay', '--from', '2026-01-15T10:00:00Z', '--to', '2026-01-15T11:00:00Z', '--rule', 'LoanEvents-underwriting', '--name', 'r1', '--poll-ms', '10'], { env: ENV });
+    const r = await runCli(
+      [
+        'replay',
+        '--from',
+        '2026-01-15T10:00:00Z',
+        '--to',
+        '2026-01-15T11:00:00Z',
+        '--rule',
+        'LoanEvents-underwriting',
+        '--name',
+        'r1',
+        '--poll-ms',
+        '10',
+      ],
+      { env: ENV },
+    );
     // THEN
     expect(r.code).toBe(0);
     expect(eb.commandCalls(StartReplayCommand)[0].args[0].input).toMatchObject({
@@ -337,24 +461,45 @@ describe('tail (AWS path)', () => {
   function tailable(): void {
     eb.on(DescribeEventBusCommand).resolves({ Name: 'loan-events', Arn: BUS_ARN });
     sqs.on(CreateQueueCommand).callsFake((input: { QueueName: string }) => ({ QueueUrl: qUrl(input.QueueName) }));
-    sqs.on(GetQueueAttributesCommand).callsFake((input: { QueueUrl: string }) => ({ Attributes: { QueueArn: qArn(nameOfUrl(input.QueueUrl)) } }));
-    eb.on(PutRuleCommand).callsFake((input: { Name: string }) => ({ RuleArn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${input.Name}` }));
+    sqs
+      .on(GetQueueAttributesCommand)
+      .callsFake((input: { QueueUrl: string }) => ({ Attributes: { QueueArn: qArn(nameOfUrl(input.QueueUrl)) } }));
+    eb.on(PutRuleCommand).callsFake((input: { Name: string }) => ({
+      RuleArn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${input.Name}`,
+    }));
     eb.on(PutTargetsCommand).resolves({ FailedEntryCount: 0 });
     sqs.on(SetQueueAttributesCommand).resolves({});
     sqs.on(DeleteMessageBatchCommand).resolves({});
   }
-  const busEvent = (id: string) => JSON.stringify({ 'id': id, 'time': '2026-01-15T10:00:00Z', 'detail-type': 'LoanApplicationSubmitted', 'source': 'com.example.loans.intake', 'detail': { metadata: { correlationId: 'c-1' } } });
+  const busEvent = (id: string) =>
+    JSON.stringify({
+      id: id,
+      time: '2026-01-15T10:00:00Z',
+      'detail-type': 'LoanApplicationSubmitted',
+      source: 'com.example.loans.intake',
+      detail: { metadata: { correlationId: 'c-1' } },
+    });
 
   test('creates a rule with the pattern and an encrypted queue, prints events, and removes both', async () => {
     // GIVEN
     tailable();
-    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: '1', ReceiptHandle: 'h1', Body: busEvent('e-1') }, { MessageId: '2', ReceiptHandle: 'h2', Body: busEvent('e-2') }] });
+    sqs.on(ReceiveMessageCommand).resolvesOnce({
+      Messages: [
+        { MessageId: '1', ReceiptHandle: 'h1', Body: busEvent('e-1') },
+        { MessageId: '2', ReceiptHandle: 'h2', Body: busEvent('e-2') },
+      ],
+    });
     const pattern = { 'detail-type': ['LoanApplicationSubmitted'] };
     // WHEN
     const r = await runCli(['--json', 'tail', '-p', JSON.stringify(pattern), '--count', '2'], { env: ENV });
     // THEN
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['e-1', 'e-2']);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['e-1', 'e-2']);
     const queue = sqs.commandCalls(CreateQueueCommand)[0].args[0].input;
     expect(queue.QueueName).toMatch(/^loan-events-tail-[0-9a-f]{8}$/);
     expect(queue.Attributes?.SqsManagedSseEnabled).toBe('true');
@@ -362,7 +507,9 @@ describe('tail (AWS path)', () => {
     expect(JSON.parse(rule.EventPattern!)).toEqual(pattern);
     expect(rule.EventBusName).toBe('loan-events');
     const policy = JSON.parse(sqs.commandCalls(SetQueueAttributesCommand)[0].args[0].input.Attributes!.Policy!);
-    expect(policy.Statement[0].Condition.ArnEquals['aws:SourceArn']).toBe(`arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${rule.Name}`);
+    expect(policy.Statement[0].Condition.ArnEquals['aws:SourceArn']).toBe(
+      `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${rule.Name}`,
+    );
     expect(eb.commandCalls(PutTargetsCommand)[0].args[0].input.Targets![0].Arn).toBe(qArn(queue.QueueName!));
     expect(eb.commandCalls(RemoveTargetsCommand)[0].args[0].input).toEqual({ Rule: rule.Name, EventBusName: 'loan-events', Ids: ['tail'] });
     expect(eb.commandCalls(DeleteRuleCommand)[0].args[0].input).toEqual({ Name: rule.Name, EventBusName: 'loan-events' });
@@ -373,10 +520,13 @@ describe('tail (AWS path)', () => {
     // GIVEN a long poll that only ends when Ctrl-C aborts it
     tailable();
     let interrupt: (() => void) | undefined;
-    sqs.on(ReceiveMessageCommand).callsFake(() => new Promise((_, reject) => {
-      setTimeout(() => interrupt?.(), 10);
-      setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 20);
-    }));
+    sqs.on(ReceiveMessageCommand).callsFake(
+      () =>
+        new Promise((_, reject) => {
+          setTimeout(() => interrupt?.(), 10);
+          setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 20);
+        }),
+    );
     // WHEN
     const r = await runCli(['tail'], { env: ENV, onInterrupt: (h) => (interrupt = h) });
     // THEN
@@ -389,7 +539,9 @@ describe('tail (AWS path)', () => {
 
   test('a failure while setting up removes what was created and exits 1', async () => {
     tailable();
-    eb.on(PutTargetsCommand).rejects(Object.assign(new Error('User is not authorized to perform: events:PutTargets'), { name: 'AccessDeniedException' }));
+    eb.on(PutTargetsCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: events:PutTargets'), { name: 'AccessDeniedException' }),
+    );
     const r = await runCli(['tail'], { env: ENV });
     expect(r.stderr).toContain('not authorized to perform: events:PutTargets');
     expect(r.code).toBe(1);

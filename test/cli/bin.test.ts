@@ -3,13 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'bin.cjs');
-const launch = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, NO_COLOR: '1' }, timeout: 60_000 });
+const launch = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, NO_COLOR: '1' }, timeout: 60_000 });
 
 describe('cli/bin.cjs', () => {
   test('--help lists every command and exits 0', () => {
     const r = launch(['--help']);
     expect(r.status).toBe(0);
-    for (const command of ['publish', 'tail', 'pattern', 'dlq', 'replay', 'cost', 'diagram']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['publish', 'tail', 'pattern', 'dlq', 'replay', 'cost', 'diagram'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   test('every command has its own --help', () => {

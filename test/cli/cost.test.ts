@@ -16,9 +16,38 @@ const emptyDir = () => mkdtempSync(join(tmpdir(), 'cli-cost-'));
 
 /** Every input given, so the run depends on nothing but the price table. */
 const handExample = [
-  '--json', 'cost', '--rate', '1000000', '--per', 'month', '--size', '2', '--consumers', '1', '--batch-size', '10',
-  '--duration-ms', '100', '--memory-mb', '1024', '--data-key-reuse', '300', '--events-per-put', '1', '--alarms', '7',
-  '--dashboards', '1', '--pollers', '0', '--log-bytes', '1024', '--trail-record-bytes', '1024', '--idempotency-writes', '2',
+  '--json',
+  'cost',
+  '--rate',
+  '1000000',
+  '--per',
+  'month',
+  '--size',
+  '2',
+  '--consumers',
+  '1',
+  '--batch-size',
+  '10',
+  '--duration-ms',
+  '100',
+  '--memory-mb',
+  '1024',
+  '--data-key-reuse',
+  '300',
+  '--events-per-put',
+  '1',
+  '--alarms',
+  '7',
+  '--dashboards',
+  '1',
+  '--pollers',
+  '0',
+  '--log-bytes',
+  '1024',
+  '--trail-record-bytes',
+  '1024',
+  '--idempotency-writes',
+  '2',
 ];
 
 describe('cost', () => {
@@ -52,7 +81,10 @@ describe('cost', () => {
 
   test('bills EventBridge and SQS per 64 KB chunk', async () => {
     // GIVEN a 100 KB event: 2 chunks per put and per send
-    const r = await runCli(['--json', 'cost', '--rate', '1000000', '--per', 'month', '--size', '100', '--consumers', '2', '--pollers', '0'], { cwd: emptyDir() });
+    const r = await runCli(
+      ['--json', 'cost', '--rate', '1000000', '--per', 'month', '--size', '100', '--consumers', '2', '--pollers', '0'],
+      { cwd: emptyDir() },
+    );
     const report = json<Report>(r);
     const line = (item: string) => report.lines.find((l) => l.item.startsWith(item));
     expect(line('custom events')?.quantity).toBe(2_000_000);

@@ -90,7 +90,12 @@ describe('pattern rules', () => {
     const event = { source: 'com.example.loans.intake', detailType: 'LoanApplicationSubmitted', detail: { data: { amount: 300000 } } };
     const r = await runCli(['--json', 'pattern', 'rules', '-e', JSON.stringify(event)], { cwd: dir });
     const rules = (JSON.parse(r.stdout) as { rules: { rule: string; match: boolean; reason?: string }[] }).rules;
-    expect(rules.filter((x) => x.match).map((x) => x.rule).sort()).toEqual(['LoanEvents-manual-review', 'LoanEvents-underwriting']);
+    expect(
+      rules
+        .filter((x) => x.match)
+        .map((x) => x.rule)
+        .sort(),
+    ).toEqual(['LoanEvents-manual-review', 'LoanEvents-underwriting']);
     expect(rules.find((x) => x.rule === 'LoanEvents-notifications')?.reason).toContain('detail-type');
     expect(r.code).toBe(0);
   });

@@ -37,7 +37,10 @@ const submitted = (applicationId: string, amount = 10_000) => ({
 
 const url = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
 const depth = async (name: string) =>
-  Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: await url(name), AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
+  Number(
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: await url(name), AttributeNames: ['ApproximateNumberOfMessages'] })))
+      .Attributes?.ApproximateNumberOfMessages,
+  );
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -53,12 +56,16 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 async function tailWhile(args: string[], during: () => Promise<void>): Promise<CliResult> {
   const tail = runCli(['--json', 'tail', ...args], { env });
   // Events put before the rule has its target would be lost, so wait for the target.
-  await waitFor('the tail rule and its target', async () => {
-    const rules = (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [];
-    if (rules.length === 0) return undefined;
-    const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0].Name, EventBusName: 'loan-events' }))).Targets ?? [];
-    return targets.length > 0 ? true : undefined;
-  }, 60_000);
+  await waitFor(
+    'the tail rule and its target',
+    async () => {
+      const rules = (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [];
+      if (rules.length === 0) return undefined;
+      const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0].Name, EventBusName: 'loan-events' }))).Targets ?? [];
+      return targets.length > 0 ? true : undefined;
+    },
+    60_000,
+  );
   await during();
   return tail;
 }
@@ -96,17 +103,25 @@ describe('against the local runtime', () => {
   test('tail streams matching events, then removes its rule and queue', async () => {
     // WHEN two of three published events match the tail pattern
     // (underwriting answers each with a decision carrying the same applicationId; the detail-type keeps those out)
-    const pattern = { 'detail-type': ['LoanApplicationSubmitted'], 'detail': { data: { applicationId: ['app-tail-1', 'app-tail-2'] } } };
+    const pattern = { 'detail-type': ['LoanApplicationSubmitted'], detail: { data: { applicationId: ['app-tail-1', 'app-tail-2'] } } };
     const result = await tailWhile(['-p', JSON.stringify(pattern), '--count', '2', '--duration', '60'], async () => {
-      const r = await runCli(['publish', '--jsonl', '-'], { env, stdin: ['app-tail-0', 'app-tail-1', 'app-tail-2'].map((id) => JSON.stringify(submitted(id))).join('\n') });
+      const r = await runCli(['publish', '--jsonl', '-'], {
+        env,
+        stdin: ['app-tail-0', 'app-tail-1', 'app-tail-2'].map((id) => JSON.stringify(submitted(id))).join('\n'),
+      });
       expect(r.code).toBe(0);
     });
     // THEN
     expect(result.code).toBe(0);
-    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-tail-1', 'app-tail-2']);
     expect(events[0]['detail-type']).toBe('LoanApplicationSubmitted');
-    expect((await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? []).toHaveLength(0);
+    expect(
+      (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [],
+    ).toHaveLength(0);
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
   });
 
@@ -126,7 +141,9 @@ describe('against the local runtime', () => {
     // THEN
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/removed rule loan-events-tail-[0-9a-f]{8} and queue loan-events-tail-[0-9a-f]{8}/);
-    expect((await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? []).toHaveLength(0);
+    expect(
+      (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [],
+    ).toHaveLength(0);
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
   }, 90_000);
 
@@ -142,7 +159,12 @@ describe('against the local runtime', () => {
         ['redrive', topology.queues.get(queue.redrive!.deadLetterQueueId)!.name, `queue ${queue.name}`],
       ];
     });
-    expect(rows.filter((x) => x.kind !== 'bus').map((x) => [x.kind, x.name, x.source]).sort()).toEqual(expected.sort());
+    expect(
+      rows
+        .filter((x) => x.kind !== 'bus')
+        .map((x) => [x.kind, x.name, x.source])
+        .sort(),
+    ).toEqual(expected.sort());
     expect(rows.filter((x) => x.kind === 'bus')).toHaveLength(1);
   });
 
@@ -151,12 +173,17 @@ describe('against the local runtime', () => {
     // prefix), and a message received more than maxReceiveCount times, so SQS moves it to the DLQ
     const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'LoanEvents-cli-test-dlq' }))).QueueUrl!;
     const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-    const sourceUrl = (await sqs.send(new CreateQueueCommand({
-      QueueName: 'LoanEvents-cli-test',
-      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) },
-    }))).QueueUrl!;
+    const sourceUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: 'LoanEvents-cli-test',
+          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) },
+        }),
+      )
+    ).QueueUrl!;
     await sqs.send(new SendMessageCommand({ QueueUrl: sourceUrl, MessageBody: '{"not":"an EventBridge event"}' }));
-    for (let i = 0; i < 3; i++) await sqs.send(new ReceiveMessageCommand({ QueueUrl: sourceUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    for (let i = 0; i < 3; i++)
+      await sqs.send(new ReceiveMessageCommand({ QueueUrl: sourceUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
     await waitFor('a message in the DLQ', async () => ((await depth('LoanEvents-cli-test-dlq')) > 0 ? true : undefined));
     // WHEN
     const show = await runCli(['--json', 'dlq', 'show', 'LoanEvents-cli-test-dlq'], { env });
@@ -184,12 +211,23 @@ describe('against the local runtime', () => {
     const dlqName = topology.queues.get(rule.targets[0].deadLetterQueueId!)!.name;
     const target = topology.queues.get(rule.targets[0].queueId!)!.name;
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: await url(target), Attributes: { VisibilityTimeout: '180' } }));
-    const event = { 'version': '0', 'id': 'e-dead-1', 'detail-type': 'LoanApplicationApproved', 'source': 'com.example.loans.underwriting', 'detail': {} };
-    await sqs.send(new SendMessageCommand({
-      QueueUrl: await url(dlqName),
-      MessageBody: JSON.stringify(event),
-      MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SQSKMSAccessDenied' }, RETRY_ATTEMPTS: { DataType: 'String', StringValue: '185' } },
-    }));
+    const event = {
+      version: '0',
+      id: 'e-dead-1',
+      'detail-type': 'LoanApplicationApproved',
+      source: 'com.example.loans.underwriting',
+      detail: {},
+    };
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await url(dlqName),
+        MessageBody: JSON.stringify(event),
+        MessageAttributes: {
+          ERROR_CODE: { DataType: 'String', StringValue: 'SQSKMSAccessDenied' },
+          RETRY_ATTEMPTS: { DataType: 'String', StringValue: '185' },
+        },
+      }),
+    );
     // WHEN
     const show = await runCli(['dlq', 'show', dlqName], { env });
     const redrive = await runCli(['dlq', 'redrive', dlqName], { env });
@@ -205,12 +243,19 @@ describe('against the local runtime', () => {
   test('replay re-delivers archived events of a window to the bus, where a tail sees them', async () => {
     // GIVEN two archived events
     const from = new Date(Date.now() - 1000).toISOString();
-    const published = await runCli(['publish', '--jsonl', '-'], { env, stdin: ['app-replay-1', 'app-replay-2'].map((id) => JSON.stringify(submitted(id))).join('\n') });
+    const published = await runCli(['publish', '--jsonl', '-'], {
+      env,
+      stdin: ['app-replay-1', 'app-replay-2'].map((id) => JSON.stringify(submitted(id))).join('\n'),
+    });
     expect(published.code).toBe(0);
     await new Promise((r) => setTimeout(r, 50));
     const to = new Date().toISOString();
     // WHEN they are replayed to every rule while a tail listens for replayed events only
-    const pattern = { 'replay-name': [{ exists: true }], 'detail-type': ['LoanApplicationSubmitted'], 'detail': { data: { applicationId: [{ prefix: 'app-replay-' }] } } };
+    const pattern = {
+      'replay-name': [{ exists: true }],
+      'detail-type': ['LoanApplicationSubmitted'],
+      detail: { data: { applicationId: [{ prefix: 'app-replay-' }] } },
+    };
     let replay: CliResult | undefined;
     const tail = await tailWhile(['-p', JSON.stringify(pattern), '--count', '2', '--duration', '60'], async () => {
       replay = await runCli(['--json', 'replay', '--from', from, '--to', to, '--name', 'cli-test-replay', '--poll-ms', '50'], { env });
@@ -218,7 +263,10 @@ describe('against the local runtime', () => {
     // THEN
     expect(replay?.code).toBe(0);
     expect(json<{ state: string }>(replay!).state).toBe('COMPLETED');
-    const events = tail.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-replay-1', 'app-replay-2']);
     expect(events.every((e) => e['replay-name'] === 'cli-test-replay')).toBe(true);
   }, 120_000);

@@ -8,7 +8,7 @@ const submitted = (amount: number) => ({
   detailType: 'LoanApplicationSubmitted',
   detail: { data: { applicationId: 'app-1', amount } },
 });
-const largeOnly = { 'source': ['com.example.loans.intake'], 'detail': { data: { amount: [{ numeric: ['>=', 250000] }] } } };
+const largeOnly = { source: ['com.example.loans.intake'], detail: { data: { amount: [{ numeric: ['>=', 250000] }] } } };
 
 describe('pattern test', () => {
   test('prints match and exits 0 when the event matches', async () => {
@@ -39,13 +39,30 @@ describe('pattern test', () => {
   });
 
   test('accepts a full EventBridge event as it is', async () => {
-    const event = { 'version': '0', 'id': 'x', 'detail-type': 'LoanApplicationSubmitted', 'source': 'com.example.loans.intake', 'account': '111122223333', 'time': '2026-01-01T00:00:00Z', 'region': 'eu-west-1', 'resources': [], 'detail': { data: { amount: 1 } } };
+    const event = {
+      version: '0',
+      id: 'x',
+      'detail-type': 'LoanApplicationSubmitted',
+      source: 'com.example.loans.intake',
+      account: '111122223333',
+      time: '2026-01-01T00:00:00Z',
+      region: 'eu-west-1',
+      resources: [],
+      detail: { data: { amount: 1 } },
+    };
     const r = await runCli(['pattern', 'test', '-p', '{"account":["111122223333"],"region":["eu-west-1"]}', '-e', JSON.stringify(event)]);
     expect(r.stdout.trim()).toBe('match');
   });
 
   test('rejects an invalid pattern with the AWS error text as a usage error', async () => {
-    const r = await runCli(['pattern', 'test', '-p', '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}', '-e', JSON.stringify(submitted(1))]);
+    const r = await runCli([
+      'pattern',
+      'test',
+      '-p',
+      '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}',
+      '-e',
+      JSON.stringify(submitted(1)),
+    ]);
     expect(r.stderr).toContain('--pattern: Event pattern is not valid. Reason:');
     expect(r.code).toBe(2);
   });

@@ -19,7 +19,15 @@ const loan = {
   time: '2026-01-01T00:00:00Z',
   region: 'us-east-1',
   resources: ['arn:aws:lending:us-east-1:123456789012:application/APP-1'],
-  detail: { data: { amount: 1200 }, status: 'SUBMITTED', ip: '10.0.0.7', items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }] },
+  detail: {
+    data: { amount: 1200 },
+    status: 'SUBMITTED',
+    ip: '10.0.0.7',
+    items: [
+      { sku: 'a', qty: 1 },
+      { sku: 'b', qty: 2 },
+    ],
+  },
 };
 
 describe('testEventPattern', () => {
@@ -31,7 +39,9 @@ describe('testEventPattern', () => {
   test('compares numbers by value but never coerces strings to numbers', () => {
     expect(testEventPattern({ detail: { data: { amount: [1200.0] } } }, '{"detail":{"data":{"amount":1.2e3}}}')).toBe(true);
     expect(testEventPattern({ detail: { data: { amount: [1200] } } }, { detail: { data: { amount: '1200' } } })).toBe(false);
-    expect(testEventPattern({ detail: { data: { amount: [{ numeric: ['>', 1000] }] } } }, { detail: { data: { amount: '1500' } } })).toBe(false);
+    expect(testEventPattern({ detail: { data: { amount: [{ numeric: ['>', 1000] }] } } }, { detail: { data: { amount: '1500' } } })).toBe(
+      false,
+    );
   });
 
   test('compares a number a double cannot hold exactly by its text only', () => {
@@ -131,9 +141,17 @@ describe('target input', () => {
   const context = { ruleArn: 'arn:aws:events:us-east-1:1:rule/r', ruleName: 'r', eventBusName: 'bus', targetId: 't1' };
 
   test('renders a JSON template with values in place and a string template with plain text', () => {
-    const json = renderTargetInput(loan, { inputTransformer: { inputPathsMap: { s: '$.detail.status' }, inputTemplate: '{"state": <s>, "rule": "<aws.events.rule-name>"}' } }, context);
+    const json = renderTargetInput(
+      loan,
+      { inputTransformer: { inputPathsMap: { s: '$.detail.status' }, inputTemplate: '{"state": <s>, "rule": "<aws.events.rule-name>"}' } },
+      context,
+    );
     expect(JSON.parse(json!)).toEqual({ state: 'SUBMITTED', rule: 'r' });
-    const text = renderTargetInput(loan, { inputTransformer: { inputPathsMap: { i: '$.detail.items[1]' }, inputTemplate: '"item <i>"' } }, context);
+    const text = renderTargetInput(
+      loan,
+      { inputTransformer: { inputPathsMap: { i: '$.detail.items[1]' }, inputTemplate: '"item <i>"' } },
+      context,
+    );
     expect(text).toBe('"item {sku:b,qty:2}"');
   });
 

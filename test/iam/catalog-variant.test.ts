@@ -51,7 +51,9 @@ describe('the matrix of the variant', () => {
     const names = cases.map((c) => c.name);
     expect(names).toContain('case-auditor may publish AuditCaseOpened with its catalog source');
     expect(names).toContain("underwriting's role may not receive from case-auditor's queue");
-    expect(names).toContain("case-auditor's role may not write underwriting's table " + topology.consumers.underwriting.tables[0].split('/').pop());
+    expect(names).toContain(
+      "case-auditor's role may not write underwriting's table " + topology.consumers.underwriting.tables[0].split('/').pop(),
+    );
   });
 
   test('uses the given deployment and rule-manager roles, and the custom bus', () => {

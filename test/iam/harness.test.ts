@@ -22,33 +22,41 @@ function fixture(): { template: CfnTemplate; model: PolicyModel; r: Resolver } {
   const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   new iam.Role(stack, 'Inline', {
     assumedBy: new iam.AccountRootPrincipal(),
-    inlinePolicies: { Describe: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ actions: ['sqs:GetQueueUrl'], resources: ['*'] })] }) },
+    inlinePolicies: {
+      Describe: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ actions: ['sqs:GetQueueUrl'], resources: ['*'] })] }),
+    },
   });
   const key = new kms.Key(stack, 'Key');
   const queue = new sqs.Queue(stack, 'Queue', { queueName: 'fixture-queue', encryptionMasterKey: key });
   queue.grantConsumeMessages(reader);
-  queue.addToResourcePolicy(new iam.PolicyStatement({
-    principals: [new iam.ArnPrincipal(`arn:aws:iam::${ACCOUNT}:role/queue-writer`)],
-    actions: ['sqs:SendMessage'],
-    resources: [queue.queueArn],
-  }));
-  queue.addToResourcePolicy(new iam.PolicyStatement({
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['sqs:PurgeQueue'],
-    resources: [queue.queueArn],
-  }));
+  queue.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ArnPrincipal(`arn:aws:iam::${ACCOUNT}:role/queue-writer`)],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+    }),
+  );
+  queue.addToResourcePolicy(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['sqs:PurgeQueue'],
+      resources: [queue.queueArn],
+    }),
+  );
   const bus = new events.CfnEventBus(stack, 'Bus', { name: 'fixture-bus' });
   bus.policy = {
     Version: '2012-10-17',
-    Statement: [{
-      Sid: 'Partner',
-      Effect: 'Allow',
-      Principal: { AWS: Fn.join('', ['arn:', Stack.of(stack).partition, ':iam::222222222222:root']) },
-      Action: 'events:PutEvents',
-      Resource: Stack.of(stack).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'fixture-bus' }),
-      Condition: { 'ForAllValues:StringEquals': { 'events:source': ['com.partner'] }, 'Null': { 'events:source': 'false' } },
-    }],
+    Statement: [
+      {
+        Sid: 'Partner',
+        Effect: 'Allow',
+        Principal: { AWS: Fn.join('', ['arn:', Stack.of(stack).partition, ':iam::222222222222:root']) },
+        Action: 'events:PutEvents',
+        Resource: Stack.of(stack).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'fixture-bus' }),
+        Condition: { 'ForAllValues:StringEquals': { 'events:source': ['com.partner'] }, Null: { 'events:source': 'false' } },
+      },
+    ],
   };
   new events.CfnEventBusPolicy(stack, 'Org', {
     eventBusName: bus.ref,
@@ -64,10 +72,12 @@ describe('intrinsic resolution', () => {
   const id = (type: string) => Object.keys(template.Resources).find((k) => template.Resources[k].Type === type) as string;
 
   test('resolves pseudo parameters in Fn::Join and Fn::Sub', () => {
-    expect(r.resolve({ 'Fn::Join': [':', [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }]] }))
-      .toBe('aws:us-east-1:111111111111');
-    expect(r.resolve({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-${AWS::Region}' }))
-      .toBe('arn:aws:iam::111111111111:role/cdk-us-east-1');
+    expect(r.resolve({ 'Fn::Join': [':', [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }]] })).toBe(
+      'aws:us-east-1:111111111111',
+    );
+    expect(r.resolve({ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-${AWS::Region}' })).toBe(
+      'arn:aws:iam::111111111111:role/cdk-us-east-1',
+    );
     expect(r.resolve({ 'Fn::Sub': ['role/${Name}-${AWS::Region}', { Name: 'deploy' }] })).toBe('role/deploy-us-east-1');
   });
 
@@ -76,7 +86,9 @@ describe('intrinsic resolution', () => {
     expect(r.resolve({ Ref: id('AWS::SQS::Queue') })).toBe('https://sqs.us-east-1.amazonaws.com/111111111111/fixture-queue');
     expect(r.getAtt(id('AWS::Events::EventBus'), 'Arn')).toBe('arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus');
     expect(r.getAtt(id('AWS::KMS::Key'), 'Arn')).toMatch(/^arn:aws:kms:us-east-1:111111111111:key\/[0-9a-f]{8}-[0-9a-f]{4}-/);
-    const reader = Object.keys(template.Resources).find((k) => k.startsWith('Reader') && template.Resources[k].Type === 'AWS::IAM::Role') as string;
+    const reader = Object.keys(template.Resources).find(
+      (k) => k.startsWith('Reader') && template.Resources[k].Type === 'AWS::IAM::Role',
+    ) as string;
     expect(r.getAtt(reader, 'Arn')).toBe(`arn:aws:iam::111111111111:role/${reader}`);
   });
 
@@ -109,17 +121,29 @@ describe('policy collection', () => {
         Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'b' } },
         Perm: {
           Type: 'AWS::Events::EventBusPolicy',
-          Properties: { EventBusName: { Ref: 'Bus' }, StatementId: 'Org', Action: 'events:PutEvents', Principal: '*', Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: 'o-123' } },
+          Properties: {
+            EventBusName: { Ref: 'Bus' },
+            StatementId: 'Org',
+            Action: 'events:PutEvents',
+            Principal: '*',
+            Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: 'o-123' },
+          },
         },
       },
     };
-    expect(collectPolicies(legacy).resource['arn:aws:events:us-east-1:111111111111:event-bus/b'].document.Statement).toEqual([{
-      Sid: 'Org', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents',
-      Resource: 'arn:aws:events:us-east-1:111111111111:event-bus/b', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123' } },
-    }]);
+    expect(collectPolicies(legacy).resource['arn:aws:events:us-east-1:111111111111:event-bus/b'].document.Statement).toEqual([
+      {
+        Sid: 'Org',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'events:PutEvents',
+        Resource: 'arn:aws:events:us-east-1:111111111111:event-bus/b',
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-123' } },
+      },
+    ]);
   });
 
-  test('keys queue and key policies by ARN, and governs a bus\'s rules with the bus policy', () => {
+  test("keys queue and key policies by ARN, and governs a bus's rules with the bus policy", () => {
     expect(Object.keys(model.resource)).toEqual(expect.arrayContaining(['arn:aws:sqs:us-east-1:111111111111:fixture-queue']));
     expect(Object.keys(model.resource).some((arn) => arn.startsWith('arn:aws:kms:'))).toBe(true);
     expect(resourcePolicyFor(model, 'arn:aws:events:us-east-1:111111111111:rule/fixture-bus/any')?.source).toMatch(/Bus.*Policy/);
@@ -128,7 +152,10 @@ describe('policy collection', () => {
 
   test('records managed policies that the template does not define', () => {
     const stack = new Stack(new App(), 'Managed');
-    new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal(), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')] });
+    new iam.Role(stack, 'Admin', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+    });
     const m = collectPolicies(Template.fromStack(stack).toJSON() as CfnTemplate);
     expect(m.externalManagedPolicies.map((p) => p.policyArn)).toEqual(['arn:aws:iam::aws:policy/AdministratorAccess']);
   });
@@ -146,11 +173,15 @@ describe('evaluation', () => {
   });
 
   test('same account: a resource-policy Allow is enough', async () => {
-    expect(await decide(model, { principal: `arn:aws:iam::${ACCOUNT}:role/queue-writer`, action: 'sqs:SendMessage', resource: queue })).toBe('Allowed');
+    expect(
+      await decide(model, { principal: `arn:aws:iam::${ACCOUNT}:role/queue-writer`, action: 'sqs:SendMessage', resource: queue }),
+    ).toBe('Allowed');
   });
 
   test('an explicit Deny in the resource policy beats an identity Allow', async () => {
-    expect(await decide(model, { principal: reader, action: 'sqs:PurgeQueue', resource: queue, identityPolicies: [allowAll] })).toBe('ExplicitlyDenied');
+    expect(await decide(model, { principal: reader, action: 'sqs:PurgeQueue', resource: queue, identityPolicies: [allowAll] })).toBe(
+      'ExplicitlyDenied',
+    );
   });
 
   test('another account needs an Allow in both its identity policy and the resource policy', async () => {
@@ -158,33 +189,49 @@ describe('evaluation', () => {
     const request = { principal: partner, action: 'events:PutEvents', resource: busArn, context: { 'events:source': 'com.partner' } };
     expect(await decide(model, request)).toBe('ImplicitlyDenied');
     expect(await decide(model, { ...request, identityPolicies: [allowAll] })).toBe('Allowed');
-    expect(await decide(model, { ...request, principal: 'arn:aws:iam::444444444444:role/x', identityPolicies: [allowAll] })).toBe('ImplicitlyDenied');
+    expect(await decide(model, { ...request, principal: 'arn:aws:iam::444444444444:role/x', identityPolicies: [allowAll] })).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('a key trusts IAM policies only as far as its key policy delegates to the account', async () => {
     const request = { principal: reader, action: 'kms:Decrypt', resource: keyArn };
     expect(await decide(model, request)).toBe('Allowed');
     const undelegated = structuredClone(model);
-    undelegated.resource[keyArn].document.Statement = [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/other' }, Action: 'kms:*', Resource: '*' }];
+    undelegated.resource[keyArn].document.Statement = [
+      { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/other' }, Action: 'kms:*', Resource: '*' },
+    ];
     expect(await decide(undelegated, request)).toBe('ImplicitlyDenied');
   });
 
   test('evaluates kms:EncryptionContext keys, which the simulator would otherwise drop', async () => {
     const m = structuredClone(model);
-    m.resource[keyArn].document.Statement = [{
-      Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'kms:GenerateDataKey', Resource: '*',
-      Condition: { StringEquals: { 'kms:EncryptionContext:aws:sqs:arn': queue } },
-    }];
-    const request = (arn: string) => ({ principal: 'events.amazonaws.com', action: 'kms:GenerateDataKey', resource: keyArn, context: { 'kms:EncryptionContext:aws:sqs:arn': arn } });
+    m.resource[keyArn].document.Statement = [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'kms:GenerateDataKey',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:sqs:arn': queue } },
+      },
+    ];
+    const request = (arn: string) => ({
+      principal: 'events.amazonaws.com',
+      action: 'kms:GenerateDataKey',
+      resource: keyArn,
+      context: { 'kms:EncryptionContext:aws:sqs:arn': arn },
+    });
     expect(await decide(m, request(queue))).toBe('Allowed');
     expect(await decide(m, request(`${queue}-other`))).toBe('ImplicitlyDenied');
   });
 
   test('refuses context keys that the action does not support, instead of treating them as absent', async () => {
-    await expect(decide(model, { principal: reader, action: 'sqs:ReceiveMessage', resource: queue, context: { 'events:source': 'x' } }))
-      .rejects.toThrow('Context keys events:source do not apply to sqs:ReceiveMessage');
-    await expect(decide(model, { principal: reader, action: 'kms:DescribeKey', resource: keyArn, context: { 'kms:EncryptionContext:a': 'b' } }))
-      .rejects.toThrow('do not apply to kms:DescribeKey');
+    await expect(
+      decide(model, { principal: reader, action: 'sqs:ReceiveMessage', resource: queue, context: { 'events:source': 'x' } }),
+    ).rejects.toThrow('Context keys events:source do not apply to sqs:ReceiveMessage');
+    await expect(
+      decide(model, { principal: reader, action: 'kms:DescribeKey', resource: keyArn, context: { 'kms:EncryptionContext:a': 'b' } }),
+    ).rejects.toThrow('do not apply to kms:DescribeKey');
   });
 
   test('a plain StringEquals or StringNotEquals never matches the multivalued events:source key', async () => {
@@ -193,9 +240,14 @@ describe('evaluation', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: effect, Action: 'events:PutEvents', Resource: busArn, Condition: { [op]: { 'events:source': 'com.good' } } }],
     });
-    const request = (source: string, policies: PolicyDocument[]) => decide(model, {
-      principal: 'arn:aws:iam::111111111111:role/publisher', action: 'events:PutEvents', resource: busArn, context: { 'events:source': source }, identityPolicies: policies,
-    });
+    const request = (source: string, policies: PolicyDocument[]) =>
+      decide(model, {
+        principal: 'arn:aws:iam::111111111111:role/publisher',
+        action: 'events:PutEvents',
+        resource: busArn,
+        context: { 'events:source': source },
+        identityPolicies: policies,
+      });
     // THEN the plain forms neither allow the good source nor deny a bad one
     expect(await request('com.good', [policy('StringEquals', 'Allow')])).toBe('ImplicitlyDenied');
     expect(await request('com.bad', [allowAll, policy('StringNotEquals', 'Deny')])).toBe('Allowed');

@@ -35,8 +35,10 @@ describe('the matrix itself', () => {
 
   test('lists only known gaps that still match a case', () => {
     for (const gap of KNOWN_GAPS) {
-      expect({ gap: gap.id, matches: gap.cases.map((re) => cases.some((c) => re.test(c.name))) })
-        .toEqual({ gap: gap.id, matches: gap.cases.map(() => true) });
+      expect({ gap: gap.id, matches: gap.cases.map((re) => cases.some((c) => re.test(c.name))) }).toEqual({
+        gap: gap.id,
+        matches: gap.cases.map(() => true),
+      });
     }
   });
 

@@ -39,8 +39,18 @@ test('the bundle keeps no locale but English', () => {
 test('the bundled handler parses, validates and processes records', async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(bundled) as { handler: (e: SQSEvent, c: unknown) => Promise<SQSBatchResponse> };
-  const good = sqsRecord(eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: 'corr-b1', schemaVersion: '1' }, data: submittedData({ applicationId: 'app-b1', amount: 400_000 }) }));
-  const bad = sqsRecord(eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: 'corr-b2', schemaVersion: '1' }, data: { ...submittedData(), currency: 42 } }));
+  const good = sqsRecord(
+    eventBridgeEvent(LoanApplicationSubmitted, {
+      metadata: { correlationId: 'corr-b1', schemaVersion: '1' },
+      data: submittedData({ applicationId: 'app-b1', amount: 400_000 }),
+    }),
+  );
+  const bad = sqsRecord(
+    eventBridgeEvent(LoanApplicationSubmitted, {
+      metadata: { correlationId: 'corr-b2', schemaVersion: '1' },
+      data: { ...submittedData(), currency: 42 },
+    }),
+  );
   const { result, lines } = await captureOutput(() => handler(sqsEvent(good, bad), lambdaContext('manual-review')));
   expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: bad.messageId }] });
   const failure = lines.find((l) => l.message === 'Event can never be processed; it will reach the DLQ');

@@ -44,7 +44,11 @@ function testConsumer() {
 }
 
 const submitted = (applicationId: string, id?: string, correlationId = `corr-${applicationId}`) =>
-  eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId, schemaVersion: '1' }, data: submittedData({ applicationId }) }, id);
+  eventBridgeEvent(
+    LoanApplicationSubmitted,
+    { metadata: { correlationId, schemaVersion: '1' }, data: submittedData({ applicationId }) },
+    id,
+  );
 
 describe('consumer', () => {
   test('dispatches each valid record to its route with the parsed event', async () => {
@@ -73,14 +77,40 @@ describe('consumer', () => {
     const { result, lines } = await invoke(sqsEvent(...records));
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: records[1].messageId }] });
     const failure = lines.find((l) => l.message === 'Event processing failed; it will be retried');
-    expect(failure).toMatchObject({ level: 'ERROR', correlationId: 'corr-app-b2', messageId: records[1].messageId, error: { message: 'downstream unavailable for app-b2' } });
+    expect(failure).toMatchObject({
+      level: 'ERROR',
+      correlationId: 'corr-app-b2',
+      messageId: records[1].messageId,
+      error: { message: 'downstream unavailable for app-b2' },
+    });
   });
 
   test.each([
     ['a body that is not JSON', 'not json', 'body', /Invalid JSON/],
-    ['an envelope without an id', (() => { const { id: _id, ...rest } = submitted('app-c1'); return rest; })(), 'body.id', /expected string/],
-    ['a detail that fails the catalog schema', eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: 'c', schemaVersion: '1' }, data: submittedData({ amount: -5 }) }), 'body.detail.data.amount', /expected number to be >0/],
-    ['a detail without metadata', eventBridgeEvent(LoanApplicationSubmitted, { data: submittedData() }), 'body.detail.metadata', /expected object/],
+    [
+      'an envelope without an id',
+      (() => {
+        const { id: _id, ...rest } = submitted('app-c1');
+        return rest;
+      })(),
+      'body.id',
+      /expected string/,
+    ],
+    [
+      'a detail that fails the catalog schema',
+      eventBridgeEvent(LoanApplicationSubmitted, {
+        metadata: { correlationId: 'c', schemaVersion: '1' },
+        data: submittedData({ amount: -5 }),
+      }),
+      'body.detail.data.amount',
+      /expected number to be >0/,
+    ],
+    [
+      'a detail without metadata',
+      eventBridgeEvent(LoanApplicationSubmitted, { data: submittedData() }),
+      'body.detail.metadata',
+      /expected object/,
+    ],
   ])('fails a record with %s, logging the field, without calling the route', async (_name, body, field, reason) => {
     const { calls, invoke } = testConsumer();
     const good = sqsRecord(submitted('app-c2'));
@@ -106,7 +136,10 @@ describe('consumer', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: other.messageId }] });
     expect(calls).toHaveLength(1);
     expect(lines.find((l) => l.message === 'Event can never be processed; it will reach the DLQ')).toMatchObject({
-      error: { name: 'UnknownEventTypeError', message: `SQS record ${other.messageId} holds event type ${LoanApplicationApproved.source} / LoanApplicationApproved, which consumer 'test-consumer' has no route for` },
+      error: {
+        name: 'UnknownEventTypeError',
+        message: `SQS record ${other.messageId} holds event type ${LoanApplicationApproved.source} / LoanApplicationApproved, which consumer 'test-consumer' has no route for`,
+      },
     });
   });
 
@@ -128,7 +161,10 @@ describe('consumer idempotency (dynalite)', () => {
     expect(first.result).toEqual({ batchItemFailures: [] });
     expect(second.result).toEqual({ batchItemFailures: [] });
     expect(calls).toHaveLength(1);
-    expect(second.lines.find((l) => l.message === 'Event already processed; duplicate delivery skipped')).toMatchObject({ eventId: 'evt-dup-1', correlationId: 'corr-app-e1' });
+    expect(second.lines.find((l) => l.message === 'Event already processed; duplicate delivery skipped')).toMatchObject({
+      eventId: 'evt-dup-1',
+      correlationId: 'corr-app-e1',
+    });
     // The idempotency record is keyed by consumer name and a hash of the event id, with a TTL.
     const metrics = second.lines.find((l) => l._aws !== undefined && 'DuplicateEventsSkipped' in l);
     expect(metrics).toMatchObject({ DuplicateEventsSkipped: 1, service: 'test-consumer' });
@@ -181,23 +217,29 @@ describe('correlation', () => {
     const publisher = new EventPublisher({ eventBusName: 'loans' });
     const consumer = createConsumer({
       name: 'test-consumer',
-      routes: [route(LoanApplicationSubmitted, async (event) => {
-        event.logger.info('publishing a follow-up');
-        await publisher.publish([submittedEntry(99)]);
-      })],
+      routes: [
+        route(LoanApplicationSubmitted, async (event) => {
+          event.logger.info('publishing a follow-up');
+          await publisher.publish([submittedEntry(99)]);
+        }),
+      ],
     });
     const before = aws.eventBridge.accepted.length;
     const { lines } = await captureOutput(() =>
-      consumer.instrument(async (e: SQSEvent, context) => processPartialResponse(e, consumer.recordHandler, consumer.processor, { context }))(
-        sqsEvent(sqsRecord(submitted('app-i1', 'evt-cause', 'corr-chain'))),
-        lambdaContext(),
-      ),
+      consumer.instrument(async (e: SQSEvent, context) =>
+        processPartialResponse(e, consumer.recordHandler, consumer.processor, { context }),
+      )(sqsEvent(sqsRecord(submitted('app-i1', 'evt-cause', 'corr-chain'))), lambdaContext()),
     );
     const [published] = aws.eventBridge.accepted.slice(before);
-    expect(JSON.parse(published.Detail ?? '').metadata).toEqual({ correlationId: 'corr-chain', causationId: 'evt-cause', schemaVersion: '1' });
+    expect(JSON.parse(published.Detail ?? '').metadata).toEqual({
+      correlationId: 'corr-chain',
+      causationId: 'evt-cause',
+      schemaVersion: '1',
+    });
     const logLines = lines.filter((l) => typeof l.message === 'string');
     expect(logLines.map((l) => l.message)).toEqual(['publishing a follow-up', 'Event processed']);
-    for (const line of logLines) expect(line).toMatchObject({ correlationId: 'corr-chain', eventId: 'evt-cause', detailType: 'LoanApplicationSubmitted' });
+    for (const line of logLines)
+      expect(line).toMatchObject({ correlationId: 'corr-chain', eventId: 'evt-cause', detailType: 'LoanApplicationSubmitted' });
   });
 });
 
@@ -206,10 +248,14 @@ describe('createConsumer', () => {
     expect(() => createConsumer({ name: 'underwriting', routes: [] })).toThrow(
       `Consumer 'underwriting' subscribes to ${LoanApplicationSubmitted.source} / LoanApplicationSubmitted in the catalog but has no route for it`,
     );
-    expect(() => createConsumer({
-      name: 'underwriting',
-      routes: [route(LoanApplicationSubmitted, async () => undefined), route(LoanApplicationApproved, async () => undefined)],
-    })).toThrow(`Consumer 'underwriting' has a route for ${LoanApplicationApproved.source} / LoanApplicationApproved, which it does not subscribe to in the catalog`);
+    expect(() =>
+      createConsumer({
+        name: 'underwriting',
+        routes: [route(LoanApplicationSubmitted, async () => undefined), route(LoanApplicationApproved, async () => undefined)],
+      }),
+    ).toThrow(
+      `Consumer 'underwriting' has a route for ${LoanApplicationApproved.source} / LoanApplicationApproved, which it does not subscribe to in the catalog`,
+    );
   });
 
   test('refuses to run without an idempotency table', () => {

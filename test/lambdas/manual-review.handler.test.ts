@@ -9,10 +9,14 @@ import { eventBridgeEvent, sqsEvent, sqsRecord, useConsumerFunction } from './su
 const fn = useConsumerFunction('manual-review', () => import('../../lambdas/manual-review'));
 const invoke = fn.invoke;
 
-
-const cases = async () => ((await fn.aws.dynamodb.send(new ScanCommand({ TableName: 'manual-review-state' }))).Items ?? []).map((i) => unmarshall(i));
+const cases = async () =>
+  ((await fn.aws.dynamodb.send(new ScanCommand({ TableName: 'manual-review-state' }))).Items ?? []).map((i) => unmarshall(i));
 const submitted = (applicationId: string, amount: number, id?: string) =>
-  eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: `corr-${applicationId}`, schemaVersion: '1' }, data: submittedData({ applicationId, amount }) }, id);
+  eventBridgeEvent(
+    LoanApplicationSubmitted,
+    { metadata: { correlationId: `corr-${applicationId}`, schemaVersion: '1' }, data: submittedData({ applicationId, amount }) },
+    id,
+  );
 
 describe('review cases', () => {
   test('priority is HIGH from the high-priority amount up', () => {
@@ -30,15 +34,22 @@ describe('review cases', () => {
 
 describe('handler', () => {
   test('opens one review case per application, whatever how often it arrives', async () => {
-    const { result } = await invoke(sqsEvent(sqsRecord(submitted('app-m1', 300_000, 'evt-m1')), sqsRecord(submitted('app-m2', 1_500_000, 'evt-m2'))));
+    const { result } = await invoke(
+      sqsEvent(sqsRecord(submitted('app-m1', 300_000, 'evt-m1')), sqsRecord(submitted('app-m2', 1_500_000, 'evt-m2'))),
+    );
     expect(result).toEqual({ batchItemFailures: [] });
     // The same application submitted again under a new event id.
     await invoke(sqsEvent(sqsRecord(submitted('app-m1', 300_000, 'evt-m1-again'))));
     const stored = await cases();
     expect(stored).toHaveLength(2);
     expect(stored.find((c) => c.applicationId === 'app-m1')).toMatchObject({
-      pk: 'APPLICATION#app-m1', sk: 'REVIEW_CASE', status: 'OPEN', priority: 'NORMAL', amount: 300_000,
-      correlationId: 'corr-app-m1', causationId: 'evt-m1',
+      pk: 'APPLICATION#app-m1',
+      sk: 'REVIEW_CASE',
+      status: 'OPEN',
+      priority: 'NORMAL',
+      amount: 300_000,
+      correlationId: 'corr-app-m1',
+      causationId: 'evt-m1',
     });
     expect(stored.find((c) => c.applicationId === 'app-m2')).toMatchObject({ priority: 'HIGH' });
   });

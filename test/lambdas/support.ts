@@ -30,8 +30,14 @@ const idempotencyTable = (TableName: string): CreateTableCommandInput => ({
 
 const stateTable = (TableName: string): CreateTableCommandInput => ({
   TableName,
-  KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-  AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+  ],
   BillingMode: 'PAY_PER_REQUEST',
 });
 
@@ -76,14 +82,14 @@ export async function startLocalAws(consumerName: string): Promise<LocalAws> {
 /** The EventBridge event a rule delivers for `definition` with this detail. */
 export function eventBridgeEvent(definition: EventDefinition, detail: unknown, id: string = randomUUID()) {
   return {
-    'version': '0',
+    version: '0',
     id,
     'detail-type': definition.detailType,
-    'source': definition.source,
-    'account': '123456789012',
-    'time': '2026-01-15T10:00:00Z',
-    'region': 'eu-west-1',
-    'resources': [],
+    source: definition.source,
+    account: '123456789012',
+    time: '2026-01-15T10:00:00Z',
+    region: 'eu-west-1',
+    resources: [],
     detail,
   };
 }
@@ -140,7 +146,12 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
       return true;
     }) as typeof stream.write;
   }
-  const lines = () => chunks.join('').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((l) => l.trim().startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   try {
     return { result: await fn(), lines: lines() };
   } catch (error) {

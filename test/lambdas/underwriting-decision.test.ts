@@ -53,7 +53,10 @@ describe('decide', () => {
 
   test('income multiple: exactly 5 x income passes for a home loan, one unit more is rejected', () => {
     expect(decide(application({ amount: 500_000, annualIncome: 100_000 })).outcome).toBe('approved');
-    expect(decide(application({ amount: 500_001, annualIncome: 100_000 }))).toEqual({ outcome: 'rejected', reasons: ['AMOUNT_EXCEEDS_INCOME_MULTIPLE'] });
+    expect(decide(application({ amount: 500_001, annualIncome: 100_000 }))).toEqual({
+      outcome: 'rejected',
+      reasons: ['AMOUNT_EXCEEDS_INCOME_MULTIPLE'],
+    });
   });
 
   test('payment to income: repayments of exactly 40 % of income pass, with 5 cents less income they are rejected', () => {
@@ -61,14 +64,21 @@ describe('decide', () => {
     const payment = monthlyPayment(100_000, 5, 60);
     const income = (payment * 12) / MAX_PAYMENT_TO_INCOME;
     expect(decide(application({ amount: 100_000, termMonths: 60, annualIncome: income })).outcome).toBe('approved');
-    expect(decide(application({ amount: 100_000, termMonths: 60, annualIncome: income - 0.05 }))).toEqual({ outcome: 'rejected', reasons: ['DEBT_TO_INCOME_TOO_HIGH'] });
+    expect(decide(application({ amount: 100_000, termMonths: 60, annualIncome: income - 0.05 }))).toEqual({
+      outcome: 'rejected',
+      reasons: ['DEBT_TO_INCOME_TOO_HIGH'],
+    });
   });
 
   test.each(Object.entries(PURPOSE_POLICY))('term: the %s maximum passes, one month more is rejected', (purpose, policy) => {
     const amount = 10_000;
-    const ok = decide(application({ purpose: purpose as Application['purpose'], amount, termMonths: policy.maxTermMonths, annualIncome: 1_000_000 }));
+    const ok = decide(
+      application({ purpose: purpose as Application['purpose'], amount, termMonths: policy.maxTermMonths, annualIncome: 1_000_000 }),
+    );
     expect(ok.outcome).toBe('approved');
-    const tooLong = decide(application({ purpose: purpose as Application['purpose'], amount, termMonths: policy.maxTermMonths + 1, annualIncome: 1_000_000 }));
+    const tooLong = decide(
+      application({ purpose: purpose as Application['purpose'], amount, termMonths: policy.maxTermMonths + 1, annualIncome: 1_000_000 }),
+    );
     expect(tooLong).toEqual({ outcome: 'rejected', reasons: ['TERM_OUT_OF_POLICY'] });
   });
 
@@ -78,29 +88,47 @@ describe('decide', () => {
   });
 
   test('is deterministic, and its decisions satisfy the policy and the catalog schemas (property-based)', () => {
-    const applications = fc.record({
-      creditScore: fc.integer({ min: 300, max: 850 }),
-      annualIncome: fc.integer({ min: 0, max: 2_000_000 }),
-      amount: fc.integer({ min: 1, max: 10_000_000 }),
-      termMonths: fc.integer({ min: 6, max: 480 }),
-      purpose: fc.constantFrom(...(Object.keys(PURPOSE_POLICY) as Application['purpose'][])),
-    }).map(application);
+    const applications = fc
+      .record({
+        creditScore: fc.integer({ min: 300, max: 850 }),
+        annualIncome: fc.integer({ min: 0, max: 2_000_000 }),
+        amount: fc.integer({ min: 1, max: 10_000_000 }),
+        termMonths: fc.integer({ min: 6, max: 480 }),
+        purpose: fc.constantFrom(...(Object.keys(PURPOSE_POLICY) as Application['purpose'][])),
+      })
+      .map(application);
     fc.assert(
       fc.property(applications, (app) => {
         expect(LoanApplicationSubmitted.data.safeParse(app).success).toBe(true);
         const decision = decide(app);
         expect(decide(app)).toEqual(decision);
-        const common = { applicationId: app.applicationId, applicantId: app.applicant.applicantId, email: app.applicant.email, amount: app.amount, currency: app.currency, decidedAt: '2026-01-01T00:00:00Z' };
+        const common = {
+          applicationId: app.applicationId,
+          applicantId: app.applicant.applicantId,
+          email: app.applicant.email,
+          amount: app.amount,
+          currency: app.currency,
+          decidedAt: '2026-01-01T00:00:00Z',
+        };
         if (decision.outcome === 'approved') {
           const policy = PURPOSE_POLICY[app.purpose];
           expect(app.applicant.creditScore).toBeGreaterThanOrEqual(620);
           expect(app.termMonths).toBeLessThanOrEqual(policy.maxTermMonths);
           expect(app.amount).toBeLessThanOrEqual(app.applicant.annualIncome * policy.maxIncomeMultiple);
           expect(decision.monthlyPayment * 12).toBeLessThanOrEqual(app.applicant.annualIncome * MAX_PAYMENT_TO_INCOME + 0.01);
-          expect(LoanApplicationApproved.data.safeParse({ ...common, termMonths: app.termMonths, annualRatePercent: decision.annualRatePercent, monthlyPayment: decision.monthlyPayment }).success).toBe(true);
+          expect(
+            LoanApplicationApproved.data.safeParse({
+              ...common,
+              termMonths: app.termMonths,
+              annualRatePercent: decision.annualRatePercent,
+              monthlyPayment: decision.monthlyPayment,
+            }).success,
+          ).toBe(true);
         } else {
           expect(decision.reasons.length).toBeGreaterThan(0);
-          expect([...decision.reasons].sort((a, b) => REJECTION_REASONS.indexOf(a) - REJECTION_REASONS.indexOf(b))).toEqual(decision.reasons);
+          expect([...decision.reasons].sort((a, b) => REJECTION_REASONS.indexOf(a) - REJECTION_REASONS.indexOf(b))).toEqual(
+            decision.reasons,
+          );
           expect(LoanApplicationRejected.data.safeParse({ ...common, reasons: decision.reasons }).success).toBe(true);
         }
       }),

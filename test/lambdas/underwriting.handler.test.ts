@@ -13,7 +13,13 @@ beforeEach(() => {
 
 const submitted = (id: string, data = submittedData()) =>
   eventBridgeEvent(LoanApplicationSubmitted, { metadata: { correlationId: `corr-${id}`, schemaVersion: '1' }, data }, id);
-const published = () => fn.aws.eventBridge.accepted.map((e) => ({ detailType: e.DetailType, source: e.Source, bus: e.EventBusName, ...JSON.parse(e.Detail ?? '{}') }));
+const published = () =>
+  fn.aws.eventBridge.accepted.map((e) => ({
+    detailType: e.DetailType,
+    source: e.Source,
+    bus: e.EventBusName,
+    ...JSON.parse(e.Detail ?? '{}'),
+  }));
 
 test('approves a sound application and publishes LoanApplicationApproved with the correlation and cause', async () => {
   const { result } = await invoke(sqsEvent(sqsRecord(submitted('evt-u1', submittedData({ applicationId: 'app-u1' })))));
@@ -24,7 +30,15 @@ test('approves a sound application and publishes LoanApplicationApproved with th
       source: 'com.example.loans.underwriting',
       bus: 'loans',
       metadata: { correlationId: 'corr-evt-u1', causationId: 'evt-u1', schemaVersion: '1' },
-      data: expect.objectContaining({ applicationId: 'app-u1', applicantId: 'applicant-1', amount: 200_000, currency: 'EUR', termMonths: 240, annualRatePercent: 6, monthlyPayment: 1432.86 }),
+      data: expect.objectContaining({
+        applicationId: 'app-u1',
+        applicantId: 'applicant-1',
+        amount: 200_000,
+        currency: 'EUR',
+        termMonths: 240,
+        annualRatePercent: 6,
+        monthlyPayment: 1432.86,
+      }),
     },
   ]);
 });
@@ -33,7 +47,12 @@ test('rejects an application with reason codes', async () => {
   const data = submittedData({ applicationId: 'app-u2', applicant: { ...submittedData().applicant, creditScore: 550 } });
   const { result } = await invoke(sqsEvent(sqsRecord(submitted('evt-u2', data))));
   expect(result).toEqual({ batchItemFailures: [] });
-  expect(published()).toEqual([expect.objectContaining({ detailType: 'LoanApplicationRejected', data: expect.objectContaining({ applicationId: 'app-u2', reasons: ['CREDIT_SCORE_TOO_LOW'] }) })]);
+  expect(published()).toEqual([
+    expect.objectContaining({
+      detailType: 'LoanApplicationRejected',
+      data: expect.objectContaining({ applicationId: 'app-u2', reasons: ['CREDIT_SCORE_TOO_LOW'] }),
+    }),
+  ]);
 });
 
 test('fails the record when its decision cannot be published, and publishes it once on the retry', async () => {
@@ -48,7 +67,11 @@ test('fails the record when its decision cannot be published, and publishes it o
   fn.aws.eventBridge.failEntry = undefined;
   const retry = await invoke(sqsEvent(record));
   expect(retry.result).toEqual({ batchItemFailures: [] });
-  expect(published().map((e) => e.data.applicationId).sort()).toEqual(['app-u3', 'app-u4']);
+  expect(
+    published()
+      .map((e) => e.data.applicationId)
+      .sort(),
+  ).toEqual(['app-u3', 'app-u4']);
 });
 
 test('publishes one decision for a duplicate delivery', async () => {

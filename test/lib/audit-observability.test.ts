@@ -18,7 +18,11 @@ describe('audit trail', () => {
     expect(trail.IsLogging).toBe(true);
     expect(trail.KMSKeyId).toEqual(keyArn);
     expect(trail.CloudWatchLogsLogGroupArn).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup'), 'Arn'] });
-    expect(resourceById(template, 'AWS::Logs::LogGroup', 'AuditLogGroup')).toEqual({ LogGroupName: '/aws/cloudtrail/LoanEvents-audit', KmsKeyId: keyArn, RetentionInDays: 365 });
+    expect(resourceById(template, 'AWS::Logs::LogGroup', 'AuditLogGroup')).toEqual({
+      LogGroupName: '/aws/cloudtrail/LoanEvents-audit',
+      KmsKeyId: keyArn,
+      RetentionInDays: 365,
+    });
   });
 
   test('logs management events and PutEvents data events on this bus with advanced selectors', () => {
@@ -50,9 +54,17 @@ describe('audit trail', () => {
       { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true },
     ]);
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-    expect(bucket.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(template, 'AWS::S3::Bucket', 'AuditAccessLogsBucket') }, LogFilePrefix: 'trail-bucket/' });
+    expect(bucket.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logicalId(template, 'AWS::S3::Bucket', 'AuditAccessLogsBucket') },
+      LogFilePrefix: 'trail-bucket/',
+    });
     expect(bucket.LifecycleConfiguration.Rules[0].Transitions).toEqual([
       { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
       { StorageClass: 'GLACIER', TransitionInDays: 90 },
@@ -61,7 +73,12 @@ describe('audit trail', () => {
 
   test('both buckets deny requests without TLS and are retained', () => {
     for (const [id, policy] of resourcesOf(template, 'AWS::S3::BucketPolicy')) {
-      expect({ id, deny: policy.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false') }).toEqual({ id, deny: true });
+      expect({
+        id,
+        deny: policy.PolicyDocument.Statement.some(
+          (s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+        ),
+      }).toEqual({ id, deny: true });
     }
     template.resourceCountIs('AWS::S3::BucketPolicy', 2);
     for (const id of Object.keys(template.findResources('AWS::S3::Bucket'))) {
@@ -82,13 +99,15 @@ describe('audit trail', () => {
 
   test('the key policy lets CloudTrail encrypt log files for this trail only', () => {
     const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com');
-    expect(statements).toContainEqual(expect.objectContaining({
-      Action: 'kms:GenerateDataKey*',
-      Condition: {
-        StringEquals: { 'aws:SourceArn': TRAIL_ARN },
-        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': 'arn:<Partition>:cloudtrail:*:<AccountId>:trail/*' },
-      },
-    }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'kms:GenerateDataKey*',
+        Condition: {
+          StringEquals: { 'aws:SourceArn': TRAIL_ARN },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': 'arn:<Partition>:cloudtrail:*:<AccountId>:trail/*' },
+        },
+      }),
+    );
     for (const s of statements) expect(s.Condition.StringEquals['aws:SourceArn']).toBe(TRAIL_ARN);
   });
 
@@ -119,53 +138,98 @@ describe('alarms', () => {
     const dlqIds = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => /DeadLetterQueue/.test(id));
     expect(dlqIds).toHaveLength(2 * loanCatalog.consumers.length + 1);
     for (const dlq of dlqIds) {
-      const watching = alarms.filter(([, a]) => a.MetricName === 'ApproximateNumberOfMessagesVisible'
-        && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === dlq);
+      const watching = alarms.filter(
+        ([, a]) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === dlq,
+      );
       expect({ dlq, n: watching.length }).toEqual({ dlq, n: 1 });
       const [[, a]] = watching;
-      expect(a).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Period: 60, EvaluationPeriods: 1 });
+      expect(a).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Period: 60,
+        EvaluationPeriods: 1,
+      });
     }
   });
 
   test.each(loanCatalog.consumers.map((c) => [c.name]))('%s: queue age, function errors and throttles, rule failures', (name) => {
     const id = pascalCase(name);
     const queueName = { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', `${id}Queue`), 'QueueName'] };
-    expect(alarmFor(`${id}QueueAge`)).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 300, Dimensions: [{ Name: 'QueueName', Value: queueName }] });
+    expect(alarmFor(`${id}QueueAge`)).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 300,
+      Dimensions: [{ Name: 'QueueName', Value: queueName }],
+    });
     const fn = { Ref: logicalId(template, 'AWS::Lambda::Function', `${id}Function`) };
-    expect(alarmFor(`${id}FunctionErrors`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0, Dimensions: [{ Name: 'FunctionName', Value: fn }] });
+    expect(alarmFor(`${id}FunctionErrors`)).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Threshold: 0,
+      Dimensions: [{ Name: 'FunctionName', Value: fn }],
+    });
     expect(alarmFor(`${id}FunctionThrottles`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
-    const ruleDims = [{ Name: 'EventBusName', Value: 'loan-events' }, { Name: 'RuleName', Value: { Ref: logicalId(template, 'AWS::Events::Rule', `${id}Rule`) } }];
-    expect(alarmFor(`${id}RuleFailedInvocations`)).toMatchObject({ Namespace: 'AWS/Events', MetricName: 'FailedInvocations', Threshold: 0, Dimensions: ruleDims });
-    expect(alarmFor(`${id}RuleDeadLetterFailures`)).toMatchObject({ Namespace: 'AWS/Events', MetricName: 'InvocationsFailedToBeSentToDlq', Threshold: 0, Dimensions: ruleDims });
+    const ruleDims = [
+      { Name: 'EventBusName', Value: 'loan-events' },
+      { Name: 'RuleName', Value: { Ref: logicalId(template, 'AWS::Events::Rule', `${id}Rule`) } },
+    ];
+    expect(alarmFor(`${id}RuleFailedInvocations`)).toMatchObject({
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      Threshold: 0,
+      Dimensions: ruleDims,
+    });
+    expect(alarmFor(`${id}RuleDeadLetterFailures`)).toMatchObject({
+      Namespace: 'AWS/Events',
+      MetricName: 'InvocationsFailedToBeSentToDlq',
+      Threshold: 0,
+      Dimensions: ruleDims,
+    });
   });
 
-  test('the alarm topic is encrypted with the key, TLS-only, open to this account\'s alarms, and the key lets CloudWatch encrypt for it only', () => {
-    expect(resourceById(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic')).toEqual({ TopicName: 'LoanEvents-alarms', KmsMasterKeyId: keyArn });
+  test("the alarm topic is encrypted with the key, TLS-only, open to this account's alarms, and the key lets CloudWatch encrypt for it only", () => {
+    expect(resourceById(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic')).toEqual({
+      TopicName: 'LoanEvents-alarms',
+      KmsMasterKeyId: keyArn,
+    });
     const [[, policy]] = resourcesOf(template, 'AWS::SNS::TopicPolicy');
-    expect(policy.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(policy.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
     const statement = flat(keyStatements(template)).find((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(statement.Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms' },
     });
     // Only this account's alarms may publish to the topic.
-    expect(flat(policy.PolicyDocument.Statement)).toContainEqual(expect.objectContaining({
-      Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Action: 'sns:Publish',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': '<AccountId>' },
-        ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
-      },
-    }));
+    expect(flat(policy.PolicyDocument.Statement)).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '<AccountId>' },
+          ArnLike: { 'aws:SourceArn': 'arn:<Partition>:cloudwatch:<Region>:<AccountId>:alarm:*' },
+        },
+      }),
+    );
   });
 
   test('denied EventBridge calls in the trail raise an alarm', () => {
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: { Ref: logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup') },
       FilterPattern: '{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }',
-      MetricTransformations: [{ MetricNamespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', MetricValue: '1', DefaultValue: 0 }],
+      MetricTransformations: [
+        { MetricNamespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', MetricValue: '1', DefaultValue: 0 },
+      ],
     });
-    expect(alarmFor('DeniedEventBridgeCalls')).toMatchObject({ Namespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', Threshold: 0, Statistic: 'Sum', Period: 300 });
+    expect(alarmFor('DeniedEventBridgeCalls')).toMatchObject({
+      Namespace: 'LoanEvents/Audit',
+      MetricName: 'DeniedEventBridgeCalls',
+      Threshold: 0,
+      Statistic: 'Sum',
+      Period: 300,
+    });
   });
 
   test('with an organisation trail there is no audit log group to watch, so no audit alarm', () => {
@@ -175,7 +239,11 @@ describe('alarms', () => {
   });
 
   test('alarmEmail subscribes that address to the topic', () => {
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topic.Ref } });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: topic.Ref },
+    });
   });
 });
 
@@ -193,7 +261,9 @@ describe('dashboard and outputs', () => {
   test('outputs the bus name and ARN, and each publisher role ARN', () => {
     template.hasOutput('EventBusName', { Value: { Ref: logicalId(template, 'AWS::Events::EventBus', 'EventRouterBus') } });
     template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::EventBus', 'EventRouterBus'), 'Arn'] } });
-    template.hasOutput('LoanIntakePublisherRoleArn', { Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole'), 'Arn'] } });
+    template.hasOutput('LoanIntakePublisherRoleArn', {
+      Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole'), 'Arn'] },
+    });
     template.hasOutput('EventBusDeadLetterQueueUrl', {});
     template.hasOutput('AlarmTopicArn', {});
   });

@@ -20,7 +20,15 @@ function roleStatements(id: string): Record<string, any>[] {
 
 describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerDefinition]))('consumer %s', (name, consumer) => {
   const id = pascalCase(name);
-  const tuning = { batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 5, timeoutSeconds: 30, memoryMB: 256, maxReceiveCount: 5, ...consumer.tuning };
+  const tuning = {
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    maxConcurrency: 5,
+    timeoutSeconds: 30,
+    memoryMB: 256,
+    maxReceiveCount: 5,
+    ...consumer.tuning,
+  };
   const ruleName = `LoanEvents-${name}`;
   const ruleArn = `arn:<Partition>:events:<Region>:<AccountId>:rule/loan-events/${ruleName}`;
   const sqsArn = (queueName: string) => `arn:<Partition>:sqs:<Region>:<AccountId>:${queueName}`;
@@ -58,7 +66,9 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
   test('only its own buffer queue may redrive into the DLQ; no queue may redrive into the delivery DLQ', () => {
     const dlq = resourceById(template, 'AWS::SQS::Queue', `${id}DeadLetterQueue`);
     expect(flat(dlq.RedriveAllowPolicy)).toEqual({ redrivePermission: 'byQueue', sourceQueueArns: [sqsArn(ruleName)] });
-    expect(resourceById(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`).RedriveAllowPolicy).toEqual({ redrivePermission: 'denyAll' });
+    expect(resourceById(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`).RedriveAllowPolicy).toEqual({
+      redrivePermission: 'denyAll',
+    });
   });
 
   test('gotcha: visibility timeout is at least 6 x function timeout + batching window', () => {
@@ -75,17 +85,21 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
       const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([pid]) => pid.startsWith(`${q}Policy`));
       const statements: Record<string, any>[] = policy.PolicyDocument.Statement;
       const allows = statements.filter((s) => s.Effect === 'Allow');
-      expect(allows).toEqual([expect.objectContaining({
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Resource: queueArn(q),
-        Condition: { ArnEquals: { 'aws:SourceArn': arnOf('AWS::Events::Rule', `${id}Rule`) } },
-      })]);
-      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      expect(allows).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: queueArn(q),
+          Condition: { ArnEquals: { 'aws:SourceArn': arnOf('AWS::Events::Rule', `${id}Rule`) } },
+        }),
+      ]);
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
     }
   });
 
-  test('gotcha: the key policy lets EventBridge encrypt for this rule\'s queue and delivery DLQ only', () => {
+  test("gotcha: the key policy lets EventBridge encrypt for this rule's queue and delivery DLQ only", () => {
     // The classic silent failure: without this, deliveries to an SSE-KMS queue fail and only
     // the rule's FailedInvocations metric shows it.
     const statement = flat(keyStatements(template)).find((s: any) => s.Sid === `AllowEventBridgeToEncryptFor${id}`);
@@ -113,7 +127,12 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     expect(fn.Handler).toBe('index.handler');
     expect(fn.Timeout).toBe(tuning.timeoutSeconds);
     expect(fn.MemorySize).toBe(tuning.memoryMB);
-    expect(fn.LoggingConfig).toEqual({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: { Ref: logicalId(template, 'AWS::Logs::LogGroup', `${id}LogGroup`) } });
+    expect(fn.LoggingConfig).toEqual({
+      LogFormat: 'JSON',
+      ApplicationLogLevel: 'INFO',
+      SystemLogLevel: 'WARN',
+      LogGroup: { Ref: logicalId(template, 'AWS::Logs::LogGroup', `${id}LogGroup`) },
+    });
     expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
     expect(fn.KmsKeyArn).toEqual(keyArn);
     expect(fn.Role).toEqual(arnOf('AWS::IAM::Role', `${id}Role`));
@@ -159,7 +178,10 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     expect(tables).toHaveLength(consumer.stateTable ? 1 : 0);
     if (!consumer.stateTable) return;
     const [[, table]] = tables;
-    expect(table.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
     expect(table.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn });
     expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table.DeletionProtectionEnabled).toBe(true);
@@ -168,9 +190,12 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
   test('the role reads only its own queue, writes only its own tables and log group, and has no managed policy', () => {
     const role = resourceById(template, 'AWS::IAM::Role', `${id}Role`);
     expect(role.ManagedPolicyArns).toBeUndefined();
-    expect(role.AssumeRolePolicyDocument.Statement).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }]);
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
     const statements = roleStatements(id);
-    const resourcesFor = (prefix: string) => statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s) => s.Resource);
+    const resourcesFor = (prefix: string) =>
+      statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s) => s.Resource);
     expect(resourcesFor('sqs:')).toEqual([queueArn(`${id}Queue`)]);
     expect(resourcesFor('logs:')).toEqual([arnOf('AWS::Logs::LogGroup', `${id}LogGroup`)]);
     const tableArns = [arnOf('AWS::DynamoDB::Table', `${id}IdempotencyTable`)];
@@ -189,7 +214,13 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     const via = (service: string) => ({ 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] });
     const tableNames = [{ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}IdempotencyTable`) }];
     if (consumer.stateTable) tableNames.push({ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}StateTable`) });
-    const allow = (Sid: string, Action: string | string[], Condition: object) => ({ Sid, Effect: 'Allow', Action, Resource: keyArn, Condition });
+    const allow = (Sid: string, Action: string | string[], Condition: object) => ({
+      Sid,
+      Effect: 'Allow',
+      Action,
+      Resource: keyArn,
+      Condition,
+    });
     expect(kms).toEqual([
       allow('DecryptOwnQueueThroughSqs', 'kms:Decrypt', {
         StringEquals: { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': queueArn(`${id}Queue`) },
@@ -208,19 +239,25 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     const puts = flat(roleStatements(id).filter((s) => [s.Action].flat().includes('events:PutEvents')));
     const expected = new Map<string, string[]>();
     for (const e of consumer.publishes) expected.set(e.source, [...(expected.get(e.source) ?? []), e.detailType]);
-    expect(puts).toEqual([...expected.entries()].map(([source, types]) => expect.objectContaining({
-      Resource: BUS_ARN,
-      Condition: {
-        'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': types },
-        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
-      },
-    })));
+    expect(puts).toEqual(
+      [...expected.entries()].map(([source, types]) =>
+        expect.objectContaining({
+          Resource: BUS_ARN,
+          Condition: {
+            'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': types },
+            Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+          },
+        }),
+      ),
+    );
   });
 
   test('outputs the queue URLs', () => {
     template.hasOutput(`${id}QueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}Queue`) } });
     template.hasOutput(`${id}DeadLetterQueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeadLetterQueue`) } });
-    template.hasOutput(`${id}DeliveryDeadLetterQueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`) } });
+    template.hasOutput(`${id}DeliveryDeadLetterQueueUrl`, {
+      Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`) },
+    });
   });
 });
 

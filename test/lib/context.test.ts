@@ -35,7 +35,8 @@ describe('stack props from CDK context', () => {
   });
 
   test.each(['30.5', '-1', 'forever', ''])('fails on archiveRetentionDays %j', (value) => {
-    expect(() => fromContext({ archiveRetentionDays: value }))
-      .toThrow(`Context 'archiveRetentionDays' must be a whole number of days, 0 to keep events indefinitely (given '${value}')`);
+    expect(() => fromContext({ archiveRetentionDays: value })).toThrow(
+      `Context 'archiveRetentionDays' must be a whole number of days, 0 to keep events indefinitely (given '${value}')`,
+    );
   });
 });

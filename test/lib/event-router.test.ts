@@ -4,7 +4,22 @@ import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
 import { defineCatalog, definePublisher } from '../../catalog/define';
 import { loanCatalog } from '../../catalog/loans';
 import { SUBSCRIBE_ACTIONS } from '../../lib/event-router';
-import { Audited, BUS_ARN, buildStack, ExternalSubmitted, ExternalWithdrawn, busPolicy, crossAccountCatalog, fixtureHandlers, flat, keyStatements, logicalId, partnerAccount, resourceById, resourcesOf } from './helpers';
+import {
+  Audited,
+  BUS_ARN,
+  buildStack,
+  ExternalSubmitted,
+  ExternalWithdrawn,
+  busPolicy,
+  crossAccountCatalog,
+  fixtureHandlers,
+  flat,
+  keyStatements,
+  logicalId,
+  partnerAccount,
+  resourceById,
+  resourcesOf,
+} from './helpers';
 
 // GIVEN the default stack, built once.
 const { stack, template } = buildStack();
@@ -24,8 +39,9 @@ describe('encryption key', () => {
   });
 
   test('lets EventBridge use it for the bus only (aws:SourceArn and the event-bus encryption context)', () => {
-    const statement = flat(keyStatements(template)).find((s: any) =>
-      s.Principal?.Service === 'events.amazonaws.com' && s.Condition?.StringEquals?.['aws:SourceArn'] === BUS_ARN);
+    const statement = flat(keyStatements(template)).find(
+      (s: any) => s.Principal?.Service === 'events.amazonaws.com' && s.Condition?.StringEquals?.['aws:SourceArn'] === BUS_ARN,
+    );
     expect(statement).toBeDefined();
     expect(statement.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
     expect(statement.Condition.StringEquals['kms:EncryptionContext:aws:events:event-bus:arn']).toBe(BUS_ARN);
@@ -34,18 +50,20 @@ describe('encryption key', () => {
   test('gotcha: the key policy grants EventBridge what it needs to encrypt the archive', () => {
     // Without it the Archive resource fails to create, or stores nothing.
     const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'events.amazonaws.com');
-    const archive = statements.find((s: any) =>
-      s.Condition?.StringEquals?.['kms:EncryptionContext:aws:events:event-bus:arn'] === BUS_ARN
-      && s.Condition.StringEquals['aws:SourceArn'] === undefined);
+    const archive = statements.find(
+      (s: any) =>
+        s.Condition?.StringEquals?.['kms:EncryptionContext:aws:events:event-bus:arn'] === BUS_ARN &&
+        s.Condition.StringEquals['aws:SourceArn'] === undefined,
+    );
     expect(archive.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*']));
     expect(statements.some((s: any) => s.Action === 'kms:DescribeKey' || s.Action.includes?.('kms:DescribeKey'))).toBe(true);
   });
 
   test('every statement letting a service encrypt or decrypt carries a condition', () => {
-    const unscoped = keyStatements(template).filter((s) =>
-      s.Principal?.Service !== undefined
-      && [s.Action].flat().some((a: string) => a !== 'kms:DescribeKey')
-      && s.Condition === undefined);
+    const unscoped = keyStatements(template).filter(
+      (s) =>
+        s.Principal?.Service !== undefined && [s.Action].flat().some((a: string) => a !== 'kms:DescribeKey') && s.Condition === undefined,
+    );
     expect(unscoped).toEqual([]);
   });
 });
@@ -63,15 +81,21 @@ describe('event bus', () => {
   test('the bus dead-letter queue does not depend on the bus key, keeps 14 days, and accepts only this bus over TLS', () => {
     // It receives events that failed because of the key, so it must not need that key.
     const queue = resourceById(template, 'AWS::SQS::Queue', 'EventRouterDeadLetterQueue');
-    expect(queue).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600, RedriveAllowPolicy: { redrivePermission: 'denyAll' } });
+    expect(queue).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+      RedriveAllowPolicy: { redrivePermission: 'denyAll' },
+    });
     const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) => id.startsWith('EventRouterDeadLetterQueuePolicy'));
     const statements = flat(policy.PolicyDocument.Statement);
-    expect(statements).toContainEqual(expect.objectContaining({
-      Effect: 'Allow',
-      Principal: { Service: 'events.amazonaws.com' },
-      Action: 'sqs:SendMessage',
-      Condition: { ArnEquals: { 'aws:SourceArn': BUS_ARN } },
-    }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': BUS_ARN } },
+      }),
+    );
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
@@ -122,16 +146,18 @@ describe('publisher roles', () => {
 
   test('may PutEvents on this bus only, with the catalog source and detail-types as conditions', () => {
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'));
-    expect(flat(policy.PolicyDocument.Statement)).toEqual([{
-      Sid: 'PutEvents0ComExampleLoansIntake',
-      Effect: 'Allow',
-      Action: 'events:PutEvents',
-      Resource: BUS_ARN,
-      Condition: {
-        'ForAllValues:StringEquals': { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] },
-        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+    expect(flat(policy.PolicyDocument.Statement)).toEqual([
+      {
+        Sid: 'PutEvents0ComExampleLoansIntake',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: BUS_ARN,
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
       },
-    }]);
+    ]);
   });
 
   test('no role anywhere has an AWS managed policy', () => {
@@ -154,19 +180,20 @@ describe('publisher roles', () => {
   test('gotcha: no statement tests the multivalued events:source or events:detail-type with a single-valued operator', () => {
     // IAM never matches a plain StringEquals or StringNotEquals on an ArrayOfString key: such an
     // Allow grants nothing and such a Deny never fires.
-    const policies = [
-      ...resourcesOf(template, 'AWS::IAM::Policy').map(([, p]) => p.PolicyDocument),
-      busPolicy(template),
-    ];
+    const policies = [...resourcesOf(template, 'AWS::IAM::Policy').map(([, p]) => p.PolicyDocument), busPolicy(template)];
     const offending: string[] = [];
     const visit = (v: unknown): void => {
-      if (Array.isArray(v)) { v.forEach(visit); return; }
+      if (Array.isArray(v)) {
+        v.forEach(visit);
+        return;
+      }
       if (v === null || typeof v !== 'object') return;
       const o = v as Record<string, unknown>;
       if (o.Condition && typeof o.Condition === 'object') {
         for (const [op, keys] of Object.entries(o.Condition as Record<string, object>)) {
           for (const key of Object.keys(keys)) {
-            if (/^events:(source|detail-type)$/.test(key) && !/^For(AllValues|AnyValue):/.test(op) && op !== 'Null') offending.push(`${String(o.Sid)}: ${op} ${key}`);
+            if (/^events:(source|detail-type)$/.test(key) && !/^For(AllValues|AnyValue):/.test(op) && op !== 'Null')
+              offending.push(`${String(o.Sid)}: ${op} ${key}`);
           }
         }
       }
@@ -200,15 +227,17 @@ describe('bus policy', () => {
 
   test('denies a listed publisher any source or detail-type outside its catalog entry', () => {
     expect(policy.DenyOtherSourcesFromUnderwriting.Condition).toEqual({
-      'ArnLike': { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
       'ForAnyValue:StringNotEquals': { 'events:source': ['com.example.loans.underwriting'] },
     });
     expect(policy.DenyOtherDetailTypesFromUnderwriting0.Condition).toEqual({
-      'ArnLike': { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
+      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
       'ForAnyValue:StringEquals': { 'events:source': 'com.example.loans.underwriting' },
       'ForAnyValue:StringNotEquals': { 'events:detail-type': ['LoanApplicationApproved', 'LoanApplicationRejected'] },
     });
-    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': ['LoanApplicationSubmitted'] });
+    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition['ForAnyValue:StringNotEquals']).toEqual({
+      'events:detail-type': ['LoanApplicationSubmitted'],
+    });
   });
 
   test('denies creating or changing rules and targets on the bus to all but the CDK deployment role', () => {
@@ -218,7 +247,11 @@ describe('bus policy', () => {
     expect(deny.Action).toEqual([...SUBSCRIBE_ACTIONS]);
     expect(deny.Resource).toBe('arn:<Partition>:events:<Region>:<AccountId>:rule/loan-events/*');
     expect(deny.Condition).toEqual({
-      ArnNotLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' }] },
+      ArnNotLike: {
+        'aws:PrincipalArn': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' },
+        ],
+      },
       Bool: { 'aws:PrincipalIsAWSService': 'false' },
     });
   });
@@ -228,8 +261,10 @@ describe('bus policy', () => {
       deploymentRoleArns: ['arn:aws:iam::123456789012:role/deployer'],
       ruleManagerArns: ['arn:aws:iam::123456789012:role/operator'],
     });
-    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles.Condition.ArnNotLike['aws:PrincipalArn'])
-      .toEqual(['arn:aws:iam::123456789012:role/deployer', 'arn:aws:iam::123456789012:role/operator']);
+    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
+      'arn:aws:iam::123456789012:role/deployer',
+      'arn:aws:iam::123456789012:role/operator',
+    ]);
   });
 
   test('has no Allow statement for a same-account catalog', () => {
@@ -241,7 +276,13 @@ describe('a publisher of several sources', () => {
   // GIVEN a same-account publisher of two partner detail-types and one audit detail-type.
   const catalog = defineCatalog({
     events: [ExternalSubmitted, ExternalWithdrawn, Audited],
-    publishers: [definePublisher({ name: 'gateway', description: 'Publishes for partners and audit.', publishes: [ExternalSubmitted, Audited, ExternalWithdrawn] })],
+    publishers: [
+      definePublisher({
+        name: 'gateway',
+        description: 'Publishes for partners and audit.',
+        publishes: [ExternalSubmitted, Audited, ExternalWithdrawn],
+      }),
+    ],
     consumers: [],
   });
   const { template: t } = buildStack({ catalog }, 'MultiSource');
@@ -249,15 +290,22 @@ describe('a publisher of several sources', () => {
   test('gets one IAM statement per source, so source and detail-type pairs stay exact', () => {
     const [[, policy]] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'));
     expect(policy.PolicyDocument.Statement.map((s: any) => [s.Sid, s.Condition['ForAllValues:StringEquals']])).toEqual([
-      ['PutEvents0ComPartnerLoans', { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] }],
+      [
+        'PutEvents0ComPartnerLoans',
+        { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
+      ],
       ['PutEvents1ComExampleAudit', { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] }],
     ]);
   });
 
   test('gets one detail-type deny per source in the bus policy', () => {
     const policy = busPolicy(t);
-    expect(policy.DenyOtherSourcesFromGateway.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:source': ['com.partner.loans', 'com.example.audit'] });
-    expect(policy.DenyOtherDetailTypesFromGateway0.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] });
+    expect(policy.DenyOtherSourcesFromGateway.Condition['ForAnyValue:StringNotEquals']).toEqual({
+      'events:source': ['com.partner.loans', 'com.example.audit'],
+    });
+    expect(policy.DenyOtherDetailTypesFromGateway0.Condition['ForAnyValue:StringNotEquals']).toEqual({
+      'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'],
+    });
     expect(policy.DenyOtherDetailTypesFromGateway1.Condition['ForAnyValue:StringEquals']).toEqual({ 'events:source': 'com.example.audit' });
   });
 });
@@ -275,8 +323,11 @@ describe('publishers in other accounts', () => {
       Action: 'events:PutEvents',
       Resource: BUS_ARN,
       Condition: {
-        'ForAllValues:StringEquals': { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
-        'Null': { 'events:source': 'false', 'events:detail-type': 'false' },
+        'ForAllValues:StringEquals': {
+          'events:source': 'com.partner.loans',
+          'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'],
+        },
+        Null: { 'events:source': 'false', 'events:detail-type': 'false' },
       },
     });
   });
@@ -285,7 +336,7 @@ describe('publishers in other accounts', () => {
     const accountPattern = `arn:<Partition>:iam::${partnerAccount}:*`;
     expect(xPolicy.DenyPutEventsFromUnlistedPrincipals.Condition.ArnNotLike['aws:PrincipalArn']).toContain(accountPattern);
     expect(xPolicy.DenyOtherSourcesFromPartnerBroker.Condition).toEqual({
-      'ArnLike': { 'aws:PrincipalArn': accountPattern },
+      ArnLike: { 'aws:PrincipalArn': accountPattern },
       'ForAnyValue:StringNotEquals': { 'events:source': ['com.partner.loans'] },
     });
   });
@@ -294,8 +345,12 @@ describe('publishers in other accounts', () => {
     xTemplate.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         $or: [
-          { 'source': ['com.partner.loans'], 'detail-type': ['PartnerApplicationSubmitted'] },
-          { 'source': ['com.partner.loans'], 'detail-type': ['PartnerApplicationWithdrawn'], 'detail': { data: { applicationId: [{ prefix: 'app-' }] } } },
+          { source: ['com.partner.loans'], 'detail-type': ['PartnerApplicationSubmitted'] },
+          {
+            source: ['com.partner.loans'],
+            'detail-type': ['PartnerApplicationWithdrawn'],
+            detail: { data: { applicationId: [{ prefix: 'app-' }] } },
+          },
         ],
       },
       EventBusName: { Ref: Match.stringLikeRegexp('^EventRouterBus') },

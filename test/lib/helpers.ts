@@ -58,7 +58,10 @@ export function flat(value: any): any {
     if (typeof value.Ref === 'string' && value.Ref.startsWith('AWS::')) return `<${value.Ref.slice(5)}>`;
     if (value['Fn::Join']) {
       const [sep, parts] = value['Fn::Join'] as [string, unknown[]];
-      return parts.map(flat).map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(sep);
+      return parts
+        .map(flat)
+        .map((p) => (typeof p === 'string' ? p : JSON.stringify(p)))
+        .join(sep);
     }
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flat(v)]));
   }
@@ -96,11 +99,20 @@ export const fixtureHandlers = path.join(__dirname, 'fixtures', 'handlers');
 export const partnerAccount = '111122223333';
 export const crossAccountCatalog = defineCatalog({
   events: [ExternalSubmitted, ExternalWithdrawn, Audited],
-  publishers: [definePublisher({ name: 'partner-broker', description: 'Broker in another account.', account: partnerAccount, publishes: [ExternalSubmitted, ExternalWithdrawn] })],
-  consumers: [defineConsumer({
-    name: 'auditor',
-    description: 'Audits partner applications.',
-    subscriptions: [on(ExternalSubmitted), on(ExternalWithdrawn, { applicationId: [{ prefix: 'app-' }] })],
-    publishes: [Audited],
-  })],
+  publishers: [
+    definePublisher({
+      name: 'partner-broker',
+      description: 'Broker in another account.',
+      account: partnerAccount,
+      publishes: [ExternalSubmitted, ExternalWithdrawn],
+    }),
+  ],
+  consumers: [
+    defineConsumer({
+      name: 'auditor',
+      description: 'Audits partner applications.',
+      subscriptions: [on(ExternalSubmitted), on(ExternalWithdrawn, { applicationId: [{ prefix: 'app-' }] })],
+      publishes: [Audited],
+    }),
+  ],
 });

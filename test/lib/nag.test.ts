@@ -13,11 +13,13 @@ const stack = new LoanEventsStack(app, 'LoanEvents');
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 
 function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
-  return root.node.findAll().flatMap((c) => c.node.metadata
-    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-    // Each entry is `{ [ruleId]: reason }`.
-    .flatMap((m) => Object.entries(m.data as Record<string, string>))
-    .map(([id, reason]) => ({ path: c.node.path, id, reason })));
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      // Each entry is `{ [ruleId]: reason }`.
+      .flatMap((m) => Object.entries(m.data as Record<string, string>))
+      .map(([id, reason]) => ({ path: c.node.path, id, reason })),
+  );
 }
 
 describe('cdk-nag', () => {

@@ -9,9 +9,13 @@ describe.each([
 
   test('every queue has a policy that denies requests without TLS', () => {
     const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
-    const tlsOnly = new Set(resourcesOf(template, 'AWS::SQS::QueuePolicy')
-      .filter(([, p]) => p.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'))
-      .flatMap(([, p]) => p.Queues.map((q: any) => q.Ref)));
+    const tlsOnly = new Set(
+      resourcesOf(template, 'AWS::SQS::QueuePolicy')
+        .filter(([, p]) =>
+          p.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+        )
+        .flatMap(([, p]) => p.Queues.map((q: any) => q.Ref)),
+    );
     expect(queueIds.filter((id) => !tlsOnly.has(id))).toEqual([]);
   });
 
@@ -23,8 +27,11 @@ describe.each([
 
   test('every table is encrypted with the key and has point-in-time recovery', () => {
     for (const [id, table] of resourcesOf(template, 'AWS::DynamoDB::Table')) {
-      expect({ id, sse: table.SSESpecification, pitr: table.PointInTimeRecoverySpecification })
-        .toEqual({ id, sse: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn }, pitr: { PointInTimeRecoveryEnabled: true } });
+      expect({ id, sse: table.SSESpecification, pitr: table.PointInTimeRecoverySpecification }).toEqual({
+        id,
+        sse: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
+        pitr: { PointInTimeRecoveryEnabled: true },
+      });
     }
   });
 
@@ -33,15 +40,21 @@ describe.each([
       for (const s of policy.PolicyDocument.Statement) {
         const actions: string[] = [s.Action].flat();
         expect({ id, actions: actions.filter((a) => a === '*' || a.endsWith(':*')) }).toEqual({ id, actions: [] });
-        if ([s.Resource].flat().includes('*')) expect({ id, actions: [...actions].sort() }).toEqual({ id, actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'] });
+        if ([s.Resource].flat().includes('*'))
+          expect({ id, actions: [...actions].sort() }).toEqual({ id, actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'] });
       }
     }
   });
 
   test('every function is ARM64 on Node.js 24 with active tracing and JSON logs', () => {
     for (const [id, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
-      expect({ id, arch: fn.Architectures, runtime: fn.Runtime, tracing: fn.TracingConfig, format: fn.LoggingConfig.LogFormat })
-        .toEqual({ id, arch: ['arm64'], runtime: 'nodejs24.x', tracing: { Mode: 'Active' }, format: 'JSON' });
+      expect({ id, arch: fn.Architectures, runtime: fn.Runtime, tracing: fn.TracingConfig, format: fn.LoggingConfig.LogFormat }).toEqual({
+        id,
+        arch: ['arm64'],
+        runtime: 'nodejs24.x',
+        tracing: { Mode: 'Active' },
+        format: 'JSON',
+      });
     }
   });
 });

@@ -32,28 +32,33 @@ function catalogWithTuning(tuning: ConsumerTuning) {
 
 describe('LoanEventsStack props', () => {
   test('fails on an event bus name with a slash', () => {
-    expect(stackWith({ eventBusName: 'loan/events' }))
-      .toThrow("'eventBusName' must be 1 to 256 characters of letters, digits, '.', '-' or '_' (given 'loan/events')");
+    expect(stackWith({ eventBusName: 'loan/events' })).toThrow(
+      "'eventBusName' must be 1 to 256 characters of letters, digits, '.', '-' or '_' (given 'loan/events')",
+    );
   });
 
   test('fails on an archive retention that is not whole days', () => {
-    expect(stackWith({ archiveRetention: Duration.hours(36) }))
-      .toThrow("'archiveRetention' must be a whole number of days (given 1 day 12 hours)");
+    expect(stackWith({ archiveRetention: Duration.hours(36) })).toThrow(
+      "'archiveRetention' must be a whole number of days (given 1 day 12 hours)",
+    );
   });
 
   test('fails on empty deploymentRoleArns, since the bus policy would lock out CloudFormation', () => {
-    expect(stackWith({ deploymentRoleArns: [] }))
-      .toThrow("'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation");
+    expect(stackWith({ deploymentRoleArns: [] })).toThrow(
+      "'deploymentRoleArns' must list at least one role: the bus policy denies rule changes to everyone else, including CloudFormation",
+    );
   });
 
   test('fails on a rule manager that is not an IAM ARN', () => {
-    expect(stackWith({ ruleManagerArns: ['operator'] }))
-      .toThrow("'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given 'operator')");
+    expect(stackWith({ ruleManagerArns: ['operator'] })).toThrow(
+      "'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given 'operator')",
+    );
   });
 
   test('fails without deploymentRoleArns when the synthesizer has no bootstrap execution role', () => {
-    expect(stackWith({ synthesizer: new LegacyStackSynthesizer() }))
-      .toThrow("'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given LegacyStackSynthesizer)");
+    expect(stackWith({ synthesizer: new LegacyStackSynthesizer() })).toThrow(
+      "'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given LegacyStackSynthesizer)",
+    );
   });
 
   test('fails on an alarm email that is not an address', () => {
@@ -65,8 +70,9 @@ describe('LoanEventsStack props', () => {
   });
 
   test('fails when a catalog consumer has no handler file, naming the consumer and the path', () => {
-    expect(stackWith({ catalog: catalogWithTuning({}), handlersDir: '/nowhere' }))
-      .toThrow("Consumer 'auditor' has no handler file: expected /nowhere/auditor/index.ts exporting 'handler' (add it, or set 'entry')");
+    expect(stackWith({ catalog: catalogWithTuning({}), handlersDir: '/nowhere' })).toThrow(
+      "Consumer 'auditor' has no handler file: expected /nowhere/auditor/index.ts exporting 'handler' (add it, or set 'entry')",
+    );
   });
 });
 
@@ -75,10 +81,13 @@ describe('catalog names', () => {
     const catalog = defineCatalog({
       events: [Ping],
       publishers: [definePublisher({ name: 'pinger', description: 'Pings.', publishes: [Ping] })],
-      consumers: ['auditor', 'auditor-dlq'].map((name) => defineConsumer({ name, description: 'Hears pings.', subscriptions: [on(Ping)], publishes: [] })),
+      consumers: ['auditor', 'auditor-dlq'].map((name) =>
+        defineConsumer({ name, description: 'Hears pings.', subscriptions: [on(Ping)], publishes: [] }),
+      ),
     });
-    expect(stackWith({ catalog, handlersDir: fixtureHandlers }))
-      .toThrow("Consumers 'auditor' and 'auditor-dlq' would both create the queue 'LoanEvents-auditor-dlq'; rename one of them in the catalog");
+    expect(stackWith({ catalog, handlersDir: fixtureHandlers })).toThrow(
+      "Consumers 'auditor' and 'auditor-dlq' would both create the queue 'LoanEvents-auditor-dlq'; rename one of them in the catalog",
+    );
   });
 });
 
@@ -97,9 +106,15 @@ describe('policy sizes, checked at synthesis', () => {
 
 describe('consumer tuning from the catalog', () => {
   test.each<[ConsumerTuning, string]>([
-    [{ batchSize: 11 }, "Consumer 'auditor': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize 11, maxBatchingWindowSeconds 0)"],
+    [
+      { batchSize: 11 },
+      "Consumer 'auditor': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize 11, maxBatchingWindowSeconds 0)",
+    ],
     [{ batchSize: 0 }, "Consumer 'auditor': tuning.batchSize must be an integer between 1 and 10000 inclusive (given 0)"],
-    [{ maxBatchingWindowSeconds: 301 }, "Consumer 'auditor': tuning.maxBatchingWindowSeconds must be an integer between 0 and 300 inclusive (given 301)"],
+    [
+      { maxBatchingWindowSeconds: 301 },
+      "Consumer 'auditor': tuning.maxBatchingWindowSeconds must be an integer between 0 and 300 inclusive (given 301)",
+    ],
     [{ maxConcurrency: 1 }, "Consumer 'auditor': tuning.maxConcurrency must be an integer between 2 and 1000 inclusive (given 1)"],
     [{ timeoutSeconds: 901 }, "Consumer 'auditor': tuning.timeoutSeconds must be an integer between 1 and 900 inclusive (given 901)"],
     [{ memoryMB: 64 }, "Consumer 'auditor': tuning.memoryMB must be an integer between 128 and 10240 inclusive (given 64)"],
@@ -110,7 +125,10 @@ describe('consumer tuning from the catalog', () => {
   });
 
   test('accepts the largest tuning (visibility timeout 6 x 900 + 300 s stays under the SQS maximum)', () => {
-    const stack = stackWith({ catalog: catalogWithTuning({ timeoutSeconds: 900, maxBatchingWindowSeconds: 300, batchSize: 10000 }), handlersDir: fixtureHandlers })();
+    const stack = stackWith({
+      catalog: catalogWithTuning({ timeoutSeconds: 900, maxBatchingWindowSeconds: 300, batchSize: 10000 }),
+      handlersDir: fixtureHandlers,
+    })();
     expect(stack.consumers.auditor.visibilityTimeout.toSeconds()).toBe(5700);
   });
 });
@@ -126,34 +144,44 @@ describe('BufferedConsumer props', () => {
   });
 
   test('fails on a maximum event age under 60 seconds', () => {
-    expect(build({ maxEventAge: Duration.seconds(30) })).toThrow("'maxEventAge' must be between 60 seconds and 24 hours inclusive (given 30 seconds)");
+    expect(build({ maxEventAge: Duration.seconds(30) })).toThrow(
+      "'maxEventAge' must be between 60 seconds and 24 hours inclusive (given 30 seconds)",
+    );
   });
 
   test('fails on a buffer retention that would leave dead letters no time in their queue', () => {
-    expect(build({ queueRetention: Duration.days(14) }))
-      .toThrow("'queueRetention' must be between 60 seconds and 7 days inclusive, so messages moved to the 14-day dead-letter queue keep time there (given 14 days)");
+    expect(build({ queueRetention: Duration.days(14) })).toThrow(
+      "'queueRetention' must be between 60 seconds and 7 days inclusive, so messages moved to the 14-day dead-letter queue keep time there (given 14 days)",
+    );
   });
 
   test('fails when a physical name would exceed the SQS limit', () => {
     const prefix = 'p'.repeat(60);
-    expect(build({ namePrefix: prefix }))
-      .toThrow(`'queueName' must be at most 80 characters (given '${prefix}-underwriting-delivery-dlq', 86 characters)`);
+    expect(build({ namePrefix: prefix })).toThrow(
+      `'queueName' must be at most 80 characters (given '${prefix}-underwriting-delivery-dlq', 86 characters)`,
+    );
   });
 });
 
 describe('AuditTrail props', () => {
   const build = (props: Partial<ConstructorParameters<typeof AuditTrail>[2]>) => () => {
     const stack = new Stack(new App(), 'S');
-    new AuditTrail(stack, 'Audit', { encryptionKey: new kms.Key(stack, 'Key'), eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/loan-events', ...props });
+    new AuditTrail(stack, 'Audit', {
+      encryptionKey: new kms.Key(stack, 'Key'),
+      eventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/loan-events',
+      ...props,
+    });
   };
 
   test('fails on a Standard-IA transition before 30 days', () => {
-    expect(build({ infrequentAccessAfter: Duration.days(10) }))
-      .toThrow("'infrequentAccessAfter' must be at least 30 days, the S3 minimum for Standard-IA (given 10 days)");
+    expect(build({ infrequentAccessAfter: Duration.days(10) })).toThrow(
+      "'infrequentAccessAfter' must be at least 30 days, the S3 minimum for Standard-IA (given 10 days)",
+    );
   });
 
   test('fails when Glacier would come before Standard-IA', () => {
-    expect(build({ glacierAfter: Duration.days(30) }))
-      .toThrow("'glacierAfter' (30 days) must be later than 'infrequentAccessAfter' (30 days)");
+    expect(build({ glacierAfter: Duration.days(30) })).toThrow(
+      "'glacierAfter' (30 days) must be later than 'infrequentAccessAfter' (30 days)",
+    );
   });
 });

@@ -3,11 +3,7 @@
  * CLI's `tail` uses), and bad requests, which get AWS-shaped errors while nothing is lost or
  * duplicated.
  */
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import {
   DeleteRuleCommand,
   ListEventBusesCommand,
@@ -28,7 +24,9 @@ beforeAll(async () => {
   // GIVEN a rule on the default bus that sends every "test" event to a queue
   queueUrl = (await h.sqs.send(new CreateQueueCommand({ QueueName: 'events-sink' }))).QueueUrl!;
   await h.events.send(new PutRuleCommand({ Name: 'sink', EventPattern: JSON.stringify({ source: ['test'] }) }));
-  const t = await h.events.send(new PutTargetsCommand({ Rule: 'sink', Targets: [{ Id: 'q', Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:events-sink` }] }));
+  const t = await h.events.send(
+    new PutTargetsCommand({ Rule: 'sink', Targets: [{ Id: 'q', Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:events-sink` }] }),
+  );
   expect(t.FailedEntryCount).toBe(0);
 });
 afterAll(async () => h.close());
@@ -41,7 +39,9 @@ async function queued(): Promise<number> {
 const ok = (n: number) => ({ Source: 'test', DetailType: 'T', Detail: JSON.stringify({ n }) });
 
 test('an accepted event is delivered once with the envelope EventBridge adds', async () => {
-  const r = await h.events.send(new PutEventsCommand({ Entries: [{ ...ok(1), Resources: ['arn:aws:s3:::b'], Time: new Date('2026-01-02T03:04:05Z') }] }));
+  const r = await h.events.send(
+    new PutEventsCommand({ Entries: [{ ...ok(1), Resources: ['arn:aws:s3:::b'], Time: new Date('2026-01-02T03:04:05Z') }] }),
+  );
   const [m] = await drain(h.sqs, queueUrl, 1);
   expect(JSON.parse(m.body)).toEqual({
     version: '0',
@@ -59,11 +59,25 @@ test('an accepted event is delivered once with the envelope EventBridge adds', a
 test('invalid entries fail one by one while the valid ones in the same request are delivered', async () => {
   const r = await h.events.send(
     new PutEventsCommand({
-      Entries: [ok(1), { Source: 'test', Detail: '{}' }, { ...ok(2), Detail: '{"broken": ' }, { ...ok(3), Detail: '[1]' }, { ...ok(4), EventBusName: 'no-such-bus' }, ok(5)],
+      Entries: [
+        ok(1),
+        { Source: 'test', Detail: '{}' },
+        { ...ok(2), Detail: '{"broken": ' },
+        { ...ok(3), Detail: '[1]' },
+        { ...ok(4), EventBusName: 'no-such-bus' },
+        ok(5),
+      ],
     }),
   );
   expect(r.FailedEntryCount).toBe(4);
-  expect(r.Entries!.map((e) => e.ErrorCode ?? 'ok')).toEqual(['ok', 'InvalidArgument', 'MalformedDetail', 'MalformedDetail', 'ResourceNotFoundException', 'ok']);
+  expect(r.Entries!.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+    'ok',
+    'InvalidArgument',
+    'MalformedDetail',
+    'MalformedDetail',
+    'ResourceNotFoundException',
+    'ok',
+  ]);
   expect(r.Entries![1].ErrorMessage).toBe('Parameter DetailType is not valid. Reason: DetailType is a required argument.');
   expect(r.Entries![4].ErrorMessage).toContain('no-such-bus');
   const got = await drain(h.sqs, queueUrl, 2);
@@ -72,22 +86,37 @@ test('invalid entries fail one by one while the valid ones in the same request a
 });
 
 test('more than ten entries are refused whole with a ValidationException, and nothing is delivered', async () => {
-  await expect(h.events.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, (_, i) => ok(i)) }))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('less than or equal to 10') });
+  await expect(h.events.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, (_, i) => ok(i)) }))).rejects.toMatchObject({
+    name: 'ValidationException',
+    message: expect.stringContaining('less than or equal to 10'),
+  });
   expect(await queued()).toBe(0);
 });
 
 test('entries over 1 MiB in total are refused with a ValidationException, and nothing is delivered', async () => {
   const big = JSON.stringify({ pad: 'x'.repeat(600 * 1024) });
-  await expect(h.events.send(new PutEventsCommand({ Entries: [{ ...ok(1), Detail: big }, { ...ok(2), Detail: big }] }))).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('over the limit') });
+  await expect(
+    h.events.send(
+      new PutEventsCommand({
+        Entries: [
+          { ...ok(1), Detail: big },
+          { ...ok(2), Detail: big },
+        ],
+      }),
+    ),
+  ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('over the limit') });
   expect(await queued()).toBe(0);
   // One entry under the limit is accepted and, with its envelope, still fits an SQS message.
-  const r = await h.events.send(new PutEventsCommand({ Entries: [{ ...ok(1), Detail: JSON.stringify({ pad: 'x'.repeat(1024 * 1024 - 1000) }) }] }));
+  const r = await h.events.send(
+    new PutEventsCommand({ Entries: [{ ...ok(1), Detail: JSON.stringify({ pad: 'x'.repeat(1024 * 1024 - 1000) }) }] }),
+  );
   expect(r.FailedEntryCount).toBe(0);
   expect((await drain(h.sqs, queueUrl, 1)).length).toBe(1);
 });
 
 test('malformed JSON and unknown operations get AWS JSON 1.1 errors', async () => {
-  const post = (target: string, body: string) => fetch(h.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': target }, body });
+  const post = (target: string, body: string) =>
+    fetch(h.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': target }, body });
   const bad = await post('AWSEvents.PutEvents', '{"Entries": [');
   expect(bad.status).toBe(400);
   expect(await bad.json()).toMatchObject({ __type: 'SerializationException' });
@@ -98,7 +127,10 @@ test('malformed JSON and unknown operations get AWS JSON 1.1 errors', async () =
 });
 
 test('an invalid pattern is refused by PutRule with InvalidEventPatternException', async () => {
-  await expect(h.events.send(new PutRuleCommand({ Name: 'bad', EventPattern: '{"source": "not-an-array"}' }))).rejects.toMatchObject({ name: 'InvalidEventPatternException', message: expect.stringContaining('Event pattern is not valid') });
+  await expect(h.events.send(new PutRuleCommand({ Name: 'bad', EventPattern: '{"source": "not-an-array"}' }))).rejects.toMatchObject({
+    name: 'InvalidEventPatternException',
+    message: expect.stringContaining('Event pattern is not valid'),
+  });
   const rules = await h.events.send(new ListRulesCommand({}));
   expect(rules.Rules!.map((r) => r.Name)).toEqual(['sink']);
 });
@@ -110,14 +142,26 @@ test('an unknown bus is ResourceNotFoundException', async () => {
 });
 
 test('TestEventPattern answers like EventBridge', async () => {
-  const event = JSON.stringify({ id: '1', account: ACCOUNT, source: 'a', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'x', detail: { n: 5 } });
-  expect((await h.events.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"n":[{"numeric":["<",3]}]}}', Event: event }))).Result).toBe(false);
+  const event = JSON.stringify({
+    id: '1',
+    account: ACCOUNT,
+    source: 'a',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    'detail-type': 'x',
+    detail: { n: 5 },
+  });
+  expect(
+    (await h.events.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"n":[{"numeric":["<",3]}]}}', Event: event }))).Result,
+  ).toBe(false);
   expect((await h.events.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: event }))).Result).toBe(true);
 });
 
 test('TestEventPattern rejects an event without the envelope fields, as the API does', async () => {
-  await expect(h.events.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: JSON.stringify({ source: 'a', detail: {} }) })))
-    .rejects.toMatchObject({ name: 'ValidationException', message: 'Parameter Event is not valid.' });
+  await expect(
+    h.events.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: JSON.stringify({ source: 'a', detail: {} }) })),
+  ).rejects.toMatchObject({ name: 'ValidationException', message: 'Parameter Event is not valid.' });
 });
 
 test('a rule cannot be deleted while it has targets; after RemoveTargets it can, and stops matching', async () => {

@@ -3,8 +3,21 @@
  * and event source mapping, partial batch failures, timeouts, target DLQs, input
  * transformers, archive and replay, with SDK v3 clients and the AWS CLI.
  */
-import { DescribeArchiveCommand, DescribeReplayCommand, DescribeRuleCommand, ListTargetsByRuleCommand, PutEventsCommand, PutEventsRequestEntry, StartReplayCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import {
+  DescribeArchiveCommand,
+  DescribeReplayCommand,
+  DescribeRuleCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  PutEventsRequestEntry,
+  StartReplayCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { FIXTURE_APP, Harness, aws, drain, startHarness, waitFor } from './helpers';
 
 interface Seen {
@@ -38,7 +51,9 @@ beforeAll(async () => {
       const msgs = r.Messages ?? [];
       if (msgs.length === 0) continue;
       for (const m of msgs) seen.push(JSON.parse(m.Body!));
-      await h.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      await h.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+      );
     }
   })();
 });
@@ -69,7 +84,9 @@ describe('topology from the template', () => {
     expect(h.lines[0]).toMatch(/^Local runtime ready on http:\/\/127\.0\.0\.1:\d+ in \d+ ms/);
     expect(text).toContain('rule fixture-work [ENABLED]');
     expect(text).toContain('queue fixture-work (visibility 4s, dlq fixture-work-dlq after 3 receives)');
-    expect(text).toContain('function fixture-consumer (index.handler, timeout 2s) <- fixture-work batch 10, window 0s, concurrency 2, partial failures');
+    expect(text).toContain(
+      'function fixture-consumer (index.handler, timeout 2s) <- fixture-work batch 10, window 0s, concurrency 2, partial failures',
+    );
     expect(text).toContain('not emulated: AWS::IAM::Role x1, AWS::SNS::Topic x1');
   });
 
@@ -78,7 +95,12 @@ describe('topology from the template', () => {
     expect(rule.Arn).toBe('arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken');
     const targets = await h.events.send(new ListTargetsByRuleCommand({ Rule: 'fixture-broken', EventBusName: 'fixture-bus' }));
     expect(targets.Targets).toEqual([
-      expect.objectContaining({ Id: 'Gone', Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue', RetryPolicy: { MaximumRetryAttempts: 3 }, DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-delivery-dlq' } }),
+      expect.objectContaining({
+        Id: 'Gone',
+        Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue',
+        RetryPolicy: { MaximumRetryAttempts: 3 },
+        DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:fixture-delivery-dlq' },
+      }),
     ]);
   });
 });
@@ -92,10 +114,17 @@ describe('publish to handler', () => {
     // THEN
     expect(r.FailedEntryCount).toBe(0);
     await waitFor('all events handled', () => (ids.every((id) => seenOf(id).length >= 1) ? true : undefined));
-    await waitFor('the queue to empty', async () => ((await attributes('fixture-work')).ApproximateNumberOfMessagesNotVisible === '0' ? true : undefined));
+    await waitFor('the queue to empty', async () =>
+      (await attributes('fixture-work')).ApproximateNumberOfMessagesNotVisible === '0' ? true : undefined,
+    );
     for (const id of ids) expect(seenOf(id)).toHaveLength(1);
     const s = seenOf(ids[0])[0];
-    expect(s).toMatchObject({ functionName: 'fixture-consumer', custom: 'configured', receiveCount: 1, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-work' });
+    expect(s).toMatchObject({
+      functionName: 'fixture-consumer',
+      custom: 'configured',
+      receiveCount: 1,
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-work',
+    });
     expect(s.remainingMs).toBeGreaterThan(0);
     expect(s.remainingMs).toBeLessThanOrEqual(2000);
     // A second publish lands in a worker whose module state survived.
@@ -111,9 +140,17 @@ describe('publish to handler', () => {
     const good = Array.from({ length: 4 }, () => uid('good'));
     const poison = uid('poison');
     // WHEN
-    await h.events.send(new PutEventsCommand({ Entries: [...good.slice(0, 2).map((id) => entry(id, 'ok')), entry(poison, 'poison'), ...good.slice(2).map((id) => entry(id, 'ok'))] }));
+    await h.events.send(
+      new PutEventsCommand({
+        Entries: [...good.slice(0, 2).map((id) => entry(id, 'ok')), entry(poison, 'poison'), ...good.slice(2).map((id) => entry(id, 'ok'))],
+      }),
+    );
     // THEN
-    await waitFor('the poison record in the DLQ', async () => ((await attributes('fixture-work-dlq')).ApproximateNumberOfMessages === '1' ? true : undefined), 30000);
+    await waitFor(
+      'the poison record in the DLQ',
+      async () => ((await attributes('fixture-work-dlq')).ApproximateNumberOfMessages === '1' ? true : undefined),
+      30000,
+    );
     const peek = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('fixture-work-dlq'), VisibilityTimeout: 0 }));
     expect(JSON.parse(peek.Messages![0].Body!).detail.id).toBe(poison);
     expect(seenOf(poison).map((s) => s.receiveCount)).toEqual([1, 2, 3]);
@@ -134,7 +171,8 @@ describe('publish to handler', () => {
   test('batches run concurrently up to MaximumConcurrency and no further', async () => {
     const publishSlow = async (n: number) => {
       const ids = Array.from({ length: n }, () => uid('slow'));
-      for (let i = 0; i < ids.length; i += 10) await h.events.send(new PutEventsCommand({ Entries: ids.slice(i, i + 10).map((id) => entry(id, 'slow')) }));
+      for (let i = 0; i < ids.length; i += 10)
+        await h.events.send(new PutEventsCommand({ Entries: ids.slice(i, i + 10).map((id) => entry(id, 'slow')) }));
       await waitFor('all slow events', () => (ids.every((id) => seenOf(id).length >= 1) ? true : undefined), 30000);
       return ids;
     };
@@ -144,7 +182,9 @@ describe('publish to handler', () => {
     const runs = new Map<string, { startedAt: number; endedAt: number }>();
     for (const id of ids) for (const s of seenOf(id)) runs.set(s.requestId, { startedAt: s.startedAt, endedAt: s.endedAt });
     const intervals = [...runs.values()];
-    const overlap = Math.max(...intervals.map((a) => intervals.filter((b) => b.startedAt <= a.startedAt && a.startedAt < b.endedAt).length));
+    const overlap = Math.max(
+      ...intervals.map((a) => intervals.filter((b) => b.startedAt <= a.startedAt && a.startedAt < b.endedAt).length),
+    );
     expect(overlap).toBe(2);
     for (const id of ids) expect(seenOf(id)).toHaveLength(1);
   });
@@ -177,7 +217,9 @@ describe('targets', () => {
   test('an input transformer shapes what the target receives, and the numeric filter selects', async () => {
     const big = uid('order');
     const small = uid('order');
-    await h.events.send(new PutEventsCommand({ Entries: [entry(small, 'x', 'Transform', { amount: 50 }), entry(big, 'x', 'Transform', { amount: 150 })] }));
+    await h.events.send(
+      new PutEventsCommand({ Entries: [entry(small, 'x', 'Transform', { amount: 50 }), entry(big, 'x', 'Transform', { amount: 150 })] }),
+    );
     const [m] = await drain(h.sqs, h.queueUrl('Fixture-TransformedQueue'), 1);
     expect(JSON.parse(m.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
     const rest = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('Fixture-TransformedQueue'), WaitTimeSeconds: 1 }));
@@ -196,7 +238,14 @@ describe('targets', () => {
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'x', 'Broken')] }));
     const [m] = await drain(h.sqs, h.queueUrl('fixture-delivery-dlq'), 1);
     const event = JSON.parse(m.body);
-    expect(event).toMatchObject({ id: r.Entries![0].EventId, source: 'fixture', 'detail-type': 'Broken', account: '000000000000', region: 'us-east-1', detail: { id } });
+    expect(event).toMatchObject({
+      id: r.Entries![0].EventId,
+      source: 'fixture',
+      'detail-type': 'Broken',
+      account: '000000000000',
+      region: 'us-east-1',
+      detail: { id },
+    });
     const attr = Object.fromEntries(Object.entries(m.messageAttributes).map(([k, v]) => [k, v.StringValue]));
     expect(attr).toMatchObject({
       RULE_ARN: 'arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken',
@@ -247,9 +296,31 @@ describe('the AWS CLI against EventBridge', () => {
     expect(put.json.FailedEntryCount).toBe(0);
     await waitFor('the CLI event to be handled', () => seenOf(id)[0]);
     const rules = await aws(h.endpoint, 'events', 'list-rules', '--event-bus-name', 'fixture-bus');
-    expect(rules.json.Rules.map((r: { Name: string }) => r.Name).sort()).toEqual(['Fixture-TransformRule', 'fixture-broken', 'fixture-direct', 'fixture-work']);
-    const ev = { id: '1', account: '000000000000', source: 'fixture', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'Work', detail: { amount: 5 } };
-    const t = await aws(h.endpoint, 'events', 'test-event-pattern', '--event-pattern', '{"detail":{"amount":[{"numeric":[">",3]}]}}', '--event', JSON.stringify(ev));
+    expect(rules.json.Rules.map((r: { Name: string }) => r.Name).sort()).toEqual([
+      'Fixture-TransformRule',
+      'fixture-broken',
+      'fixture-direct',
+      'fixture-work',
+    ]);
+    const ev = {
+      id: '1',
+      account: '000000000000',
+      source: 'fixture',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      'detail-type': 'Work',
+      detail: { amount: 5 },
+    };
+    const t = await aws(
+      h.endpoint,
+      'events',
+      'test-event-pattern',
+      '--event-pattern',
+      '{"detail":{"amount":[{"numeric":[">",3]}]}}',
+      '--event',
+      JSON.stringify(ev),
+    );
     expect(t.json.Result).toBe(true);
   });
 });

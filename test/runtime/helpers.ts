@@ -52,7 +52,7 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
-  json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json?: any;
 }
 
 const run = promisify(execFile);
@@ -70,7 +70,10 @@ export async function aws(endpoint: string, ...args: string[]): Promise<CliResul
     AWS_MAX_ATTEMPTS: '1',
   };
   try {
-    const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr, json: stdout.trim() ? JSON.parse(stdout) : undefined };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -90,16 +93,48 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** Receives and deletes every message of a queue until `count` arrived (or more, which the caller then sees). */
-export async function drain(sqs: SQSClient, queueUrl: string, count: number, timeoutMs = 20000): Promise<{ body: string; attributes: Record<string, string>; messageAttributes: Record<string, { StringValue?: string; DataType?: string }> }[]> {
-  const out: { body: string; attributes: Record<string, string>; messageAttributes: Record<string, { StringValue?: string; DataType?: string }> }[] = [];
+export async function drain(
+  sqs: SQSClient,
+  queueUrl: string,
+  count: number,
+  timeoutMs = 20000,
+): Promise<
+  { body: string; attributes: Record<string, string>; messageAttributes: Record<string, { StringValue?: string; DataType?: string }> }[]
+> {
+  const out: {
+    body: string;
+    attributes: Record<string, string>;
+    messageAttributes: Record<string, { StringValue?: string; DataType?: string }>;
+  }[] = [];
   const deadline = Date.now() + timeoutMs;
   while (out.length < count) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${count} messages on ${queueUrl}; got ${out.length}: ${JSON.stringify(out.map((m) => m.body))}`);
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out waiting for ${count} messages on ${queueUrl}; got ${out.length}: ${JSON.stringify(out.map((m) => m.body))}`,
+      );
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const msgs = r.Messages ?? [];
     if (msgs.length === 0) continue;
-    for (const m of msgs) out.push({ body: m.Body ?? '', attributes: (m.Attributes ?? {}) as Record<string, string>, messageAttributes: (m.MessageAttributes ?? {}) as Record<string, { StringValue?: string; DataType?: string }> });
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    for (const m of msgs)
+      out.push({
+        body: m.Body ?? '',
+        attributes: (m.Attributes ?? {}) as Record<string, string>,
+        messageAttributes: (m.MessageAttributes ?? {}) as Record<string, { StringValue?: string; DataType?: string }>,
+      });
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
   return out;
 }

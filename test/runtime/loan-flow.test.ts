@@ -24,10 +24,19 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-function application(id: string, overrides: { creditScore?: number; amount?: number; annualIncome?: number } = {}): DataOf<typeof LoanApplicationSubmitted> {
+function application(
+  id: string,
+  overrides: { creditScore?: number; amount?: number; annualIncome?: number } = {},
+): DataOf<typeof LoanApplicationSubmitted> {
   return {
     applicationId: id,
-    applicant: { applicantId: `applicant-${id}`, name: 'Ada Lovelace', email: 'ada@example.com', annualIncome: overrides.annualIncome ?? 150_000, creditScore: overrides.creditScore ?? 780 },
+    applicant: {
+      applicantId: `applicant-${id}`,
+      name: 'Ada Lovelace',
+      email: 'ada@example.com',
+      annualIncome: overrides.annualIncome ?? 150_000,
+      creditScore: overrides.creditScore ?? 780,
+    },
     amount: overrides.amount ?? 200_000,
     currency: 'USD',
     termMonths: 360,
@@ -44,7 +53,9 @@ const table = (fragment: string) => {
 };
 
 async function item(tableFragment: string, pk: string, sk: string) {
-  const r = await h.dynamodb.send(new GetItemCommand({ TableName: table(tableFragment), Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }));
+  const r = await h.dynamodb.send(
+    new GetItemCommand({ TableName: table(tableFragment), Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }),
+  );
   return r.Item;
 }
 
@@ -60,8 +71,16 @@ test('approved, rejected and large applications flow through every consumer', as
   await publisher.publishEvent(LoanApplicationSubmitted, application(rejected, { creditScore: 500 }));
   await publisher.publishEvent(LoanApplicationSubmitted, application(large, { amount: 400_000, annualIncome: 200_000 }));
   // THEN notifications recorded the decision for each applicant
-  const approvedNote = await waitFor('approval notification', () => item('NotificationsState', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'), 60_000);
-  const rejectedNote = await waitFor('rejection notification', () => item('NotificationsState', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'), 60_000);
+  const approvedNote = await waitFor(
+    'approval notification',
+    () => item('NotificationsState', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'),
+    60_000,
+  );
+  const rejectedNote = await waitFor(
+    'rejection notification',
+    () => item('NotificationsState', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'),
+    60_000,
+  );
   expect(approvedNote.pk.S).toBe(`APPLICATION#${approved}`);
   expect(rejectedNote.pk.S).toBe(`APPLICATION#${rejected}`);
   // the rule's numeric filter sent only the large application to manual review
@@ -69,7 +88,15 @@ test('approved, rejected and large applications flow through every consumer', as
   expect(await item('ManualReviewState', `APPLICATION#${approved}`, 'REVIEW_CASE')).toBeUndefined();
   // the handlers published back to the bus: decisions and notifications are in the archive and the log
   const text = () => h.lines.join('\n');
-  await waitFor('ApplicantNotified events', () => ((text().match(/publish +bus=loan-events id=\S+ source=com.example.loans.notifications detail-type=ApplicantNotified/g) ?? []).length >= 2 ? true : undefined), 60_000);
+  await waitFor(
+    'ApplicantNotified events',
+    () =>
+      (text().match(/publish +bus=loan-events id=\S+ source=com.example.loans.notifications detail-type=ApplicantNotified/g) ?? [])
+        .length >= 2
+        ? true
+        : undefined,
+    60_000,
+  );
   expect(text()).toMatch(/publish +bus=loan-events id=\S+ source=com.example.loans.underwriting detail-type=LoanApplicationApproved/);
   expect(text()).toMatch(/publish +bus=loan-events id=\S+ source=com.example.loans.underwriting detail-type=LoanApplicationRejected/);
   expect(text()).toMatch(/^\[LoanEvents-underwriting\] \{.*"Application approved"/m);

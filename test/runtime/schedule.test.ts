@@ -49,8 +49,12 @@ test('bad schedule expressions are refused and cron is accepted with a warning',
   const lines: string[] = [];
   const { events, sqs } = setup(lines);
   const bus = events.bus('default');
-  expect(() => events.putRule(bus, { name: 'a', scheduleExpression: 'rate(1 minutes)' })).toThrow('Parameter ScheduleExpression is not valid.');
-  expect(() => events.putRule(bus, { name: 'b', scheduleExpression: 'every 5 minutes' })).toThrow('Parameter ScheduleExpression is not valid.');
+  expect(() => events.putRule(bus, { name: 'a', scheduleExpression: 'rate(1 minutes)' })).toThrow(
+    'Parameter ScheduleExpression is not valid.',
+  );
+  expect(() => events.putRule(bus, { name: 'b', scheduleExpression: 'every 5 minutes' })).toThrow(
+    'Parameter ScheduleExpression is not valid.',
+  );
   events.putRule(bus, { name: 'c', scheduleExpression: 'cron(0 12 * * ? *)' });
   events.log.flush();
   expect(lines).toEqual(['rule c: cron(0 12 * * ? *) is accepted but cron schedules are not run locally']);

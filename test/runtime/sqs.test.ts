@@ -24,7 +24,10 @@ afterAll(async () => h.close());
 
 async function counts(url: string) {
   const r = await h.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
-  return { visible: Number(r.Attributes!.ApproximateNumberOfMessages), inflight: Number(r.Attributes!.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(r.Attributes!.ApproximateNumberOfMessages),
+    inflight: Number(r.Attributes!.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
 describe('SQS JSON protocol (SDK v3)', () => {
@@ -32,8 +35,16 @@ describe('SQS JSON protocol (SDK v3)', () => {
     // GIVEN
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     // WHEN
-    const sent = await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'héllo', MessageAttributes: { kind: { DataType: 'String', StringValue: 'greeting' }, n: { DataType: 'Number', StringValue: '7' } } }));
-    const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+    const sent = await h.sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: 'héllo',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'greeting' }, n: { DataType: 'Number', StringValue: '7' } },
+      }),
+    );
+    const got = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+    );
     // THEN
     expect(got.Messages).toHaveLength(1);
     const m = got.Messages![0];
@@ -54,7 +65,9 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(first.Messages).toHaveLength(1);
     const hidden = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(hidden.Messages ?? []).toHaveLength(0);
-    const second = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    const second = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+    );
     expect(second.Messages![0].MessageId).toBe(first.Messages![0].MessageId);
     expect(second.Messages![0].Attributes!.ApproximateReceiveCount).toBe('2');
     // The first receipt handle is stale: deleting with it succeeds but deletes nothing, as in SQS.
@@ -84,7 +97,12 @@ describe('SQS JSON protocol (SDK v3)', () => {
   test('a message moves to the DLQ after exactly maxReceiveCount receives', async () => {
     const dlq = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     const dlqArn = `arn:aws:sqs:us-east-1:${ACCOUNT}:${dlq.QueueUrl!.split('/').pop()}`;
-    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh(), Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) } }));
+    const { QueueUrl } = await h.sqs.send(
+      new CreateQueueCommand({
+        QueueName: fresh(),
+        Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) },
+      }),
+    );
     const { MessageId } = await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
     const receives: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -104,8 +122,21 @@ describe('SQS JSON protocol (SDK v3)', () => {
     // GIVEN two messages in a DLQ after two receives each
     const dlq = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     const dlqArn = `arn:aws:sqs:us-east-1:${ACCOUNT}:${dlq.QueueUrl!.split('/').pop()}`;
-    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh(), Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) } }));
-    await h.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'A' }, { Id: 'b', MessageBody: 'B' }] }));
+    const { QueueUrl } = await h.sqs.send(
+      new CreateQueueCommand({
+        QueueName: fresh(),
+        Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) },
+      }),
+    );
+    await h.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: 'a', MessageBody: 'A' },
+          { Id: 'b', MessageBody: 'B' },
+        ],
+      }),
+    );
     for (let i = 0; i < 3; i++) await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
     expect(await counts(dlq.QueueUrl!)).toEqual({ visible: 2, inflight: 0 });
     // WHEN
@@ -118,7 +149,9 @@ describe('SQS JSON protocol (SDK v3)', () => {
     });
     expect(done.ApproximateNumberOfMessagesMoved).toBe(2);
     expect(await counts(dlq.QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
-    const back = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    const back = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+    );
     expect(back.Messages!.map((m) => m.Body).sort()).toEqual(['A', 'B']);
     expect(back.Messages!.map((m) => m.Attributes!.ApproximateReceiveCount)).toEqual(['1', '1']);
   });
@@ -126,12 +159,20 @@ describe('SQS JSON protocol (SDK v3)', () => {
   test('StartMessageMoveTask on a queue that is no DLQ is refused', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:${QueueUrl!.split('/').pop()}`;
-    await expect(h.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn }))).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('Dead Letter Queue') });
+    await expect(h.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('Dead Letter Queue'),
+    });
   });
 
   test('FIFO queues keep group order and drop duplicates within the deduplication window', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: `${fresh()}.fifo`, Attributes: { FifoQueue: 'true' } }));
-    for (const [body, dedup] of [['1', 'a'], ['2', 'b'], ['1-again', 'a'], ['3', 'c']]) {
+    for (const [body, dedup] of [
+      ['1', 'a'],
+      ['2', 'b'],
+      ['1-again', 'a'],
+      ['3', 'c'],
+    ]) {
       await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, MessageGroupId: 'g', MessageDeduplicationId: dedup }));
     }
     const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
@@ -143,7 +184,15 @@ describe('SQS JSON protocol (SDK v3)', () => {
 
   test('PurgeQueue empties a queue', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    await h.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: '1', MessageBody: 'a' }, { Id: '2', MessageBody: 'b' }] }));
+    await h.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: '1', MessageBody: 'a' },
+          { Id: '2', MessageBody: 'b' },
+        ],
+      }),
+    );
     await h.sqs.send(new PurgeQueueCommand({ QueueUrl }));
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
   });
@@ -151,35 +200,65 @@ describe('SQS JSON protocol (SDK v3)', () => {
 
 describe('SQS bad requests get AWS-shaped errors and change nothing', () => {
   test('an unknown queue is QueueDoesNotExist', async () => {
-    await expect(h.sqs.send(new SendMessageCommand({ QueueUrl: h.queueUrl('nope'), MessageBody: 'x' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist', $metadata: { httpStatusCode: 400 } });
+    await expect(h.sqs.send(new SendMessageCommand({ QueueUrl: h.queueUrl('nope'), MessageBody: 'x' }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   test('a message over 1 MiB is refused naming the limit, and nothing is stored', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    await expect(h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(1024 * 1024 + 1) }))).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('1048576 bytes') });
+    await expect(h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(1024 * 1024 + 1) }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('1048576 bytes'),
+    });
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
   });
 
   test('a batch with repeated ids is refused whole, and nothing is stored', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    await expect(h.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: '1' }, { Id: 'a', MessageBody: '2' }] }))).rejects.toMatchObject({ name: 'BatchEntryIdsNotDistinct' });
-    await expect(h.sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, MessageBody: 'x' })) }))).rejects.toMatchObject({ name: 'TooManyEntriesInBatchRequest' });
+    await expect(
+      h.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: [
+            { Id: 'a', MessageBody: '1' },
+            { Id: 'a', MessageBody: '2' },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'BatchEntryIdsNotDistinct' });
+    await expect(
+      h.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl, Entries: Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, MessageBody: 'x' })) }),
+      ),
+    ).rejects.toMatchObject({ name: 'TooManyEntriesInBatchRequest' });
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
   });
 
   test('a malformed receipt handle is ReceiptHandleIsInvalid', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    await expect(h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
+    await expect(h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'not-a-handle' }))).rejects.toMatchObject({
+      name: 'ReceiptHandleIsInvalid',
+    });
   });
 
   test('malformed JSON is a SerializationException', async () => {
-    const r = await fetch(h.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.SendMessage' }, body: '{"QueueUrl": ' });
+    const r = await fetch(h.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.SendMessage' },
+      body: '{"QueueUrl": ',
+    });
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ __type: 'com.amazonaws.sqs#SerializationException' });
   });
 
   test('an unknown query action is InvalidAction in an XML error', async () => {
-    const r = await fetch(h.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'Action=FlyToTheMoon&Version=2012-11-05' });
+    const r = await fetch(h.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'Action=FlyToTheMoon&Version=2012-11-05',
+    });
     expect(r.status).toBe(400);
     const text = await r.text();
     expect(text).toContain('<Code>InvalidAction</Code>');
@@ -193,9 +272,29 @@ describe('SQS query protocol (AWS CLI v1)', () => {
     const created = await aws(h.endpoint, 'sqs', 'create-queue', '--queue-name', name, '--attributes', 'VisibilityTimeout=120');
     expect(created.code).toBe(0);
     const url = created.json.QueueUrl as string;
-    const sent = await aws(h.endpoint, 'sqs', 'send-message', '--queue-url', url, '--message-body', 'from <cli> & co', '--message-attributes', '{"color":{"DataType":"String","StringValue":"blue"}}');
+    const sent = await aws(
+      h.endpoint,
+      'sqs',
+      'send-message',
+      '--queue-url',
+      url,
+      '--message-body',
+      'from <cli> & co',
+      '--message-attributes',
+      '{"color":{"DataType":"String","StringValue":"blue"}}',
+    );
     expect(sent.code).toBe(0);
-    const got = await aws(h.endpoint, 'sqs', 'receive-message', '--queue-url', url, '--attribute-names', 'All', '--message-attribute-names', 'All');
+    const got = await aws(
+      h.endpoint,
+      'sqs',
+      'receive-message',
+      '--queue-url',
+      url,
+      '--attribute-names',
+      'All',
+      '--message-attribute-names',
+      'All',
+    );
     expect(got.code).toBe(0);
     const m = got.json.Messages[0];
     expect(m.MessageId).toBe(sent.json.MessageId);
@@ -205,13 +304,33 @@ describe('SQS query protocol (AWS CLI v1)', () => {
     const attrs = await aws(h.endpoint, 'sqs', 'get-queue-attributes', '--queue-url', url, '--attribute-names', 'All');
     expect(attrs.json.Attributes).toMatchObject({ VisibilityTimeout: '120', ApproximateNumberOfMessagesNotVisible: '1' });
     expect((await aws(h.endpoint, 'sqs', 'delete-message', '--queue-url', url, '--receipt-handle', m.ReceiptHandle)).code).toBe(0);
-    const after = await aws(h.endpoint, 'sqs', 'get-queue-attributes', '--queue-url', url, '--attribute-names', 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible');
+    const after = await aws(
+      h.endpoint,
+      'sqs',
+      'get-queue-attributes',
+      '--queue-url',
+      url,
+      '--attribute-names',
+      'ApproximateNumberOfMessages',
+      'ApproximateNumberOfMessagesNotVisible',
+    );
     expect(after.json.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
   });
 
   test('the CLI sees batch results and per-entry failures', async () => {
     const url = (await aws(h.endpoint, 'sqs', 'create-queue', '--queue-name', fresh())).json.QueueUrl as string;
-    const r = await aws(h.endpoint, 'sqs', 'send-message-batch', '--queue-url', url, '--entries', JSON.stringify([{ Id: 'ok', MessageBody: 'fine' }, { Id: 'bad', MessageBody: 'x', DelaySeconds: 901 }]));
+    const r = await aws(
+      h.endpoint,
+      'sqs',
+      'send-message-batch',
+      '--queue-url',
+      url,
+      '--entries',
+      JSON.stringify([
+        { Id: 'ok', MessageBody: 'fine' },
+        { Id: 'bad', MessageBody: 'x', DelaySeconds: 901 },
+      ]),
+    );
     expect(r.code).toBe(0);
     expect(r.json.Successful.map((s: { Id: string }) => s.Id)).toEqual(['ok']);
     expect(r.json.Failed).toEqual([expect.objectContaining({ Id: 'bad', Code: 'InvalidParameterValue', SenderFault: true })]);

@@ -8,7 +8,13 @@ const ctx = { region: 'eu-west-1', accountId: '123456789012', endpoint: 'http://
 
 function assembly(resources: object, extra: object = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tpl-'));
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '55.0.0', artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }));
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({
+      version: '55.0.0',
+      artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } },
+    }),
+  );
   writeFileSync(path.join(dir, 'S.template.json'), JSON.stringify({ Resources: resources, ...extra }));
   return dir;
 }
@@ -18,13 +24,24 @@ test('names without a name property are stack-logicalId, and Ref of a queue is i
   const dir = assembly({
     Q: { Type: 'AWS::SQS::Queue' },
     F: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true } },
-    Fn: { Type: 'AWS::Lambda::Function', Properties: { Code: { ZipFile: 'exports.handler = async () => 1' }, Handler: 'index.handler', Environment: { Variables: { URL: { Ref: 'Q' }, ARN: { 'Fn::GetAtt': ['F', 'Arn'] }, NAME: { 'Fn::GetAtt': ['Q', 'QueueName'] } } } } },
+    Fn: {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Code: { ZipFile: 'exports.handler = async () => 1' },
+        Handler: 'index.handler',
+        Environment: { Variables: { URL: { Ref: 'Q' }, ARN: { 'Fn::GetAtt': ['F', 'Arn'] }, NAME: { 'Fn::GetAtt': ['Q', 'QueueName'] } } },
+      },
+    },
   });
   // WHEN
   const topo = loadTopology(dir, ctx);
   // THEN
   expect(topo.queues.map((q) => q.name).sort()).toEqual(['S-F.fifo', 'S-Q']);
-  expect(topo.functions[0].environment).toEqual({ URL: 'http://127.0.0.1:9999/123456789012/S-Q', ARN: 'arn:aws:sqs:eu-west-1:123456789012:S-F.fifo', NAME: 'S-Q' });
+  expect(topo.functions[0].environment).toEqual({
+    URL: 'http://127.0.0.1:9999/123456789012/S-Q',
+    ARN: 'arn:aws:sqs:eu-west-1:123456789012:S-F.fifo',
+    NAME: 'S-Q',
+  });
   expect(topo.functions[0].timeoutSeconds).toBe(3);
 });
 
@@ -41,7 +58,10 @@ test('Fn::Sub, Fn::Join, Fn::Select, Fn::If with conditions, and AWS::NoValue re
       },
       Skipped: { Type: 'AWS::SQS::Queue', Condition: 'IsProd' },
     },
-    { Conditions: { IsProd: { 'Fn::Equals': [{ Ref: 'Stage' }, 'prod'] }, IsDev: { 'Fn::Not': [{ Condition: 'IsProd' }] } }, Parameters: { Stage: { Type: 'String', Default: 'dev' } } },
+    {
+      Conditions: { IsProd: { 'Fn::Equals': [{ Ref: 'Stage' }, 'prod'] }, IsDev: { 'Fn::Not': [{ Condition: 'IsProd' }] } },
+      Parameters: { Stage: { Type: 'String', Default: 'dev' } },
+    },
   );
   const topo = loadTopology(dir, ctx);
   expect(topo.queues).toEqual([{ name: 'S-dev-eu-west-1', attributes: { VisibilityTimeout: '42' } }]);
@@ -51,10 +71,22 @@ test('rules on a named bus get bus-qualified ARNs and targets keep their setting
   const dir = assembly({
     Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'b' } },
     Q: { Type: 'AWS::SQS::Queue' },
-    R: { Type: 'AWS::Events::Rule', Properties: { EventBusName: { 'Fn::GetAtt': ['Bus', 'Arn'] }, EventPattern: { source: ['x'] }, Targets: [{ Id: 't', Arn: { 'Fn::GetAtt': ['Q', 'Arn'] }, InputPath: '$.detail' }] } },
+    R: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventBusName: { 'Fn::GetAtt': ['Bus', 'Arn'] },
+        EventPattern: { source: ['x'] },
+        Targets: [{ Id: 't', Arn: { 'Fn::GetAtt': ['Q', 'Arn'] }, InputPath: '$.detail' }],
+      },
+    },
   });
   const topo = loadTopology(dir, ctx);
-  expect(topo.rules[0]).toMatchObject({ name: 'S-R', busName: 'b', pattern: '{"source":["x"]}', targets: [{ id: 't', arn: 'arn:aws:sqs:eu-west-1:123456789012:S-Q', inputPath: '$.detail' }] });
+  expect(topo.rules[0]).toMatchObject({
+    name: 'S-R',
+    busName: 'b',
+    pattern: '{"source":["x"]}',
+    targets: [{ id: 't', arn: 'arn:aws:sqs:eu-west-1:123456789012:S-Q', inputPath: '$.detail' }],
+  });
 });
 
 test('a reference to a missing resource is a TemplateError naming it', () => {
@@ -67,7 +99,12 @@ test('a directory without a cloud assembly is a TemplateError that says to synth
 });
 
 test('a function without local code is skipped with a warning, not a failure', () => {
-  const dir = assembly({ Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'remote', Code: { S3Bucket: 'b', S3Key: 'k.zip' }, Handler: 'index.handler' } } });
+  const dir = assembly({
+    Fn: {
+      Type: 'AWS::Lambda::Function',
+      Properties: { FunctionName: 'remote', Code: { S3Bucket: 'b', S3Key: 'k.zip' }, Handler: 'index.handler' },
+    },
+  });
   const topo = loadTopology(dir, ctx);
   expect(topo.functions).toEqual([]);
   expect(topo.warnings).toEqual([expect.stringContaining('function remote is not run: Function Fn in stack S has no local code')]);

@@ -40,7 +40,8 @@ export const blobCatalog = defineCatalog({ events: [BlobStored], publishers: [],
 /** A BlobStored entry whose PutEvents entry size is exactly `size` bytes (with a fixed correlation id). */
 export function blobEntryOfSize(seq: number, size: number): PublishEntry {
   const detail = (blob: string) => ({ metadata: { correlationId: 'c-1', schemaVersion: '1' }, data: { seq, blob } });
-  const overhead = Buffer.byteLength(BlobStored.source) + Buffer.byteLength(BlobStored.detailType) + Buffer.byteLength(JSON.stringify(detail('')));
+  const overhead =
+    Buffer.byteLength(BlobStored.source) + Buffer.byteLength(BlobStored.detailType) + Buffer.byteLength(JSON.stringify(detail('')));
   if (size < overhead) throw new RangeError(`size must be at least ${overhead}`);
   return { source: BlobStored.source, detailType: BlobStored.detailType, detail: detail('x'.repeat(size - overhead)) };
 }

@@ -9,17 +9,20 @@ describe('packEntries (property-based)', () => {
 
   test('never exceeds either limit and keeps every entry exactly once, in order', () => {
     fc.assert(
-      fc.property(limits.chain(({ maxEntries, maxBytes }) =>
-        fc.tuple(fc.constant(maxEntries), fc.constant(maxBytes), fc.array(fc.integer({ min: 0, max: maxBytes }), { maxLength: 300 })),
-      ), ([maxEntries, maxBytes, sizes]) => {
-        const requests = packEntries(sizes, maxEntries, maxBytes);
-        for (const request of requests) {
-          expect(request.length).toBeGreaterThan(0);
-          expect(request.length).toBeLessThanOrEqual(maxEntries);
-          expect(request.reduce((sum, i) => sum + sizes[i], 0)).toBeLessThanOrEqual(maxBytes);
-        }
-        expect(requests.flat()).toEqual(sizes.map((_, i) => i));
-      }),
+      fc.property(
+        limits.chain(({ maxEntries, maxBytes }) =>
+          fc.tuple(fc.constant(maxEntries), fc.constant(maxBytes), fc.array(fc.integer({ min: 0, max: maxBytes }), { maxLength: 300 })),
+        ),
+        ([maxEntries, maxBytes, sizes]) => {
+          const requests = packEntries(sizes, maxEntries, maxBytes);
+          for (const request of requests) {
+            expect(request.length).toBeGreaterThan(0);
+            expect(request.length).toBeLessThanOrEqual(maxEntries);
+            expect(request.reduce((sum, i) => sum + sizes[i], 0)).toBeLessThanOrEqual(maxBytes);
+          }
+          expect(requests.flat()).toEqual(sizes.map((_, i) => i));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -45,11 +48,25 @@ describe('packEntries (property-based)', () => {
 describe('entrySize', () => {
   test('counts UTF-8 bytes of Source, DetailType, Detail and Resources, and 14 for Time', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), fc.option(fc.string({ unit: 'grapheme' }), { nil: undefined }),
-        fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 3 }), fc.boolean(), (source, detailType, detail, resources, withTime) => {
+      fc.property(
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ unit: 'grapheme' }),
+        fc.option(fc.string({ unit: 'grapheme' }), { nil: undefined }),
+        fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 3 }),
+        fc.boolean(),
+        (source, detailType, detail, resources, withTime) => {
           const expected = new TextEncoder().encode(source + detailType + (detail ?? '') + resources.join('')).length + (withTime ? 14 : 0);
-          expect(entrySize({ Source: source, DetailType: detailType, Detail: detail, Resources: resources, Time: withTime ? new Date() : undefined })).toBe(expected);
-        }),
+          expect(
+            entrySize({
+              Source: source,
+              DetailType: detailType,
+              Detail: detail,
+              Resources: resources,
+              Time: withTime ? new Date() : undefined,
+            }),
+          ).toBe(expected);
+        },
+      ),
     );
   });
 
@@ -63,22 +80,30 @@ describe('EventPublisher packing (property-based, through PutEvents)', () => {
 
   test('every request it sends is within both limits, and every event is sent once, in order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 200, max: PUT_EVENTS_MAX_REQUEST_BYTES }), { minLength: 1, maxLength: 40 }), async (sizes) => {
-        ebMock.reset();
-        ebMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({
-          FailedEntryCount: 0,
-          Entries: (input.Entries ?? []).map((_, k) => ({ EventId: `evt-${k}` })),
-        }));
-        const publisher = new EventPublisher({ eventBusName: 'loans', client: new EventBridgeClient({ region: 'eu-west-1' }), catalog: blobCatalog, maxConcurrency: 1 });
-        const result = await publisher.publish(sizes.map((size, seq) => blobEntryOfSize(seq, size)));
-        const requests = ebMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries ?? []);
-        for (const request of requests) {
-          expect(request.length).toBeLessThanOrEqual(PUT_EVENTS_MAX_ENTRIES);
-          expect(request.reduce((sum, e) => sum + entrySize(e), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_REQUEST_BYTES);
-        }
-        expect(requests.flat().map((e) => JSON.parse(e.Detail ?? '').data.seq)).toEqual(sizes.map((_, i) => i));
-        expect(result.successCount).toBe(sizes.length);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 200, max: PUT_EVENTS_MAX_REQUEST_BYTES }), { minLength: 1, maxLength: 40 }),
+        async (sizes) => {
+          ebMock.reset();
+          ebMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({
+            FailedEntryCount: 0,
+            Entries: (input.Entries ?? []).map((_, k) => ({ EventId: `evt-${k}` })),
+          }));
+          const publisher = new EventPublisher({
+            eventBusName: 'loans',
+            client: new EventBridgeClient({ region: 'eu-west-1' }),
+            catalog: blobCatalog,
+            maxConcurrency: 1,
+          });
+          const result = await publisher.publish(sizes.map((size, seq) => blobEntryOfSize(seq, size)));
+          const requests = ebMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries ?? []);
+          for (const request of requests) {
+            expect(request.length).toBeLessThanOrEqual(PUT_EVENTS_MAX_ENTRIES);
+            expect(request.reduce((sum, e) => sum + entrySize(e), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_REQUEST_BYTES);
+          }
+          expect(requests.flat().map((e) => JSON.parse(e.Detail ?? '').data.seq)).toEqual(sizes.map((_, i) => i));
+          expect(result.successCount).toBe(sizes.length);
+        },
+      ),
       { numRuns: 30 },
     );
   });

@@ -13,7 +13,12 @@ let client: EventBridgeClient;
 
 beforeAll(async () => {
   server = await startPutEventsServer();
-  Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_ENDPOINT_URL_EVENTBRIDGE: server.endpoint });
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_EVENTBRIDGE: server.endpoint,
+  });
   // No endpoint in the code: the SDK must take it from AWS_ENDPOINT_URL_EVENTBRIDGE.
   client = new EventBridgeClient({});
 });
@@ -29,7 +34,10 @@ beforeEach(() => {
 
 test('sends entries over HTTP with Time and Resources, and returns the ids the server gave', async () => {
   const time = new Date('2026-01-15T10:00:00Z');
-  const result = await new EventPublisher({ eventBusName: 'loans', client }).publish([{ ...submittedEntry(1), time, resources: ['arn:aws:s3:::b'] }, submittedEntry(2)]);
+  const result = await new EventPublisher({ eventBusName: 'loans', client }).publish([
+    { ...submittedEntry(1), time, resources: ['arn:aws:s3:::b'] },
+    submittedEntry(2),
+  ]);
   expect(result.successCount).toBe(2);
   expect(server.accepted.map((e) => e.EventId)).toEqual(result.outcomes.map((o) => o.eventId));
   expect(server.accepted[0]).toMatchObject({ EventBusName: 'loans', Time: time.getTime() / 1000, Resources: ['arn:aws:s3:::b'] });
@@ -49,11 +57,21 @@ test('500 events with a fifth of the entries throttled at random arrive once eac
 test('reports a whole-request authorisation failure for each entry', async () => {
   server.failRequest = { status: 400, type: 'AccessDeniedException', message: 'User is not authorized to perform: events:PutEvents' };
   const result = await new EventPublisher({ eventBusName: 'loans', client }).publish([submittedEntry(1), submittedEntry(2)]);
-  expect(result.outcomes).toEqual([0, 1].map((index) => ({ index, errorCode: 'AccessDeniedException', errorMessage: 'User is not authorized to perform: events:PutEvents' })));
+  expect(result.outcomes).toEqual(
+    [0, 1].map((index) => ({
+      index,
+      errorCode: 'AccessDeniedException',
+      errorMessage: 'User is not authorized to perform: events:PutEvents',
+    })),
+  );
 });
 
 test('publishing nothing sends nothing', async () => {
   const before = server.requests;
-  expect(await new EventPublisher({ eventBusName: 'loans', client }).publish([])).toEqual({ outcomes: [], successCount: 0, failedCount: 0 });
+  expect(await new EventPublisher({ eventBusName: 'loans', client }).publish([])).toEqual({
+    outcomes: [],
+    successCount: 0,
+    failedCount: 0,
+  });
   expect(server.requests).toBe(before);
 });

@@ -102,14 +102,22 @@ describe('EventPublisher.publish', () => {
     const bad = submittedEntry(2, { applicant: { ...submittedData().applicant, creditScore: 900 } });
     const attempt = publisher().publish([submittedEntry(1), bad]);
     await expect(attempt).rejects.toThrow(EventValidationError);
-    await expect(attempt).rejects.toThrow(/^Invalid LoanApplicationSubmitted event \(source com\.example\.loans\.intake\) at index 1: detail\.data\.applicant\.creditScore: /);
-    await expect(attempt).rejects.toMatchObject({ index: 1, field: 'detail.data.applicant.creditScore', detailType: 'LoanApplicationSubmitted' });
+    await expect(attempt).rejects.toThrow(
+      /^Invalid LoanApplicationSubmitted event \(source com\.example\.loans\.intake\) at index 1: detail\.data\.applicant\.creditScore: /,
+    );
+    await expect(attempt).rejects.toMatchObject({
+      index: 1,
+      field: 'detail.data.applicant.creditScore',
+      detailType: 'LoanApplicationSubmitted',
+    });
     expect(sentRequests()).toHaveLength(0);
   });
 
   test('fails on an event type that is not in the catalog', async () => {
     const attempt = publisher().publish([{ source: 'com.example.other', detailType: 'Unknown', detail: { data: {} } }]);
-    await expect(attempt).rejects.toThrow('Invalid Unknown event (source com.example.other) at index 0: detailType: no event type with this source and detail-type is in the catalog');
+    await expect(attempt).rejects.toThrow(
+      'Invalid Unknown event (source com.example.other) at index 0: detailType: no event type with this source and detail-type is in the catalog',
+    );
     expect(sentRequests()).toHaveLength(0);
   });
 
@@ -119,7 +127,9 @@ describe('EventPublisher.publish', () => {
   });
 
   test('fails on a detail that is not an object', async () => {
-    await expect(publisher().publish([{ ...submittedEntry(1), detail: 'text' }])).rejects.toThrow('detail: must be an object { metadata?, data }');
+    await expect(publisher().publish([{ ...submittedEntry(1), detail: 'text' }])).rejects.toThrow(
+      'detail: must be an object { metadata?, data }',
+    );
   });
 
   test('rejects an event larger than the request limit before sending, with its size and the limit', async () => {
@@ -127,7 +137,9 @@ describe('EventPublisher.publish', () => {
     const p = publisher({ catalog: blobCatalog });
     const attempt = p.publish([blobEntryOfSize(0, 200), blobEntryOfSize(1, PUT_EVENTS_MAX_REQUEST_BYTES + 1)]);
     await expect(attempt).rejects.toThrow(EventTooLargeError);
-    await expect(attempt).rejects.toThrow(`BlobStored event at index 1 is ${PUT_EVENTS_MAX_REQUEST_BYTES + 1} bytes, over the ${PUT_EVENTS_MAX_REQUEST_BYTES}-byte PutEvents limit`);
+    await expect(attempt).rejects.toThrow(
+      `BlobStored event at index 1 is ${PUT_EVENTS_MAX_REQUEST_BYTES + 1} bytes, over the ${PUT_EVENTS_MAX_REQUEST_BYTES}-byte PutEvents limit`,
+    );
     expect(sentRequests()).toHaveLength(0);
   });
 
@@ -188,7 +200,12 @@ describe('failures and retries', () => {
         FailedEntryCount: 0,
         Entries: entries.map((e) => {
           const seq = seqOf(e);
-          const code = call === 0 && (seq === 'app-1' || seq === 'app-3') ? 'ThrottlingException' : call === 1 && seq === 'app-3' ? 'InternalFailure' : undefined;
+          const code =
+            call === 0 && (seq === 'app-1' || seq === 'app-3')
+              ? 'ThrottlingException'
+              : call === 1 && seq === 'app-3'
+                ? 'InternalFailure'
+                : undefined;
           return code ? { ErrorCode: code, ErrorMessage: 'try again' } : { EventId: `evt-${seq}` };
         }),
       };
@@ -205,7 +222,9 @@ describe('failures and retries', () => {
     ebMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({
       FailedEntryCount: 1,
       Entries: (input.Entries ?? []).map((e, k) =>
-        k === 1 ? { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source' } : { EventId: `evt-${seqOf(e)}` },
+        k === 1
+          ? { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source' }
+          : { EventId: `evt-${seqOf(e)}` },
       ),
     }));
     const result = await publisher().publish([0, 1, 2].map((i) => submittedEntry(i)));
@@ -219,7 +238,9 @@ describe('failures and retries', () => {
   });
 
   test('reports a retryable failure once maxAttempts is used up', async () => {
-    ebMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }] });
+    ebMock
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }] });
     const result = await publisher({ maxAttempts: 3 }).publish([submittedEntry(0)]);
     expect(sentRequests()).toHaveLength(3);
     expect(result.outcomes).toEqual([{ index: 0, errorCode: 'ThrottlingException', errorMessage: 'Rate exceeded' }]);
@@ -228,10 +249,13 @@ describe('failures and retries', () => {
 
   test('retries a whole request that failed with a throttling error', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-    ebMock.on(PutEventsCommand).rejectsOnce(throttled).callsFake((input: PutEventsCommandInput) => ({
-      FailedEntryCount: 0,
-      Entries: (input.Entries ?? []).map((e) => ({ EventId: `evt-${seqOf(e)}` })),
-    }));
+    ebMock
+      .on(PutEventsCommand)
+      .rejectsOnce(throttled)
+      .callsFake((input: PutEventsCommandInput) => ({
+        FailedEntryCount: 0,
+        Entries: (input.Entries ?? []).map((e) => ({ EventId: `evt-${seqOf(e)}` })),
+      }));
     const result = await publisher().publish([submittedEntry(0), submittedEntry(1)]);
     expect(sentRequests()).toHaveLength(2);
     expect(result.outcomes.map((o) => o.eventId)).toEqual(['evt-app-0', 'evt-app-1']);
@@ -239,17 +263,25 @@ describe('failures and retries', () => {
 
   test('retries a request that failed on the network', async () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    ebMock.on(PutEventsCommand).rejectsOnce(reset).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-0' }] });
+    ebMock
+      .on(PutEventsCommand)
+      .rejectsOnce(reset)
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-0' }] });
     const result = await publisher().publish([submittedEntry(0)]);
     expect(result.outcomes).toEqual([{ index: 0, eventId: 'evt-0' }]);
   });
 
   test('reports every entry of a request that failed with a permanent error, and does not retry it', async () => {
-    const denied = Object.assign(new Error('not authorized to perform events:PutEvents'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    const denied = Object.assign(new Error('not authorized to perform events:PutEvents'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
     ebMock.on(PutEventsCommand).rejects(denied);
     const result = await publisher().publish([submittedEntry(0), submittedEntry(1)]);
     expect(sentRequests()).toHaveLength(1);
-    expect(result.outcomes).toEqual([0, 1].map((index) => ({ index, errorCode: 'AccessDeniedException', errorMessage: 'not authorized to perform events:PutEvents' })));
+    expect(result.outcomes).toEqual(
+      [0, 1].map((index) => ({ index, errorCode: 'AccessDeniedException', errorMessage: 'not authorized to perform events:PutEvents' })),
+    );
     expect(result).toMatchObject({ successCount: 0, failedCount: 2 });
   });
 
@@ -282,9 +314,12 @@ describe('concurrency and progress', () => {
   test('reports progress up to the total', async () => {
     acceptAll();
     const seen: Array<[number, number]> = [];
-    await publisher({ maxConcurrency: 2 }).publish(Array.from({ length: 35 }, (_, i) => submittedEntry(i)), {
-      onProgress: (done, total) => seen.push([done, total]),
-    });
+    await publisher({ maxConcurrency: 2 }).publish(
+      Array.from({ length: 35 }, (_, i) => submittedEntry(i)),
+      {
+        onProgress: (done, total) => seen.push([done, total]),
+      },
+    );
     expect(seen.map(([done]) => done)).toEqual([10, 20, 30, 35]);
     expect(seen.every(([, total]) => total === 35)).toBe(true);
   });
@@ -345,8 +380,15 @@ describe('EventPublisher.publishEvent', () => {
   test('publishes typed data and returns the event id', async () => {
     acceptAll();
     const data = {
-      applicationId: 'app-7', applicantId: 'applicant-7', email: 'a@example.com', amount: 1000, currency: 'USD' as const,
-      termMonths: 12, annualRatePercent: 5, monthlyPayment: 85.61, decidedAt: '2026-01-01T00:00:00Z',
+      applicationId: 'app-7',
+      applicantId: 'applicant-7',
+      email: 'a@example.com',
+      amount: 1000,
+      currency: 'USD' as const,
+      termMonths: 12,
+      annualRatePercent: 5,
+      monthlyPayment: 85.61,
+      decidedAt: '2026-01-01T00:00:00Z',
     };
     const id = await publisher().publishEvent(LoanApplicationApproved, data, { correlationId: 'corr-7', causationId: 'evt-6' });
     expect(id).toBe('evt-0');
@@ -364,7 +406,9 @@ describe('EventPublisher.publishEvent', () => {
 
   test('validates the data and names the field', async () => {
     const attempt = publisher().publishEvent(LoanApplicationSubmitted, submittedData({ termMonths: 2 }));
-    await expect(attempt).rejects.toThrow(/^Invalid LoanApplicationSubmitted event \(source com\.example\.loans\.intake\) at index 0: detail\.data\.termMonths: /);
+    await expect(attempt).rejects.toThrow(
+      /^Invalid LoanApplicationSubmitted event \(source com\.example\.loans\.intake\) at index 0: detail\.data\.termMonths: /,
+    );
   });
 });
 
@@ -372,7 +416,10 @@ describe('options', () => {
   test.each([
     [{ maxConcurrency: 0 }, 'Invalid maxConcurrency, please select an integer from 1 to 100 (given 0)'],
     [{ maxAttempts: 1.5 }, 'Invalid maxAttempts, please select an integer from 1 to 20 (given 1.5)'],
-    [{ maxRequestBytes: PUT_EVENTS_MAX_REQUEST_BYTES + 1 }, `Invalid maxRequestBytes, please select an integer from 1 to ${PUT_EVENTS_MAX_REQUEST_BYTES} (given ${PUT_EVENTS_MAX_REQUEST_BYTES + 1})`],
+    [
+      { maxRequestBytes: PUT_EVENTS_MAX_REQUEST_BYTES + 1 },
+      `Invalid maxRequestBytes, please select an integer from 1 to ${PUT_EVENTS_MAX_REQUEST_BYTES} (given ${PUT_EVENTS_MAX_REQUEST_BYTES + 1})`,
+    ],
     [{ eventBusName: '' }, 'Invalid eventBusName, please give the name or ARN of an event bus'],
   ])('rejects %p', (options, message) => {
     expect(() => publisher(options)).toThrow(InvalidOptionError);
@@ -383,11 +430,14 @@ describe('options', () => {
 describe('progress callback', () => {
   test('a throwing progress callback does not stop publishing', async () => {
     acceptAll();
-    const result = await publisher({ maxConcurrency: 1 }).publish(Array.from({ length: 25 }, (_, i) => submittedEntry(i)), {
-      onProgress: () => {
-        throw new Error('terminal closed');
+    const result = await publisher({ maxConcurrency: 1 }).publish(
+      Array.from({ length: 25 }, (_, i) => submittedEntry(i)),
+      {
+        onProgress: () => {
+          throw new Error('terminal closed');
+        },
       },
-    });
+    );
     expect(result.successCount).toBe(25);
     expect(sentRequests()).toHaveLength(3);
   });

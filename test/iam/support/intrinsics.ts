@@ -58,7 +58,11 @@ const TYPES: Record<string, TypeRule> = {
     ref: (name) => name,
     attributes: {
       Arn: (name, props, r) => `arn:${r.env.partition}:iam::${r.env.account}:role${(props.Path as string | undefined) ?? '/'}${name}`,
-      RoleId: (name) => `AROA${name.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 17)}`,
+      RoleId: (name) =>
+        `AROA${name
+          .toUpperCase()
+          .replace(/[^A-Z0-9]/g, '')
+          .slice(0, 17)}`,
     },
   },
   'AWS::IAM::ManagedPolicy': {
@@ -186,7 +190,10 @@ export class UnresolvableError extends Error {
 }
 
 export class Resolver {
-  constructor(public readonly template: CfnTemplate, public readonly env: Environment = TEST_ENV) {}
+  constructor(
+    public readonly template: CfnTemplate,
+    public readonly env: Environment = TEST_ENV,
+  ) {}
 
   /** Resolves every intrinsic in `value`, recursively. Throws on anything it cannot resolve. */
   public resolve(value: unknown): unknown {
@@ -266,21 +273,25 @@ export class Resolver {
         const [sep, parts] = arg as [string, unknown[]];
         const resolved = this.resolve(parts);
         if (!Array.isArray(resolved)) throw new UnresolvableError(`Fn::Join over ${JSON.stringify(resolved)}`);
-        return resolved.map((p) => {
-          if (typeof p !== 'string') throw new UnresolvableError(`Fn::Join part is not a string: ${JSON.stringify(p)}`);
-          return p;
-        }).join(sep);
+        return resolved
+          .map((p) => {
+            if (typeof p !== 'string') throw new UnresolvableError(`Fn::Join part is not a string: ${JSON.stringify(p)}`);
+            return p;
+          })
+          .join(sep);
       }
       case 'Fn::Sub': {
         const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [arg as string, {}];
-        return text.replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
-          if (name in vars) return this.str(vars[name]);
-          if (name.includes('.')) {
-            const [id, attr] = name.split('.');
-            return this.getAtt(id, attr);
-          }
-          return this.ref(name);
-        }).replace(/\$\{!/g, '${');
+        return text
+          .replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
+            if (name in vars) return this.str(vars[name]);
+            if (name.includes('.')) {
+              const [id, attr] = name.split('.');
+              return this.getAtt(id, attr);
+            }
+            return this.ref(name);
+          })
+          .replace(/\$\{!/g, '${');
       }
       case 'Fn::Select': {
         const [index, list] = arg as [unknown, unknown];

@@ -184,9 +184,11 @@ export function statements(model: PolicyModel): StatementRef[] {
   const out: StatementRef[] = [];
   const label = (p: SourcedPolicy, s: Statement, i: number) => `${p.source} ${s.Sid ? `'${s.Sid}'` : `statement #${i}`}`;
   for (const [owner, policies] of Object.entries(model.identity)) {
-    policies.forEach((p, pi) => p.document.Statement.forEach((s, si) => {
-      out.push({ kind: 'identity', owner, policyIndex: pi, statementIndex: si, label: label(p, s, si) });
-    }));
+    policies.forEach((p, pi) =>
+      p.document.Statement.forEach((s, si) => {
+        out.push({ kind: 'identity', owner, policyIndex: pi, statementIndex: si, label: label(p, s, si) });
+      }),
+    );
   }
   for (const [owner, p] of Object.entries(model.resource)) {
     p.document.Statement.forEach((s, si) => {

@@ -82,13 +82,19 @@ function aliasPolicy(doc: PolicyDocument): PolicyDocument {
   if (!out) {
     out = {
       ...doc,
-      Statement: doc.Statement.map((s): Statement => (s.Condition === undefined ? s : {
-        ...s,
-        Condition: Object.fromEntries(Object.entries(s.Condition).map(([op, keys]) => [
-          op,
-          Object.fromEntries(Object.entries(keys).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
-        ])),
-      })),
+      Statement: doc.Statement.map((s): Statement =>
+        s.Condition === undefined
+          ? s
+          : {
+              ...s,
+              Condition: Object.fromEntries(
+                Object.entries(s.Condition).map(([op, keys]) => [
+                  op,
+                  Object.fromEntries(Object.entries(keys).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
+                ]),
+              ),
+            },
+      ),
     };
     aliased.set(doc, out);
   }
@@ -107,7 +113,9 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
     ...(request.identityPolicies ?? []).map((policy, i) => ({ name: `request-${i}`, policy })),
   ].filter((p) => p.policy.Statement.length > 0);
   const own = resourcePolicyFor(model, request.resource);
-  const base = request.identityPoliciesOnly ? undefined : own ?? (request.outsidePolicy && { source: 'outside', document: request.outsidePolicy });
+  const base = request.identityPoliciesOnly
+    ? undefined
+    : (own ?? (request.outsidePolicy && { source: 'outside', document: request.outsidePolicy }));
   const resourcePolicy = base && {
     ...base,
     document: {
@@ -131,18 +139,21 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
     ...principalContext(request.principal),
     ...request.context,
   };
-  const result = await runSimulation({
-    request: {
-      principal: request.principal,
-      action: request.action,
-      resource: { resource: request.resource, accountId: accountOf(request.resource, homeAccount) },
-      contextVariables: Object.fromEntries(Object.entries(context).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
+  const result = await runSimulation(
+    {
+      request: {
+        principal: request.principal,
+        action: request.action,
+        resource: { resource: request.resource, accountId: accountOf(request.resource, homeAccount) },
+        contextVariables: Object.fromEntries(Object.entries(context).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
+      },
+      identityPolicies: identity.map((p) => ({ name: p.name, policy: aliasPolicy(p.policy) })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
     },
-    identityPolicies: identity.map((p) => ({ name: p.name, policy: aliasPolicy(p.policy) })),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
-  }, {});
+    {},
+  );
   if (result.resultType === 'error') {
     throw new Error(`The simulator rejected ${describeRequest(request)}: ${JSON.stringify(result.errors)}`);
   }
@@ -157,6 +168,8 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
 }
 
 export function describeRequest(request: AccessRequest): string {
-  const ctx = Object.entries(request.context ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+  const ctx = Object.entries(request.context ?? {})
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ');
   return `${request.principal} ${request.action} ${request.resource}${ctx ? ` {${ctx}}` : ''}`;
 }

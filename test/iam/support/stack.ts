@@ -80,7 +80,14 @@ export interface Topology {
 }
 
 /** The rule-management actions only deployment roles may call on the bus's rules. */
-export const SUBSCRIBE_ACTIONS = ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:DisableRule', 'events:EnableRule'];
+export const SUBSCRIBE_ACTIONS = [
+  'events:PutRule',
+  'events:PutTargets',
+  'events:RemoveTargets',
+  'events:DeleteRule',
+  'events:DisableRule',
+  'events:EnableRule',
+];
 
 export function synthesize(props: LoanEventsStackProps = {}): { stack: LoanEventsStack; template: CfnTemplate } {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
@@ -89,7 +96,13 @@ export function synthesize(props: LoanEventsStackProps = {}): { stack: LoanEvent
   return { stack, template: Template.fromStack(stack).toJSON() as CfnTemplate };
 }
 
-export function describeStack(stack: LoanEventsStack, template: CfnTemplate, catalog: EventCatalog, ruleManagerArns: string[] = [], env: Environment = TEST_ENV): Topology {
+export function describeStack(
+  stack: LoanEventsStack,
+  template: CfnTemplate,
+  catalog: EventCatalog,
+  ruleManagerArns: string[] = [],
+  env: Environment = TEST_ENV,
+): Topology {
   const r = new Resolver(template, env);
   const arn = (token: string) => r.str(Stack.of(stack).resolve(token));
   const logStream = (logGroupArn: string) => `${logGroupArn.replace(/:\*$/, '')}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
@@ -120,10 +133,15 @@ export function describeStack(stack: LoanEventsStack, template: CfnTemplate, cat
   let trail: Topology['trail'];
   if (stack.audit) {
     // CloudTrail's log-delivery role is internal to the Trail construct: find it by its trust policy.
-    const trailRoles = r.ofType('AWS::IAM::Role').filter((id) =>
-      JSON.stringify(template.Resources[id].Properties?.AssumeRolePolicyDocument).includes('cloudtrail.amazonaws.com'));
+    const trailRoles = r
+      .ofType('AWS::IAM::Role')
+      .filter((id) => JSON.stringify(template.Resources[id].Properties?.AssumeRolePolicyDocument).includes('cloudtrail.amazonaws.com'));
     if (trailRoles.length !== 1) throw new Error(`Expected one role trusted by CloudTrail, found ${trailRoles.length}`);
-    trail = { arn: arn(stack.audit.trailArn), logStream: logStream(arn(stack.audit.logGroup.logGroupArn)), role: r.getAtt(trailRoles[0], 'Arn') };
+    trail = {
+      arn: arn(stack.audit.trailArn),
+      logStream: logStream(arn(stack.audit.logGroup.logGroupArn)),
+      role: r.getAtt(trailRoles[0], 'Arn'),
+    };
   }
 
   const busDeadLetterQueue = arn(stack.router.deadLetterQueue.queueArn);

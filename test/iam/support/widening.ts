@@ -60,7 +60,8 @@ export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): 
 export async function firstCatch(model: PolicyModel, passing: readonly MatrixCase[], mutation: Mutation): Promise<MatrixCase | undefined> {
   const mutated = withStatement(model, mutation.ref, mutation.statement);
   // Widening turns denies into allows, so cases that expect a deny are the likeliest to notice.
-  const relevant = passing.filter((c) => involves(model, c, mutation.ref))
+  const relevant = passing
+    .filter((c) => involves(model, c, mutation.ref))
     .sort((a, b) => Number(a.expect === 'Allowed') - Number(b.expect === 'Allowed'));
   for (const c of relevant) {
     if (!satisfies(await decide(mutated, c.request), c.expect)) return c;
@@ -78,46 +79,67 @@ const isBus = (arn: string) => /^arn:[^:]+:events:[^:]*:\d{12}:event-bus\//.test
 const isQueue = (arn: string) => /^arn:[^:]+:sqs:/.test(arn);
 
 /** Whether a statement only applies when an AWS service acts for a given resource. */
-const needsSourceArn = (s: Statement) => Object.values(s.Condition ?? {}).some((keys) =>
-  Object.keys(keys).some((k) => k.toLowerCase() === 'aws:sourcearn'));
+const needsSourceArn = (s: Statement) =>
+  Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'aws:sourcearn'));
 
 export const HARMLESS: readonly Exclusion[] = [
   {
-    reason: 'Opening the principal of a statement conditioned on aws:SourceArn admits nobody new: only an AWS service '
-      + 'acting for the named resource sets aws:SourceArn, no caller can supply it.',
+    reason:
+      'Opening the principal of a statement conditioned on aws:SourceArn admits nobody new: only an AWS service ' +
+      'acting for the named resource sets aws:SourceArn, no caller can supply it.',
     applies: (m, s) => m.kind === 'principal-to-star' && needsSourceArn(s),
   },
   {
-    reason: 'Opening the principal of a bus-policy PutEvents Allow admits nobody new: DenyPutEventsFromUnlistedPrincipals '
-      + 'denies every principal outside the catalog\'s list (removing that Deny is caught on its own).',
-    applies: (m, s) => m.kind === 'principal-to-star' && m.ref.kind === 'resource' && isBus(m.ref.owner)
-      && list(s.Action).every((a) => a === 'events:PutEvents'),
+    reason:
+      'Opening the principal of a bus-policy PutEvents Allow admits nobody new: DenyPutEventsFromUnlistedPrincipals ' +
+      "denies every principal outside the catalog's list (removing that Deny is caught on its own).",
+    applies: (m, s) =>
+      m.kind === 'principal-to-star' &&
+      m.ref.kind === 'resource' &&
+      isBus(m.ref.owner) &&
+      list(s.Action).every((a) => a === 'events:PutEvents'),
   },
   {
     reason: 'A queue policy governs only the queues it is attached to: Resource "*" in it still means that queue.',
     applies: (m) => m.kind === 'resource-to-star' && m.ref.kind === 'resource' && isQueue(m.ref.owner),
   },
   {
-    reason: 'A bus policy governs only its bus and the bus\'s rules, and events:PutEvents applies to event buses only: '
-      + 'Resource "*" in a PutEvents-only statement still means this bus.',
-    applies: (m, s) => m.kind === 'resource-to-star' && m.ref.kind === 'resource' && isBus(m.ref.owner)
-      && list(s.Action).every((a) => a === 'events:PutEvents'),
+    reason:
+      "A bus policy governs only its bus and the bus's rules, and events:PutEvents applies to event buses only: " +
+      'Resource "*" in a PutEvents-only statement still means this bus.',
+    applies: (m, s) =>
+      m.kind === 'resource-to-star' &&
+      m.ref.kind === 'resource' &&
+      isBus(m.ref.owner) &&
+      list(s.Action).every((a) => a === 'events:PutEvents'),
   },
   {
-    reason: 'Widening a publisher\'s bus-policy Allow to events:* keeps its events:source condition, which only PutEvents '
-      + 'and PutRule requests carry; PutRule is denied to every principal but the deployment roles '
-      + '(the matrix proves it for each publisher, and that the Deny cannot be removed unnoticed).',
-    applies: (m, s) => m.kind === 'action-to-service-wildcard' && m.ref.kind === 'resource' && isBus(m.ref.owner)
-      && Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'events:source')),
+    reason:
+      "Widening a publisher's bus-policy Allow to events:* keeps its events:source condition, which only PutEvents " +
+      'and PutRule requests carry; PutRule is denied to every principal but the deployment roles ' +
+      '(the matrix proves it for each publisher, and that the Deny cannot be removed unnoticed).',
+    applies: (m, s) =>
+      m.kind === 'action-to-service-wildcard' &&
+      m.ref.kind === 'resource' &&
+      isBus(m.ref.owner) &&
+      Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'events:source')),
   },
   {
-    reason: 'Widening a publisher\'s IAM PutEvents Allow to events:* keeps its Resource (this bus) and its Null condition '
-      + 'requiring events:source and events:detail-type, and among the actions on an event bus only PutEvents carries '
-      + 'those keys: the widened statement still allows PutEvents of the catalog events alone.',
-    applies: (m, s) => m.kind === 'action-to-service-wildcard' && m.ref.kind === 'identity'
-      && list(s.Action).every((a) => a === 'events:PutEvents') && list(s.Resource).every(isBus)
-      && ['events:source', 'events:detail-type'].every((k) => Object.entries(s.Condition ?? {}).some(([op, keys]) =>
-        op.toLowerCase() === 'null' && Object.entries(keys).some(([key, v]) => key.toLowerCase() === k && String(v) === 'false'))),
+    reason:
+      "Widening a publisher's IAM PutEvents Allow to events:* keeps its Resource (this bus) and its Null condition " +
+      'requiring events:source and events:detail-type, and among the actions on an event bus only PutEvents carries ' +
+      'those keys: the widened statement still allows PutEvents of the catalog events alone.',
+    applies: (m, s) =>
+      m.kind === 'action-to-service-wildcard' &&
+      m.ref.kind === 'identity' &&
+      list(s.Action).every((a) => a === 'events:PutEvents') &&
+      list(s.Resource).every(isBus) &&
+      ['events:source', 'events:detail-type'].every((k) =>
+        Object.entries(s.Condition ?? {}).some(
+          ([op, keys]) =>
+            op.toLowerCase() === 'null' && Object.entries(keys).some(([key, v]) => key.toLowerCase() === k && String(v) === 'false'),
+        ),
+      ),
   },
 ];
 
