@@ -6,6 +6,7 @@
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html
  */
 import { AwsError } from './errors';
+import { PROTOTYPE_KEYS, UnsafeKeyError, safeCopy } from './http/safe-input';
 import {
   MessageAttributeValue,
   OLDEST_AGE_ATTRIBUTE,
@@ -341,21 +342,44 @@ const NUMERIC = new Set([
   'MaxNumberOfMessagesPerSecond',
 ]);
 
-/** Turns `Attribute.1.Name=...` style parameters into the JSON protocol's input shape. */
+/**
+ * Turns `Attribute.1.Name=...` style parameters into the JSON protocol's input shape. Every
+ * object is built without a prototype, and a parameter whose name has a segment such as
+ * `__proto__` or `constructor` is refused with the parameter named.
+ */
 export function queryToInput(params: URLSearchParams): Input {
-  const tree: Input = {};
+  const tree: Input = Object.create(null);
   for (const [key, value] of params) {
     if (key === 'Action' || key === 'Version') continue;
     const path = key.split('.');
     let node: Input = tree;
     for (let i = 0; i < path.length; i++) {
-      const seg = /^\d+$/.test(path[i]) ? String(Number(path[i]) - 1) : path[i];
+      const raw = path[i]!;
+      if (PROTOTYPE_KEYS.has(raw)) throw reservedParameter(key);
+      const seg = /^\d+$/.test(raw) ? String(Number(raw) - 1) : raw;
       if (i === path.length - 1) node[seg] = value;
-      else node = node[seg] ??= {};
+      else {
+        const next: unknown = node[seg];
+        if (next !== undefined && (next === null || typeof next !== 'object'))
+          throw sqsError.invalidParam(
+            `Value for parameter ${key} is invalid. Reason: ${path.slice(0, i + 1).join('.')} has a value and members.`,
+          );
+        node = (next as Input | undefined) ?? (node[seg] = Object.create(null));
+      }
     }
   }
-  return normalize(tree);
+  try {
+    return safeCopy(normalize(tree)) as Input;
+  } catch (e) {
+    if (e instanceof UnsafeKeyError) throw reservedParameter(e.field);
+    throw e;
+  }
 }
+
+const reservedParameter = (name: string) =>
+  sqsError.invalidParam(
+    `Value for parameter ${name} is invalid. Reason: ${name.split('.').find((s) => PROTOTYPE_KEYS.has(s)) ?? name} is a reserved name.`,
+  );
 
 const list = (v: Input): Input[] =>
   Object.keys(v)
