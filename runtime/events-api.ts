@@ -4,6 +4,7 @@
  */
 import { InvalidEventError, InvalidEventPatternError, InvalidTargetInputError, testEventPattern } from '../engine';
 import { AwsError, validation } from './errors';
+import type { Shape } from './http/shapes';
 import { show } from './http/safe-input';
 import { Archive, Bus, EventBroker, Replay, Rule } from './events';
 import { targetFromApi, type TargetDef } from './template';
@@ -189,7 +190,7 @@ function archiveByName(b: EventBroker, name: string): Archive {
   return a;
 }
 
-export const EVENTS_ACTIONS: Record<string, Action> = {
+export const EVENTS_ACTIONS = {
   PutEvents: (b, i) => b.putEvents(i.Entries),
   TestEventPattern: (_b, i) => {
     const pattern = required(i, 'EventPattern');
@@ -327,4 +328,38 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
     r.state = 'CANCELLING';
     return { ReplayArn: r.arn, State: r.state };
   },
+} satisfies Record<string, Action>;
+
+const LIST: Shape = { NamePrefix: 's', NextToken: 's', Limit: 'i' };
+
+/** Member types of each operation's input; see http/shapes.ts. */
+export const EVENTS_SHAPES: Record<keyof typeof EVENTS_ACTIONS, Shape> = {
+  PutEvents: {
+    EndpointId: 's',
+    Entries: [{ Source: 's', DetailType: 's', Detail: 's', EventBusName: 's', Resources: 'S', Time: 't', TraceHeader: 's' }],
+  },
+  TestEventPattern: { EventPattern: 's', Event: 's' },
+  ListEventBuses: LIST,
+  DescribeEventBus: { Name: 's' },
+  ListRules: { ...LIST, EventBusName: 's' },
+  DescribeRule: { Name: 's', EventBusName: 's' },
+  ListTargetsByRule: { Rule: 's', EventBusName: 's', NextToken: 's', Limit: 'i' },
+  PutRule: { Name: 's', EventBusName: 's', EventPattern: 's', ScheduleExpression: 's', State: 's', Description: 's', RoleArn: 's' },
+  DeleteRule: { Name: 's', EventBusName: 's', Force: 'b' },
+  // Each target's members are checked by apiTarget, which names the target.
+  PutTargets: { Rule: 's', EventBusName: 's', Targets: [{}] },
+  RemoveTargets: { Rule: 's', EventBusName: 's', Ids: 'S', Force: 'b' },
+  ListArchives: { ...LIST, EventSourceArn: 's', State: 's' },
+  DescribeArchive: { ArchiveName: 's' },
+  StartReplay: {
+    ReplayName: 's',
+    Description: 's',
+    EventSourceArn: 's',
+    EventStartTime: 't',
+    EventEndTime: 't',
+    Destination: { Arn: 's', FilterArns: 'S' },
+  },
+  DescribeReplay: { ReplayName: 's' },
+  ListReplays: { ...LIST, State: 's', EventSourceArn: 's' },
+  CancelReplay: { ReplayName: 's' },
 };

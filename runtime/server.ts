@@ -16,14 +16,15 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { AwsError } from './errors';
-import { EVENTS_ACTIONS } from './events-api';
+import { EVENTS_ACTIONS, EVENTS_SHAPES } from './events-api';
 import type { EventBroker } from './events';
 import { MAX_BODY_BYTES, readBody } from './http/body';
 import { checkDynamoBody, forwardToDynalite, type DynamoHandler } from './http/dynamodb';
 import { EdgePolicy, type EdgeOptions } from './http/edge';
 import { NestingError, UnsafeKeyError, parseSafeJson } from './http/safe-input';
+import { checkShape, type Shape } from './http/shapes';
 import type { RuntimeLog } from './log';
-import { SQS_ACTIONS, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
+import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
 
 export { MAX_BODY_BYTES } from './http/body';
@@ -92,6 +93,27 @@ function sendError(
   } else {
     send(res, err.status, 'text/xml', errorToXml(err, requestId), headers);
   }
+}
+
+/** The caller's error for a member of the wrong type, in the service's words. */
+function checkMembers(service: 'events' | 'sqs', input: Json, shape: Shape | undefined): void {
+  const bad = shape && checkShape(input, shape);
+  if (!bad) return;
+  if (service === 'sqs')
+    throw new AwsError(
+      'InvalidParameterValue',
+      `Value for parameter ${bad.field} is invalid. Reason: must be ${bad.expected}.`,
+      400,
+      'InvalidParameterValue',
+    );
+  const field = bad.field
+    .split('.')
+    .map((x) => x.charAt(0).toLowerCase() + x.slice(1))
+    .join('.');
+  throw new AwsError(
+    'ValidationException',
+    `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be ${bad.expected}`,
+  );
 }
 
 /** Looks an operation up among a table's own entries: `constructor` or `__proto__` are not operations. */
@@ -214,6 +236,7 @@ async function serveQuery(
     const fn = operation(SQS_ACTIONS, action);
     if (!fn) throw unknownSqsAction(action);
     const input = queryToInput(params);
+    checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
     // Query requests may address the queue by path instead of a QueueUrl parameter.
     if (input.QueueUrl === undefined && /^\/\d+\/[^/]+$/.test(url.pathname)) input.QueueUrl = url.pathname;
     const output = await fn(s.sqs, input);
@@ -239,10 +262,12 @@ async function serveJson(
     if (service === 'sqs') {
       const fn = operation(SQS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this SQS endpoint.`);
+      checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
       output = await fn(s.sqs, input);
     } else {
       const fn = operation(EVENTS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this EventBridge endpoint.`);
+      checkMembers('events', input, operation<Shape>(EVENTS_SHAPES, action));
       output = fn(s.events, input);
     }
     send(res, 200, contentType, clean(output));

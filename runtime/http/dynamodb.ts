@@ -44,6 +44,12 @@ export function checkDynamoBody(text: string): DynamoRefusal | undefined {
   } catch {
     return undefined;
   }
+  // dynalite reads members of the body without checking it is an object.
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return {
+      status: 400,
+      body: { __type: 'com.amazon.coral.service#SerializationException', message: 'The request body must be a JSON object.' },
+    };
   try {
     safeCopy(parsed, { forbidden: ONLY_PROTO, maxDepth: MAX_JSON_DEPTH });
   } catch (e) {
@@ -53,6 +59,27 @@ export function checkDynamoBody(text: string): DynamoRefusal | undefined {
     throw e;
   }
   if (attributeNesting(parsed) > DYNAMODB_MAX_NESTING) return validationError(NESTING_MESSAGE);
+  const name = protoInExpression(parsed as Record<string, unknown>);
+  if (name) return validationError(`Parameter ${name} is not valid: __proto__ is reserved by this local endpoint.`);
+  return undefined;
+}
+
+const EXPRESSIONS = ['UpdateExpression', 'ConditionExpression', 'ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'];
+
+/**
+ * `__proto__` as an attribute name in an expression (directly, or through
+ * ExpressionAttributeNames) makes dynalite walk into the prototype and throw; the member that
+ * names it, or undefined.
+ */
+function protoInExpression(body: Record<string, unknown>): string | undefined {
+  const names = body.ExpressionAttributeNames;
+  if (names !== null && typeof names === 'object') {
+    for (const [k, v] of Object.entries(names)) if (v === '__proto__') return `ExpressionAttributeNames.${k}`;
+  }
+  for (const e of EXPRESSIONS) {
+    const v = body[e];
+    if (typeof v === 'string' && /(^|[^A-Za-z0-9_#:])__proto__([^A-Za-z0-9_]|$)/.test(v)) return e;
+  }
   return undefined;
 }
 

@@ -89,6 +89,21 @@ describe('prototype pollution', () => {
     expect(JSON.parse(r.body).__type).toBe('com.amazon.coral.validate#ValidationException');
     expect(JSON.parse(r.body).message).toContain('Item.__proto__');
   });
+
+  test.each([
+    [{ UpdateExpression: 'SET #a = :v', ExpressionAttributeNames: { '#a': '__proto__' } }, 'ExpressionAttributeNames.#a'],
+    [{ UpdateExpression: 'SET __proto__ = :v' }, 'UpdateExpression'],
+  ])('a DynamoDB update naming __proto__ (%j) is refused, naming %s', async (update, field) => {
+    const r = await dynamo(h.endpoint, 'UpdateItem', {
+      TableName: table,
+      Key: { pk: { S: 'u' }, sk: { S: 'u' } },
+      ExpressionAttributeValues: { ':v': { S: 'x' } },
+      ...update,
+    });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).__type).toBe('com.amazon.coral.validate#ValidationException');
+    expect(JSON.parse(r.body).message).toContain(field);
+  });
 });
 
 describe('operation names that are object members', () => {
@@ -253,5 +268,46 @@ describe('EventBridge inputs', () => {
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     expect(logged).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(h.lines.slice(before).some((l) => l.startsWith('forged line'))).toBe(false);
+  });
+});
+
+describe('members of the wrong type (found by the fuzzer)', () => {
+  test.each([
+    ['AmazonSQS.PurgeQueue', { QueueUrl: {} }, 'QueueUrl'],
+    ['AmazonSQS.SendMessage', { QueueUrl: 'x', MessageBody: { a: 1 } }, 'MessageBody'],
+    ['AmazonSQS.CreateQueue', { QueueName: 'x', Attributes: { VisibilityTimeout: {} } }, 'Attributes'],
+    [
+      'AmazonSQS.StartMessageMoveTask',
+      { SourceArn: 'arn:aws:sqs:us-east-1:000000000000:x', MaxNumberOfMessagesPerSecond: {} },
+      'MaxNumberOfMessagesPerSecond',
+    ],
+    ['AWSEvents.ListEventBuses', { Limit: {} }, "'limit'"],
+    ['AWSEvents.DescribeEventBus', { Name: { DataType: 'Number' } }, "'name'"],
+    ['AWSEvents.PutEvents', { Entries: [{ Source: 's', DetailType: 'd', Detail: '{}', Time: {} }] }, "'entries.0.time'"],
+  ])('%s with %j is a 400 naming %s', async (target, body, field) => {
+    const r = await awsJson(h.endpoint, target, body);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).message).toContain(field);
+  });
+
+  test('ReceiveMessage with AttributeNames that is not a list refuses before taking a message', async () => {
+    // GIVEN
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'keep me' }));
+    // WHEN
+    const r = await raw(h.endpoint, {
+      method: 'GET',
+      path: `/?Action=ReceiveMessage&QueueUrl=${encodeURIComponent(QueueUrl!)}&AttributeNames.member.1=All`,
+    });
+    // THEN
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('AttributeNames');
+    expect(await visible(QueueUrl!)).toBe(1);
+  });
+
+  test.each(['null', '[]', '"x"', '7'])('a DynamoDB body %s that is not an object is a 400', async (body) => {
+    const r = await dynamo(h.endpoint, 'GetItem', body);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).__type).toContain('SerializationException');
   });
 });
