@@ -59,8 +59,29 @@ export function checkDynamoBody(text: string): DynamoRefusal | undefined {
     throw e;
   }
   if (attributeNesting(parsed) > DYNAMODB_MAX_NESTING) return validationError(NESTING_MESSAGE);
+  // dynalite reads `null` inside a member (an attribute value, a key) as an object and throws.
+  const nul = nestedNull(parsed as Record<string, unknown>);
+  if (nul)
+    return {
+      status: 400,
+      body: { __type: 'com.amazon.coral.service#SerializationException', message: `Unexpected null value at ${nul}.` },
+    };
   const name = protoInExpression(parsed as Record<string, unknown>);
   if (name) return validationError(`Parameter ${name} is not valid: __proto__ is reserved by this local endpoint.`);
+  return undefined;
+}
+
+/** The path of the first `null` below the top-level members (`Key.sk`), or undefined. */
+function nestedNull(body: Record<string, unknown>): string | undefined {
+  const stack: [unknown, string][] = Object.entries(body).map(([k, v]) => [v, k]);
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    for (const [k, x] of Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v)) {
+      if (x === null) return `${path}.${k}`;
+      if (typeof x === 'object') stack.push([x, `${path}.${k}`]);
+    }
+  }
   return undefined;
 }
 

@@ -305,6 +305,16 @@ describe('members of the wrong type (found by the fuzzer)', () => {
     expect(await visible(QueueUrl!)).toBe(1);
   });
 
+  test.each([
+    ['GetItem', 'Key.sk', { Key: { pk: { S: 'a' }, sk: null } }],
+    ['PutItem', 'Item.x', { Item: { pk: { S: 'a' }, sk: { S: 'b' }, x: null } }],
+  ])('DynamoDB %s with a null attribute value is a 400 naming %s', async (action, field, body) => {
+    const r = await dynamo(h.endpoint, action, { TableName: table, ...body });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).message).toContain(field);
+    await stillServing();
+  });
+
   test.each(['null', '[]', '"x"', '7'])('a DynamoDB body %s that is not an object is a 400', async (body) => {
     const r = await dynamo(h.endpoint, 'GetItem', body);
     expect(r.status).toBe(400);
