@@ -7,7 +7,7 @@
  * ARNs, encryption contexts, `kms:ViaService`, TLS or not).
  *
  * Random cases are reproducible: the seed is in the describe block's name; `FC_SEED=<n>` reruns
- * one. Any disagreement fails the test, listing each case with both decisions and the deciding
+ * one, `FC_NUM_RUNS=<n>` draws more random cases than the default 1,150. Any disagreement fails the test, listing each case with both decisions and the deciding
  * statement. A disagreement the AWS documentation decides in the evaluator's favour would be
  * listed in DOCUMENTED_DISAGREEMENTS with the page that decides it; there is none today.
  */
@@ -22,8 +22,10 @@ const DEFAULT_SEED = 20261129;
 const SEED = process.env.FC_SEED === undefined ? DEFAULT_SEED : Number(process.env.FC_SEED);
 if (!Number.isSafeInteger(SEED)) throw new Error(`FC_SEED must be an integer, got '${process.env.FC_SEED}'`);
 
-/** Random cases on the real policies, and matrix cases sampled per mutation. */
-const RANDOM_CASES = 1150;
+/** Random cases on the real policies (`FC_NUM_RUNS` for more), and matrix cases sampled per mutation. */
+const RANDOM_CASES = process.env.FC_NUM_RUNS === undefined ? 1150 : Number(process.env.FC_NUM_RUNS);
+if (!Number.isSafeInteger(RANDOM_CASES) || RANDOM_CASES < 0)
+  throw new Error(`FC_NUM_RUNS must be a count, got '${process.env.FC_NUM_RUNS}'`);
 const CASES_PER_MUTATION = 4;
 
 /**
