@@ -251,7 +251,7 @@ function unlimitedGrant(f: Found, p: RequestPrincipal): boolean {
   if (f.via !== 'direct') return false;
   if (p.type === 'user' || p.type === 'root') return true;
   // A grant naming the session itself, not its role.
-  return p.type === 'assumed-role' && !(p.roleArn !== undefined && f.statement.principal?.match({ ...p, arn: '' }) === 'direct');
+  return p.type === 'assumed-role' && f.statement.principal?.listsArn(p.arn) === true;
 }
 
 function sameAccount(input: EvaluationInput): boolean {

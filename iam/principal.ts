@@ -74,6 +74,8 @@ type Entry =
 export interface CompiledPrincipal {
   /** How the element names `p`, or undefined when it does not. */
   match(p: RequestPrincipal): PrincipalMatch | undefined;
+  /** Whether the element lists exactly this ARN (a role session's own ARN, not its role's). */
+  listsArn(arn: string): boolean;
 }
 
 const ROOT_ARN = /^arn:[^:]+:iam::(\d{12}):root$/;
@@ -140,5 +142,6 @@ export function compilePrincipal(raw: unknown, where: string): CompiledPrincipal
       }
       return best;
     },
+    listsArn: (arn) => entries.some((e) => e.kind === 'arn' && e.arn === arn),
   };
 }
