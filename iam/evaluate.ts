@@ -337,22 +337,40 @@ export function principalContext(p: RequestPrincipal): Map<string, ContextValue>
   return out;
 }
 
-/** The request context indexed by lower-case key: principal keys, then the request's own. */
+/** Principal context per principal object: the runtime keeps one principal per session. */
+const principalContexts = new WeakMap<RequestPrincipal, ReadonlyMap<string, ContextValue>>();
+
+/** The request context indexed by lower-case key: the request's own keys, then the principal's. */
 export function contextLookup(p: RequestPrincipal, context: Readonly<Record<string, ContextValue>> | undefined): Lookup {
-  const map = principalContext(p);
-  for (const [k, v] of Object.entries(context ?? {})) {
+  let fromPrincipal = principalContexts.get(p);
+  if (!fromPrincipal) {
+    fromPrincipal = principalContext(p);
+    principalContexts.set(p, fromPrincipal);
+  }
+  const own = new Map<string, ContextValue>();
+  for (const k of Object.keys(context ?? {})) {
+    const v = (context as Record<string, unknown>)[k];
     if (typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
       throw new TypeError(`Context key '${k}' must be a string or a list of strings, got ${JSON.stringify(v) ?? typeof v}`);
     }
-    map.set(k.toLowerCase(), typeof v === 'string' ? v : [...v]);
+    // A copy of a list, so that a caller changing it later cannot change this decision.
+    own.set(k.toLowerCase(), typeof v === 'string' ? v : [...(v as string[])]);
   }
-  return (key) => map.get(key);
+  const principalKeys = fromPrincipal;
+  return (key) => own.get(key) ?? principalKeys.get(key);
 }
 
 /** The account in an ARN's fifth component, if it is one. */
 export function accountOfArn(arn: string): string | undefined {
-  const account = arn.split(':', 5)[4];
-  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
+  let start = 0;
+  for (let i = 0; i < 4; i++) {
+    start = arn.indexOf(':', start) + 1;
+    if (start === 0) return undefined;
+  }
+  const end = arn.indexOf(':', start);
+  if (end - start !== 12) return undefined;
+  const account = arn.slice(start, end);
+  return /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /** Builds the input of the steps from a request and its policies. */
