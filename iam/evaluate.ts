@@ -288,7 +288,9 @@ function decideResource(input: EvaluationInput, p: RequestPrincipal): Decision {
     if (!i) return limitedGrant ?? implicit('identity', input);
     return limits(input) ?? allow(i);
   }
-  // Across accounts, the caller's account and the resource's owner must both allow.
+  // Across accounts, the caller's account and the resource's owner must both allow. Another
+  // account's root user has every permission of its own account: only the resource side remains.
+  if (p.type === 'root') return r ? allow(r) : implicit('resource', input, ' (a cross-account request needs an Allow in both)');
   const i = identityAllow(input);
   if (!i) return implicit('identity', input);
   const limited = limits(input);
@@ -300,9 +302,10 @@ function decideResource(input: EvaluationInput, p: RequestPrincipal): Decision {
 function decideKey(input: EvaluationInput, p: RequestPrincipal): Decision {
   const k = keyAllow(input);
   if (!k) return implicit('key', input, ', directly or by delegating to the account');
-  if (p.type === 'service' || p.type === 'anonymous') return allow(k);
+  // A root user the key policy names (directly or as its account) has every IAM permission of its account.
+  if (p.type === 'service' || p.type === 'anonymous' || p.type === 'root') return allow(k);
   if (k.via !== 'account' && sameAccount(input)) {
-    if (p.type === 'root' || unlimitedGrant(k, p)) return allow(k);
+    if (unlimitedGrant(k, p)) return allow(k);
     return limits(input) ?? allow(k);
   }
   // The key policy delegates to the account (or grants another account): IAM policies decide.

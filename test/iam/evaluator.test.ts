@@ -250,6 +250,14 @@ describe('cross-account requests ("Cross-account policy evaluation logic", IAM U
   test.each(rows)('%s', (_name, policies, decision, kind) => {
     expect(outcome(evaluate(send(OTHER_ROLE), policies)).map(String)).toEqual([decision, kind]);
   });
+
+  test("another account's root user needs only the resource side, as it holds every permission of its account", () => {
+    expect(outcome(evaluate(send(OTHER_ROOT), { resource: allowTo({ AWS: OTHER_ROOT }) }))).toEqual(['Allow', 'resource']);
+    expect(outcome(evaluate(send(OTHER_ROOT), { resource: allowTo({ AWS: ROOT }) }))).toEqual(['ImplicitDeny', 'resource']);
+    const key: AccessRequest = { principal: OTHER_ROOT, action: 'kms:Decrypt', resource: KEY };
+    const keyPolicy = policy([{ Sid: 'Partner', Principal: { AWS: OTHER }, Action: 'kms:Decrypt', Resource: '*' }]);
+    expect(outcome(evaluate(key, { key: keyPolicy }))).toEqual(['Allow', 'key']);
+  });
 });
 
 describe('KMS key policies ("Determining access to AWS KMS keys", KMS Developer Guide)', () => {
