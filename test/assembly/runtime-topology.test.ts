@@ -1,4 +1,4 @@
-/** Template loading: intrinsics, conditions and names resolve as CloudFormation would, locally. */
+/** The runtime's topology from the assembly model: intrinsics, conditions and names resolve as CloudFormation would, locally. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,7 +64,16 @@ test('Fn::Sub, Fn::Join, Fn::Select, Fn::If with conditions, and AWS::NoValue re
     },
   );
   const topo = loadTopology(dir, ctx);
-  expect(topo.queues).toEqual([{ name: 'S-dev-eu-west-1', attributes: { VisibilityTimeout: '42' } }]);
+  expect(topo.queues).toEqual([
+    {
+      name: 'S-dev-eu-west-1',
+      arn: 'arn:aws:sqs:eu-west-1:123456789012:S-dev-eu-west-1',
+      stack: 'S',
+      account: '123456789012',
+      region: 'eu-west-1',
+      attributes: { VisibilityTimeout: '42' },
+    },
+  ]);
 });
 
 test('rules on a named bus get bus-qualified ARNs and targets keep their settings', () => {
@@ -91,7 +100,7 @@ test('rules on a named bus get bus-qualified ARNs and targets keep their setting
 
 test('a reference to a missing resource is a TemplateError naming it', () => {
   const dir = assembly({ Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: { Ref: 'Nope' } } } });
-  expect(() => loadTopology(dir, ctx)).toThrow(new TemplateError('Ref to unknown resource or parameter Nope in stack S'));
+  expect(() => loadTopology(dir, ctx)).toThrow(new TemplateError('Ref to unknown resource or parameter Nope (stack S, resource Q)'));
 });
 
 test('a directory without a cloud assembly is a TemplateError that says to synthesize', () => {
