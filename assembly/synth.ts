@@ -10,18 +10,23 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   unlinkSync,
   utimesSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { CloudAssembly } from './cloud-assembly';
 import { TemplateError } from './errors';
 import { isRecord } from './json';
+import { CfnTemplate } from './template';
 
 /** The project root: where cdk.json lives. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -211,4 +216,18 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
 /** Synthesizes when needed and returns the assembly directory. */
 export async function ensureSynth(options: SynthOptions = {}): Promise<string> {
   return (await synthesize(options)).outdir;
+}
+
+/**
+ * Synthesizes into a fresh temporary directory (bundling off unless asked, so it is quick and
+ * offline), reads the template of one stack, and removes the directory.
+ */
+export async function synthTemplate(options: Omit<SynthOptions, 'outdir' | 'force'> & { readonly stack: string }): Promise<CfnTemplate> {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'assembly-synth-'));
+  try {
+    await synthesize({ bundling: false, ...options, outdir, force: true });
+    return CloudAssembly.load(outdir).stack(options.stack).template;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
