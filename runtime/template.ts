@@ -5,7 +5,7 @@
  * Each resource carries the account and region of its stack, so an app whose stacks have explicit
  * environments keeps them. Nothing here reads the catalog: the template is the truth.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -272,9 +272,15 @@ function codeDirOf(r: Resource, p: FunctionProperties): string {
   if (typeof asset === 'string') return path.resolve(r.stack.artifact.dir, asset);
   const zip = p.Code?.ZipFile;
   if (typeof zip === 'string') {
+    // The module the worker will load: the handler up to its last dot, inside the code folder.
+    const handler = String(p.Handler ?? 'index.handler');
+    const file = path.normalize(`${handler.slice(0, Math.max(0, handler.lastIndexOf('.')))}.js`);
+    if (path.isAbsolute(file) || file.startsWith('..')) {
+      throw new TemplateError(`Function ${r.logicalId} in stack ${r.stack.name}: handler ${handler} points outside its code folder`);
+    }
     const dir = mkdtempSync(path.join(os.tmpdir(), `inline-${r.logicalId.replace(/[^A-Za-z0-9]/g, '')}-`));
-    const file = path.basename(String(p.Handler ?? 'index.handler').split('.')[0] ?? 'index');
-    writeFileSync(path.join(dir, `${file}.js`), zip);
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), zip);
     return dir;
   }
   throw new TemplateError(
