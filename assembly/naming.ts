@@ -35,6 +35,11 @@ export interface NamingPolicy {
    * know, a resource type without a rule). Undefined, or no function, makes it an error.
    */
   fallback?(ctx: NamingContext, name: string, attribute: string | undefined): string | undefined;
+  /**
+   * A value for a `Ref` or `Fn::GetAtt` to a logical id the template does not have (lib/ sizes a
+   * policy document before the template exists). Undefined, or no function, makes it an error.
+   */
+  external?(logicalId: string, attribute: string | undefined): string | undefined;
 }
 
 /** A UUID-shaped id, stable for a stack and logical id, as KMS key ids look. */

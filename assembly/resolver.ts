@@ -307,7 +307,11 @@ export class StackResolver {
       if (param.Default === undefined) this.fail(`Parameter ${name} has no Default and no value was given`);
       return param.Default;
     }
-    if (own(this.template.Resources, name) === undefined) this.fail(`Ref to unknown resource or parameter ${name}`);
+    if (own(this.template.Resources, name) === undefined) {
+      const external = this.naming.external?.(name, undefined);
+      if (external === undefined) this.fail(`Ref to unknown resource or parameter ${name}`);
+      return external;
+    }
     const r = this.resource(name);
     return this.guarded(name, () => {
       const rule = own(RULES, r.Type) as Rule | undefined;
@@ -321,6 +325,10 @@ export class StackResolver {
 
   /** `Fn::GetAtt` of a resource attribute, computed from its type. */
   getAtt(logicalId: string, attribute: string): string {
+    if (own(this.template.Resources, logicalId) === undefined) {
+      const external = this.naming.external?.(logicalId, attribute);
+      if (external !== undefined) return external;
+    }
     const r = this.resource(logicalId);
     return this.guarded(logicalId, () => {
       const rule = own(RULES, r.Type) as Rule | undefined;

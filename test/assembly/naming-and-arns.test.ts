@@ -93,6 +93,15 @@ describe('naming policies', () => {
     expect(r.physicalName('Bus')).toBe('orders');
   });
 
+  test('a policy with `external` gives references outside the template a placeholder (sizing a document before synthesis)', () => {
+    const sizing: NamingPolicy = { ...cloudNaming, name: 'sizing', external: (id, attr) => `<${id}${attr ? `.${attr}` : ''}>` };
+    const r = new StackResolver({ stackName: 'S', template: { Resources: {} } }, { naming: sizing, defaults: env });
+    expect(r.resolve({ 'Fn::Join': ['', [{ Ref: 'Elsewhere' }, '/', { 'Fn::GetAtt': ['Role', 'Arn'] }]] })).toBe('<Elsewhere>/<Role.Arn>');
+    expect(() => resolver(cloudNaming).resolve({ Ref: 'Elsewhere' })).toThrow(
+      'Ref to unknown resource or parameter Elsewhere (stack Orders)',
+    );
+  });
+
   test('an environment-agnostic stack takes the caller defaults, including a partition from the default region', () => {
     const r = resolver(cloudNaming, { account: '210987654321', region: 'us-gov-west-1' });
     expect(r.resolve({ 'Fn::Sub': '${AWS::Partition}:${AWS::Region}:${AWS::AccountId}:${AWS::URLSuffix}:${AWS::StackName}' })).toBe(
