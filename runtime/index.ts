@@ -13,6 +13,7 @@ import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
+import { parseArn } from '../assembly/arn';
 import { TemplateError, Topology, busNameOf, loadTopology } from './template';
 
 export { TemplateError } from './template';
@@ -162,7 +163,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   for (const a of topo.archives) {
     c.events.archives.set(a.name, {
       name: a.name,
-      arn: `arn:aws:events:${c.region}:${c.accountId}:archive/${a.name}`,
+      arn: a.arn,
       sourceArn: a.sourceArn,
       pattern: a.pattern,
       description: a.description,
@@ -208,7 +209,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionName} is not run locally`);
       continue;
     }
-    if (!m.eventSourceArn.startsWith('arn:aws:sqs:')) {
+    if (parseArn(m.eventSourceArn)?.service !== 'sqs') {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
       continue;
     }

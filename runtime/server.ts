@@ -15,6 +15,7 @@ import type { EventBroker } from './events';
 import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
+import { arns } from '../assembly/arn';
 
 /** Request bodies above this are refused before parsing (PutEvents and SQS allow 1 MiB of entries). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -113,7 +114,7 @@ async function route(s: Services, req: http.IncomingMessage, res: http.ServerRes
     return;
   }
   if (action === 'GetCallerIdentity') {
-    const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${s.accountId}:root</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+    const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${arns.accountRoot({ partition: 'aws', account: s.accountId })}</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
     send(res, 200, 'text/xml', xml);
     return;
   }

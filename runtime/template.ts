@@ -105,9 +105,14 @@ export interface Topology {
   stacks: string[];
   buses: ({ name: string; description?: string; deadLetterArn?: string } & Partial<Placement> & { arn?: string })[];
   rules: RuleDef[];
-  archives: ({ name: string; sourceArn: string; pattern?: string; retentionDays?: number; description?: string } & Partial<Placement> & {
-      arn?: string;
-    })[];
+  archives: ({
+    name: string;
+    arn: string;
+    sourceArn: string;
+    pattern?: string;
+    retentionDays?: number;
+    description?: string;
+  } & Partial<Placement>)[];
   queues: QueueDef[];
   functions: FunctionDef[];
   mappings: MappingDef[];
