@@ -14,7 +14,7 @@ import { RuntimeLog } from './log';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
 import { parseArn } from '../assembly/arn';
-import { TemplateError, Topology, busNameOf, loadTopology } from './template';
+import { TemplateError, Topology, appEnvironment, busNameOf, loadTopology } from './template';
 
 export { TemplateError } from './template';
 
@@ -29,9 +29,9 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Drop the runtime's per-event lines (publish, match, delivery, invocation); keep the ready line, topology, warnings and function output. @default false */
   quiet?: boolean;
-  /** @default 'us-east-1' */
+  /** @default the region every stack of the app names, else 'us-east-1' */
   region?: string;
-  /** @default '000000000000' */
+  /** @default the account every stack of the app names, else '000000000000' */
   accountId?: string;
   /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
   deliveryRetry?: DeliveryRetryOptions;
@@ -56,10 +56,11 @@ interface DynaliteServer extends http.Server {
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const started = performance.now();
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
-  const host = options.host ?? '127.0.0.1';
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
+  const app = appEnvironment(assemblyDir);
+  const region = options.region ?? app.region ?? 'us-east-1';
+  const accountId = options.accountId ?? app.account ?? '000000000000';
+  const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const log = new RuntimeLog(
     options.log ?? ((line: string) => stdout(`${line}\n`)),

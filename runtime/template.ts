@@ -137,6 +137,28 @@ export const EMULATED_TYPES = new Set([
 /** Types that exist only for deployment bookkeeping; not worth a warning. */
 const SILENT_TYPES = new Set(['AWS::CDK::Metadata']);
 
+/**
+ * The account and region the app's stacks name, each when every stack that names one agrees
+ * (a single-account app deployed with an explicit `env`). The runtime runs in that account and
+ * region, so the ARNs in its templates match the runtime's resources. An app that spans accounts
+ * gets none here: its resources carry their own accounts in the topology.
+ */
+export function appEnvironment(assemblyDir: string): { account?: string; region?: string } {
+  let stacks: readonly { environment: { account?: string; region?: string } }[];
+  try {
+    stacks = CloudAssembly.load(assemblyDir).stacks;
+  } catch {
+    return {}; // loadTopology reports what is wrong with the assembly.
+  }
+  const only = (values: (string | undefined)[]) => {
+    const set = new Set(values.filter((v): v is string => v !== undefined));
+    return set.size === 1 ? [...set][0] : undefined;
+  };
+  const account = only(stacks.map((s) => s.environment.account));
+  const region = only(stacks.map((s) => s.environment.region));
+  return { ...(account ? { account } : {}), ...(region ? { region } : {}) };
+}
+
 /** Reads every stack of the assembly in `assemblyDir` into the local topology. */
 export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
   const assembly = new Assembly(CloudAssembly.load(assemblyDir), {
