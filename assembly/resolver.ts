@@ -10,11 +10,11 @@
  * keys, reference chains are bounded and cycles are errors that name the stack and logical id.
  */
 import { arn, arns, busNameOf, partitionOf, ResourceEnv, urlSuffixOf } from './arn';
-import { StackEnvironment } from './cloud-assembly';
+import type { StackEnvironment } from './cloud-assembly';
 import { TemplateError, where } from './errors';
 import { isRecord, JsonObject, own, setOwn } from './json';
 import { NamingContext, NamingPolicy } from './naming';
-import { CfnResource, CfnTemplate } from './template';
+import type { CfnResource, CfnTemplate } from './template';
 
 /** `{ Ref: 'AWS::NoValue' }`: removes the property or list element that holds it. */
 export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
