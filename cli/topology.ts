@@ -17,6 +17,7 @@ import {
   NamingPolicy,
   readTemplate,
   StackInput,
+  StackArtifact,
   StackResolver,
   TemplateError,
 } from '../assembly';
@@ -285,6 +286,23 @@ export function templatePath(options: TopologyOptions): string {
   return join(dir, `${options.stack}.template.json`);
 }
 
+/** The stacks of the assembly that `loadTopology` reads: the one named exactly, else those whose name starts with `stack`. */
+function chosenStacks(dir: string, stack: string): StackArtifact[] {
+  if (!existsSync(join(dir, 'manifest.json'))) return [];
+  const assembly = CloudAssembly.load(dir);
+  const exact = assembly.stacks.filter((s) => s.id === stack || s.stackName === stack);
+  return exact.length > 0 ? exact : assembly.stacks.filter((s) => s.stackName.startsWith(stack));
+}
+
+/** True when `loadTopology` has something to read (a template file, or stacks in the assembly). */
+export function hasTopology(options: TopologyOptions): boolean {
+  try {
+    return existsSync(templatePath(options)) || chosenStacks(resolve(options.cwd, options.assembly ?? 'cdk.out'), options.stack).length > 0;
+  } catch {
+    return true; // loadTopology reports what is wrong with the assembly.
+  }
+}
+
 /**
  * Reads the topology: of `--template`, of the named stack, or of every stack of the assembly whose
  * name starts with `stack` (an app split into a router stack and consumer stacks). A missing
@@ -293,10 +311,8 @@ export function templatePath(options: TopologyOptions): string {
 export function loadTopology(options: TopologyOptions): Topology {
   try {
     const dir = resolve(options.cwd, options.assembly ?? 'cdk.out');
-    if (!options.template && existsSync(join(dir, 'manifest.json'))) {
-      const assembly = CloudAssembly.load(dir);
-      const exact = assembly.stacks.filter((s) => s.id === options.stack || s.stackName === options.stack);
-      const chosen = exact.length > 0 ? exact : assembly.stacks.filter((s) => s.stackName.startsWith(options.stack));
+    if (!options.template) {
+      const chosen = chosenStacks(dir, options.stack);
       if (chosen.length > 0)
         return parseStacks(chosen.map((s) => ({ stackName: s.stackName, template: s.template, environment: s.environment })));
     }

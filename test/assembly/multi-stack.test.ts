@@ -4,7 +4,7 @@
  * exports; and a consumer in another account whose subscription stays with the bus.
  */
 import { Assembly, arns, CloudAssembly, cloudNaming, localNaming, TemplateError } from '../../assembly';
-import { loadTopology as loadCliTopology } from '../../cli/topology';
+import { hasTopology, loadTopology as loadCliTopology } from '../../cli/topology';
 import { loadTopology } from '../../runtime/template';
 import { cleanUp, writeAssembly } from './helpers';
 
@@ -112,6 +112,12 @@ describe('several stacks in one assembly', () => {
       const fn = topo.functions.find((f) => f.sources.some((s) => s.queueId === queueId));
       expect(fn?.name).toBe(rule.name);
     }
+  });
+
+  test('the CLI finds stacks to read by prefix, and none for a name the assembly lacks', () => {
+    const d = dir();
+    expect(hasTopology({ assembly: d, stack: 'LoanEvents', cwd: '/' })).toBe(true);
+    expect(hasTopology({ assembly: d, stack: 'Orders', cwd: '/' })).toBe(false);
   });
 
   test('one stack is read alone when named exactly', () => {
