@@ -15,7 +15,9 @@ import {
   cloudNaming,
   isRecord,
   NamingPolicy,
+  own,
   readTemplate,
+  setOwn,
   StackInput,
   StackArtifact,
   StackResolver,
@@ -130,7 +132,8 @@ export function parseStacks(stacks: readonly StackInput[]): Topology {
         .map((logicalId) => ({ r, logicalId, id: uid(r, logicalId), props: r.properties(logicalId) })),
     );
   const counts: Record<string, number> = {};
-  for (const r of resolvers) for (const res of Object.values(r.template.Resources)) counts[res.Type] = (counts[res.Type] ?? 0) + 1;
+  for (const r of resolvers)
+    for (const res of Object.values(r.template.Resources)) setOwn(counts, res.Type, Number(own(counts, res.Type) ?? 0) + 1);
   const name = (f: Found) => f.r.physicalName(f.logicalId);
 
   const queueFound = ofType('AWS::SQS::Queue');

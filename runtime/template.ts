@@ -17,8 +17,10 @@ import {
   CloudAssembly,
   isRecord,
   localNaming,
+  own,
   parseArn,
   Resource,
+  setOwn,
   TemplateError,
   type FunctionProperties,
 } from '../assembly';
@@ -181,7 +183,7 @@ export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
   for (const stack of assembly.stacks) {
     for (const r of stack.all()) {
       if (EMULATED_TYPES.has(r.type)) add(topo, r);
-      else if (!SILENT_TYPES.has(r.type)) topo.unsupported[r.type] = (topo.unsupported[r.type] ?? 0) + 1;
+      else if (!SILENT_TYPES.has(r.type)) setOwn(topo.unsupported, r.type, Number(own(topo.unsupported, r.type) ?? 0) + 1);
     }
     topo.stacks.push(stack.name);
   }

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Assembly, CloudAssembly, cloudNaming, MAX_TEMPLATE_DEPTH, TemplateError } from '../../assembly';
+import { loadTopology as loadCliTopology } from '../../cli/topology';
 import { loadTopology } from '../../runtime/template';
 import { cleanUp, tempDir, writeAssembly } from './helpers';
 
@@ -53,6 +54,19 @@ describe('prototype keys', () => {
       );
     },
   );
+
+  test('a resource type named __proto__ is counted as a plain key by the runtime and the CLI', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'S.template.json'), '{"Resources":{"A":{"Type":"__proto__"},"B":{"Type":"__proto__"}}}');
+    writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }),
+    );
+    const topo = loadTopology(dir, { region: 'us-east-1', accountId: '000000000000', endpoint: 'http://x' });
+    expect(Object.getOwnPropertyDescriptor(topo.unsupported, '__proto__')?.value).toBe(2);
+    const cli = loadCliTopology({ assembly: dir, stack: 'S', cwd: '/' });
+    expect(Object.getOwnPropertyDescriptor(cli.counts, '__proto__')?.value).toBe(2);
+  });
 
   test('Fn::FindInMap and conditions read own keys only', () => {
     const s = load({
