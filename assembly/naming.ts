@@ -60,6 +60,7 @@ export const cloudNaming: NamingPolicy = {
  * Longest physical names each service accepts, for generated names.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html (80)
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html (64)
+ * @see https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (a function name alone: 64)
  */
 function nameLimit(type: string): number {
   if (type === 'AWS::SQS::Queue') return 80;
