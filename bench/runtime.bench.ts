@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startLocalRuntime } from '../runtime';
-import { ensureSynth } from '../runtime/synth';
+import { ensureSynth } from '../assembly';
 
 const THROUGHPUT_EVENTS = Number(process.env.BENCH_EVENTS ?? 30000);
 const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

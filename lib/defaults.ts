@@ -8,6 +8,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { cloudNaming, NamingPolicy } from '../assembly/naming';
+import { StackResolver } from '../assembly/resolver';
 
 /** Receives before a buffered message moves to its dead-letter queue. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -77,34 +79,35 @@ export function encryptedQueueProps(
   };
 }
 
+/** Every reference to a resource counts as long as the longest ARN it could be (a role ARN with a path). */
+const REFERENCE_SIZE = 128;
+
+/**
+ * lib/'s naming policy for the shared resolver: there is no template yet, so every resource
+ * reference is a placeholder of the longest size it could resolve to.
+ */
+const upperBoundNaming: NamingPolicy = {
+  ...cloudNaming,
+  name: 'upper bound',
+  generatedName: () => 'x'.repeat(REFERENCE_SIZE),
+  external: () => 'x'.repeat(REFERENCE_SIZE),
+};
+
 /**
  * Upper estimate of a policy document's size once CloudFormation has resolved it: pseudo
  * parameters take their longest values and every attribute reference (a role ARN) counts 128
  * characters. Good enough to warn before a deployment fails on a size quota.
  */
 export function estimatedPolicySize(scope: Construct, document: iam.PolicyDocument | object): number {
-  const longest: Record<string, string> = {
-    'AWS::AccountId': '123456789012',
-    'AWS::Region': 'ap-southeast-3',
-    'AWS::Partition': 'aws-us-gov',
-  };
-  const flatten = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(flatten);
-    if (v === null || typeof v !== 'object') return v;
-    const o = v as Record<string, unknown>;
-    if (typeof o.Ref === 'string') return longest[o.Ref] ?? 'x'.repeat(128);
-    if (o['Fn::GetAtt'] !== undefined) return 'x'.repeat(128);
-    if (typeof o['Fn::Sub'] === 'string') return o['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_m, k: string) => longest[k] ?? 'x'.repeat(128));
-    if (o['Fn::Join'] !== undefined) {
-      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return parts
-        .map(flatten)
-        .map((p) => (typeof p === 'string' ? p : JSON.stringify(p)))
-        .join(sep);
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, flatten(x)]));
-  };
-  return JSON.stringify(flatten(Stack.of(scope).resolve(document))).length;
+  const resolver = new StackResolver(
+    { stackName: 'x'.repeat(REFERENCE_SIZE), template: { Resources: {} } },
+    {
+      naming: upperBoundNaming,
+      defaults: { account: '123456789012', region: 'ap-southeast-3', partition: 'aws-us-gov' },
+      imports: 'error',
+    },
+  );
+  return JSON.stringify(resolver.resolve(Stack.of(scope).resolve(document))).length;
 }
 
 /** Throws when a physical name is longer than the service allows, naming the prop and value. */

@@ -14,7 +14,8 @@ import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
-import { TemplateError, Topology, busNameOf, loadTopology } from './template';
+import { parseArn } from '../assembly/arn';
+import { TemplateError, Topology, appEnvironment, busNameOf, loadTopology } from './template';
 
 export { TemplateError } from './template';
 
@@ -29,9 +30,9 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Drop the runtime's per-event lines (publish, match, delivery, invocation); keep the ready line, topology, warnings and function output. @default false */
   quiet?: boolean;
-  /** @default 'us-east-1' */
+  /** @default the region every stack of the app names, else 'us-east-1' */
   region?: string;
-  /** @default '000000000000' */
+  /** @default the account every stack of the app names, else '000000000000' */
   accountId?: string;
   /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
   deliveryRetry?: DeliveryRetryOptions;
@@ -58,10 +59,11 @@ interface DynaliteServer extends http.Server {
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const started = performance.now();
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
-  const host = options.host ?? '127.0.0.1';
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
+  const app = appEnvironment(assemblyDir);
+  const region = options.region ?? app.region ?? 'us-east-1';
+  const accountId = options.accountId ?? app.account ?? '000000000000';
+  const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const log = new RuntimeLog(
     options.log ?? ((line: string) => stdout(`${line}\n`)),
@@ -167,7 +169,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   for (const a of topo.archives) {
     c.events.archives.set(a.name, {
       name: a.name,
-      arn: `arn:aws:events:${c.region}:${c.accountId}:archive/${a.name}`,
+      arn: a.arn,
       sourceArn: a.sourceArn,
       pattern: a.pattern,
       description: a.description,
@@ -213,7 +215,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionName} is not run locally`);
       continue;
     }
-    if (!m.eventSourceArn.startsWith('arn:aws:sqs:')) {
+    if (parseArn(m.eventSourceArn)?.service !== 'sqs') {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
       continue;
     }

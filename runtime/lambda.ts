@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { RuntimeLog } from './log';
 import type { FunctionDef } from './template';
 import { WORKER_SOURCE } from './worker-source';
+import { arns, partitionOf } from '../assembly/arn';
 
 export interface InvokeError {
   errorType: string;
@@ -52,7 +53,9 @@ export class LambdaFunction {
     /** Execution environments this function may run at once. */
     public maxWorkers: number,
   ) {
-    this.arn = `arn:aws:lambda:${settings.region}:${settings.accountId}:function:${def.name}`;
+    // The topology's ARN carries the function's own stack environment; a function added by hand takes the runtime's.
+    this.arn =
+      def.arn ?? arns.function({ partition: partitionOf(settings.region), region: settings.region, account: settings.accountId }, def.name);
   }
 
   get name(): string {

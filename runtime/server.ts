@@ -26,6 +26,7 @@ import { checkShape, type Shape } from './http/shapes';
 import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
+import { arns } from '../assembly/arn';
 
 export { MAX_BODY_BYTES } from './http/body';
 
@@ -228,7 +229,7 @@ async function serveQuery(
     return;
   }
   if (action === 'GetCallerIdentity') {
-    const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${s.accountId}:root</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+    const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${arns.accountRoot({ partition: 'aws', account: s.accountId })}</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
     send(res, 200, 'text/xml', xml);
     return;
   }

@@ -5,7 +5,7 @@
  * (cap queue visibility timeouts so failed records come back sooner while developing).
  */
 import { startLocalRuntime } from './index';
-import { ensureSynth } from './synth';
+import { synthesize } from '../assembly';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +25,11 @@ async function main(): Promise<void> {
   let assemblyDir = assembly;
   if (!assemblyDir) {
     process.stdout.write('Synthesizing the app (skipped when cdk.out is up to date)...\n');
-    assemblyDir = await ensureSynth();
+    const synth = await synthesize();
+    process.stdout.write(
+      synth.synthesized ? `Synthesized ${synth.outdir} (${synth.reason})\n` : `Reused ${synth.outdir} (${synth.reason})\n`,
+    );
+    assemblyDir = synth.outdir;
   }
   const runtime = await startLocalRuntime({
     assemblyDir,

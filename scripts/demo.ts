@@ -13,7 +13,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, S
 import { LoanApplicationSubmitted, underwriting } from '../catalog/loans';
 import type { DataOf } from '../catalog/define';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
-import { ensureSynth } from '../runtime/synth';
+import { ensureSynth } from '../assembly';
 import { EventPublisher } from '../sdk';
 
 /** Failed records come back after this many seconds instead of the template's minutes. */

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { renderMermaid } from '../cli/mermaid';
 import { DEFAULT_STACK } from '../cli/program';
 import { extractDiagram, readmeDiagramBlock, replaceDiagram } from '../cli/readme';
-import { PROJECT_ROOT, synthTemplate } from '../cli/synth';
+import { PROJECT_ROOT, synthTemplate } from '../assembly';
 import { parseTemplate } from '../cli/topology';
 
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const readmePath = join(PROJECT_ROOT, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
-  const block = readmeDiagramBlock(renderMermaid(parseTemplate(await synthTemplate({ stack: DEFAULT_STACK })), { stack: DEFAULT_STACK }));
+  const block = readmeDiagramBlock(
+    renderMermaid(parseTemplate(await synthTemplate({ stack: DEFAULT_STACK }), DEFAULT_STACK), { stack: DEFAULT_STACK }),
+  );
   if (extractDiagram(readme) === block) {
     process.stdout.write('README diagram is up to date\n');
     return 0;

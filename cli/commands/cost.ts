@@ -1,10 +1,9 @@
 /** `cost`: monthly cost of the deployed design for an event rate, size and consumer count. */
-import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { estimateCost, perMonth, type CostInputs } from '../cost';
 import { PRICES, PRICES_REGION, PRICES_TAKEN_ON } from '../pricing';
 import { intInRange, numberInRange, type Wrap } from '../program';
-import { loadTopology, templatePath, type Topology } from '../topology';
+import { hasTopology, loadTopology, type Topology } from '../topology';
 
 interface CostOptions {
   rate: number;
@@ -93,11 +92,8 @@ Example:
     )
     .action(
       wrap<CostOptions>(async ({ io, out, globals }, o) => {
-        const path = templatePath({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd });
-        const topology =
-          o.template || existsSync(path)
-            ? loadTopology({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd })
-            : undefined;
+        const where = { template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd };
+        const topology = o.template || hasTopology(where) ? loadTopology(where) : undefined;
         const d = designDefaults(topology);
         const inputs: CostInputs = {
           eventsPerMonth: perMonth(o.rate, o.per),

@@ -8,7 +8,7 @@ import { CommandFailedError, UsageError } from '../errors';
 import { renderMermaid } from '../mermaid';
 import type { Wrap } from '../program';
 import { readmeDiagramBlock } from '../readme';
-import { PROJECT_ROOT, synthTemplate } from '../synth';
+import { PROJECT_ROOT, synthTemplate } from '../../assembly';
 import { loadTopology, parseTemplate } from '../topology';
 
 /** Finds mermaid-cli's `mmdc`: the project's node_modules/.bin first, then PATH. */
@@ -41,7 +41,7 @@ Examples:
       wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, globals }, opts) => {
         if (opts.synth && opts.template) throw new UsageError('--synth and --template cannot be used together');
         const topology = opts.synth
-          ? parseTemplate(await synthTemplate({ stack: globals.stack, env: io.env }))
+          ? parseTemplate(await synthTemplate({ stack: globals.stack, env: io.env }), globals.stack)
           : loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
         const mermaid = renderMermaid(topology, { stack: globals.stack });
         if (opts.format === 'mermaid' || opts.format === 'markdown') {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMermaid } from '../../cli/mermaid';
 import { extractDiagram, readmeDiagramBlock } from '../../cli/readme';
-import { PROJECT_ROOT, synthTemplate } from '../../cli/synth';
+import { PROJECT_ROOT, synthTemplate } from '../../assembly';
 import { parseTemplate, type Topology } from '../../cli/topology';
 import { runCli } from './helpers';
 

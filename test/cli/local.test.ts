@@ -18,7 +18,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { startLocalRuntime, type LocalRuntime } from '../../runtime';
-import { ensureSynth } from '../../runtime/synth';
+import { ensureSynth } from '../../assembly';
 import { parseTemplate, templatePath, type Topology } from '../../cli/topology';
 import { submittedData } from '../sdk/factories';
 import { json, runCli, type CliResult } from './helpers';

@@ -93,8 +93,8 @@ describe('intrinsic resolution', () => {
   });
 
   test('fails, naming it, on an intrinsic it cannot resolve', () => {
-    expect(() => r.resolve({ 'Fn::ImportValue': 'Shared' })).toThrow('Intrinsic Fn::ImportValue is not supported: "Shared"');
-    expect(() => r.resolve({ Ref: 'Missing' })).toThrow("No resource 'Missing' in the template");
+    expect(() => r.resolve({ 'Fn::ImportValue': 'Shared' })).toThrow('Fn::ImportValue Shared: exports are not resolved here');
+    expect(() => r.resolve({ Ref: 'Missing' })).toThrow('Ref to unknown resource or parameter Missing (stack LoanEvents)');
     expect(() => r.resolve({ 'Fn::GetAtt': [id('AWS::SQS::Queue'), 'Nope'] })).toThrow("no rule for attribute 'Nope' of AWS::SQS::Queue");
   });
 });

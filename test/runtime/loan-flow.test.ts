@@ -9,7 +9,7 @@ import { DescribeArchiveCommand, ListArchivesCommand } from '@aws-sdk/client-eve
 import { LoanApplicationSubmitted } from '../../catalog/loans';
 import type { DataOf } from '../../catalog/define';
 import { EventPublisher } from '../../sdk';
-import { ensureSynth } from '../../runtime/synth';
+import { ensureSynth } from '../../assembly';
 import { Harness, startHarness, waitFor } from './helpers';
 
 jest.setTimeout(240_000);

@@ -2,6 +2,7 @@
  * Collects every IAM policy of a synthesized template, with intrinsics resolved: identity
  * policies by role ARN, resource policies (bus, queues, keys) by resource ARN.
  */
+import { arns } from '../../../assembly';
 import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 
 export interface Statement {
@@ -106,7 +107,7 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
   for (const id of r.ofType('AWS::Events::EventBusPolicy')) {
     const props = r.resolve(r.resource(id).Properties ?? {}) as Record<string, unknown>;
     const busName = props.EventBusName === undefined ? 'default' : r.busName(props.EventBusName);
-    const busArn = `arn:${env.partition}:events:${env.region}:${env.account}:event-bus/${busName}`;
+    const busArn = arns.eventBus(env, busName);
     let statement: Statement;
     if (props.Statement !== undefined) {
       statement = { ...(props.Statement as Statement), Sid: props.StatementId as string };
@@ -117,7 +118,7 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
       statement = {
         Sid: props.StatementId as string,
         Effect: 'Allow',
-        Principal: { AWS: principal === '*' ? '*' : `arn:${env.partition}:iam::${principal}:root` },
+        Principal: { AWS: principal === '*' ? '*' : arns.accountRoot({ partition: env.partition, account: principal }) },
         Action: props.Action as string,
         Resource: busArn,
         ...(cond ? { Condition: { [cond.Type]: { [cond.Key]: cond.Value } } } : {}),
@@ -130,7 +131,7 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
     const document = normalize(r.resolve(props.PolicyDocument), id);
     for (const url of asArray(r.resolve(props.Queues) as string | string[])) {
       const [, , , account, name] = url.split('/');
-      const queueArn = `arn:${env.partition}:sqs:${env.region}:${account}:${name}`;
+      const queueArn = arns.queue({ ...env, account: account ?? '' }, name ?? '');
       if (model.resource[queueArn]) {
         throw new Error(`Queue ${queueArn} has more than one AWS::SQS::QueuePolicy; CloudFormation keeps only one of them`);
       }

@@ -4,12 +4,13 @@
  * found through the stack's public properties. This file is the only one that knows the stack's
  * API; when the stack renames something, adapt `describeStack`.
  */
+import { rmSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
 import { defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../catalog/define';
 import { loanCatalog } from '../../../catalog/loans';
 import { LoanEventsStack, LoanEventsStackProps } from '../../../lib/loan-events-stack';
+import { CloudAssembly } from '../../../assembly';
 import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyModel } from './policies';
 
@@ -93,7 +94,13 @@ export function synthesize(props: LoanEventsStackProps = {}): { stack: LoanEvent
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new LoanEventsStack(app, TEST_ENV.stackName, { catalog: matrixCatalog, ...props });
-  return { stack, template: Template.fromStack(stack).toJSON() as CfnTemplate };
+  // Read back through the one template reader, as the runtime and the CLI read cdk.out.
+  const { directory } = app.synth();
+  try {
+    return { stack, template: CloudAssembly.load(directory).stack(stack.stackName).template };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 export function describeStack(

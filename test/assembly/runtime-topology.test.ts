@@ -1,13 +1,16 @@
-/** Template loading: intrinsics, conditions and names resolve as CloudFormation would, locally. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+/** The runtime's topology from the assembly model: intrinsics, conditions and names resolve as CloudFormation would, locally. */
+import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TemplateError, loadTopology } from '../../runtime/template';
+import { cleanUp, tempDir } from './helpers';
+
+afterAll(cleanUp);
 
 const ctx = { region: 'eu-west-1', accountId: '123456789012', endpoint: 'http://127.0.0.1:9999' };
 
 function assembly(resources: object, extra: object = {}): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tpl-'));
+  const dir = tempDir('tpl-');
   writeFileSync(
     path.join(dir, 'manifest.json'),
     JSON.stringify({
@@ -37,12 +40,12 @@ test('names without a name property are stack-logicalId, and Ref of a queue is i
   const topo = loadTopology(dir, ctx);
   // THEN
   expect(topo.queues.map((q) => q.name).sort()).toEqual(['S-F.fifo', 'S-Q']);
-  expect(topo.functions[0].environment).toEqual({
+  expect(topo.functions[0]?.environment).toEqual({
     URL: 'http://127.0.0.1:9999/123456789012/S-Q',
     ARN: 'arn:aws:sqs:eu-west-1:123456789012:S-F.fifo',
     NAME: 'S-Q',
   });
-  expect(topo.functions[0].timeoutSeconds).toBe(3);
+  expect(topo.functions[0]?.timeoutSeconds).toBe(3);
 });
 
 test('Fn::Sub, Fn::Join, Fn::Select, Fn::If with conditions, and AWS::NoValue resolve', () => {
@@ -64,7 +67,16 @@ test('Fn::Sub, Fn::Join, Fn::Select, Fn::If with conditions, and AWS::NoValue re
     },
   );
   const topo = loadTopology(dir, ctx);
-  expect(topo.queues).toEqual([{ name: 'S-dev-eu-west-1', attributes: { VisibilityTimeout: '42' } }]);
+  expect(topo.queues).toEqual([
+    {
+      name: 'S-dev-eu-west-1',
+      arn: 'arn:aws:sqs:eu-west-1:123456789012:S-dev-eu-west-1',
+      stack: 'S',
+      account: '123456789012',
+      region: 'eu-west-1',
+      attributes: { VisibilityTimeout: '42' },
+    },
+  ]);
 });
 
 test('rules on a named bus get bus-qualified ARNs and targets keep their settings', () => {
@@ -91,7 +103,7 @@ test('rules on a named bus get bus-qualified ARNs and targets keep their setting
 
 test('a reference to a missing resource is a TemplateError naming it', () => {
   const dir = assembly({ Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: { Ref: 'Nope' } } } });
-  expect(() => loadTopology(dir, ctx)).toThrow(new TemplateError('Ref to unknown resource or parameter Nope in stack S'));
+  expect(() => loadTopology(dir, ctx)).toThrow(new TemplateError('Ref to unknown resource or parameter Nope (stack S, resource Q)'));
 });
 
 test('a directory without a cloud assembly is a TemplateError that says to synthesize', () => {

@@ -54,7 +54,7 @@ describe('parseTemplate', () => {
   test('follows references from rule to queue to DLQ and function', () => {
     const t = parseTemplate(template);
     expect(t.busName).toBe('orders');
-    expect(t.rules[0].targets[0]).toMatchObject({ queueId: 'Q' });
+    expect(t.rules[0]?.targets[0]).toMatchObject({ queueId: 'Q' });
     expect(t.queues.get('Q')?.redrive).toEqual({ deadLetterQueueId: 'D', maxReceiveCount: 4 });
     expect(t.functions[0]).toMatchObject({
       name: 'orders-fn',
