@@ -7,7 +7,7 @@
 import { Branch, FieldCondition, Matcher } from './compile';
 import { ArrayPos, consistent, Kind, Leaf, toLeaf } from './event';
 import { RawNumber } from './json';
-import { compareNumbers, ipToHex, looksLikeIp, numberKey, wildcardMatches } from './values';
+import { ipToHex, looksLikeIp, wildcardMatches } from './values';
 
 /** A node of the tree of field paths rules use; the event is read only along it. */
 class PathNode {
@@ -55,7 +55,7 @@ class FieldTransitions {
         this.strings = push(this.strings, m.value, target);
         return;
       case 'number':
-        this.numbers = push(this.numbers, numberKey(m.value), target);
+        this.numbers = push(this.numbers, m.value, target);
         return;
       case 'numtext':
         this.numberTexts = push(this.numberTexts, m.value, target);
@@ -113,6 +113,11 @@ function addProbe(probes: Probe[], m: Matcher, target: NameState): Probe[] {
  * search plus the ranges that hold it, however many ranges there are (a bus of 10,000 rules has
  * transitions with hundreds of overlapping ranges).
  */
+/** Ascending order of doubles, infinities included; -0 never reaches here (see comparableNumber). */
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 class RangeIndex {
   /** Distinct bounds, ascending. */
   private readonly points: number[];
@@ -123,7 +128,7 @@ class RangeIndex {
     const bounds: number[] = [];
     for (const p of ranges) if (p.m.kind === 'numeric') bounds.push(p.m.lo, p.m.hi);
     bounds.sort(compareNumbers);
-    this.points = bounds.filter((v, i) => i === 0 || compareNumbers(v, bounds[i - 1]) !== 0);
+    this.points = bounds.filter((v, i) => i === 0 || v !== bounds[i - 1]);
     this.pieces = Array.from({ length: 2 * this.points.length + 1 }, () => [] as Probe[]);
     for (const p of ranges) {
       if (p.m.kind !== 'numeric') continue;
@@ -568,7 +573,7 @@ export class Machine<K> {
       }
       case Kind.Number:
         if (leaf.num === leaf.num) {
-          if (ft.numbers !== null) this.visitAll(ft.numbers.get(numberKey(leaf.num)), chosen);
+          if (ft.numbers !== null) this.visitAll(ft.numbers.get(leaf.num), chosen);
           if (ft.ranges !== null) {
             const hits = ft.rangesContaining.holding(leaf.num);
             for (let i = 0; i < hits.length; i++) this.visitAll(hits[i].targets, chosen);
@@ -602,7 +607,7 @@ export function probe(p: { readonly m: Matcher; readonly lower: string }, leaf: 
     case 'string':
       return isString && leaf.str === m.value;
     case 'number':
-      return leaf.kind === Kind.Number && leaf.num === leaf.num && compareNumbers(leaf.num, m.value) === 0;
+      return leaf.kind === Kind.Number && leaf.num === leaf.num && leaf.num === m.value;
     case 'numtext':
       return leaf.kind === Kind.Number && leaf.num !== leaf.num && leaf.str === m.value;
     case 'literal':
@@ -636,7 +641,7 @@ export function probe(p: { readonly m: Matcher; readonly lower: string }, leaf: 
     case 'not-strings':
       return !(isString && m.values.has(leaf.str));
     case 'not-numbers':
-      return !(leaf.kind === Kind.Number && leaf.num === leaf.num && m.values.has(numberKey(leaf.num)));
+      return !(leaf.kind === Kind.Number && leaf.num === leaf.num && m.values.has(leaf.num));
     case 'not-prefix':
       return !(isString && m.values.some((v) => leaf.str.startsWith(v)));
     case 'not-suffix':

@@ -177,7 +177,9 @@ export function renderTargetInput(event: object, input: TargetInput, context: Tr
     const v = values.get(m[1]);
     out += template.slice(last, i);
     if (!isJsonTemplate) out += plainText(v);
-    else if (!inString) out += v === undefined ? 'null' : JSON.stringify(v);
+    // A path missing from the event creates no variable: outside quotes it becomes the empty
+    // string "" (recorded against AWS), inside quotes nothing.
+    else if (!inString) out += v === undefined ? '""' : JSON.stringify(v);
     else if (typeof v === 'string') out += JSON.stringify(v).slice(1, -1);
     else if (v !== null && typeof v === 'object') out += JSON.stringify(v);
     else out += plainText(v);

@@ -13,7 +13,8 @@ import { PatternReason } from './errors';
 export function comparableNumber(raw: string): number | undefined {
   const d = Number(raw);
   if (!Number.isFinite(d)) return undefined;
-  return normalizeDecimal(raw) === normalizeDecimal(String(d)) ? d : undefined;
+  // `+ 0` turns -0 into 0: event-ruler reads the literal as a BigDecimal, which has no negative zero.
+  return normalizeDecimal(raw) === normalizeDecimal(String(d)) ? d + 0 : undefined;
 }
 
 /** A decimal literal as `[-]digits e exponent` with no leading or trailing zeros; zero is "0". */
@@ -39,25 +40,6 @@ function normalizeDecimal(s: string): string {
   digits = digits.replace(/0+$/, '');
   if (digits === '') return '0';
   return `${neg ? '-' : ''}${digits}e${exp}`;
-}
-
-/**
- * Orders doubles as EventBridge's comparable encoding does: by IEEE-754 bits, so -0 sorts
- * below +0 and the two are different values.
- */
-export function compareNumbers(a: number, b: number): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a !== 0) return 0;
-  // 1 / -0 is -Infinity: the sign of a zero, without Object.is.
-  const na = 1 / a < 0;
-  const nb = 1 / b < 0;
-  return na === nb ? 0 : na ? -1 : 1;
-}
-
-/** Map key for an exact number: keeps -0 apart from +0 (Map treats them as one key). */
-export function numberKey(n: number): number | string {
-  return n === 0 && Object.is(n, -0) ? '-0' : n;
 }
 
 const IPV4 = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;

@@ -48,7 +48,7 @@ function withPattern<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof InvalidEventPatternError) throw new UsageError(`--pattern: ${err.message}`);
-    if (err instanceof Error && err.name === 'InvalidEventError') throw new UsageError(`--event: ${err.message}`);
+    if (err instanceof Error && err.name === 'MalformedEventError') throw new UsageError(`--event: ${err.message}`);
     throw err;
   }
 }
