@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { EventPublisher, PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, entrySize, packEntries } from '../../sdk';
+import { replayable } from '../support/property';
 import { blobCatalog, blobEntryOfSize } from './factories';
 
 describe('packEntries (property-based)', () => {
@@ -23,7 +24,7 @@ describe('packEntries (property-based)', () => {
           expect(requests.flat()).toEqual(sizes.map((_, i) => i));
         },
       ),
-      { numRuns: 500 },
+      replayable({ numRuns: 500 }),
     );
   });
 
@@ -37,6 +38,7 @@ describe('packEntries (property-based)', () => {
           expect(requests[r].length === PUT_EVENTS_MAX_ENTRIES || bytes + next > 2000).toBe(true);
         }
       }),
+      replayable(),
     );
   });
 
@@ -67,6 +69,7 @@ describe('entrySize', () => {
           ).toBe(expected);
         },
       ),
+      replayable(),
     );
   });
 
@@ -104,7 +107,7 @@ describe('EventPublisher packing (property-based, through PutEvents)', () => {
           expect(result.successCount).toBe(sizes.length);
         },
       ),
-      { numRuns: 30 },
+      replayable({ numRuns: 30 }),
     );
   });
 });
