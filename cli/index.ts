@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** Entry point of the `loan-events` command; see docs/cli.md. */
+/** Entry point of the command line (package.json "bin"); see docs/cli.md. */
 import { processIO } from './io';
 import { run } from './program';
 

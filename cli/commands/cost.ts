@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { estimateCost, perMonth, type CostInputs } from '../cost';
 import { PRICES, PRICES_REGION, PRICES_TAKEN_ON } from '../pricing';
-import { intInRange, numberInRange, type Wrap } from '../program';
+import { intInRange, numberInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { loadTopology, templatePath, type Topology } from '../topology';
 
 interface CostOptions {
@@ -89,14 +89,16 @@ export function registerCost(program: Command, wrap: Wrap): void {
       `
 Prices: ${PRICES_REGION}, taken ${PRICES_TAKEN_ON}, without free tiers (see cli/pricing.ts).
 Example:
-  $ loan-events cost --rate 50 --size 2 --consumers 2`,
+  $ ${PROGRAM_NAME} cost --rate 50 --size 2 --consumers 2`,
     )
     .action(
-      wrap<CostOptions>(async ({ io, out, globals }, o) => {
-        const path = templatePath({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd });
+      wrap<CostOptions>(async ({ io, out, names }, o) => {
+        // Design defaults come from the template when there is one; without one, the options' defaults.
+        const stack = o.template ? (names.tryStack(o.assembly) ?? '') : names.tryStack(o.assembly);
+        const path = stack === undefined ? undefined : templatePath({ template: o.template, assembly: o.assembly, stack, cwd: io.cwd });
         const topology =
-          o.template || existsSync(path)
-            ? loadTopology({ template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd })
+          stack !== undefined && path !== undefined && (o.template || existsSync(path))
+            ? loadTopology({ template: o.template, assembly: o.assembly, stack, cwd: io.cwd })
             : undefined;
         const d = designDefaults(topology);
         const inputs: CostInputs = {

@@ -2,6 +2,9 @@
  * The AWS path of every command that calls AWS, against aws-sdk-client-mock: the requests each
  * command sends and what it makes of the answers.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DeleteRuleCommand,
   DescribeEventBusCommand,
@@ -33,15 +36,26 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { BUS_ENV, STACK_ENV } from '../../cli/app-names';
 import { clientConfig } from '../../cli/aws';
+import { LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../../cli/discovery';
 import { submittedData } from '../sdk/factories';
 import { json, runCli } from './helpers';
 
 const eb = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
-const ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+/** The mocked deployment's bus and stack, named to the CLI through the environment. */
+const BUS = 'loan-events';
+const STACK = 'LoanEvents';
+const ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  [BUS_ENV]: BUS,
+  [STACK_ENV]: STACK,
+};
 const ACCOUNT = '111122223333';
-const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/loan-events`;
+const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${BUS}`;
 const qArn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
 const qUrl = (name: string) => `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${name}`;
 const nameOfUrl = (url?: string) => (url ?? '').split('/').pop() ?? '';
@@ -58,7 +72,7 @@ function deployedStack(depths: Record<string, number> = {}): void {
   eb.on(ListRulesCommand).resolves({
     Rules: [
       { Name: 'LoanEvents-underwriting', EventBusName: 'loan-events' },
-      { Name: 'loan-events-tail-0000', EventBusName: 'loan-events' },
+      { Name: `${TAIL_PREFIX}0000`, EventBusName: 'loan-events' },
     ],
   });
   eb.on(ListTargetsByRuleCommand, { Rule: 'LoanEvents-underwriting' }).resolves({
@@ -501,7 +515,7 @@ describe('tail (AWS path)', () => {
         .map((l) => JSON.parse(l).id),
     ).toEqual(['e-1', 'e-2']);
     const queue = sqs.commandCalls(CreateQueueCommand)[0].args[0].input;
-    expect(queue.QueueName).toMatch(/^loan-events-tail-[0-9a-f]{8}$/);
+    expect(queue.QueueName).toMatch(new RegExp(`^${TAIL_PREFIX}[0-9a-f]{8}$`));
     expect(queue.Attributes?.SqsManagedSseEnabled).toBe('true');
     const rule = eb.commandCalls(PutRuleCommand)[0].args[0].input;
     expect(JSON.parse(rule.EventPattern!)).toEqual(pattern);
@@ -534,7 +548,7 @@ describe('tail (AWS path)', () => {
     expect(JSON.parse(eb.commandCalls(PutRuleCommand)[0].args[0].input.EventPattern!)).toEqual({ source: [{ prefix: '' }] });
     expect(eb.commandCalls(DeleteRuleCommand)).toHaveLength(1);
     expect(sqs.commandCalls(DeleteQueueCommand)).toHaveLength(1);
-    expect(r.stderr).toContain('removed rule loan-events-tail-');
+    expect(r.stderr).toContain(`removed rule ${TAIL_PREFIX}`);
   });
 
   test('a failure while setting up removes what was created and exits 1', async () => {
@@ -557,13 +571,60 @@ describe('tail (AWS path)', () => {
     expect(sqs.commandCalls(CreateQueueCommand)).toHaveLength(0);
   });
 
-  test('--cleanup removes temporary rules and queues left behind', async () => {
-    eb.on(ListRulesCommand).resolves({ Rules: [{ Name: 'loan-events-tail-dead0001' }] });
-    sqs.on(ListQueuesCommand).resolves({ QueueUrls: [qUrl('loan-events-tail-dead0001')] });
+  test('finds the bus in the synthesized app of the working directory when none is named', async () => {
+    // GIVEN an assembly whose router stack names its bus, and no bus in the options or environment
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-assembly-'));
+    try {
+      mkdirSync(join(cwd, 'cdk.out'));
+      const router = { Resources: { Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'from-assembly' } } } };
+      writeFileSync(join(cwd, 'cdk.out', 'Router.template.json'), JSON.stringify(router));
+      eb.on(ListRulesCommand).resolves({ Rules: [] });
+      sqs.on(ListQueuesCommand).resolves({ QueueUrls: [] });
+      const { [BUS_ENV]: _bus, [STACK_ENV]: _stack, ...noNames } = ENV;
+      // WHEN
+      const r = await runCli(['tail', '--cleanup'], { env: noNames, cwd });
+      // THEN
+      expect(r.code).toBe(0);
+      expect(eb.commandCalls(ListRulesCommand)[0]?.args[0].input.EventBusName).toBe('from-assembly');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('without a bus anywhere, exits 2 and says how to name one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-empty-'));
+    try {
+      const { [BUS_ENV]: _bus, [STACK_ENV]: _stack, ...noNames } = ENV;
+      const r = await runCli(['tail', '--cleanup'], { env: noNames, cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`run 'npx cdk synth' first, or pass --template <file>, or name them with --stack and --bus`);
+      expect(eb.commandCalls(ListRulesCommand)).toHaveLength(0);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('--cleanup removes temporary rules and queues left behind, also under the earlier prefix', async () => {
+    // GIVEN one leftover rule and queue under the current prefix and one under the earlier one
+    const [legacy] = LEGACY_TAIL_PREFIXES;
+    eb.on(ListRulesCommand).resolves({ Rules: [] });
+    eb.on(ListRulesCommand, { NamePrefix: TAIL_PREFIX }).resolves({ Rules: [{ Name: `${TAIL_PREFIX}dead0001` }] });
+    eb.on(ListRulesCommand, { NamePrefix: legacy }).resolves({ Rules: [{ Name: `${legacy}dead0002` }] });
+    sqs.on(ListQueuesCommand).resolves({ QueueUrls: [] });
+    sqs.on(ListQueuesCommand, { QueueNamePrefix: TAIL_PREFIX }).resolves({ QueueUrls: [qUrl(`${TAIL_PREFIX}dead0001`)] });
+    sqs.on(ListQueuesCommand, { QueueNamePrefix: legacy }).resolves({ QueueUrls: [qUrl(`${legacy}dead0002`)] });
+    // WHEN
     const r = await runCli(['tail', '--cleanup'], { env: ENV });
+    // THEN
     expect(r.code).toBe(0);
-    expect(eb.commandCalls(ListRulesCommand)[0].args[0].input).toMatchObject({ NamePrefix: 'loan-events-tail-' });
-    expect(eb.commandCalls(DeleteRuleCommand)[0].args[0].input.Name).toBe('loan-events-tail-dead0001');
-    expect(sqs.commandCalls(DeleteQueueCommand)[0].args[0].input.QueueUrl).toBe(qUrl('loan-events-tail-dead0001'));
+    expect(eb.commandCalls(ListRulesCommand).map((c) => c.args[0].input)).toEqual([
+      { EventBusName: BUS, NamePrefix: TAIL_PREFIX },
+      { EventBusName: BUS, NamePrefix: legacy },
+    ]);
+    expect(eb.commandCalls(DeleteRuleCommand).map((c) => c.args[0].input.Name)).toEqual([`${TAIL_PREFIX}dead0001`, `${legacy}dead0002`]);
+    expect(sqs.commandCalls(DeleteQueueCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
+      qUrl(`${TAIL_PREFIX}dead0001`),
+      qUrl(`${legacy}dead0002`),
+    ]);
   });
 });
