@@ -16,8 +16,21 @@ const RISKY_NUMBERS = /[:,[]\s*-?(?:[\d.]{16}|[\d.]+[eE][+-]?\d{3})/;
 
 /** Parses event text; throws MalformedEventError when it is not JSON. */
 export function parseEventText(text: string): unknown {
+  return parseWith(text, mayHoldInexactNumbers(text));
+}
+
+/** Whether the text may hold a number literal JSON.parse would change (see RISKY_NUMBERS). */
+export function mayHoldInexactNumbers(text: string): boolean {
+  return RISKY_NUMBERS.test(text);
+}
+
+/**
+ * Parses event text with JSON.parse, or with the reader that keeps number literals; throws
+ * MalformedEventError when it is not JSON.
+ */
+export function parseWith(text: string, keepNumberLiterals: boolean): unknown {
   try {
-    return RISKY_NUMBERS.test(text) ? parseJsonPreservingNumbers(text) : JSON.parse(text);
+    return keepNumberLiterals ? parseJsonPreservingNumbers(text) : JSON.parse(text);
   } catch (e) {
     // RangeError: nesting deeper than the stack; PutEvents itself stops at 1,100 levels.
     if (e instanceof SyntaxError || e instanceof PatternReason || e instanceof RangeError) throw new MalformedEventError();

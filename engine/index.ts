@@ -4,7 +4,7 @@
  */
 import { Branch, compilePattern } from './compile';
 import { MalformedEventError, InvalidEventPatternError, PATTERN_ERROR_PREFIX, PatternReason } from './errors';
-import { parseEventText } from './event';
+import { mayHoldInexactNumbers, parseEventText, parseWith } from './event';
 import { explainBranches } from './explain';
 import { Machine } from './machine';
 
@@ -25,7 +25,10 @@ export function compile(pattern: string | object): Branch[] {
 
 /** The event as a JSON object; text is parsed once. Throws MalformedEventError otherwise. */
 export function toEventObject(event: string | object): object {
-  const v = typeof event === 'string' ? parseEventText(event) : event;
+  return asEventObject(typeof event === 'string' ? parseEventText(event) : event);
+}
+
+function asEventObject(v: unknown): object {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MalformedEventError();
   return v;
 }
@@ -93,8 +96,16 @@ export class RuleMatcher<K = string> {
     return this.machine.size;
   }
 
-  /** The ids of every rule the event matches (an event given as text is parsed once). */
+  /**
+   * The ids of every rule the event matches. Text is parsed with JSON.parse; only when matching
+   * tested one of its numbers and the text may hold a literal JSON.parse changes is it read again
+   * keeping the literals, so most events skip even that check.
+   */
   match(event: string | object): K[] {
-    return this.machine.match(toEventObject(event));
+    if (typeof event !== 'string') return this.machine.match(toEventObject(event));
+    const fast = asEventObject(parseWith(event, false));
+    const out = this.machine.match(fast);
+    if (this.machine.numbersTested === 0 || !mayHoldInexactNumbers(event)) return out;
+    return this.machine.match(asEventObject(parseWith(event, true)));
   }
 }

@@ -296,6 +296,11 @@ export class Machine<K> {
   private fieldEpoch = new Int32Array(16);
   private arrayCounter = 0;
   private out: K[] = [];
+  /**
+   * Number leaves the last match tested against a condition. When none was, the result does not
+   * depend on how exactly the event's number literals were read.
+   */
+  numbersTested = 0;
 
   get size(): number {
     return this.rules.size;
@@ -403,6 +408,7 @@ export class Machine<K> {
     if (this.epoch === 0) this.resetMarks();
     this.leafCount = 0;
     this.arrayCounter = 0;
+    this.numbersTested = 0;
     this.readObject(event as Record<string, unknown>, this.paths, null);
     const out: K[] = [];
     this.out = out;
@@ -572,6 +578,7 @@ export class Machine<K> {
         break;
       }
       case Kind.Number:
+        this.numbersTested++;
         if (leaf.num === leaf.num) {
           if (ft.numbers !== null) this.visitAll(ft.numbers.get(leaf.num), chosen);
           if (ft.ranges !== null) {

@@ -148,6 +148,21 @@ describe('RuleMatcher', () => {
     expect(m.size).toBe(2);
   });
 
+  test('reads an event given as text keeping number literals a double cannot hold, when a rule tests them', () => {
+    // GIVEN rules on a number, and texts whose literal JSON.parse would round
+    const matcher = new RuleMatcher<string>();
+    matcher.add('positive', { a: [{ numeric: ['>', 0] }] });
+    matcher.add('exact', '{"a":[12345678901234567890123]}');
+    matcher.add('status', { s: ['ok'] });
+    // THEN an inexact literal is compared as text only, as testEventPattern does
+    const inexact = '{"a": 0.10000000000000000001, "s": "ok"}';
+    expect(matcher.match(inexact).sort()).toEqual(['status']);
+    expect(testEventPattern({ a: [{ numeric: ['>', 0] }] }, inexact)).toBe(false);
+    expect(matcher.match('{"a": 12345678901234567890123}')).toEqual(['exact']);
+    expect(matcher.match('{"a": 12345678901234567890124}')).toEqual([]);
+    expect(matcher.match('{"a": 0.5, "s": "no"}')).toEqual(['positive']);
+  });
+
   test('keeps the previous rules when a new pattern is invalid', () => {
     const m = new RuleMatcher<number>();
     m.add(1, { source: ['com.acme.lending'] });
