@@ -134,7 +134,7 @@ class RangeIndex {
       if (p.m.kind !== 'numeric') continue;
       const first = this.pieceOf(p.m.lo) + (p.m.loOpen ? 1 : 0);
       const last = this.pieceOf(p.m.hi) - (p.m.hiOpen ? 1 : 0);
-      for (let i = first; i <= last; i++) this.pieces[i].push(p);
+      for (let i = first; i <= last; i++) this.pieces[i]!.push(p);
     }
   }
 
@@ -144,7 +144,7 @@ class RangeIndex {
     let hi = this.points.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const c = compareNumbers(this.points[mid], v);
+      const c = compareNumbers(this.points[mid]!, v);
       if (c === 0) return 2 * mid + 1;
       if (c < 0) lo = mid + 1;
       else hi = mid;
@@ -153,7 +153,7 @@ class RangeIndex {
   }
 
   holding(v: number): readonly Probe[] {
-    return this.pieces[this.pieceOf(v)];
+    return this.pieces[this.pieceOf(v)]!;
   }
 }
 
@@ -425,7 +425,7 @@ export class Machine<K> {
     const fid = this.pathIds.get(path);
     const res: Leaf[] = [];
     if (fid === undefined || this.fieldEpoch[fid] !== this.epoch) return res;
-    for (let i = this.fieldHead[fid]; i >= 0; i = this.nextLeaf[i]) res.push({ ...this.leaves[i] });
+    for (let i = this.fieldHead[fid]!; i >= 0; i = this.nextLeaf[i]!) res.push({ ...this.leaves[i]! });
     return res.reverse();
   }
 
@@ -504,7 +504,7 @@ export class Machine<K> {
       this.fieldEpoch[fid] = this.epoch;
       this.nextLeaf[li] = -1;
     } else {
-      this.nextLeaf[li] = this.fieldHead[fid];
+      this.nextLeaf[li] = this.fieldHead[fid]!;
     }
     this.fieldHead[fid] = li;
   }
@@ -516,7 +516,7 @@ export class Machine<K> {
     }
     const terminals = state.terminals;
     for (let i = 0; i < terminals.length; i++) {
-      const rec = terminals[i];
+      const rec = terminals[i]!;
       if (rec.mark !== this.epoch) {
         rec.mark = this.epoch;
         this.out.push(rec.id as K);
@@ -524,11 +524,11 @@ export class Machine<K> {
     }
     const transitions = state.transitions;
     for (let t = 0; t < transitions.length; t++) {
-      const ft = transitions[t];
+      const ft = transitions[t]!;
       const fid = ft.fid;
       if (this.fieldEpoch[fid] !== this.epoch) continue;
-      for (let li = this.fieldHead[fid]; li >= 0; li = this.nextLeaf[li]) {
-        const leaf = this.leaves[li];
+      for (let li = this.fieldHead[fid]!; li >= 0; li = this.nextLeaf[li]!) {
+        const leaf = this.leaves[li]!;
         let next = chosen;
         if (leaf.pos !== null) {
           if (!consistentWith(chosen, leaf.pos)) continue;
@@ -539,7 +539,7 @@ export class Machine<K> {
     }
     const absent = state.absent;
     for (let i = 0; i < absent.length; i++) {
-      if (this.isAbsent(absent[i].fid, chosen)) this.visit(absent[i].target, chosen);
+      if (this.isAbsent(absent[i]!.fid, chosen)) this.visit(absent[i]!.target, chosen);
     }
   }
 
@@ -549,8 +549,8 @@ export class Machine<K> {
    */
   private isAbsent(fid: number, chosen: Chosen | null): boolean {
     if (this.fieldEpoch[fid] !== this.epoch) return true;
-    for (let li = this.fieldHead[fid]; li >= 0; li = this.nextLeaf[li]) {
-      const pos = this.leaves[li].pos;
+    for (let li = this.fieldHead[fid]!; li >= 0; li = this.nextLeaf[li]!) {
+      const pos = this.leaves[li]!.pos;
       if (pos === null || consistentWith(chosen, pos)) return false;
     }
     return true;
@@ -558,7 +558,7 @@ export class Machine<K> {
 
   private visitAll(targets: NameState[] | undefined, chosen: Chosen | null): void {
     if (targets === undefined) return;
-    for (let i = 0; i < targets.length; i++) this.visit(targets[i], chosen);
+    for (let i = 0; i < targets.length; i++) this.visit(targets[i]!, chosen);
   }
 
   private matchLeaf(ft: FieldTransitions, leaf: Leaf, chosen: Chosen | null): void {
@@ -567,12 +567,12 @@ export class Machine<K> {
         const s = leaf.str;
         if (ft.strings !== null) this.visitAll(ft.strings.get(s), chosen);
         const pl = ft.prefixLengths;
-        for (let i = 0; i < pl.length && pl[i] <= s.length; i++) {
+        for (let i = 0; i < pl.length && pl[i]! <= s.length; i++) {
           this.visitAll(ft.prefixes!.get(s.substring(0, pl[i])), chosen);
         }
         const sl = ft.suffixLengths;
-        for (let i = 0; i < sl.length && sl[i] <= s.length; i++) {
-          this.visitAll(ft.suffixes!.get(s.substring(s.length - sl[i])), chosen);
+        for (let i = 0; i < sl.length && sl[i]! <= s.length; i++) {
+          this.visitAll(ft.suffixes!.get(s.substring(s.length - sl[i]!)), chosen);
         }
         if (ft.ignoreCase !== null) this.visitAll(ft.ignoreCase.get(s.toLowerCase()), chosen);
         break;
@@ -583,7 +583,7 @@ export class Machine<K> {
           if (ft.numbers !== null) this.visitAll(ft.numbers.get(leaf.num), chosen);
           if (ft.ranges !== null) {
             const hits = ft.rangesContaining.holding(leaf.num);
-            for (let i = 0; i < hits.length; i++) this.visitAll(hits[i].targets, chosen);
+            for (let i = 0; i < hits.length; i++) this.visitAll(hits[i]!.targets, chosen);
           }
         } else if (ft.numberTexts !== null) {
           this.visitAll(ft.numberTexts.get(leaf.str), chosen);
@@ -596,7 +596,8 @@ export class Machine<K> {
     const probes = ft.probes;
     if (probes === null) return;
     for (let i = 0; i < probes.length; i++) {
-      if (probe(probes[i], leaf)) this.visitAll(probes[i].targets, chosen);
+      const p = probes[i]!;
+      if (probe(p, leaf)) this.visitAll(p.targets, chosen);
     }
   }
 }

@@ -150,7 +150,8 @@ function describeMessage(out: Output, m: PeekedMessage): void {
   out.line(`${out.style('bold', m.messageId)}  sent ${m.sentAt ?? '?'}  receives ${m.receiveCount ?? '?'}`);
   out.line(`  ${what}`);
   if (m.deadLetterQueueSourceArn) out.line(`  moved here from ${m.deadLetterQueueSourceArn} after repeated failed processing`);
-  for (const k of Object.keys(m.errors).sort()) out.line(`  ${k}: ${out.style('red', m.errors[k])}`);
+  for (const [k, v] of Object.entries(m.errors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    out.line(`  ${k}: ${out.style('red', v)}`);
 }
 
 /** The message body as an EventBridge event, or undefined when it is not one. */
@@ -217,7 +218,7 @@ async function manualMove(
           }),
         );
         (res.Entries ?? []).forEach((e, k) => {
-          if (e.EventId) sent.add(events[k].i);
+          if (e.EventId) sent.add(events[k]!.i);
         });
       }
     }
@@ -319,7 +320,7 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .option('-n, --max <n>', 'messages to show', intInRange(1, 1000), 10)
     .addHelpText('after', `\nExample:\n  $ ${PROGRAM_NAME} dlq show MyStack-orders-dlq --max 5`)
     .action(
-      wrap<{ max: number }>(async ({ aws, out, names }, o, [name]) => {
+      wrap<{ max: number }>(async ({ aws, out, names }, o, [name = '']) => {
         const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
         const messages = await peekMessages(aws, d.url, o.max);
         out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
@@ -345,7 +346,7 @@ Example:
   $ ${PROGRAM_NAME} dlq redrive MyStack-orders-dlq`,
     )
     .action(
-      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name]) => {
+      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name = '']) => {
         const { aws, out, names, io } = ctx;
         const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
         const abort = new AbortController();

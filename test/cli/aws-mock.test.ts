@@ -152,13 +152,13 @@ describe('publish (AWS path)', () => {
     // THEN
     expect(r.stdout.trim()).toBe('evt-1');
     expect(r.code).toBe(0);
-    const entry = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    const entry = eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0];
     expect(entry).toMatchObject({
       EventBusName: 'loan-events',
       Source: 'com.example.loans.intake',
       DetailType: 'LoanApplicationSubmitted',
     });
-    expect(JSON.parse(entry.Detail!).data.applicationId).toBe('app-1');
+    expect(JSON.parse(entry!.Detail!).data.applicationId).toBe('app-1');
   });
 
   test('publishes JSON Lines from stdin in batches of 10 and reports each outcome', async () => {
@@ -179,9 +179,9 @@ describe('publish (AWS path)', () => {
     expect(body.successCount).toBe(22);
     expect(body.failedCount).toBe(3);
     expect(body.outcomes[6]).toEqual({ index: 6, errorCode: 'MalformedDetail', errorMessage: 'bad' });
-    expect(body.outcomes[0].eventId).toBe('evt-1');
+    expect(body.outcomes[0]?.eventId).toBe('evt-1');
     expect(eb.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!.length)).toEqual([10, 10, 5]);
-    expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].EventBusName).toBe('other-bus');
+    expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]?.EventBusName).toBe('other-bus');
     expect(r.stderr).toContain('publish [');
     expect(r.code).toBe(1);
   });
@@ -238,13 +238,13 @@ describe('dlq (AWS path)', () => {
       ['delivery', 'LoanEvents-underwriting-delivery-dlq', 'rule LoanEvents-underwriting'],
       ['redrive', 'LoanEvents-underwriting-dlq', 'queue LoanEvents-underwriting'],
     ]);
-    const dlq = rows[2];
+    const dlq = rows[2]!;
     expect(dlq.depth).toBe(2);
     expect(dlq.oldestAgeSeconds).toBeGreaterThanOrEqual(3 * 3600 - 5);
     expect(dlq.oldestAgeSeconds).toBeLessThan(3 * 3600 + 60);
     // Peeked messages are made visible again at once.
     expect(
-      sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]),
+      sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0]!.args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]),
     ).toEqual([
       ['h1', 0],
       ['h2', 0],
@@ -306,7 +306,7 @@ describe('dlq (AWS path)', () => {
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
     // THEN
     expect(r.code).toBe(0);
-    expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0].args[0].input).toEqual({ SourceArn: qArn('LoanEvents-underwriting-dlq') });
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({ SourceArn: qArn('LoanEvents-underwriting-dlq') });
     expect(r.stdout).toContain('moved 4 message(s) from LoanEvents-underwriting-dlq to LoanEvents-underwriting');
     expect(r.stderr).toContain('1/4');
     expect(r.stderr).toContain('4/4');
@@ -351,10 +351,10 @@ describe('dlq (AWS path)', () => {
     // WHEN
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-delivery-dlq'], { env: ENV });
     // THEN
-    const send = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input;
+    const send = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
     expect(send.QueueUrl).toBe(qUrl('LoanEvents-underwriting'));
     expect(send.Entries!.map((e) => e.MessageBody)).toEqual(['{"id":"1"}', '{"id":"2"}']);
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
+    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
     expect(r.stdout).toContain('moved 1 message(s)');
     expect(r.stdout).toContain('1 failed');
     expect(r.code).toBe(1);
@@ -389,7 +389,7 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
   // THEN
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('; 1 failed');
-  expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([
+  expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries).toEqual([
     {
       EventBusName: 'loan-events',
       Source: 'com.example.loans.intake',
@@ -399,7 +399,7 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
       Time: new Date('2026-01-15T10:00:00Z'),
     },
   ]);
-  expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
+  expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
   expect(r.stdout).toContain('moved 1 message(s) from LoanEvents-BusDlq-X1 to bus loan-events');
 });
 
@@ -439,7 +439,7 @@ describe('replay (AWS path)', () => {
     );
     // THEN
     expect(r.code).toBe(0);
-    expect(eb.commandCalls(StartReplayCommand)[0].args[0].input).toMatchObject({
+    expect(eb.commandCalls(StartReplayCommand)[0]!.args[0].input).toMatchObject({
       ReplayName: 'r1',
       EventSourceArn: `arn:aws:events:us-east-1:${ACCOUNT}:archive/LoanEventsArchive`,
       EventStartTime: new Date('2026-01-15T10:00:00Z'),
@@ -456,7 +456,7 @@ describe('replay (AWS path)', () => {
     const r = await runCli(['replay', '--from', '2026-01-15T10:00:00Z', '--to', '2026-01-15T11:00:00Z', '--poll-ms', '10'], { env: ENV });
     expect(r.stderr).toContain('KMS key disabled');
     expect(r.code).toBe(1);
-    expect(eb.commandCalls(StartReplayCommand)[0].args[0].input.Destination).toEqual({ Arn: BUS_ARN });
+    expect(eb.commandCalls(StartReplayCommand)[0]!.args[0].input.Destination).toEqual({ Arn: BUS_ARN });
   });
 
   test.each([
@@ -514,20 +514,24 @@ describe('tail (AWS path)', () => {
         .split('\n')
         .map((l) => JSON.parse(l).id),
     ).toEqual(['e-1', 'e-2']);
-    const queue = sqs.commandCalls(CreateQueueCommand)[0].args[0].input;
+    const queue = sqs.commandCalls(CreateQueueCommand)[0]!.args[0].input;
     expect(queue.QueueName).toMatch(new RegExp(`^${TAIL_PREFIX}[0-9a-f]{8}$`));
     expect(queue.Attributes?.SqsManagedSseEnabled).toBe('true');
-    const rule = eb.commandCalls(PutRuleCommand)[0].args[0].input;
+    const rule = eb.commandCalls(PutRuleCommand)[0]!.args[0].input;
     expect(JSON.parse(rule.EventPattern!)).toEqual(pattern);
     expect(rule.EventBusName).toBe('loan-events');
-    const policy = JSON.parse(sqs.commandCalls(SetQueueAttributesCommand)[0].args[0].input.Attributes!.Policy!);
+    const policy = JSON.parse(sqs.commandCalls(SetQueueAttributesCommand)[0]!.args[0].input.Attributes!.Policy!);
     expect(policy.Statement[0].Condition.ArnEquals['aws:SourceArn']).toBe(
       `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${rule.Name}`,
     );
-    expect(eb.commandCalls(PutTargetsCommand)[0].args[0].input.Targets![0].Arn).toBe(qArn(queue.QueueName!));
-    expect(eb.commandCalls(RemoveTargetsCommand)[0].args[0].input).toEqual({ Rule: rule.Name, EventBusName: 'loan-events', Ids: ['tail'] });
-    expect(eb.commandCalls(DeleteRuleCommand)[0].args[0].input).toEqual({ Name: rule.Name, EventBusName: 'loan-events' });
-    expect(sqs.commandCalls(DeleteQueueCommand)[0].args[0].input).toEqual({ QueueUrl: qUrl(queue.QueueName!) });
+    expect(eb.commandCalls(PutTargetsCommand)[0]!.args[0].input.Targets![0]?.Arn).toBe(qArn(queue.QueueName!));
+    expect(eb.commandCalls(RemoveTargetsCommand)[0]!.args[0].input).toEqual({
+      Rule: rule.Name,
+      EventBusName: 'loan-events',
+      Ids: ['tail'],
+    });
+    expect(eb.commandCalls(DeleteRuleCommand)[0]!.args[0].input).toEqual({ Name: rule.Name, EventBusName: 'loan-events' });
+    expect(sqs.commandCalls(DeleteQueueCommand)[0]!.args[0].input).toEqual({ QueueUrl: qUrl(queue.QueueName!) });
   });
 
   test('Ctrl-C while waiting for events still removes the rule and the queue', async () => {
@@ -545,7 +549,7 @@ describe('tail (AWS path)', () => {
     const r = await runCli(['tail'], { env: ENV, onInterrupt: (h) => (interrupt = h) });
     // THEN
     expect(r.code).toBe(0);
-    expect(JSON.parse(eb.commandCalls(PutRuleCommand)[0].args[0].input.EventPattern!)).toEqual({ source: [{ prefix: '' }] });
+    expect(JSON.parse(eb.commandCalls(PutRuleCommand)[0]!.args[0].input.EventPattern!)).toEqual({ source: [{ prefix: '' }] });
     expect(eb.commandCalls(DeleteRuleCommand)).toHaveLength(1);
     expect(sqs.commandCalls(DeleteQueueCommand)).toHaveLength(1);
     expect(r.stderr).toContain(`removed rule ${TAIL_PREFIX}`);

@@ -62,7 +62,7 @@ async function tailWhile(args: string[], during: () => Promise<void>): Promise<C
     async () => {
       const rules = (await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? [];
       if (rules.length === 0) return undefined;
-      const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0].Name, EventBusName: topology.busName }))).Targets ?? [];
+      const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0]!.Name, EventBusName: topology.busName }))).Targets ?? [];
       return targets.length > 0 ? true : undefined;
     },
     60_000,
@@ -149,7 +149,7 @@ describe('against the local runtime', () => {
     expect(r.code).toBe(0);
     const rows = json<{ deadLetterQueues: { kind: string; name: string; source: string; depth: number }[] }>(r).deadLetterQueues;
     const expected = topology.rules.flatMap((rule) => {
-      const t = rule.targets[0];
+      const t = rule.targets[0]!;
       const queue = topology.queues.get(t.queueId!)!;
       return [
         ['delivery', topology.queues.get(t.deadLetterQueueId!)!.name, `rule ${rule.name}`],
@@ -187,8 +187,8 @@ describe('against the local runtime', () => {
     // THEN
     const messages = json<{ source: string; messages: { deadLetterQueueSourceArn?: string; body: unknown }[] }>(show).messages;
     expect(messages).toHaveLength(1);
-    expect(messages[0].deadLetterQueueSourceArn?.endsWith(':LoanEvents-cli-test')).toBe(true);
-    expect(messages[0].body).toEqual({ not: 'an EventBridge event' });
+    expect(messages[0]?.deadLetterQueueSourceArn?.endsWith(':LoanEvents-cli-test')).toBe(true);
+    expect(messages[0]?.body).toEqual({ not: 'an EventBridge event' });
     expect(await depth('LoanEvents-cli-test-dlq')).toBe(1); // show does not consume
 
     // WHEN redriven
@@ -205,8 +205,8 @@ describe('against the local runtime', () => {
   test('a rule DLQ shows the EventBridge error attributes and its redrive sends the event to the rule target', async () => {
     // GIVEN an event EventBridge could not deliver (as EventBridge writes it to the rule DLQ)
     const rule = topology.rules.find((x) => x.name.endsWith('notifications'))!;
-    const dlqName = topology.queues.get(rule.targets[0].deadLetterQueueId!)!.name;
-    const target = topology.queues.get(rule.targets[0].queueId!)!.name;
+    const dlqName = topology.queues.get(rule.targets[0]!.deadLetterQueueId!)!.name;
+    const target = topology.queues.get(rule.targets[0]!.queueId!)!.name;
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: await url(target), Attributes: { VisibilityTimeout: '180' } }));
     const event = {
       version: '0',
@@ -269,7 +269,7 @@ describe('against the local runtime', () => {
   }, 120_000);
 
   test('replay to one rule completes', async () => {
-    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0].name, '--poll-ms', '50'], { env });
+    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0]!.name, '--poll-ms', '50'], { env });
     expect(r.stdout).toContain(': COMPLETED');
     expect(r.code).toBe(0);
   });

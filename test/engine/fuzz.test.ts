@@ -169,7 +169,7 @@ describe('fuzzing the pattern engine', () => {
           });
           for (const e of es) {
             const got = matcher.match(e).sort((a, b) => a - b);
-            expect(got).toEqual(valid.filter((i) => testEventPattern(ps[i], e)));
+            expect(got).toEqual(valid.filter((i) => testEventPattern(ps[i]!, e)));
             // The same event as text, which the matcher parses lazily, gives the same rules.
             expect(matcher.match(JSON.stringify(e)).sort((a, b) => a - b)).toEqual(got);
           }
@@ -192,7 +192,7 @@ describe('fuzzing the pattern engine', () => {
             if ((seed >> i) & 1) matcher.remove(i);
             else if (matcher.has(i)) kept.push(i);
           });
-          expect(matcher.match(e).sort((a, b) => a - b)).toEqual(kept.filter((i) => testEventPattern(ps[i], e)));
+          expect(matcher.match(e).sort((a, b) => a - b)).toEqual(kept.filter((i) => testEventPattern(ps[i]!, e)));
         }),
         replayable({ numRuns: 1000 }),
       );

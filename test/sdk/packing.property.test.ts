@@ -19,7 +19,7 @@ describe('packEntries (property-based)', () => {
           for (const request of requests) {
             expect(request.length).toBeGreaterThan(0);
             expect(request.length).toBeLessThanOrEqual(maxEntries);
-            expect(request.reduce((sum, i) => sum + sizes[i], 0)).toBeLessThanOrEqual(maxBytes);
+            expect(request.reduce((sum, i) => sum + sizes[i]!, 0)).toBeLessThanOrEqual(maxBytes);
           }
           expect(requests.flat()).toEqual(sizes.map((_, i) => i));
         },
@@ -33,9 +33,10 @@ describe('packEntries (property-based)', () => {
       fc.property(fc.array(fc.integer({ min: 1, max: 1000 }), { maxLength: 200 }), (sizes) => {
         const requests = packEntries(sizes, PUT_EVENTS_MAX_ENTRIES, 2000);
         for (let r = 0; r + 1 < requests.length; r++) {
-          const bytes = requests[r].reduce((sum, i) => sum + sizes[i], 0);
-          const next = sizes[requests[r + 1][0]];
-          expect(requests[r].length === PUT_EVENTS_MAX_ENTRIES || bytes + next > 2000).toBe(true);
+          const request = requests[r]!;
+          const bytes = request.reduce((sum, i) => sum + sizes[i]!, 0);
+          const next = sizes[requests[r + 1]![0]!]!;
+          expect(request.length === PUT_EVENTS_MAX_ENTRIES || bytes + next > 2000).toBe(true);
         }
       }),
       replayable(),
