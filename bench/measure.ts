@@ -88,6 +88,27 @@ export function measureRate(op: (i: number) => number, options: Partial<ReturnTy
 }
 
 /**
+ * Two operations measured in alternating runs (a, then b, in each run), so that a ratio between
+ * them sees the same load: the ratio's figure is the median of the per-run ratios a / b.
+ */
+export function measurePaired(
+  a: (i: number) => number,
+  b: (i: number) => number,
+  options: Partial<ReturnType<typeof settings>> = {},
+): { a: Runs; b: Runs; ratio: Runs } {
+  const { runs, seconds, warmupSeconds } = { ...settings(), ...options };
+  measureRate(a, { runs: 1, seconds: warmupSeconds / 2, warmupSeconds: 0 });
+  measureRate(b, { runs: 1, seconds: warmupSeconds / 2, warmupSeconds: 0 });
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    ra.push(measureRate(a, { runs: 1, seconds, warmupSeconds: 0.05 }).median);
+    rb.push(measureRate(b, { runs: 1, seconds, warmupSeconds: 0.05 }).median);
+  }
+  return { a: runsOf(ra), b: runsOf(rb), ratio: runsOf(ra.map((x, i) => x / rb[i]!)) };
+}
+
+/**
  * Repeats `step` until at least `seconds` have passed; returns how many times it ran and the
  * seconds taken. For work that is itself slow (a process start, a round of requests).
  */
