@@ -2,8 +2,10 @@
  * EventBridge over HTTP: AWS JSON 1.1, `X-Amz-Target: AWSEvents.<Action>`.
  * Timestamps travel as epoch seconds. https://docs.aws.amazon.com/eventbridge/latest/APIReference/
  */
-import { MalformedEventError, InvalidEventPatternError, testEventPattern } from '../engine';
+import { InvalidEventPatternError, InvalidTargetInputError, MalformedEventError, testEventPattern } from '../engine';
 import { AwsError, validation } from './errors';
+import type { Shape } from './http/shapes';
+import { show } from './http/safe-input';
 import { Archive, Bus, EventBroker, Replay, Rule } from './events';
 import { targetFromApi, type TargetDef } from './template';
 
@@ -21,6 +23,85 @@ function required(i: Input, name: string, field = name.charAt(0).toLowerCase() +
   return v;
 }
 
+/** The API's field name in messages: `eventPattern`, `targets.1.inputPath`. */
+const fieldName = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+
+/** An optional string member; anything else (a JSON object, a number) is a ValidationException naming it. */
+function optionalString(i: Input, name: string, field = fieldName(name)): string | undefined {
+  const v = i[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string')
+    throw validation(`1 validation error detected: Value '${show(v)}' at '${field}' failed to satisfy constraint: Member must be a string`);
+  return v;
+}
+
+function optionalObject(i: Input, name: string, field: string): Input | undefined {
+  const v = i[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw validation(
+      `1 validation error detected: Value '${show(v)}' at '${field}' failed to satisfy constraint: Member must be a structure`,
+    );
+  return v as Input;
+}
+
+function optionalInteger(i: Input, name: string, field: string): number | undefined {
+  const v = i[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw validation(
+      `1 validation error detected: Value '${show(v)}' at '${field}' failed to satisfy constraint: Member must be an integer`,
+    );
+  return v;
+}
+
+/**
+ * A PutTargets entry with every member checked for its type, so the target model only ever
+ * sees strings where it expects strings; errors name the target.
+ */
+function apiTarget(raw: unknown, n: number): TargetDef {
+  const where = `targets.${n}`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw validation(
+      `1 validation error detected: Value '${show(raw)}' at '${where}' failed to satisfy constraint: Member must be a structure`,
+    );
+  const t = raw as Input;
+  const id = optionalString(t, 'Id', `${where}.id`);
+  const label = id ?? `#${n}`;
+  const named = (f: () => unknown) => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof AwsError) throw validation(`${e.message} (target ${label})`);
+      throw e;
+    }
+  };
+  named(() => {
+    optionalString(t, 'Arn', `${where}.arn`);
+    optionalString(t, 'Input', `${where}.input`);
+    optionalString(t, 'InputPath', `${where}.inputPath`);
+    const tr = optionalObject(t, 'InputTransformer', `${where}.inputTransformer`);
+    if (tr) {
+      if (typeof tr.InputTemplate !== 'string')
+        throw validation(
+          `1 validation error detected: Value null at '${where}.inputTransformer.inputTemplate' failed to satisfy constraint: Member must not be null`,
+        );
+      const map = optionalObject(tr, 'InputPathsMap', `${where}.inputTransformer.inputPathsMap`);
+      for (const k of Object.keys(map ?? {})) optionalString(map!, k, `${where}.inputTransformer.inputPathsMap.${k}`);
+    }
+    const retry = optionalObject(t, 'RetryPolicy', `${where}.retryPolicy`);
+    if (retry) {
+      optionalInteger(retry, 'MaximumRetryAttempts', `${where}.retryPolicy.maximumRetryAttempts`);
+      optionalInteger(retry, 'MaximumEventAgeInSeconds', `${where}.retryPolicy.maximumEventAgeInSeconds`);
+    }
+    const dlq = optionalObject(t, 'DeadLetterConfig', `${where}.deadLetterConfig`);
+    if (dlq) optionalString(dlq, 'Arn', `${where}.deadLetterConfig.arn`);
+    const sqs = optionalObject(t, 'SqsParameters', `${where}.sqsParameters`);
+    if (sqs) optionalString(sqs, 'MessageGroupId', `${where}.sqsParameters.messageGroupId`);
+  });
+  return targetFromApi(t);
+}
+
 function timestamp(i: Input, name: string): number {
   const v = i[name];
   if (typeof v === 'number') return v * 1000;
@@ -34,7 +115,7 @@ function page<T>(items: T[], i: Input): { items: T[]; NextToken?: string } {
   const limit = i.Limit === undefined ? 100 : Number(i.Limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100)
     throw validation(
-      `1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
+      `1 validation error detected: Value '${show(i.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
     );
   const start = i.NextToken ? Number(Buffer.from(String(i.NextToken), 'base64').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw validation('The NextToken provided is invalid.');
@@ -109,7 +190,7 @@ function archiveByName(b: EventBroker, name: string): Archive {
   return a;
 }
 
-export const EVENTS_ACTIONS: Record<string, Action> = {
+export const EVENTS_ACTIONS = {
   PutEvents: (b, i) => b.putEvents(i.Entries),
   TestEventPattern: (_b, i) => {
     const pattern = required(i, 'EventPattern');
@@ -157,10 +238,10 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
     const bus = b.bus(i.EventBusName);
     const rule = b.putRule(bus, {
       name: required(i, 'Name'),
-      pattern: i.EventPattern,
-      scheduleExpression: i.ScheduleExpression,
-      state: i.State,
-      description: i.Description,
+      pattern: optionalString(i, 'EventPattern'),
+      scheduleExpression: optionalString(i, 'ScheduleExpression'),
+      state: optionalString(i, 'State'),
+      description: optionalString(i, 'Description'),
     });
     b.log.event('rule', { bus: bus.name, rule: rule.name, state: rule.state });
     return { RuleArn: rule.arn };
@@ -176,7 +257,14 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
         "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10",
       );
     }
-    const failed = b.putTargets(rule, i.Targets.map(targetFromApi));
+    const targets = (i.Targets as unknown[]).map(apiTarget);
+    let failed;
+    try {
+      failed = b.putTargets(rule, targets);
+    } catch (e) {
+      if (e instanceof InvalidTargetInputError) throw validation(e.message);
+      throw e;
+    }
     return { FailedEntryCount: failed.length, FailedEntries: failed };
   },
   RemoveTargets: (b, i) => {
@@ -240,4 +328,38 @@ export const EVENTS_ACTIONS: Record<string, Action> = {
     r.state = 'CANCELLING';
     return { ReplayArn: r.arn, State: r.state };
   },
+} satisfies Record<string, Action>;
+
+const LIST: Shape = { NamePrefix: 's', NextToken: 's', Limit: 'i' };
+
+/** Member types of each operation's input; see http/shapes.ts. */
+export const EVENTS_SHAPES: Record<keyof typeof EVENTS_ACTIONS, Shape> = {
+  PutEvents: {
+    EndpointId: 's',
+    Entries: [{ Source: 's', DetailType: 's', Detail: 's', EventBusName: 's', Resources: 'S', Time: 't', TraceHeader: 's' }],
+  },
+  TestEventPattern: { EventPattern: 's', Event: 's' },
+  ListEventBuses: LIST,
+  DescribeEventBus: { Name: 's' },
+  ListRules: { ...LIST, EventBusName: 's' },
+  DescribeRule: { Name: 's', EventBusName: 's' },
+  ListTargetsByRule: { Rule: 's', EventBusName: 's', NextToken: 's', Limit: 'i' },
+  PutRule: { Name: 's', EventBusName: 's', EventPattern: 's', ScheduleExpression: 's', State: 's', Description: 's', RoleArn: 's' },
+  DeleteRule: { Name: 's', EventBusName: 's', Force: 'b' },
+  // Each target's members are checked by apiTarget, which names the target.
+  PutTargets: { Rule: 's', EventBusName: 's', Targets: [{}] },
+  RemoveTargets: { Rule: 's', EventBusName: 's', Ids: 'S', Force: 'b' },
+  ListArchives: { ...LIST, EventSourceArn: 's', State: 's' },
+  DescribeArchive: { ArchiveName: 's' },
+  StartReplay: {
+    ReplayName: 's',
+    Description: 's',
+    EventSourceArn: 's',
+    EventStartTime: 't',
+    EventEndTime: 't',
+    Destination: { Arn: 's', FilterArns: 'S' },
+  },
+  DescribeReplay: { ReplayName: 's' },
+  ListReplays: { ...LIST, State: 's', EventSourceArn: 's' },
+  CancelReplay: { ReplayName: 's' },
 };

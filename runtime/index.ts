@@ -11,6 +11,7 @@ import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
 import { DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
+import type { EdgeOptions } from './http/edge';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
 import { TemplateError, Topology, busNameOf, loadTopology } from './template';
@@ -42,6 +43,8 @@ export interface LocalRuntimeOptions {
   maxVisibilityTimeoutSeconds?: number;
   /** Start one worker per function right after ready, so the first event does not pay the cold start. @default true */
   prewarm?: boolean;
+  /** Origins and host names browsers may use (see docs/runtime.md, threat model). @default - the runtime's own origin only */
+  edge?: EdgeOptions;
 }
 
 export interface LocalRuntime {
@@ -77,7 +80,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const server = http.createServer(createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0], accountId, ready }));
+  const server = http.createServer(
+    createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0]!, accountId, ready, host, edge: options.edge }),
+  );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

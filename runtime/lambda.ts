@@ -288,7 +288,7 @@ export class FunctionRegistry {
 
   /** By name, or by ARN (with or without a qualifier). */
   get(nameOrArn: string): LambdaFunction | undefined {
-    const name = nameOrArn.startsWith('arn:') ? nameOrArn.split(':')[6] : nameOrArn;
+    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
     return this.functions.get(name);
   }
 

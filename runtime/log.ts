@@ -24,20 +24,21 @@ export class RuntimeLog {
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
       const s = String(v);
-      line += ` ${k}=${/[\s"]/.test(s) ? JSON.stringify(s) : s}`;
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      line += ` ${k}=${/[\s"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s) ? escapeControl(JSON.stringify(s)) : s}`;
     }
     this.push(line);
   }
 
   /** A line printed even when quiet (ready line, topology, warnings). */
   always(line: string): void {
-    if (this.sink) this.push(line);
+    if (this.sink) this.push(escapeControl(line, true));
   }
 
   /** A function's own output, prefixed by its name; kept when quiet (it is the user's logging, not the runtime's). */
   function(name: string, line: string): void {
     if (!this.sink) return;
-    this.push(`[${name}] ${line}`);
+    this.push(`[${name}] ${escapeControl(line, true, true)}`);
   }
 
   flush(): void {
@@ -56,6 +57,20 @@ export class RuntimeLog {
       setImmediate(() => this.flush());
     }
   }
+}
+
+/**
+ * Escapes control characters (`\u001b`, `\r`, C1, line separators) as `\uXXXX`, so that text from
+ * requests cannot move the cursor, clear the terminal or forge a log line. `keepNewlines` leaves
+ * `\n` (stack traces); `keepColors` leaves tabs and SGR colour sequences (a function's own logger).
+ */
+export function escapeControl(text: string, keepNewlines = false, keepColors = false): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/\u001b(\[[0-9;]*m)?|[\u0000-\u001a\u001c-\u001f\u007f-\u009f\u2028\u2029]/g, (c, sgr: string | undefined) => {
+    if (keepColors && (sgr !== undefined || c === '\t')) return c;
+    if (keepNewlines && c === '\n') return c;
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}${sgr ?? ''}`;
+  });
 }
 
 function clock(): string {

@@ -1,52 +1,59 @@
 /**
  * The one HTTP endpoint. Routes by wire protocol:
- * - `X-Amz-Target: DynamoDB_20120810.*` goes, unread, to dynalite's request handler;
+ * - `X-Amz-Target: DynamoDB_20120810.*` goes to dynalite, after the body is read and checked
+ *   (see http/dynamodb.ts);
  * - `X-Amz-Target: AWSEvents.*` is EventBridge (AWS JSON 1.1);
  * - `X-Amz-Target: AmazonSQS.*` is SQS (AWS JSON 1.0);
  * - a form-encoded body or query string with `Action=` is the query protocol (SQS, and STS
  *   GetCallerIdentity so that credential checks in tools pass).
  * https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
+ *
+ * Before any of that, the edge refuses what browsers must not do (http/edge.ts), bodies over
+ * the limit (http/body.ts), and request input is copied into null-prototype objects with the
+ * prototype's key names refused (http/safe-input.ts). Whatever a request does, an error while
+ * serving it costs that request a 500 InternalFailure and nothing else.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { AwsError } from './errors';
-import { EVENTS_ACTIONS } from './events-api';
+import { EVENTS_ACTIONS, EVENTS_SHAPES } from './events-api';
 import type { EventBroker } from './events';
+import { MAX_BODY_BYTES, readBody } from './http/body';
+import { checkDynamoBody, forwardToDynalite, type DynamoHandler } from './http/dynamodb';
+import { EdgePolicy, type EdgeOptions } from './http/edge';
+import { NestingError, UnsafeKeyError, parseSafeJson } from './http/safe-input';
+import { checkShape, type Shape } from './http/shapes';
 import type { RuntimeLog } from './log';
-import { SQS_ACTIONS, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
+import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
 
-/** Request bodies above this are refused before parsing (PutEvents and SQS allow 1 MiB of entries). */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+export { MAX_BODY_BYTES } from './http/body';
+
+/** Deepest nesting accepted in an EventBridge or SQS JSON body (their inputs are at most a few levels deep). */
+export const MAX_JSON_DEPTH = 32;
 
 export interface Services {
   log: RuntimeLog;
   sqs: SqsBroker;
   events: EventBroker;
-  dynamodb: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  dynamodb: DynamoHandler;
   accountId: string;
   /** Resolves once the topology is built; EventBridge and SQS requests wait for it. */
   ready: Promise<void>;
+  /** The address the server is bound to; a name it serves. @default '127.0.0.1' */
+  host?: string;
+  /** Origin and Host rules for browsers. */
+  edge?: EdgeOptions;
 }
 
 type Json = Record<string, unknown>;
+type Protocol = 'events' | 'sqs' | 'dynamodb' | 'query';
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_BODY_BYTES} bytes.`, 413));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+function protocolOf(target: string): Protocol {
+  if (target.startsWith('AWSEvents.')) return 'events';
+  if (target.startsWith('AmazonSQS.')) return 'sqs';
+  if (target.startsWith('DynamoDB_')) return 'dynamodb';
+  return 'query';
 }
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
@@ -59,44 +66,152 @@ function clean(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x === undefined ? undefined : x));
 }
 
+/** An error in the caller's protocol: JSON `__type` for the JSON protocols, `<ErrorResponse>` for the query protocol. */
+function sendError(
+  res: http.ServerResponse,
+  protocol: Protocol,
+  err: AwsError,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
+  if (protocol === 'sqs') {
+    // SQS JSON keeps the query-protocol code in a header; SDKs use it for the error name.
+    send(res, err.status, 'application/x-amz-json-1.0', clean({ __type: `com.amazonaws.sqs#${err.code}`, message: err.message }), {
+      'x-amzn-query-error': `${err.queryCode ?? err.code};${err.fault}`,
+      ...headers,
+    });
+  } else if (protocol === 'events') {
+    send(res, err.status, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }), headers);
+  } else if (protocol === 'dynamodb') {
+    send(
+      res,
+      err.status,
+      'application/x-amz-json-1.0',
+      clean({ __type: `com.amazonaws.dynamodb.v20120810#${err.code}`, message: err.message }),
+      headers,
+    );
+  } else {
+    send(res, err.status, 'text/xml', errorToXml(err, requestId), headers);
+  }
+}
+
+/** The caller's error for a member of the wrong type, in the service's words. */
+function checkMembers(service: 'events' | 'sqs', input: Json, shape: Shape | undefined): void {
+  const bad = shape && checkShape(input, shape);
+  if (!bad) return;
+  if (service === 'sqs')
+    throw new AwsError(
+      'InvalidParameterValue',
+      `Value for parameter ${bad.field} is invalid. Reason: must be ${bad.expected}.`,
+      400,
+      'InvalidParameterValue',
+    );
+  const field = bad.field
+    .split('.')
+    .map((x) => x.charAt(0).toLowerCase() + x.slice(1))
+    .join('.');
+  throw new AwsError(
+    'ValidationException',
+    `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be ${bad.expected}`,
+  );
+}
+
+/** Looks an operation up among a table's own entries: `constructor` or `__proto__` are not operations. */
+function operation<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 export function createHandler(s: Services): http.RequestListener {
+  const policy = new EdgePolicy(s.host ?? '127.0.0.1', s.edge);
   return (req, res) => {
     const requestId = randomUUID();
-    res.setHeader('x-amzn-RequestId', requestId);
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (target.startsWith('DynamoDB_')) {
-      s.dynamodb(req, res);
-      return;
+    const protocol = protocolOf(target);
+    // A client that disconnects mid-request or mid-answer is not an error of the runtime.
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    const fail = (err: unknown) => {
+      s.log.always(`internal error serving ${target || req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      if (!res.headersSent) {
+        sendError(
+          res,
+          protocol,
+          new AwsError('InternalFailure', 'The request processing has failed because of an unknown error.', 500),
+          requestId,
+        );
+      } else res.destroy();
+    };
+    try {
+      res.setHeader('x-amzn-RequestId', requestId);
+      serve(s, policy, req, res, protocol, target, requestId).catch(fail);
+    } catch (err) {
+      fail(err);
     }
-    // Requests that arrive while the app is being built wait, rather than see half a topology.
-    void s.ready
-      .then(() => route(s, req, res, target, requestId))
-      .catch((err) => {
-        s.log.always(`internal error serving ${target || req.url}: ${(err as Error).stack ?? err}`);
-        if (!res.headersSent)
-          send(res, 500, 'application/json', clean({ __type: 'InternalFailure', message: String((err as Error).message) }));
-        else res.destroy();
-      });
   };
 }
 
-async function route(s: Services, req: http.IncomingMessage, res: http.ServerResponse, target: string, requestId: string): Promise<void> {
-  const jsonService = target.startsWith('AWSEvents.') ? 'events' : target.startsWith('AmazonSQS.') ? 'sqs' : undefined;
-  let body: Buffer;
-  try {
-    body = await readBody(req);
-  } catch (err) {
-    if (err instanceof AwsError) {
-      if (jsonService) jsonError(res, jsonService, err);
-      else send(res, err.status, 'text/xml', errorToXml(err, requestId));
+async function serve(
+  s: Services,
+  policy: EdgePolicy,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  protocol: Protocol,
+  target: string,
+  requestId: string,
+): Promise<void> {
+  const refusal = policy.refusal(req);
+  if (refusal !== undefined) {
+    sendError(res, protocol, new AwsError('AccessDeniedException', refusal, 403, 'AccessDenied'), requestId);
+    return;
+  }
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, policy.preflightHeaders(req));
+    res.end();
+    return;
+  }
+  for (const [k, v] of Object.entries(policy.corsHeaders(req))) res.setHeader(k, v);
+
+  const read = await readBody(req);
+  if (!read.ok) {
+    const err = new AwsError(
+      'RequestEntityTooLargeException',
+      `Request body of ${read.bytes} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes.`,
+      413,
+      'RequestEntityTooLarge',
+    );
+    sendError(res, protocol, err, requestId, read.drained ? {} : { Connection: 'close' });
+    return;
+  }
+  const body = read.body;
+
+  if (protocol === 'dynamodb') {
+    const refused = req.method === 'POST' ? checkDynamoBody(body.toString('utf8')) : undefined;
+    if (refused) {
+      send(res, refused.status, 'application/x-amz-json-1.0', clean(refused.body));
+      return;
     }
+    // dynalite answers with its own request id.
+    res.removeHeader('x-amzn-RequestId');
+    forwardToDynalite(s.dynamodb, req, res, body);
     return;
   }
-  if (jsonService) {
-    const action = target.slice(target.indexOf('.') + 1);
-    await serveJson(s, res, jsonService, action, body);
+
+  // Requests that arrive while the app is being built wait, rather than see half a topology.
+  await s.ready;
+  if (protocol !== 'query') {
+    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId);
     return;
   }
+  await serveQuery(s, req, res, body, requestId);
+}
+
+async function serveQuery(
+  s: Services,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Buffer,
+  requestId: string,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const contentType = String(req.headers['content-type'] ?? '');
   const params = new URLSearchParams(url.search);
@@ -118,9 +233,10 @@ async function route(s: Services, req: http.IncomingMessage, res: http.ServerRes
     return;
   }
   try {
-    const fn = SQS_ACTIONS[action];
+    const fn = operation(SQS_ACTIONS, action);
     if (!fn) throw unknownSqsAction(action);
     const input = queryToInput(params);
+    checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
     // Query requests may address the queue by path instead of a QueueUrl parameter.
     if (input.QueueUrl === undefined && /^\/\d+\/[^/]+$/.test(url.pathname)) input.QueueUrl = url.pathname;
     const output = await fn(s.sqs, input);
@@ -131,45 +247,52 @@ async function route(s: Services, req: http.IncomingMessage, res: http.ServerRes
   }
 }
 
-function jsonError(res: http.ServerResponse, service: 'events' | 'sqs', err: AwsError): void {
-  if (service === 'sqs') {
-    // SQS JSON keeps the query-protocol code in a header; SDKs use it for the error name.
-    send(res, err.status, 'application/x-amz-json-1.0', clean({ __type: `com.amazonaws.sqs#${err.code}`, message: err.message }), {
-      'x-amzn-query-error': `${err.queryCode ?? err.code};${err.fault}`,
-    });
-  } else {
-    send(res, err.status, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }));
-  }
-}
-
-async function serveJson(s: Services, res: http.ServerResponse, service: 'events' | 'sqs', action: string, body: Buffer): Promise<void> {
+async function serveJson(
+  s: Services,
+  res: http.ServerResponse,
+  service: 'events' | 'sqs',
+  action: string,
+  body: Buffer,
+  requestId: string,
+): Promise<void> {
   const contentType = service === 'sqs' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
   try {
-    let input: Json;
-    try {
-      const text = body.toString('utf8');
-      input = text.trim() === '' ? {} : JSON.parse(text);
-    } catch {
-      throw new AwsError(
-        'SerializationException',
-        'Start of structure or map found where not expected; the request body is not valid JSON.',
-      );
-    }
-    if (input === null || typeof input !== 'object' || Array.isArray(input))
-      throw new AwsError('SerializationException', 'The request body must be a JSON object.');
+    const input = parseJsonInput(service, body);
     let output: Json;
     if (service === 'sqs') {
-      const fn = SQS_ACTIONS[action];
+      const fn = operation(SQS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this SQS endpoint.`);
+      checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
       output = await fn(s.sqs, input);
     } else {
-      const fn = EVENTS_ACTIONS[action];
+      const fn = operation(EVENTS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this EventBridge endpoint.`);
+      checkMembers('events', input, operation<Shape>(EVENTS_SHAPES, action));
       output = fn(s.events, input);
     }
     send(res, 200, contentType, clean(output));
   } catch (err) {
     if (!(err instanceof AwsError)) throw err;
-    jsonError(res, service, err);
+    sendError(res, service, err, requestId);
   }
+}
+
+/** The request body as a null-prototype object, or the error the service answers for it. */
+function parseJsonInput(service: 'events' | 'sqs', body: Buffer): Json {
+  const text = body.toString('utf8');
+  let input: unknown;
+  try {
+    input = text.trim() === '' ? Object.create(null) : parseSafeJson(text, { maxDepth: MAX_JSON_DEPTH });
+  } catch (e) {
+    if (e instanceof UnsafeKeyError) {
+      throw service === 'sqs'
+        ? new AwsError('InvalidParameterValue', e.message, 400, 'InvalidParameterValue')
+        : new AwsError('ValidationException', e.message);
+    }
+    if (e instanceof NestingError) throw new AwsError(service === 'sqs' ? 'InvalidParameterValue' : 'ValidationException', e.message);
+    throw new AwsError('SerializationException', 'Start of structure or map found where not expected; the request body is not valid JSON.');
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new AwsError('SerializationException', 'The request body must be a JSON object.');
+  return input as Json;
 }

@@ -6,6 +6,8 @@
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html
  */
 import { AwsError } from './errors';
+import { PROTOTYPE_KEYS, UnsafeKeyError, safeCopy, show } from './http/safe-input';
+import type { Shape } from './http/shapes';
 import {
   MessageAttributeValue,
   OLDEST_AGE_ATTRIBUTE,
@@ -38,9 +40,11 @@ function str(input: Input, name: string, required = true): string | undefined {
 function int(input: Input, name: string, min: number, max: number): number | undefined {
   const v = input[name];
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'number' ? v : Number(v);
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw sqsError.invalidParam(`Value ${v} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}, if provided.`);
+    throw sqsError.invalidParam(
+      `Value ${show(v)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}, if provided.`,
+    );
   }
   return n;
 }
@@ -51,10 +55,17 @@ function attrMap(v: unknown, name: string): Record<string, MessageAttributeValue
     throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [k, raw] of Object.entries(v as Record<string, Input>)) {
+    const where = `${name}.${k}`;
+    if (raw === null || typeof raw !== 'object')
+      throw sqsError.invalidParam(`Value for parameter ${where} is invalid. Reason: must be a structure.`);
+    for (const f of ['DataType', 'StringValue', 'BinaryValue']) {
+      if (raw[f] !== undefined && raw[f] !== null && typeof raw[f] !== 'string')
+        throw sqsError.invalidParam(`Value for parameter ${where}.${f} is invalid. Reason: must be a string.`);
+    }
     out[k] = {
-      DataType: raw?.DataType,
-      ...(raw?.StringValue !== undefined ? { StringValue: String(raw.StringValue) } : {}),
-      ...(raw?.BinaryValue !== undefined ? { BinaryValue: String(raw.BinaryValue) } : {}),
+      DataType: raw.DataType,
+      ...(typeof raw.StringValue === 'string' ? { StringValue: raw.StringValue } : {}),
+      ...(typeof raw.BinaryValue === 'string' ? { BinaryValue: raw.BinaryValue } : {}),
     };
   }
   return out;
@@ -193,19 +204,19 @@ function stringMap(v: unknown, name: string): Record<string, string> {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v))
     throw sqsError.invalidParam(`Value for parameter ${name} is invalid. Reason: must be a map.`);
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, show(x)]));
 }
 
 function page<T>(items: T[], input: Input): { items: T[]; next?: string } {
   const max = int(input, 'MaxResults', 1, 1000);
-  const start = input.NextToken ? Number(Buffer.from(String(input.NextToken), 'base64').toString()) : 0;
+  const start = input.NextToken ? Number(Buffer.from(show(input.NextToken), 'base64').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw sqsError.invalidParam('Invalid NextToken value.');
   if (max === undefined) return { items: items.slice(start) };
   const end = start + max;
   return { items: items.slice(start, end), next: end < items.length ? Buffer.from(String(end)).toString('base64') : undefined };
 }
 
-export const SQS_ACTIONS: Record<string, Action> = {
+export const SQS_ACTIONS = {
   CreateQueue: (b, i) => ({ QueueUrl: b.create(str(i, 'QueueName')!, stringMap(i.Attributes, 'Attributes')).url }),
   DeleteQueue: (b, i) => {
     b.delete(b.byUrl(i.QueueUrl));
@@ -325,7 +336,7 @@ export const SQS_ACTIONS: Record<string, Action> = {
     b.byUrl(i.QueueUrl);
     return { Tags: {} };
   },
-};
+} satisfies Record<string, Action>;
 
 export const unknownSqsAction = (action: string) =>
   new AwsError('InvalidAction', `The action ${action} is not valid for this endpoint.`, 400, 'InvalidAction');
@@ -341,21 +352,44 @@ const NUMERIC = new Set([
   'MaxNumberOfMessagesPerSecond',
 ]);
 
-/** Turns `Attribute.1.Name=...` style parameters into the JSON protocol's input shape. */
+/**
+ * Turns `Attribute.1.Name=...` style parameters into the JSON protocol's input shape. Every
+ * object is built without a prototype, and a parameter whose name has a segment such as
+ * `__proto__` or `constructor` is refused with the parameter named.
+ */
 export function queryToInput(params: URLSearchParams): Input {
-  const tree: Input = {};
+  const tree: Input = Object.create(null);
   for (const [key, value] of params) {
     if (key === 'Action' || key === 'Version') continue;
     const path = key.split('.');
     let node: Input = tree;
     for (let i = 0; i < path.length; i++) {
-      const seg = /^\d+$/.test(path[i]) ? String(Number(path[i]) - 1) : path[i];
+      const raw = path[i]!;
+      if (PROTOTYPE_KEYS.has(raw)) throw reservedParameter(key);
+      const seg = /^\d+$/.test(raw) ? String(Number(raw) - 1) : raw;
       if (i === path.length - 1) node[seg] = value;
-      else node = node[seg] ??= {};
+      else {
+        const next: unknown = node[seg];
+        if (next !== undefined && (next === null || typeof next !== 'object'))
+          throw sqsError.invalidParam(
+            `Value for parameter ${key} is invalid. Reason: ${path.slice(0, i + 1).join('.')} has a value and members.`,
+          );
+        node = (next as Input | undefined) ?? (node[seg] = Object.create(null));
+      }
     }
   }
-  return normalize(tree);
+  try {
+    return safeCopy(normalize(tree)) as Input;
+  } catch (e) {
+    if (e instanceof UnsafeKeyError) throw reservedParameter(e.field);
+    throw e;
+  }
 }
+
+const reservedParameter = (name: string) =>
+  sqsError.invalidParam(
+    `Value for parameter ${name} is invalid. Reason: ${name.split('.').find((s) => PROTOTYPE_KEYS.has(s)) ?? name} is a reserved name.`,
+  );
 
 const list = (v: Input): Input[] =>
   Object.keys(v)
@@ -442,3 +476,48 @@ export function outputToXml(action: string, output: Output, requestId: string): 
 export function errorToXml(err: AwsError, requestId: string): string {
   return `<?xml version="1.0"?><ErrorResponse xmlns="${NS}"><Error><Type>${err.fault}</Type><Code>${esc(err.queryCode ?? err.code)}</Code><Message>${esc(err.message)}</Message><Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
+
+const ENTRY: Shape = {
+  Id: 's',
+  MessageBody: 's',
+  DelaySeconds: 'i',
+  MessageAttributes: 'A',
+  MessageSystemAttributes: 'A',
+  MessageDeduplicationId: 's',
+  MessageGroupId: 's',
+  ReceiptHandle: 's',
+  VisibilityTimeout: 'i',
+};
+const Q: Shape = { QueueUrl: 's' };
+
+/** Member types of each operation's input, in both protocols; see http/shapes.ts. */
+export const SQS_SHAPES: Record<keyof typeof SQS_ACTIONS, Shape> = {
+  CreateQueue: { QueueName: 's', Attributes: 'M', tags: 'M' },
+  DeleteQueue: Q,
+  GetQueueUrl: { QueueName: 's', QueueOwnerAWSAccountId: 's' },
+  ListQueues: { QueueNamePrefix: 's', NextToken: 's', MaxResults: 'i' },
+  GetQueueAttributes: { ...Q, AttributeNames: 'S' },
+  SetQueueAttributes: { ...Q, Attributes: 'M' },
+  PurgeQueue: Q,
+  SendMessage: { ...Q, ...ENTRY },
+  SendMessageBatch: { ...Q, Entries: [ENTRY] },
+  ReceiveMessage: {
+    ...Q,
+    AttributeNames: 'S',
+    MessageSystemAttributeNames: 'S',
+    MessageAttributeNames: 'S',
+    MaxNumberOfMessages: 'i',
+    VisibilityTimeout: 'i',
+    WaitTimeSeconds: 'i',
+    ReceiveRequestAttemptId: 's',
+  },
+  DeleteMessage: { ...Q, ReceiptHandle: 's' },
+  DeleteMessageBatch: { ...Q, Entries: [ENTRY] },
+  ChangeMessageVisibility: { ...Q, ReceiptHandle: 's', VisibilityTimeout: 'i' },
+  ChangeMessageVisibilityBatch: { ...Q, Entries: [ENTRY] },
+  ListDeadLetterSourceQueues: { ...Q, NextToken: 's', MaxResults: 'i' },
+  StartMessageMoveTask: { SourceArn: 's', DestinationArn: 's', MaxNumberOfMessagesPerSecond: 'i' },
+  CancelMessageMoveTask: { TaskHandle: 's' },
+  ListMessageMoveTasks: { SourceArn: 's', MaxResults: 'i' },
+  ListQueueTags: Q,
+};

@@ -35,6 +35,68 @@ Module._resolveFilename = function (request, parent, ...rest) {
   }
 };
 
+// A worker is a thread of the runtime's process: process.kill of that process (or of its
+// group, or of every process) would end the runtime and every other function with it. Lambda
+// would end only this environment, so that is what happens: the worker exits with the signal's
+// status and the invocation fails with Runtime.ExitError. process.abort() likewise.
+const os = require('node:os');
+const kill = process.kill.bind(process);
+process.kill = function (pid, signal) {
+  const target = Number(pid);
+  if (target === process.pid || target === 0 || target === -1 || target === -process.pid) {
+    const name = signal === undefined ? 'SIGTERM' : signal;
+    const number = typeof name === 'number' ? name : os.constants.signals[name] || 15;
+    if (number === 0) return true; // signal 0 only asks whether the process exists
+    process.exit(128 + number);
+  }
+  return kill(pid, signal);
+};
+process.abort = function () {
+  process.exit(134);
+};
+
+// Lambda's limit on a synchronous response: 6 MB, plus the 100 bytes its runtime API allows.
+// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+const MAX_RESPONSE_BYTES = 6291556;
+const tooLarge = () => ({
+  errorType: 'Function.ResponseSizeTooLarge',
+  errorMessage: 'Response payload size exceeded maximum allowed payload size (' + MAX_RESPONSE_BYTES + ' bytes).',
+  trace: [],
+});
+
+// A lower bound of the UTF-8 size of JSON.stringify(value), computed without building the text
+// and given up as soon as it passes the limit: a 200 MB result is refused without a 200 MB copy.
+function exceedsResponseLimit(value) {
+  let size = 0;
+  const seen = new Set();
+  const stack = [value];
+  while (stack.length > 0) {
+    let v = stack.pop();
+    if (v !== null && typeof v === 'object' && typeof v.toJSON === 'function') {
+      try { v = v.toJSON(); } catch { return false; } // JSON.stringify will throw the same error
+    }
+    if (typeof v === 'string') size += v.length + 2;
+    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') size += String(v).length;
+    else if (v === null) size += 4;
+    else if (typeof v === 'object') {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      size += 2;
+      if (Array.isArray(v)) {
+        size += v.length;
+        for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+      } else {
+        for (const k of Object.keys(v)) {
+          size += k.length + 4;
+          stack.push(v[k]);
+        }
+      }
+    }
+    if (size > MAX_RESPONSE_BYTES) return true;
+  }
+  return false;
+}
+
 function toError(err, fallbackType) {
   if (err instanceof Error) {
     return { errorType: err.name && err.name !== 'Error' ? err.name : (err.constructor && err.constructor.name) || fallbackType, errorMessage: err.message, trace: String(err.stack || '').split('\n') };
@@ -110,7 +172,16 @@ parentPort.on('message', async (msg) => {
       if (r && typeof r.then === 'function') r.then((v) => callback(null, v), (e) => callback(e === undefined || e === null ? new Error('Handler rejected') : e));
       else if (fn.length < 3) callback(null, r);
     });
-    reply({ ok: true, payload: result === undefined ? 'null' : JSON.stringify(result) });
+    if (exceedsResponseLimit(result)) {
+      reply({ ok: false, error: tooLarge() });
+      return;
+    }
+    const payload = result === undefined ? 'null' : JSON.stringify(result);
+    if (payload !== undefined && Buffer.byteLength(payload) > MAX_RESPONSE_BYTES) {
+      reply({ ok: false, error: tooLarge() });
+      return;
+    }
+    reply({ ok: true, payload: payload === undefined ? 'null' : payload });
   } catch (err) {
     reply({ ok: false, error: toError(err, 'Error') });
   }

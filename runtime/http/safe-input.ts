@@ -1,0 +1,97 @@
+/**
+ * Request input as plain data that cannot reach Object.prototype. Every object built from a
+ * request (JSON bodies, query parameters, attribute maps) has a null prototype, and the keys
+ * that name the prototype chain (`__proto__`, `constructor`, `prototype`) are refused with the
+ * path of the field, so a later spread, `Object.assign` or `obj[a][b] = v` cannot write onto
+ * every object of the process. The walk is iterative: a body nested a million levels deep is
+ * measured, not recursed into.
+ */
+
+/** Keys that address the prototype chain when used as property names. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A key no request may use; `field` is the dotted path to it (`Entries.0.__proto__`). */
+export class UnsafeKeyError extends Error {
+  constructor(readonly field: string) {
+    super(`Parameter ${field} is not valid: the name is reserved.`);
+    this.name = 'UnsafeKeyError';
+  }
+}
+
+/** A value nested deeper than the caller allows. */
+export class NestingError extends Error {
+  constructor(readonly depth: number) {
+    super(`The request is nested more than ${depth} levels deep.`);
+    this.name = 'NestingError';
+  }
+}
+
+export interface SafeCopyOptions {
+  /** Keys refused anywhere. @default PROTOTYPE_KEYS */
+  forbidden?: ReadonlySet<string>;
+  /** Deepest allowed nesting of objects and arrays (the top level is 1). @default 256 */
+  maxDepth?: number;
+}
+
+export type Plain = Record<string, unknown>;
+
+/**
+ * Copies parsed JSON into null-prototype objects (arrays stay arrays), refusing forbidden
+ * keys and anything nested beyond `maxDepth`. Scalars are returned as they are.
+ */
+export function safeCopy(value: unknown, options: SafeCopyOptions = {}): unknown {
+  const forbidden = options.forbidden ?? PROTOTYPE_KEYS;
+  const maxDepth = options.maxDepth ?? 256;
+  if (value === null || typeof value !== 'object') return value;
+  const root = copyShell(value);
+  const stack: { from: object; to: object; path: string; depth: number }[] = [{ from: value, to: root, path: '', depth: 1 }];
+  while (stack.length > 0) {
+    const { from, to, path, depth } = stack.pop()!;
+    if (depth > maxDepth) throw new NestingError(maxDepth);
+    const entries: [string, unknown][] = Array.isArray(from) ? from.map((v, i) => [String(i), v]) : Object.entries(from);
+    for (const [k, v] of entries) {
+      const field = path === '' ? k : `${path}.${k}`;
+      if (!Array.isArray(from) && forbidden.has(k)) throw new UnsafeKeyError(field);
+      let out = v;
+      if (v !== null && typeof v === 'object') {
+        out = copyShell(v);
+        stack.push({ from: v, to: out as object, path: field, depth: depth + 1 });
+      }
+      if (Array.isArray(to)) to.push(out);
+      else (to as Plain)[k] = out;
+    }
+  }
+  return root;
+}
+
+function copyShell(v: object): object {
+  return Array.isArray(v) ? [] : Object.create(null);
+}
+
+/** Parses a JSON request body into null-prototype objects; see {@link safeCopy}. */
+export function parseSafeJson(text: string, options: SafeCopyOptions = {}): unknown {
+  return safeCopy(JSON.parse(text), options);
+}
+
+/** Deepest nesting of objects and arrays in a parsed value (a scalar is 0), without recursion. */
+export function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+  }
+  return max;
+}
+
+/** A value for an error message: strings as they are, anything else as JSON, never a throw. */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
