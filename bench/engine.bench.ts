@@ -1,9 +1,10 @@
 /**
  * Pattern engine throughput: events per second over ../shared/bench/events.jsonl against the
  * first N rules of the routing and dense mixes, JSON.parse of the event included, beside
- * JSON.parse alone and a naive matcher that tests every rule in turn.
- * `npm run bench -- engine`; `BENCH_SECONDS=2` measures longer (default 0.5 s per measurement),
- * `BENCH_MIX=dense` and `BENCH_SIZES=1000,10000` run part of the table.
+ * JSON.parse alone, a naive matcher that tests every rule in turn, and event-ruler's figures.
+ * Each figure is the median of bench/measure.ts's runs. `npm run bench -- engine`;
+ * `BENCH_MIX=dense`, `BENCH_SIZES=1000,10000` and `BENCH_NAIVE=0` run part of the table;
+ * SHARED_DIR points at the shared folder when it is not beside the repository.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -12,8 +13,9 @@ import { runInNewContext } from 'node:vm';
 import { RuleMatcher, testEventPattern } from '../engine';
 import { Machine } from '../engine/machine';
 import { compile } from '../engine';
+import { header, load, measurePaired, measureRate, spread, type Runs } from './measure';
 
-const shared = path.resolve(__dirname, '..', '..', 'shared', 'bench');
+const shared = path.join(process.env.SHARED_DIR ?? path.resolve(__dirname, '..', '..', 'shared'), 'bench');
 const lines = (f: string) =>
   readFileSync(path.join(shared, f), 'utf8')
     .split('\n')
@@ -27,48 +29,27 @@ const EXPECTED: Record<string, Record<number, number>> = {
   routing: { 1: 0, 10: 0, 100: 2, 1000: 27, 10000: 193 },
   dense: { 1: 13, 10: 103, 100: 982, 1000: 10040 },
 };
-const seconds = Number(process.env.BENCH_SECONDS ?? '0.5');
-
 /**
- * Events per second of `fn` over the event texts. The machine is shared, so the run is cut into
- * chunks of 20 to 100 events and the fastest chunk speed is kept: other processes only ever slow a
- * chunk down. Runs for about `seconds`, after a warm-up.
+ * event-ruler (Java 17, Jackson) on this machine kind, measured the same way (median of 3 runs of
+ * >= 1 s after warm-up), from issue 14. No figure was published for 10 rules.
  */
-function rate(fn: (text: string) => number): number {
-  let sink = 0;
-  // Warm up for half the measuring time, at least a quarter of a second: on a loaded machine the
-  // optimizing compiler, which runs in the background, can take that long to deliver. Then size
-  // chunks to about 5 ms (20 to 100 events) so that slow cells still get several chances while
-  // no chunk is a single easy event.
-  const w = performance.now();
-  const warmMs = Math.max(250, (seconds * 1000) / 2);
-  let warm = 0;
-  while (warm < 20 || performance.now() - w < warmMs) sink += fn(events[warm++ % events.length]);
-  const perEvent = (performance.now() - w) / warm;
-  const chunk = Math.max(20, Math.min(100, Math.round(5 / perEvent)));
-  let n = 0;
-  let best = 0;
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline) {
-    const t = performance.now();
-    for (let i = 0; i < chunk; i++) sink += fn(events[(n + i) % events.length]);
-    const dt = performance.now() - t;
-    best = Math.max(best, chunk / (dt / 1000));
-    n += chunk;
-  }
-  if (sink < 0) console.log(sink);
-  return best;
-}
+const EVENT_RULER: Record<string, Record<number, number>> = {
+  routing: { 1: 237_000, 100: 143_000, 1000: 68_000, 10000: 16_700 },
+  dense: { 1: 271_000, 100: 67_000, 1000: 15_800, 10000: 1_260 },
+};
+const NAIVE = process.env.BENCH_NAIVE !== '0';
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 const parseOnly = (t: string) => ((JSON.parse(t) as object) ? 1 : 0);
 const meanBytes = Math.round(events.reduce((s, e) => s + e.length, 0) / events.length);
-console.log(`${events.length} events, mean ${meanBytes} bytes; fastest chunk (20 to 100 events) over ${seconds} s per measurement\n`);
+const over = (fn: (text: string) => number): Runs => measureRate((i) => fn(events[i % events.length]!));
+console.log(header());
+console.log(`${events.length} events, mean ${meanBytes} bytes; events/s as median (slowest to fastest run)\n`);
 console.log(
-  '| mix | rules | engine events/s | JSON.parse only events/s | engine / JSON.parse | naive events/s | matches (first 200 events) |',
+  '| mix | rules | engine events/s | event-ruler | engine / event-ruler | JSON.parse only events/s | engine / JSON.parse | naive events/s | matches (first 200 events) | load |',
 );
-console.log('|---|---:|---:|---:|---:|---:|---|');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
 
 // A full collection between cells, so that one cell's garbage (thousands of naive matchers)
 // is not collected during the next cell's measurement.
@@ -81,40 +62,51 @@ for (const [mix, rules] of Object.entries(mixes).filter(([m]) => (process.env.BE
     collect();
     const matcher = new RuleMatcher<number>();
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) matcher.add(i, rules[i]);
+    for (let i = 0; i < n; i++) matcher.add(i, rules[i]!);
     const buildMs = performance.now() - t0;
     let matches = 0;
-    for (let i = 0; i < 200; i++) matches += matcher.match(events[i]).length;
-    const expected = EXPECTED[mix][n];
+    for (let i = 0; i < 200; i++) matches += matcher.match(events[i]!).length;
+    const expected = EXPECTED[mix]?.[n];
     const check = expected === undefined ? `${matches}` : matches === expected ? `${matches} ok` : `${matches} WRONG (want ${expected})`;
     if (expected !== undefined && matches !== expected) failed = true;
     // Cross-check against testing each rule on its own, on a few events.
     for (let i = 0; i < 5; i++) {
-      const got = new Set(matcher.match(events[i]));
+      const got = new Set(matcher.match(events[i]!));
       for (let r = 0; r < Math.min(n, 1000); r++) {
-        if (testEventPattern(rules[r], events[i]) !== got.has(r)) {
+        if (testEventPattern(rules[r]!, events[i]!) !== got.has(r)) {
           failed = true;
           console.log(`disagreement: rule ${r}, event ${i}`);
         }
       }
     }
     collect();
-    const engine = rate((t) => matcher.match(t).length);
-    // Measured right after the engine, so both see the same load on a shared machine.
-    const parseRate = rate(parseOnly);
-    const perRule = rules.slice(0, n).map((r) => {
-      const m = new Machine<number>();
-      m.add(0, compile(r));
-      return m;
-    });
-    const naive = rate((t) => {
-      const ev = JSON.parse(t) as object;
-      let c = 0;
-      for (const m of perRule) c += m.match(ev).length;
-      return c;
-    });
+    // Engine and JSON.parse alternate run by run, so their ratio sees the same load.
+    const paired = measurePaired(
+      (i) => matcher.match(events[i % events.length]!).length,
+      (i) => parseOnly(events[i % events.length]!),
+    );
+    const engine = paired.a;
+    const parseRate = paired.b;
+    let naive = '-';
+    if (NAIVE) {
+      const perRule = rules.slice(0, n).map((r) => {
+        const m = new Machine<number>();
+        m.add(0, compile(r));
+        return m;
+      });
+      naive = spread(
+        over((t) => {
+          const ev = JSON.parse(t) as object;
+          let c = 0;
+          for (const m of perRule) c += m.match(ev).length;
+          return c;
+        }),
+        fmt,
+      );
+    }
+    const ruler = EVENT_RULER[mix]?.[n];
     console.log(
-      `| ${mix} | ${fmt(n)} | ${fmt(engine)} | ${fmt(parseRate)} | ${(engine / parseRate).toFixed(2)} | ${fmt(naive)} | ${check} (build ${buildMs.toFixed(0)} ms) |`,
+      `| ${mix} | ${fmt(n)} | ${spread(engine, fmt)} | ${ruler === undefined ? '-' : fmt(ruler)} | ${ruler === undefined ? '-' : (engine.median / ruler).toFixed(2)} | ${fmt(parseRate.median)} | ${spread(paired.ratio, (x) => x.toFixed(2))} | ${naive} | ${check} (build ${buildMs.toFixed(0)} ms) | ${load()} |`,
     );
   }
 }

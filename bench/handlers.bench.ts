@@ -8,7 +8,7 @@
  *   - "bundled SDK": everything in the bundle.
  * Targets: at most 200 KB minified, and at most 3 x the empty handler's load time.
  *
- * Load time is measured three ways, each the median of RUNS fresh processes:
+ * Load time is measured three ways, in fresh processes, by bench/measure.ts's runs:
  *   - init: wall time from process start to the handler being exported (what a cold start
  *     adds to the runtime's own start), via performance.now() after require(); the target
  *     is judged on this, as a ratio to the empty handler in the same run;
@@ -20,10 +20,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { bundleHandler } from '../sdk/build';
+import { header, load, median, runFor, settings } from './measure';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, '.bench-out', 'handlers');
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const HANDLERS = ['underwriting', 'notifications', 'manual-review'];
 const SIZE_TARGET = 200 * 1024;
 const LOAD_TARGET_RATIO = 3;
@@ -41,8 +41,6 @@ const VARIANTS: Variant[] = [
 ];
 
 const bundle = (entry: string, outdir: string, variant: Variant) => bundleHandler({ entry, outdir, ...variant });
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Loads the bundle in a fresh process; returns [ms from process start to loaded, ms of
@@ -73,21 +71,31 @@ function loadOnce(file: string): [number, number, number] {
 }
 
 /**
- * Loads the empty handler and every handler in turn, RUNS times, so that each run of a handler
- * sits next to a run of the empty one under the same machine load; ratios are per run, then the median.
+ * Runs of at least the run time (bench/measure.ts), each loading the empty handler and every
+ * handler in turn as many times as fit, so that each handler's loads sit next to the empty
+ * one's under the same machine load. A run's figure is the mean over its loads; ratios are per
+ * run; the median run is reported.
  */
-function measureInterleaved(empty: string, files: string[]) {
-  [empty, ...files].forEach(loadOnce); // warm the file system cache
-  const runs = Array.from({ length: RUNS }, () => [empty, ...files].map(loadOnce));
+async function measureInterleaved(empty: string, files: string[]) {
+  const { runs, seconds, warmupSeconds } = settings();
+  await runFor(warmupSeconds, () => [empty, ...files].forEach(loadOnce)); // file system cache, code cache
+  const perRun: number[][][] = [];
+  for (let r = 0; r < runs; r++) {
+    const { results } = await runFor(seconds, () => [empty, ...files].map(loadOnce));
+    // perRun[r][file] = [mean init, mean require, mean cpu]
+    perRun.push([empty, ...files].map((_, i) => [0, 1, 2].map((m) => mean(results.map((cycle) => cycle[i]![m]!)))));
+  }
   const stats = (i: number) => ({
-    init: median(runs.map((r) => r[i][0])),
-    require: median(runs.map((r) => r[i][1])),
-    initRatio: median(runs.map((r) => r[i][0] / r[0][0])),
-    cpu: median(runs.map((r) => r[i][2])),
-    cpuRatio: median(runs.map((r) => r[i][2] / r[0][2])),
+    init: median(perRun.map((r) => r[i]![0]!)),
+    require: median(perRun.map((r) => r[i]![1]!)),
+    initRatio: median(perRun.map((r) => r[i]![0]! / r[0]![0]!)),
+    cpu: median(perRun.map((r) => r[i]![2]!)),
+    cpuRatio: median(perRun.map((r) => r[i]![2]! / r[0]![2]!)),
   });
   return { empty: stats(0), handlers: files.map((_, k) => stats(k + 1)) };
 }
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
@@ -96,23 +104,22 @@ async function main() {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   let missed = 0;
-  console.log(
-    `Handler bundles (esbuild minify, CommonJS, node24; load times are medians of ${RUNS} fresh processes, interleaved with the empty handler)`,
-  );
+  console.log(header());
+  console.log('Handler bundles (esbuild minify, CommonJS, node24; load times in fresh processes, interleaved with the empty handler)');
   for (const variant of VARIANTS) {
     const dir = path.join(OUT, variant.name.replace(/[^a-z0-9]+/gi, '-'));
     const empty = await bundle(emptyEntry, path.join(dir, 'empty'), variant);
     const files = await Promise.all(
       HANDLERS.map((name) => bundle(path.join(ROOT, 'lambdas', name, 'index.ts'), path.join(dir, name), variant)),
     );
-    const load = measureInterleaved(empty, files);
+    const times = await measureInterleaved(empty, files);
     console.log(
-      `\n[${variant.name}] empty handler: ${kb(statSync(empty).size)}, init ${ms(load.empty.init)} (CPU ${ms(load.empty.cpu)}), require ${ms(load.empty.require)}`,
+      `\n[${variant.name}] empty handler: ${kb(statSync(empty).size)}, init ${ms(times.empty.init)} (CPU ${ms(times.empty.cpu)}), require ${ms(times.empty.require)}`,
     );
     console.log('handler        | size      | init      | init / empty | init CPU  | CPU / empty | require   | targets');
     HANDLERS.forEach((name, k) => {
-      const size = statSync(files[k]).size;
-      const { init, require: req, initRatio, cpu, cpuRatio } = load.handlers[k];
+      const size = statSync(files[k]!).size;
+      const { init, require: req, initRatio, cpu, cpuRatio } = times.handlers[k]!;
       const sizeOk = size <= SIZE_TARGET;
       const loadOk = initRatio <= LOAD_TARGET_RATIO;
       if (variant === VARIANTS[0] && !(sizeOk && loadOk)) missed++;
@@ -122,7 +129,8 @@ async function main() {
       );
     });
   }
-  if (missed > 0) console.log(`\n${missed} handler(s) miss a target as the stack deploys them; see BENCHMARKS.md.`);
+  console.log(`\n${load()}`);
+  if (missed > 0) console.log(`${missed} handler(s) miss a target as the stack deploys them; see BENCHMARKS.md.`);
 }
 
 main().catch((err) => {

@@ -5,18 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { load, machine } from './measure';
 
 const filters = process.argv.slice(2);
 const files = readdirSync(__dirname)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(
-  `Machine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.arch()}`,
-);
+console.log(`Machine: ${machine()}; ${load()}`);
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);

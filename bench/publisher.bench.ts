@@ -13,9 +13,9 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { LoanApplicationSubmitted } from '../catalog/loans';
 import { EventPublisher, type PublishEntry } from '../sdk';
 import { startPutEventsServer } from '../sdk/testing/put-events-server';
+import { header, load, median, runFor, runsOf, settings, spread } from './measure';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CONCURRENCY = 4;
 
 function entries(n: number): PublishEntry[] {
@@ -72,8 +72,6 @@ async function bareLoop(client: EventBridgeClient, input: readonly PublishEntry[
   return failed;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** Starts the PutEvents server in a child process (this file with `--server`); resolves its endpoint. */
 async function startServerProcess(): Promise<{ endpoint: string; stop: () => void }> {
   const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -103,63 +101,61 @@ async function main() {
   const publisher = new EventPublisher({ eventBusName: 'loans', client, maxConcurrency: CONCURRENCY });
   const input = entries(EVENTS);
   // Warm up both paths (connections, JIT, zod's compiled parsers).
-  await bareLoop(client, input.slice(0, 1000));
-  await publisher.publish(input.slice(0, 1000));
+  await runFor(settings().warmupSeconds, () => bareLoop(client, input));
+  await runFor(settings().warmupSeconds, () => publisher.publish(input));
 
-  const bare: number[] = [];
-  const published: number[] = [];
-  // CPU time of this (client) process: what the publisher adds, and far less sensitive than
-  // wall time to other processes on a shared machine.
+  // Runs alternate between the two paths, so both see the same load on a shared machine. Each
+  // run repeats its path over all the events for at least the run time; its figures are events
+  // per second of wall time and client CPU ms per 1,000 events (this process's CPU: what the
+  // publisher adds, and far less sensitive than wall time to other processes).
+  const { runs, seconds } = settings();
+  const bareRate: number[] = [];
+  const pubRate: number[] = [];
   const bareCpu: number[] = [];
-  const publishedCpu: number[] = [];
+  const pubCpu: number[] = [];
   const cpuMs = (since: NodeJS.CpuUsage) => {
     const used = process.cpuUsage(since);
     return (used.user + used.system) / 1000;
   };
   let requestsPerPublish = 0;
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let run = 0; run < runs; run++) {
     let cpu = process.cpuUsage();
-    let t = performance.now();
-    const failed = await bareLoop(client, input);
-    bare.push(performance.now() - t);
-    bareCpu.push(cpuMs(cpu));
-    if (failed > 0) throw new Error(`bare loop: ${failed} entries failed`);
+    const b = await runFor(seconds, async () => {
+      const failed = await bareLoop(client, input);
+      if (failed > 0) throw new Error(`bare loop: ${failed} entries failed`);
+    });
+    bareCpu.push((cpuMs(cpu) / (b.results.length * EVENTS)) * 1000);
+    bareRate.push((b.results.length * EVENTS) / b.seconds);
 
-    const before = sentRequests;
     cpu = process.cpuUsage();
-    t = performance.now();
-    const result = await publisher.publish(input);
-    published.push(performance.now() - t);
-    publishedCpu.push(cpuMs(cpu));
-    requestsPerPublish = sentRequests - before;
-    if (result.successCount !== EVENTS) throw new Error(`publisher: ${result.failedCount} entries failed`);
+    const p = await runFor(seconds, async () => {
+      const before = sentRequests;
+      const result = await publisher.publish(input);
+      requestsPerPublish = sentRequests - before;
+      if (result.successCount !== EVENTS) throw new Error(`publisher: ${result.failedCount} entries failed`);
+    });
+    pubCpu.push((cpuMs(cpu) / (p.results.length * EVENTS)) * 1000);
+    pubRate.push((p.results.length * EVENTS) / p.seconds);
   }
   server.stop();
   client.destroy();
 
   const perRequest = EVENTS / requestsPerPublish;
-  const rate = (ms: number) => `${Math.round((EVENTS / ms) * 1000).toLocaleString('en-US')} events/s`;
-  const row = (name: string, wall: number[], cpu: number[]) =>
-    `${name.padEnd(19)} | ${Math.min(...wall)
-      .toFixed(0)
-      .padStart(
-        6,
-      )} ms | ${median(wall).toFixed(0).padStart(6)} ms | ${rate(Math.min(...wall)).padStart(15)} | ${median(cpu).toFixed(0).padStart(6)} ms`;
-  // Overhead by client CPU (median of each); wall-time ratios shown beside it.
-  const cpuOverhead = (median(publishedCpu) / median(bareCpu) - 1) * 100;
-  const wallOverhead = (Math.min(...published) / Math.min(...bare) - 1) * 100;
-  const pairedOverhead = (median(published.map((p, i) => p / bare[i])) - 1) * 100;
+  const rate = (x: number) => `${Math.round(x).toLocaleString('en-US')}`;
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  const cpuOverhead = (median(pubCpu) / median(bareCpu) - 1) * 100;
+  const wallOverhead = (median(bareRate) / median(pubRate) - 1) * 100;
+  console.log(header());
   console.log(
-    `Publisher throughput: ${EVENTS.toLocaleString('en-US')} LoanApplicationSubmitted events, concurrency ${CONCURRENCY}, ${ROUNDS} rounds; server in a child process`,
+    `Publisher: ${EVENTS.toLocaleString('en-US')} LoanApplicationSubmitted events per round, concurrency ${CONCURRENCY}; server in a child process; median (slowest to fastest run)`,
   );
-  console.log(`                    | wall fastest | wall median | rate (fastest)  | client CPU (median)`);
-  console.log(row('bare PutEvents loop', bare, bareCpu));
-  console.log(row('EventPublisher', published, publishedCpu));
+  console.log('| | events/s (wall) | client CPU per 1,000 events |');
+  console.log('|---|---:|---:|');
+  console.log(`| bare PutEvents loop | ${spread(runsOf(bareRate), rate)} | ${spread(runsOf(bareCpu), ms)} |`);
+  console.log(`| EventPublisher | ${spread(runsOf(pubRate), rate)} | ${spread(runsOf(pubCpu), ms)} |`);
   console.log(`entries per request: ${perRequest.toFixed(2)} (target >= 9.9: ${perRequest >= 9.9 ? 'ok' : 'MISSED'})`);
   console.log(`publisher overhead, client CPU: ${cpuOverhead.toFixed(1)} % (target <= 10 %: ${cpuOverhead <= 10 ? 'ok' : 'MISSED'})`);
-  console.log(
-    `publisher overhead, wall time: ${wallOverhead.toFixed(1)} % fastest vs fastest, ${pairedOverhead.toFixed(1)} % median of per-round ratios`,
-  );
+  console.log(`publisher overhead, wall time: ${wallOverhead.toFixed(1)} % (median rates); ${load()}`);
 }
 
 if (process.argv[2] === '--server') {

@@ -8,6 +8,7 @@ const { register } = require('tsx/cjs/api');
 register();
 const { run } = require(path.join(__dirname, 'index.ts'));
 const { processIO } = require(path.join(__dirname, 'io.ts'));
+require(path.join(__dirname, 'aws.ts')).silenceSdkNodeVersionWarning();
 
 run(process.argv.slice(2), processIO()).then(
   (code) => {

@@ -8,10 +8,15 @@
 import { DescribeEventBusCommand, ListRulesCommand, ListTargetsByRuleCommand, type Rule } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import type { AwsClients } from './aws';
+import { BUS_ENV } from './app-names';
 import { CommandFailedError, UsageError } from './errors';
 
 /** Prefix of the temporary rules and queues `tail` creates; discovery skips them. */
-export const TAIL_PREFIX = 'loan-events-tail-';
+export const TAIL_PREFIX = 'cli-tail-';
+/** Prefixes earlier versions used; `tail --cleanup` removes their leftovers too, and discovery skips them. */
+export const LEGACY_TAIL_PREFIXES: readonly string[] = ['loan-events-tail-'];
+/** Whether a rule or queue name is one of tail's temporary resources. */
+export const isTailResource = (name: string) => [TAIL_PREFIX, ...LEGACY_TAIL_PREFIXES].some((p) => name.startsWith(p));
 
 export type DeadLetterKind = 'bus' | 'delivery' | 'redrive';
 
@@ -58,7 +63,7 @@ export async function listRules(aws: AwsClients, bus: string): Promise<Rule[]> {
     rules.push(...(r.Rules ?? []));
     token = r.NextToken;
   } while (token);
-  return rules.filter((r) => !(r.Name ?? '').startsWith(TAIL_PREFIX));
+  return rules.filter((r) => !isTailResource(r.Name ?? ''));
 }
 
 /** The bus's ARN and dead-letter queue ARN; a missing bus is reported by name. */
@@ -69,7 +74,7 @@ export async function describeBus(aws: AwsClients, bus: string): Promise<{ arn: 
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') {
       throw new CommandFailedError(
-        `event bus '${bus}' not found (is the stack deployed, or the local runtime started? set --bus or LOAN_EVENTS_BUS)`,
+        `event bus '${bus}' not found (is the stack deployed, or the local runtime started? set --bus or ${BUS_ENV})`,
       );
     }
     throw err;

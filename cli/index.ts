@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-/** Entry point of the `loan-events` command; see docs/cli.md. */
+/** Entry point of the command line (package.json "bin"); see docs/cli.md. */
+import { silenceSdkNodeVersionWarning } from './aws';
 import { processIO } from './io';
 import { run } from './program';
 
 export { run } from './program';
 
 if (require.main === module) {
+  silenceSdkNodeVersionWarning();
   run(process.argv.slice(2), processIO()).then(
     (code) => {
       process.exitCode = code;

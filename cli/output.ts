@@ -69,10 +69,10 @@ export class Output {
   /** Prints rows as aligned columns; the first row is the header. */
   public table(rows: readonly (readonly string[])[], align: readonly ('left' | 'right')[] = []): void {
     if (this.json || rows.length === 0) return;
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
+    const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
     rows.forEach((row, i) => {
       const cells = row.map((cell, c) => {
-        const pad = ' '.repeat(widths[c] - visibleLength(cell));
+        const pad = ' '.repeat((widths[c] ?? 0) - visibleLength(cell));
         return align[c] === 'right' ? pad + cell : cell + pad;
       });
       const text = cells.join('  ').trimEnd();

@@ -6,17 +6,7 @@
  */
 import { PatternReason } from './errors';
 import { JsonTokenizer, Tok } from './json';
-import {
-  comparableNumber,
-  IpRange,
-  ipToHex,
-  looksLikeIp,
-  numberKey,
-  parseCidr,
-  parseWildcard,
-  Wildcard,
-  wildcardComplexity,
-} from './values';
+import { comparableNumber, IpRange, ipToHex, looksLikeIp, parseCidr, parseWildcard, Wildcard, wildcardComplexity } from './values';
 
 /** One condition on one field value. `key` identifies equal conditions, so rules can share them. */
 export type Matcher =
@@ -39,7 +29,7 @@ export type Matcher =
   | { readonly kind: 'ip'; readonly key: string; readonly range: IpRange }
   | { readonly kind: 'exists'; readonly key: string; readonly value: boolean }
   | { readonly kind: 'not-strings'; readonly key: string; readonly values: ReadonlySet<string> }
-  | { readonly kind: 'not-numbers'; readonly key: string; readonly values: ReadonlySet<number | string> }
+  | { readonly kind: 'not-numbers'; readonly key: string; readonly values: ReadonlySet<number> }
   | { readonly kind: 'not-prefix' | 'not-suffix' | 'not-ic'; readonly key: string; readonly values: readonly string[] }
   | { readonly kind: 'not-wildcard'; readonly key: string; readonly values: readonly Wildcard[] };
 
@@ -204,7 +194,7 @@ function exactString(s: string): Matcher {
 function exactNumber(raw: string): Matcher {
   const n = comparableNumber(raw);
   if (n === undefined) return { kind: 'numtext', key: `t:${raw}`, value: raw };
-  return { kind: 'number', key: `n:${String(numberKey(n))}`, value: n };
+  return { kind: 'number', key: `n:${String(n)}`, value: n };
 }
 
 function expectString(tz: JsonTokenizer, message: string): string {
@@ -306,7 +296,7 @@ function numericExpression(tz: JsonTokenizer): Matcher {
     case '=': {
       const n = numberOperand(tz, tz.next(), 'equals');
       if (tz.next() !== Tok.EndArray) throw tooMany();
-      return { kind: 'number', key: `n:${String(numberKey(n))}`, value: n };
+      return { kind: 'number', key: `n:${String(n)}`, value: n };
     }
     case '>=':
     case '>': {
@@ -333,7 +323,7 @@ function numericExpression(tz: JsonTokenizer): Matcher {
 }
 
 function range(lo: number, loOpen: boolean, hi: number, hiOpen: boolean): Matcher {
-  const key = `r:${loOpen ? '(' : '['}${String(numberKey(lo))},${String(numberKey(hi))}${hiOpen ? ')' : ']'}`;
+  const key = `r:${loOpen ? '(' : '['}${String(lo)},${String(hi)}${hiOpen ? ')' : ']'}`;
   return { kind: 'numeric', key, lo, loOpen, hi, hiOpen };
 }
 
@@ -375,13 +365,13 @@ function anythingBut(tz: JsonTokenizer): Matcher {
 
 function anythingButValues(tz: JsonTokenizer, first: Tok): Matcher {
   const strings = new Set<string>();
-  const numbers = new Set<number | string>();
+  const numbers = new Set<number>();
   const add = (t: Tok, inList: boolean) => {
     if (t === Tok.String) strings.add(tz.text);
     else if (t === Tok.Number) {
       const n = comparableNumber(tz.text);
       if (n === undefined) throw new PatternReason(`Cannot compare number : ${tz.text}`);
-      numbers.add(numberKey(n));
+      numbers.add(n);
     } else if (inList) {
       throw new PatternReason('Inside anything but list, start|null|boolean is not supported.');
     } else {

@@ -7,12 +7,16 @@ export class InvalidEventPatternError extends Error {
   }
 }
 
-/** Thrown when the event itself is not acceptable to TestEventPattern ("Parameter Event is not valid."). */
-export class InvalidEventError extends Error {
+/**
+ * Thrown when the event itself is not acceptable: not a JSON object, or (TestEventPattern) missing
+ * an envelope field. AWS answers "Parameter Event is not valid.". Not to be confused with the
+ * consumer SDK's InvalidEventError, an event that fails its catalog schema.
+ */
+export class MalformedEventError extends Error {
   readonly code = 'ValidationException';
   constructor(message = 'Parameter Event is not valid.') {
     super(message);
-    this.name = 'InvalidEventError';
+    this.name = 'MalformedEventError';
   }
 }
 

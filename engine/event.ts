@@ -2,7 +2,7 @@
  * Reading events: JSON text to values (once), and the leaf values of an event at the field paths
  * rules use.
  */
-import { InvalidEventError, PatternReason } from './errors';
+import { MalformedEventError, PatternReason } from './errors';
 import { parseJsonPreservingNumbers, RawNumber } from './json';
 import { comparableNumber } from './values';
 
@@ -14,13 +14,26 @@ import { comparableNumber } from './values';
  */
 const RISKY_NUMBERS = /[:,[]\s*-?(?:[\d.]{16}|[\d.]+[eE][+-]?\d{3})/;
 
-/** Parses event text; throws InvalidEventError when it is not JSON. */
+/** Parses event text; throws MalformedEventError when it is not JSON. */
 export function parseEventText(text: string): unknown {
+  return parseWith(text, mayHoldInexactNumbers(text));
+}
+
+/** Whether the text may hold a number literal JSON.parse would change (see RISKY_NUMBERS). */
+export function mayHoldInexactNumbers(text: string): boolean {
+  return RISKY_NUMBERS.test(text);
+}
+
+/**
+ * Parses event text with JSON.parse, or with the reader that keeps number literals; throws
+ * MalformedEventError when it is not JSON.
+ */
+export function parseWith(text: string, keepNumberLiterals: boolean): unknown {
   try {
-    return RISKY_NUMBERS.test(text) ? parseJsonPreservingNumbers(text) : JSON.parse(text);
+    return keepNumberLiterals ? parseJsonPreservingNumbers(text) : JSON.parse(text);
   } catch (e) {
     // RangeError: nesting deeper than the stack; PutEvents itself stops at 1,100 levels.
-    if (e instanceof SyntaxError || e instanceof PatternReason || e instanceof RangeError) throw new InvalidEventError();
+    if (e instanceof SyntaxError || e instanceof PatternReason || e instanceof RangeError) throw new MalformedEventError();
     throw e;
   }
 }
@@ -62,8 +75,9 @@ export function toLeaf(v: unknown, leaf: Leaf): boolean {
       return true;
     case 'number':
       leaf.kind = Kind.Number;
-      leaf.num = v;
-      leaf.str = Object.is(v, -0) ? '-0' : String(v);
+      // -0 is 0, as the JSON text "-0" is to event-ruler (BigDecimal has no negative zero).
+      leaf.num = v + 0;
+      leaf.str = String(v);
       return true;
     case 'boolean':
       leaf.kind = v ? Kind.True : Kind.False;

@@ -12,7 +12,7 @@ function describeCondition(cond: FieldCondition): string {
   const text = compact(cond.source);
   // A lone numeric range reads best as its operands: [">=", 250000].
   const numeric = /^\[\{"numeric": ?(\[.*\])\}\]$/.exec(text);
-  return cond.matchers.length === 1 && numeric ? numeric[1] : text;
+  return cond.matchers.length === 1 && numeric?.[1] !== undefined ? numeric[1] : text;
 }
 
 function accepts(cond: FieldCondition, leaf: Leaf): boolean {
@@ -29,7 +29,7 @@ function explainBranch(branch: Branch, leavesOf: (path: string) => Leaf[]): stri
       return `${cond.path}: missing from the event, expected ${describeCondition(cond)}`;
     }
     if (leaves.some((l) => accepts(cond, l))) continue;
-    const shown = leaves.length === 1 ? leafText(leaves[0]) : `[${leaves.map(leafText).join(', ')}]`;
+    const shown = leaves.length === 1 ? leafText(leaves[0]!) : `[${leaves.map(leafText).join(', ')}]`;
     return `${cond.path}: ${shown} is not in ${describeCondition(cond)}`;
   }
   return undefined;
@@ -40,6 +40,6 @@ export function explainBranches(branches: readonly Branch[], leavesOf: (path: st
     const why = explainBranch(branch, leavesOf);
     if (why !== undefined) return branches.length > 1 ? `no $or branch matches; first: ${why}` : why;
   }
-  const paths = branches[0].map((c) => c.path).join(', ');
+  const paths = (branches[0] ?? []).map((c) => c.path).join(', ');
   return `${paths}: each matches on its own, but in different elements of the same array`;
 }

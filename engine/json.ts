@@ -53,7 +53,8 @@ export class JsonTokenizer {
   }
 
   next(): Tok {
-    const frame = this.stack[this.stack.length - 1];
+    // The root frame is never popped, so the stack is never empty.
+    const frame = this.stack[this.stack.length - 1]!;
     let c = this.skipSpace();
     if (frame.ctx === Ctx.Root) {
       if (frame.count > 0 || c < 0) return Tok.End;
@@ -158,7 +159,7 @@ export class JsonTokenizer {
         return this.keyword('null', Tok.Null);
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.readNumber();
-        if (c < 0) this.eof(this.stack[this.stack.length - 1]);
+        if (c < 0) this.eof(this.stack[this.stack.length - 1]!);
         // Jackson names only a closing bracket "expected a value" (a trailing comma in an array).
         if (c === 0x5d) this.unexpected(c, 'expected a value');
         if (isWordChar(c)) this.badToken();

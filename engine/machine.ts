@@ -7,7 +7,7 @@
 import { Branch, FieldCondition, Matcher } from './compile';
 import { ArrayPos, consistent, Kind, Leaf, toLeaf } from './event';
 import { RawNumber } from './json';
-import { compareNumbers, ipToHex, looksLikeIp, numberKey, wildcardMatches } from './values';
+import { ipToHex, looksLikeIp, wildcardMatches } from './values';
 
 /** A node of the tree of field paths rules use; the event is read only along it. */
 class PathNode {
@@ -55,7 +55,7 @@ class FieldTransitions {
         this.strings = push(this.strings, m.value, target);
         return;
       case 'number':
-        this.numbers = push(this.numbers, numberKey(m.value), target);
+        this.numbers = push(this.numbers, m.value, target);
         return;
       case 'numtext':
         this.numberTexts = push(this.numberTexts, m.value, target);
@@ -113,6 +113,11 @@ function addProbe(probes: Probe[], m: Matcher, target: NameState): Probe[] {
  * search plus the ranges that hold it, however many ranges there are (a bus of 10,000 rules has
  * transitions with hundreds of overlapping ranges).
  */
+/** Ascending order of doubles, infinities included; -0 never reaches here (see comparableNumber). */
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 class RangeIndex {
   /** Distinct bounds, ascending. */
   private readonly points: number[];
@@ -123,13 +128,13 @@ class RangeIndex {
     const bounds: number[] = [];
     for (const p of ranges) if (p.m.kind === 'numeric') bounds.push(p.m.lo, p.m.hi);
     bounds.sort(compareNumbers);
-    this.points = bounds.filter((v, i) => i === 0 || compareNumbers(v, bounds[i - 1]) !== 0);
+    this.points = bounds.filter((v, i) => i === 0 || v !== bounds[i - 1]);
     this.pieces = Array.from({ length: 2 * this.points.length + 1 }, () => [] as Probe[]);
     for (const p of ranges) {
       if (p.m.kind !== 'numeric') continue;
       const first = this.pieceOf(p.m.lo) + (p.m.loOpen ? 1 : 0);
       const last = this.pieceOf(p.m.hi) - (p.m.hiOpen ? 1 : 0);
-      for (let i = first; i <= last; i++) this.pieces[i].push(p);
+      for (let i = first; i <= last; i++) this.pieces[i]!.push(p);
     }
   }
 
@@ -139,7 +144,7 @@ class RangeIndex {
     let hi = this.points.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const c = compareNumbers(this.points[mid], v);
+      const c = compareNumbers(this.points[mid]!, v);
       if (c === 0) return 2 * mid + 1;
       if (c < 0) lo = mid + 1;
       else hi = mid;
@@ -148,7 +153,7 @@ class RangeIndex {
   }
 
   holding(v: number): readonly Probe[] {
-    return this.pieces[this.pieceOf(v)];
+    return this.pieces[this.pieceOf(v)]!;
   }
 }
 
@@ -291,6 +296,11 @@ export class Machine<K> {
   private fieldEpoch = new Int32Array(16);
   private arrayCounter = 0;
   private out: K[] = [];
+  /**
+   * Number leaves the last match tested against a condition. When none was, the result does not
+   * depend on how exactly the event's number literals were read.
+   */
+  numbersTested = 0;
 
   get size(): number {
     return this.rules.size;
@@ -398,6 +408,7 @@ export class Machine<K> {
     if (this.epoch === 0) this.resetMarks();
     this.leafCount = 0;
     this.arrayCounter = 0;
+    this.numbersTested = 0;
     this.readObject(event as Record<string, unknown>, this.paths, null);
     const out: K[] = [];
     this.out = out;
@@ -414,7 +425,7 @@ export class Machine<K> {
     const fid = this.pathIds.get(path);
     const res: Leaf[] = [];
     if (fid === undefined || this.fieldEpoch[fid] !== this.epoch) return res;
-    for (let i = this.fieldHead[fid]; i >= 0; i = this.nextLeaf[i]) res.push({ ...this.leaves[i] });
+    for (let i = this.fieldHead[fid]!; i >= 0; i = this.nextLeaf[i]!) res.push({ ...this.leaves[i]! });
     return res.reverse();
   }
 
@@ -493,7 +504,7 @@ export class Machine<K> {
       this.fieldEpoch[fid] = this.epoch;
       this.nextLeaf[li] = -1;
     } else {
-      this.nextLeaf[li] = this.fieldHead[fid];
+      this.nextLeaf[li] = this.fieldHead[fid]!;
     }
     this.fieldHead[fid] = li;
   }
@@ -505,7 +516,7 @@ export class Machine<K> {
     }
     const terminals = state.terminals;
     for (let i = 0; i < terminals.length; i++) {
-      const rec = terminals[i];
+      const rec = terminals[i]!;
       if (rec.mark !== this.epoch) {
         rec.mark = this.epoch;
         this.out.push(rec.id as K);
@@ -513,11 +524,11 @@ export class Machine<K> {
     }
     const transitions = state.transitions;
     for (let t = 0; t < transitions.length; t++) {
-      const ft = transitions[t];
+      const ft = transitions[t]!;
       const fid = ft.fid;
       if (this.fieldEpoch[fid] !== this.epoch) continue;
-      for (let li = this.fieldHead[fid]; li >= 0; li = this.nextLeaf[li]) {
-        const leaf = this.leaves[li];
+      for (let li = this.fieldHead[fid]!; li >= 0; li = this.nextLeaf[li]!) {
+        const leaf = this.leaves[li]!;
         let next = chosen;
         if (leaf.pos !== null) {
           if (!consistentWith(chosen, leaf.pos)) continue;
@@ -528,7 +539,7 @@ export class Machine<K> {
     }
     const absent = state.absent;
     for (let i = 0; i < absent.length; i++) {
-      if (this.isAbsent(absent[i].fid, chosen)) this.visit(absent[i].target, chosen);
+      if (this.isAbsent(absent[i]!.fid, chosen)) this.visit(absent[i]!.target, chosen);
     }
   }
 
@@ -538,8 +549,8 @@ export class Machine<K> {
    */
   private isAbsent(fid: number, chosen: Chosen | null): boolean {
     if (this.fieldEpoch[fid] !== this.epoch) return true;
-    for (let li = this.fieldHead[fid]; li >= 0; li = this.nextLeaf[li]) {
-      const pos = this.leaves[li].pos;
+    for (let li = this.fieldHead[fid]!; li >= 0; li = this.nextLeaf[li]!) {
+      const pos = this.leaves[li]!.pos;
       if (pos === null || consistentWith(chosen, pos)) return false;
     }
     return true;
@@ -547,7 +558,7 @@ export class Machine<K> {
 
   private visitAll(targets: NameState[] | undefined, chosen: Chosen | null): void {
     if (targets === undefined) return;
-    for (let i = 0; i < targets.length; i++) this.visit(targets[i], chosen);
+    for (let i = 0; i < targets.length; i++) this.visit(targets[i]!, chosen);
   }
 
   private matchLeaf(ft: FieldTransitions, leaf: Leaf, chosen: Chosen | null): void {
@@ -556,22 +567,23 @@ export class Machine<K> {
         const s = leaf.str;
         if (ft.strings !== null) this.visitAll(ft.strings.get(s), chosen);
         const pl = ft.prefixLengths;
-        for (let i = 0; i < pl.length && pl[i] <= s.length; i++) {
+        for (let i = 0; i < pl.length && pl[i]! <= s.length; i++) {
           this.visitAll(ft.prefixes!.get(s.substring(0, pl[i])), chosen);
         }
         const sl = ft.suffixLengths;
-        for (let i = 0; i < sl.length && sl[i] <= s.length; i++) {
-          this.visitAll(ft.suffixes!.get(s.substring(s.length - sl[i])), chosen);
+        for (let i = 0; i < sl.length && sl[i]! <= s.length; i++) {
+          this.visitAll(ft.suffixes!.get(s.substring(s.length - sl[i]!)), chosen);
         }
         if (ft.ignoreCase !== null) this.visitAll(ft.ignoreCase.get(s.toLowerCase()), chosen);
         break;
       }
       case Kind.Number:
+        this.numbersTested++;
         if (leaf.num === leaf.num) {
-          if (ft.numbers !== null) this.visitAll(ft.numbers.get(numberKey(leaf.num)), chosen);
+          if (ft.numbers !== null) this.visitAll(ft.numbers.get(leaf.num), chosen);
           if (ft.ranges !== null) {
             const hits = ft.rangesContaining.holding(leaf.num);
-            for (let i = 0; i < hits.length; i++) this.visitAll(hits[i].targets, chosen);
+            for (let i = 0; i < hits.length; i++) this.visitAll(hits[i]!.targets, chosen);
           }
         } else if (ft.numberTexts !== null) {
           this.visitAll(ft.numberTexts.get(leaf.str), chosen);
@@ -584,7 +596,8 @@ export class Machine<K> {
     const probes = ft.probes;
     if (probes === null) return;
     for (let i = 0; i < probes.length; i++) {
-      if (probe(probes[i], leaf)) this.visitAll(probes[i].targets, chosen);
+      const p = probes[i]!;
+      if (probe(p, leaf)) this.visitAll(p.targets, chosen);
     }
   }
 }
@@ -602,7 +615,7 @@ export function probe(p: { readonly m: Matcher; readonly lower: string }, leaf: 
     case 'string':
       return isString && leaf.str === m.value;
     case 'number':
-      return leaf.kind === Kind.Number && leaf.num === leaf.num && compareNumbers(leaf.num, m.value) === 0;
+      return leaf.kind === Kind.Number && leaf.num === leaf.num && leaf.num === m.value;
     case 'numtext':
       return leaf.kind === Kind.Number && leaf.num !== leaf.num && leaf.str === m.value;
     case 'literal':
@@ -636,7 +649,7 @@ export function probe(p: { readonly m: Matcher; readonly lower: string }, leaf: 
     case 'not-strings':
       return !(isString && m.values.has(leaf.str));
     case 'not-numbers':
-      return !(leaf.kind === Kind.Number && leaf.num === leaf.num && m.values.has(numberKey(leaf.num)));
+      return !(leaf.kind === Kind.Number && leaf.num === leaf.num && m.values.has(leaf.num));
     case 'not-prefix':
       return !(isString && m.values.some((v) => leaf.str.startsWith(v)));
     case 'not-suffix':

@@ -66,14 +66,14 @@ export function validateTargetInput(input: TargetInput, targetId = '<target-id>'
   if (keys.length > MAX_INPUT_PATHS) {
     throw new InvalidTargetInputError(`InputPathsMap for target ${targetId} has more than ${MAX_INPUT_PATHS} entries.`);
   }
-  for (const k of keys) {
+  for (const [k, path] of Object.entries(map)) {
     if (PREDEFINED.has(k) || k.startsWith('aws.events.')) {
       throw new InvalidTargetInputError(`InputPathsMap for target ${targetId} contains reserved key ${k}.`);
     }
-    checkPath(map[k], `InputPathsMap value ${k} for target ${targetId}`);
+    checkPath(path, `InputPathsMap value ${k} for target ${targetId}`);
   }
   for (const m of t.inputTemplate.matchAll(placeholders())) {
-    const name = m[1];
+    const name = m[1]!;
     if (!PREDEFINED.has(name) && !Object.prototype.hasOwnProperty.call(map, name)) {
       throw new InvalidTargetInputError(`InputTemplate for target ${targetId} contains invalid placeholder ${name}.`);
     }
@@ -98,7 +98,7 @@ function parsePath(path: string): Array<string | number> | undefined {
     if (m === null) return undefined;
     if (m[1] !== undefined) steps.push(m[1]);
     else if (m[2] !== undefined) steps.push(Number(m[2]));
-    else steps.push((m[3] ?? m[4]).replace(/\\(.)/g, '$1'));
+    else steps.push((m[3] ?? m[4] ?? '').replace(/\\(.)/g, '$1'));
   }
   return steps;
 }
@@ -174,10 +174,12 @@ export function renderTargetInput(event: object, input: TargetInput, context: Tr
     PLACEHOLDER_AT.lastIndex = i;
     const m = PLACEHOLDER_AT.exec(template);
     if (m === null) continue;
-    const v = values.get(m[1]);
+    const v = values.get(m[1]!);
     out += template.slice(last, i);
     if (!isJsonTemplate) out += plainText(v);
-    else if (!inString) out += v === undefined ? 'null' : JSON.stringify(v);
+    // A path missing from the event creates no variable: outside quotes it becomes the empty
+    // string "" (recorded against AWS), inside quotes nothing.
+    else if (!inString) out += v === undefined ? '""' : JSON.stringify(v);
     else if (typeof v === 'string') out += JSON.stringify(v).slice(1, -1);
     else if (v !== null && typeof v === 'object') out += JSON.stringify(v);
     else out += plainText(v);

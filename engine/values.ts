@@ -13,7 +13,8 @@ import { PatternReason } from './errors';
 export function comparableNumber(raw: string): number | undefined {
   const d = Number(raw);
   if (!Number.isFinite(d)) return undefined;
-  return normalizeDecimal(raw) === normalizeDecimal(String(d)) ? d : undefined;
+  // `+ 0` turns -0 into 0: event-ruler reads the literal as a BigDecimal, which has no negative zero.
+  return normalizeDecimal(raw) === normalizeDecimal(String(d)) ? d + 0 : undefined;
 }
 
 /** A decimal literal as `[-]digits e exponent` with no leading or trailing zeros; zero is "0". */
@@ -39,25 +40,6 @@ function normalizeDecimal(s: string): string {
   digits = digits.replace(/0+$/, '');
   if (digits === '') return '0';
   return `${neg ? '-' : ''}${digits}e${exp}`;
-}
-
-/**
- * Orders doubles as EventBridge's comparable encoding does: by IEEE-754 bits, so -0 sorts
- * below +0 and the two are different values.
- */
-export function compareNumbers(a: number, b: number): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a !== 0) return 0;
-  // 1 / -0 is -Infinity: the sign of a zero, without Object.is.
-  const na = 1 / a < 0;
-  const nb = 1 / b < 0;
-  return na === nb ? 0 : na ? -1 : 1;
-}
-
-/** Map key for an exact number: keeps -0 apart from +0 (Map treats them as one key). */
-export function numberKey(n: number): number | string {
-  return n === 0 && Object.is(n, -0) ? '-0' : n;
 }
 
 const IPV4 = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
@@ -88,8 +70,9 @@ export function ipToHex(s: string): string | undefined {
   if (!IPV6.test(s)) return undefined;
   const halves = s.split('::');
   if (halves.length > 2) return undefined;
-  const head = halves[0] === '' ? [] : halves[0].split(':');
-  const tail = halves.length === 2 ? (halves[1] === '' ? [] : halves[1].split(':')) : [];
+  const [before = '', after] = halves;
+  const head = before === '' ? [] : before.split(':');
+  const tail = after === undefined || after === '' ? [] : after.split(':');
   let groups: string[];
   if (halves.length === 2) {
     const fill = 8 - head.length - tail.length;
@@ -121,14 +104,14 @@ export interface IpRange {
 /** Compiles a `cidr` operand with event-ruler's checks and messages (CIDR.cidr). */
 export function parseCidr(cidr: string): IpRange {
   const slashed = javaSplit(cidr, '/');
-  if (slashed.length !== 2) throw new PatternReason("Malformed CIDR, one '/' required");
-  if (!/^[+-]?[0-9]+$/.test(slashed[1])) throw new PatternReason('Malformed CIDR, mask bits must be an integer');
-  const maskBits = parseInt(slashed[1], 10);
+  const [ip, bitsText] = slashed;
+  if (slashed.length !== 2 || ip === undefined || bitsText === undefined) throw new PatternReason("Malformed CIDR, one '/' required");
+  if (!/^[+-]?[0-9]+$/.test(bitsText)) throw new PatternReason('Malformed CIDR, mask bits must be an integer');
+  const maskBits = parseInt(bitsText, 10);
   if (maskBits > 2147483647 || maskBits < -2147483648) {
     throw new PatternReason('Malformed CIDR, mask bits must be an integer');
   }
   if (maskBits < 0) throw new PatternReason('Malformed CIDR, mask bits must not be negative');
-  const ip = slashed[0];
   if (!looksLikeIp(ip)) throw new PatternReason(`Nonstandard IP address: ${ip}`);
   const lo = ipToHex(ip);
   if (lo === undefined) throw new PatternReason(`Invalid IP address: ${ip}`);
@@ -140,7 +123,7 @@ export function parseCidr(cidr: string): IpRange {
   for (let i = 0; i < lo.length; i++) {
     const hostBits = Math.min(4, Math.max(0, i * 4 + 4 - maskBits));
     const host = (1 << hostBits) - 1;
-    const v = parseInt(lo[i], 16);
+    const v = parseInt(lo[i]!, 16);
     bottom += (v & ~host).toString(16).toUpperCase();
     top += (v | host).toString(16).toUpperCase();
   }
@@ -199,14 +182,15 @@ function bytePos(text: string, i: number): number {
 export function wildcardMatches(w: Wildcard, s: string): boolean {
   const p = w.pieces;
   if (p.length === 1) return s === p[0];
-  const first = p[0];
-  const last = p[p.length - 1];
+  // parseWildcard always gives at least one piece.
+  const first = p[0]!;
+  const last = p[p.length - 1]!;
   if (s.length < first.length + last.length) return false;
   if (!s.startsWith(first) || !s.endsWith(last)) return false;
   let pos = first.length;
   const end = s.length - last.length;
   for (let i = 1; i < p.length - 1; i++) {
-    const piece = p[i];
+    const piece = p[i]!;
     if (piece === '') continue;
     const at = s.indexOf(piece, pos);
     if (at < 0 || at + piece.length > end) return false;
@@ -251,7 +235,7 @@ export function wildcardComplexity(w: Wildcard): number {
   };
   const keyOf = (set: Set<number>) => [...set].sort((a, b) => a - b).join(',');
   let frontier = [closure(new Set([0]))];
-  const seen = new Set([keyOf(frontier[0])]);
+  const seen = new Set(frontier.map(keyOf));
   let max = 0;
   while (frontier.length > 0 && seen.size < 5000) {
     const next: Array<Set<number>> = [];

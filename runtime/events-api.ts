@@ -2,7 +2,7 @@
  * EventBridge over HTTP: AWS JSON 1.1, `X-Amz-Target: AWSEvents.<Action>`.
  * Timestamps travel as epoch seconds. https://docs.aws.amazon.com/eventbridge/latest/APIReference/
  */
-import { InvalidEventError, InvalidEventPatternError, InvalidTargetInputError, testEventPattern } from '../engine';
+import { InvalidEventPatternError, InvalidTargetInputError, MalformedEventError, testEventPattern } from '../engine';
 import { AwsError, validation } from './errors';
 import type { Shape } from './http/shapes';
 import { show } from './http/safe-input';
@@ -200,7 +200,7 @@ export const EVENTS_ACTIONS = {
       return { Result: testEventPattern(pattern, event, { requireEnvelope: true }) };
     } catch (e) {
       if (e instanceof InvalidEventPatternError) throw new AwsError('InvalidEventPatternException', e.message);
-      if (e instanceof InvalidEventError) throw validation(e.message);
+      if (e instanceof MalformedEventError) throw validation(e.message);
       throw e;
     }
   },

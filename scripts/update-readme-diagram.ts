@@ -5,10 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMermaid } from '../cli/mermaid';
-import { DEFAULT_STACK } from '../cli/program';
 import { extractDiagram, readmeDiagramBlock, replaceDiagram } from '../cli/readme';
 import { PROJECT_ROOT, synthTemplate } from '../assembly';
 import { parseTemplate } from '../cli/topology';
+
+/** The stack bin/app.ts defines: the README shows the example app. */
+const DEFAULT_STACK = 'LoanEvents';
 
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { estimateCost, perMonth, type CostInputs } from '../cost';
 import { PRICES, PRICES_REGION, PRICES_TAKEN_ON } from '../pricing';
-import { intInRange, numberInRange, type Wrap } from '../program';
+import { intInRange, numberInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { hasTopology, loadTopology, type Topology } from '../topology';
 
 interface CostOptions {
@@ -88,12 +88,14 @@ export function registerCost(program: Command, wrap: Wrap): void {
       `
 Prices: ${PRICES_REGION}, taken ${PRICES_TAKEN_ON}, without free tiers (see cli/pricing.ts).
 Example:
-  $ loan-events cost --rate 50 --size 2 --consumers 2`,
+  $ ${PROGRAM_NAME} cost --rate 50 --size 2 --consumers 2`,
     )
     .action(
-      wrap<CostOptions>(async ({ io, out, globals }, o) => {
-        const where = { template: o.template, assembly: o.assembly, stack: globals.stack, cwd: io.cwd };
-        const topology = o.template || hasTopology(where) ? loadTopology(where) : undefined;
+      wrap<CostOptions>(async ({ io, out, names }, o) => {
+        // Design defaults come from the template when there is one; without one, the options' defaults.
+        const stack = o.template ? (names.tryStack(o.assembly) ?? '') : names.tryStack(o.assembly);
+        const where = stack === undefined ? undefined : { template: o.template, assembly: o.assembly, stack, cwd: io.cwd };
+        const topology = where && (o.template || hasTopology(where)) ? loadTopology(where) : undefined;
         const d = designDefaults(topology);
         const inputs: CostInputs = {
           eventsPerMonth: perMonth(o.rate, o.per),

@@ -6,7 +6,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CommandFailedError, UsageError } from '../errors';
 import { renderMermaid } from '../mermaid';
-import type { Wrap } from '../program';
+import { PROGRAM_NAME, type Wrap } from '../command';
 import { readmeDiagramBlock } from '../readme';
 import { PROJECT_ROOT, synthTemplate } from '../../assembly';
 import { loadTopology, parseTemplate } from '../topology';
@@ -34,16 +34,18 @@ export function registerDiagram(program: Command, wrap: Wrap): void {
       'after',
       `
 Examples:
-  $ loan-events diagram --synth > topology.mmd
-  $ loan-events diagram --format svg -o topology.svg   # needs @mermaid-js/mermaid-cli (mmdc)`,
+  $ ${PROGRAM_NAME} diagram --synth > topology.mmd
+  $ ${PROGRAM_NAME} diagram --format svg -o topology.svg   # needs @mermaid-js/mermaid-cli (mmdc)`,
     )
     .action(
-      wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, globals }, opts) => {
+      wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, names }, opts) => {
         if (opts.synth && opts.template) throw new UsageError('--synth and --template cannot be used together');
+        // With --template the stack only shortens names, so it is optional.
+        const stack = opts.template ? names.tryStack(opts.assembly) : names.stack(opts.assembly);
         const topology = opts.synth
-          ? parseTemplate(await synthTemplate({ stack: globals.stack, env: io.env }), globals.stack)
-          : loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
-        const mermaid = renderMermaid(topology, { stack: globals.stack });
+          ? parseTemplate(await synthTemplate({ stack: stack ?? '', env: io.env }), stack)
+          : loadTopology({ template: opts.template, assembly: opts.assembly, stack: stack ?? '', cwd: io.cwd });
+        const mermaid = renderMermaid(topology, { stack });
         if (opts.format === 'mermaid' || opts.format === 'markdown') {
           const body = opts.format === 'markdown' ? `${readmeDiagramBlock(mermaid)}\n` : mermaid;
           if (opts.output) writeFileSync(resolve(io.cwd, opts.output), body);
@@ -56,7 +58,7 @@ Examples:
         if (!mmdc) {
           throw new CommandFailedError(`no renderer for ${opts.format}: install @mermaid-js/mermaid-cli (mmdc), or use --format mermaid`);
         }
-        const dir = mkdtempSync(join(tmpdir(), 'loan-events-diagram-'));
+        const dir = mkdtempSync(join(tmpdir(), 'cli-diagram-'));
         try {
           const input = join(dir, 'topology.mmd');
           writeFileSync(input, mermaid);

@@ -20,7 +20,7 @@ import { CommandFailedError, EXIT_FAILURE, EXIT_OK } from '../errors';
 import { isRecord } from '../input';
 import { sleep } from '../io';
 import type { Output } from '../output';
-import { intInRange, type CommandContext, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type CommandContext, type Wrap } from '../command';
 
 /** Message attributes EventBridge adds to events it sends to a target's dead-letter queue. */
 export const EVENTBRIDGE_ERROR_ATTRIBUTES = [
@@ -150,7 +150,8 @@ function describeMessage(out: Output, m: PeekedMessage): void {
   out.line(`${out.style('bold', m.messageId)}  sent ${m.sentAt ?? '?'}  receives ${m.receiveCount ?? '?'}`);
   out.line(`  ${what}`);
   if (m.deadLetterQueueSourceArn) out.line(`  moved here from ${m.deadLetterQueueSourceArn} after repeated failed processing`);
-  for (const k of Object.keys(m.errors).sort()) out.line(`  ${k}: ${out.style('red', m.errors[k])}`);
+  for (const [k, v] of Object.entries(m.errors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    out.line(`  ${k}: ${out.style('red', v)}`);
 }
 
 /** The message body as an EventBridge event, or undefined when it is not one. */
@@ -217,7 +218,7 @@ async function manualMove(
           }),
         );
         (res.Entries ?? []).forEach((e, k) => {
-          if (e.EventId) sent.add(events[k].i);
+          if (e.EventId) sent.add(events[k]!.i);
         });
       }
     }
@@ -288,10 +289,10 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .command('list')
     .description('every dead-letter queue of the stack with its depth and oldest message age')
     .option('--sample <n>', 'messages read from each queue to find the oldest (SQS exposes no exact oldest age)', intInRange(0, 100), 10)
-    .addHelpText('after', '\nExample:\n  $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 loan-events dlq list')
+    .addHelpText('after', `\nExample:\n  $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 ${PROGRAM_NAME} dlq list`)
     .action(
-      wrap<{ sample: number }>(async ({ aws, out, globals }, o) => {
-        const all = await discoverDeadLetterQueues(aws, globals.bus, globals.stack);
+      wrap<{ sample: number }>(async ({ aws, out, names }, o) => {
+        const all = await discoverDeadLetterQueues(aws, names.bus(), names.stack());
         const rows = await Promise.all(all.map((d) => status(aws, d, o.sample)));
         out.data({ deadLetterQueues: rows });
         out.table(
@@ -308,7 +309,7 @@ export function registerDlq(program: Command, wrap: Wrap): void {
           ],
           ['left', 'left', 'left', 'right', 'right', 'right'],
         );
-        if (rows.length === 0) out.note(`no dead-letter queues found for bus ${globals.bus}`);
+        if (rows.length === 0) out.note(`no dead-letter queues found for bus ${names.bus()}`);
       }),
     );
 
@@ -317,10 +318,10 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .description('messages in one dead-letter queue, with the error attributes EventBridge or SQS attached (not consumed)')
     .argument('<queue>', 'queue name, ARN or URL (see dlq list)')
     .option('-n, --max <n>', 'messages to show', intInRange(1, 1000), 10)
-    .addHelpText('after', '\nExample:\n  $ loan-events dlq show LoanEvents-underwriting-dlq --max 5')
+    .addHelpText('after', `\nExample:\n  $ ${PROGRAM_NAME} dlq show MyStack-orders-dlq --max 5`)
     .action(
-      wrap<{ max: number }>(async ({ aws, out, globals }, o, [name]) => {
-        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
+      wrap<{ max: number }>(async ({ aws, out, names }, o, [name = '']) => {
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
         const messages = await peekMessages(aws, d.url, o.max);
         out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
         if (messages.length === 0) out.line(`${d.name} is empty`);
@@ -342,12 +343,12 @@ Consumer DLQs (kind redrive) use SQS's own move task back to the buffer queue. R
 delivery) are not DLQs of a queue, which the move task requires, so their events are sent to the
 rule's target queue; bus DLQ events are put on the bus again.
 Example:
-  $ loan-events dlq redrive LoanEvents-underwriting-dlq`,
+  $ ${PROGRAM_NAME} dlq redrive MyStack-orders-dlq`,
     )
     .action(
-      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name]) => {
-        const { aws, out, globals, io } = ctx;
-        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, globals.bus, globals.stack), name);
+      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name = '']) => {
+        const { aws, out, names, io } = ctx;
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
         const abort = new AbortController();
         const release = io.onInterrupt(() => abort.abort());
         try {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { explainMismatch, InvalidEventPatternError, RuleMatcher, testEventPattern, validateEventPattern } from '../../engine';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, readJsonObject } from '../input';
-import type { Wrap } from '../program';
+import { PROGRAM_NAME, type Wrap } from '../command';
 import { loadTopology } from '../topology';
 
 /**
@@ -48,7 +48,7 @@ function withPattern<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof InvalidEventPatternError) throw new UsageError(`--pattern: ${err.message}`);
-    if (err instanceof Error && err.name === 'InvalidEventError') throw new UsageError(`--event: ${err.message}`);
+    if (err instanceof Error && err.name === 'MalformedEventError') throw new UsageError(`--event: ${err.message}`);
     throw err;
   }
 }
@@ -65,8 +65,8 @@ export function registerPattern(program: Command, wrap: Wrap): void {
       'after',
       `
 Examples:
-  $ loan-events pattern test -p '{"detail":{"data":{"amount":[{"numeric":[">=",250000]}]}}}' -e event.json
-  $ loan-events pattern test -p rule.json -e - < event.json`,
+  $ ${PROGRAM_NAME} pattern test -p '{"detail":{"data":{"total":[{"numeric":[">=",1000]}]}}}' -e event.json
+  $ ${PROGRAM_NAME} pattern test -p rule.json -e - < event.json`,
     )
     .action(
       wrap<{ pattern: string; event: string }>(async ({ io, out }, opts) => {
@@ -89,7 +89,7 @@ Examples:
       'after',
       `
 Example:
-  $ loan-events pattern check -p '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}'`,
+  $ ${PROGRAM_NAME} pattern check -p '{"detail":{"amount":[{"numeric":[">",1,">",2]}]}}'`,
     )
     .action(
       wrap<{ pattern: string }>(async ({ io, out }, opts) => {
@@ -118,11 +118,12 @@ Example:
       'after',
       `
 Example:
-  $ loan-events pattern rules -e '{"source":"com.example.loans.intake","detailType":"LoanApplicationSubmitted","detail":{"data":{"amount":300000}}}'`,
+  $ ${PROGRAM_NAME} pattern rules -e '{"source":"com.example.orders","detailType":"OrderPlaced","detail":{"data":{"total":1200}}}'`,
     )
     .action(
-      wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, globals }, opts) => {
-        const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack: globals.stack, cwd: io.cwd });
+      wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, names }, opts) => {
+        const stack = opts.template ? '' : names.stack(opts.assembly);
+        const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack, cwd: io.cwd });
         const event = toBusEvent(await readJsonObject('--event', opts.event, io));
         const matcher = new RuleMatcher<string>();
         for (const rule of topology.rules) if (isRecord(rule.pattern)) matcher.add(rule.name, rule.pattern);

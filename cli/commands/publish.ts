@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { EventPublisher, EventTooLargeError, EventValidationError, InvalidOptionError, type PublishEntry } from '../../sdk';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, parseJson, parseJsonLines, readJsonObject, readJsonText } from '../input';
-import { intInRange, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 
 interface PublishOptions {
   source?: string;
@@ -53,8 +53,8 @@ export function registerPublish(program: Command, wrap: Wrap): void {
   program
     .command('publish')
     .description('publish events through the project publisher (catalog validation, batching, retries)')
-    .option('--source <source>', 'event source, e.g. com.example.loans.intake')
-    .option('--detail-type <type>', 'event detail-type, e.g. LoanApplicationSubmitted')
+    .option('--source <source>', 'event source, e.g. com.example.orders')
+    .option('--detail-type <type>', 'event detail-type, e.g. OrderPlaced')
     .option('--detail <json|file|->', 'event detail { metadata?, data }: inline JSON, a file, or - for stdin')
     .option('--resources <arns>', 'comma-separated resource ARNs')
     .option('--time <iso>', 'event time (default: when EventBridge receives it)')
@@ -66,12 +66,12 @@ export function registerPublish(program: Command, wrap: Wrap): void {
       'after',
       `
 Examples:
-  $ loan-events publish --source com.example.loans.intake --detail-type LoanApplicationSubmitted --detail @detail.json
-  $ loan-events publish --file event.json
-  $ generate-events | loan-events publish --jsonl - --json`,
+  $ ${PROGRAM_NAME} publish --source com.example.orders --detail-type OrderPlaced --detail @detail.json
+  $ ${PROGRAM_NAME} publish --file event.json
+  $ generate-events | ${PROGRAM_NAME} publish --jsonl - --json`,
     )
     .action(
-      wrap<PublishOptions>(async ({ io, out, aws, globals }, o) => {
+      wrap<PublishOptions>(async ({ io, out, aws, names }, o) => {
         const modes = [
           o.file !== undefined,
           o.jsonl !== undefined,
@@ -116,10 +116,11 @@ Examples:
           origin.push('event');
         }
 
+        const bus = names.bus();
         let publisher: EventPublisher;
         try {
           publisher = new EventPublisher({
-            eventBusName: globals.bus,
+            eventBusName: bus,
             client: aws.eventBridge,
             maxConcurrency: o.concurrency,
             maxAttempts: o.maxAttempts,
@@ -140,7 +141,7 @@ Examples:
           throw err;
         }
         progress?.finish();
-        out.data({ bus: globals.bus, successCount: result.successCount, failedCount: result.failedCount, outcomes: result.outcomes });
+        out.data({ bus, successCount: result.successCount, failedCount: result.failedCount, outcomes: result.outcomes });
         for (const oc of result.outcomes) {
           const label = entries.length > 1 ? `${origin[oc.index]}\t` : '';
           out.line(
@@ -150,7 +151,7 @@ Examples:
           );
         }
         if (entries.length > 1 || result.failedCount > 0)
-          out.note(`published ${result.successCount} of ${entries.length} to ${globals.bus}; ${result.failedCount} failed`);
+          out.note(`published ${result.successCount} of ${entries.length} to ${bus}; ${result.failedCount} failed`);
         return result.failedCount > 0 ? EXIT_FAILURE : EXIT_OK;
       }),
     );

@@ -12,7 +12,7 @@ import { describeBus } from '../discovery';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { parseTime } from '../input';
 import { sleep } from '../io';
-import { intInRange, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 
 interface ReplayOptions {
   from: string;
@@ -35,17 +35,17 @@ export function registerReplay(program: Command, wrap: Wrap): void {
     .option('--to <time>', 'end of the window: ISO 8601, now, or relative', 'now')
     .option('--rule <name>', 'replay only to this rule (default: every rule on the bus)')
     .option('--archive <name>', 'archive to replay from (default: the one archive of the bus)')
-    .option('--name <name>', 'replay name (default: loan-events-replay-<random>)')
+    .option('--name <name>', 'replay name (default: cli-replay-<random>)')
     .option('--no-wait', 'start the replay and return its name without following it')
     .option('--poll-ms <ms>', 'how often to read the replay state', intInRange(10, 60_000), 2000)
     .addHelpText(
       'after',
       `
 Example:
-  $ loan-events replay --from 2026-01-15T10:00:00Z --to 2026-01-15T11:00:00Z --rule LoanEvents-underwriting`,
+  $ ${PROGRAM_NAME} replay --from 2026-01-15T10:00:00Z --to 2026-01-15T11:00:00Z --rule MyStack-orders`,
     )
     .action(
-      wrap<ReplayOptions>(async ({ aws, out, globals, io }, o) => {
+      wrap<ReplayOptions>(async ({ aws, out, names, io }, o) => {
         const now = new Date();
         const from = parseTime('--from', o.from, now);
         const to = parseTime('--to', o.to, now);
@@ -53,10 +53,10 @@ Example:
           throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
         if (to.getTime() > now.getTime() + 1000)
           throw new UsageError(`--to (${to.toISOString()}) is in the future; a replay's end must not be after now`);
-        const name = o.name ?? `loan-events-replay-${randomBytes(4).toString('hex')}`;
+        const name = o.name ?? `cli-replay-${randomBytes(4).toString('hex')}`;
         if (!REPLAY_NAME.test(name)) throw new UsageError(`--name '${name}' must be 1 to 64 letters, digits, '.', '-' or '_'`);
 
-        const bus = await describeBus(aws, globals.bus);
+        const bus = await describeBus(aws, names.bus());
         const archives: Archive[] = [];
         let token: string | undefined;
         do {
@@ -91,7 +91,7 @@ Example:
             EventStartTime: from,
             EventEndTime: to,
             Destination: { Arn: bus.arn, ...(ruleArn ? { FilterArns: [ruleArn] } : {}) },
-            Description: `loan-events CLI: ${from.toISOString()} to ${to.toISOString()}${o.rule ? ` to ${o.rule}` : ''}`,
+            Description: `${PROGRAM_NAME} replay: ${from.toISOString()} to ${to.toISOString()}${o.rule ? ` to ${o.rule}` : ''}`,
           }),
         );
         out.note(

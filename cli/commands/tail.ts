@@ -24,11 +24,11 @@ import {
 import type { Command } from 'commander';
 import { InvalidEventPatternError, validateEventPattern } from '../../engine';
 import type { AwsClients } from '../aws';
-import { describeBus, TAIL_PREFIX } from '../discovery';
+import { describeBus, LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../discovery';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, readJsonObject } from '../input';
 import type { Output } from '../output';
-import { intInRange, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 
 /** Every event: `prefix: ''` matches any source. */
 export const MATCH_ALL = { source: [{ prefix: '' }] };
@@ -95,13 +95,16 @@ function printEvent(out: Output, body: string, full: boolean): void {
 
 async function cleanupLeftovers(aws: AwsClients, out: Output, bus: string): Promise<number> {
   const rules: Rule[] = [];
-  let token: string | undefined;
-  do {
-    const r = await aws.eventBridge.send(new ListRulesCommand({ EventBusName: bus, NamePrefix: TAIL_PREFIX, NextToken: token }));
-    rules.push(...(r.Rules ?? []));
-    token = r.NextToken;
-  } while (token);
-  const queues = (await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? [];
+  const queues: string[] = [];
+  for (const prefix of [TAIL_PREFIX, ...LEGACY_TAIL_PREFIXES]) {
+    let token: string | undefined;
+    do {
+      const r = await aws.eventBridge.send(new ListRulesCommand({ EventBusName: bus, NamePrefix: prefix, NextToken: token }));
+      rules.push(...(r.Rules ?? []));
+      token = r.NextToken;
+    } while (token);
+    queues.push(...((await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: prefix }))).QueueUrls ?? []));
+  }
   const failures: string[] = [];
   for (const rule of rules) failures.push(...(await removeResources(aws, bus, { ruleName: rule.Name!, queueName: '', ruleCreated: true })));
   for (const url of queues) failures.push(...(await removeResources(aws, bus, { ruleName: '', queueName: url, queueUrl: url })));
@@ -128,12 +131,12 @@ export function registerTail(program: Command, wrap: Wrap): void {
 The caller needs events:PutRule/PutTargets/RemoveTargets/DeleteRule on the bus (the stack's
 ruleManagerArns) and sqs:CreateQueue/SetQueueAttributes/ReceiveMessage/DeleteQueue.
 Examples:
-  $ loan-events tail
-  $ loan-events tail -p '{"detail-type":["LoanApplicationRejected"]}' --json | jq .detail.data`,
+  $ ${PROGRAM_NAME} tail
+  $ ${PROGRAM_NAME} tail -p '{"detail-type":["OrderCancelled"]}' --json | jq .detail.data`,
     )
     .action(
-      wrap<TailOptions>(async ({ io, out, aws, globals }, o) => {
-        if (o.cleanup) return cleanupLeftovers(aws, out, globals.bus);
+      wrap<TailOptions>(async ({ io, out, aws, names }, o) => {
+        if (o.cleanup) return cleanupLeftovers(aws, out, names.bus());
         const pattern = o.pattern ? await readJsonObject('--pattern', o.pattern, io) : MATCH_ALL;
         try {
           validateEventPattern(pattern);
@@ -141,7 +144,7 @@ Examples:
           if (err instanceof InvalidEventPatternError) throw new UsageError(`--pattern: ${err.message}`);
           throw err;
         }
-        const bus = await describeBus(aws, globals.bus);
+        const bus = await describeBus(aws, names.bus());
         const id = randomBytes(4).toString('hex');
         const res: TailResources = { ruleName: `${TAIL_PREFIX}${id}`, queueName: `${TAIL_PREFIX}${id}` };
         const abort = new AbortController();
@@ -157,7 +160,7 @@ Examples:
               new CreateQueueCommand({
                 QueueName: res.queueName,
                 Attributes: { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '3600' },
-                tags: { 'loan-events:purpose': 'tail' },
+                tags: { 'cli:purpose': 'tail' },
               }),
             )
           ).QueueUrl;
@@ -170,7 +173,7 @@ Examples:
                 EventBusName: bus.name,
                 EventPattern: JSON.stringify(pattern),
                 State: 'ENABLED',
-                Description: 'Temporary rule of loan-events tail; removed when tail exits (loan-events tail --cleanup removes leftovers)',
+                Description: `Temporary rule of ${PROGRAM_NAME} tail; removed when tail exits (${PROGRAM_NAME} tail --cleanup removes leftovers)`,
               }),
             )
           ).RuleArn;
@@ -242,7 +245,7 @@ Examples:
           release();
           if (failures.length > 0) {
             failures.forEach((f) => out.warn(`could not remove ${f}`));
-            failed ??= new CommandFailedError(`tail could not remove its temporary resources; run 'loan-events tail --cleanup'`);
+            failed ??= new CommandFailedError(`tail could not remove its temporary resources; run '${PROGRAM_NAME} tail --cleanup'`);
           } else {
             out.note(`received ${received} event(s); removed rule ${res.ruleName} and queue ${res.queueName}`);
           }

@@ -2,6 +2,9 @@
  * The AWS path of every command that calls AWS, against aws-sdk-client-mock: the requests each
  * command sends and what it makes of the answers.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DeleteRuleCommand,
   DescribeEventBusCommand,
@@ -33,15 +36,26 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { BUS_ENV, STACK_ENV } from '../../cli/app-names';
 import { clientConfig } from '../../cli/aws';
+import { LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../../cli/discovery';
 import { submittedData } from '../sdk/factories';
 import { json, runCli } from './helpers';
 
 const eb = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
-const ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+/** The mocked deployment's bus and stack, named to the CLI through the environment. */
+const BUS = 'loan-events';
+const STACK = 'LoanEvents';
+const ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  [BUS_ENV]: BUS,
+  [STACK_ENV]: STACK,
+};
 const ACCOUNT = '111122223333';
-const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/loan-events`;
+const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${BUS}`;
 const qArn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
 const qUrl = (name: string) => `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${name}`;
 const nameOfUrl = (url?: string) => (url ?? '').split('/').pop() ?? '';
@@ -58,7 +72,7 @@ function deployedStack(depths: Record<string, number> = {}): void {
   eb.on(ListRulesCommand).resolves({
     Rules: [
       { Name: 'LoanEvents-underwriting', EventBusName: 'loan-events' },
-      { Name: 'loan-events-tail-0000', EventBusName: 'loan-events' },
+      { Name: `${TAIL_PREFIX}0000`, EventBusName: 'loan-events' },
     ],
   });
   eb.on(ListTargetsByRuleCommand, { Rule: 'LoanEvents-underwriting' }).resolves({
@@ -138,13 +152,13 @@ describe('publish (AWS path)', () => {
     // THEN
     expect(r.stdout.trim()).toBe('evt-1');
     expect(r.code).toBe(0);
-    const entry = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    const entry = eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0];
     expect(entry).toMatchObject({
       EventBusName: 'loan-events',
       Source: 'com.example.loans.intake',
       DetailType: 'LoanApplicationSubmitted',
     });
-    expect(JSON.parse(entry.Detail!).data.applicationId).toBe('app-1');
+    expect(JSON.parse(entry!.Detail!).data.applicationId).toBe('app-1');
   });
 
   test('publishes JSON Lines from stdin in batches of 10 and reports each outcome', async () => {
@@ -165,9 +179,9 @@ describe('publish (AWS path)', () => {
     expect(body.successCount).toBe(22);
     expect(body.failedCount).toBe(3);
     expect(body.outcomes[6]).toEqual({ index: 6, errorCode: 'MalformedDetail', errorMessage: 'bad' });
-    expect(body.outcomes[0].eventId).toBe('evt-1');
+    expect(body.outcomes[0]?.eventId).toBe('evt-1');
     expect(eb.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!.length)).toEqual([10, 10, 5]);
-    expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].EventBusName).toBe('other-bus');
+    expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]?.EventBusName).toBe('other-bus');
     expect(r.stderr).toContain('publish [');
     expect(r.code).toBe(1);
   });
@@ -224,13 +238,13 @@ describe('dlq (AWS path)', () => {
       ['delivery', 'LoanEvents-underwriting-delivery-dlq', 'rule LoanEvents-underwriting'],
       ['redrive', 'LoanEvents-underwriting-dlq', 'queue LoanEvents-underwriting'],
     ]);
-    const dlq = rows[2];
+    const dlq = rows[2]!;
     expect(dlq.depth).toBe(2);
     expect(dlq.oldestAgeSeconds).toBeGreaterThanOrEqual(3 * 3600 - 5);
     expect(dlq.oldestAgeSeconds).toBeLessThan(3 * 3600 + 60);
     // Peeked messages are made visible again at once.
     expect(
-      sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]),
+      sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0]!.args[0].input.Entries!.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]),
     ).toEqual([
       ['h1', 0],
       ['h2', 0],
@@ -292,7 +306,7 @@ describe('dlq (AWS path)', () => {
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
     // THEN
     expect(r.code).toBe(0);
-    expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0].args[0].input).toEqual({ SourceArn: qArn('LoanEvents-underwriting-dlq') });
+    expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({ SourceArn: qArn('LoanEvents-underwriting-dlq') });
     expect(r.stdout).toContain('moved 4 message(s) from LoanEvents-underwriting-dlq to LoanEvents-underwriting');
     expect(r.stderr).toContain('1/4');
     expect(r.stderr).toContain('4/4');
@@ -337,10 +351,10 @@ describe('dlq (AWS path)', () => {
     // WHEN
     const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-delivery-dlq'], { env: ENV });
     // THEN
-    const send = sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input;
+    const send = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
     expect(send.QueueUrl).toBe(qUrl('LoanEvents-underwriting'));
     expect(send.Entries!.map((e) => e.MessageBody)).toEqual(['{"id":"1"}', '{"id":"2"}']);
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
+    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
     expect(r.stdout).toContain('moved 1 message(s)');
     expect(r.stdout).toContain('1 failed');
     expect(r.code).toBe(1);
@@ -375,7 +389,7 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
   // THEN
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('; 1 failed');
-  expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([
+  expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries).toEqual([
     {
       EventBusName: 'loan-events',
       Source: 'com.example.loans.intake',
@@ -385,7 +399,7 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
       Time: new Date('2026-01-15T10:00:00Z'),
     },
   ]);
-  expect(sqs.commandCalls(DeleteMessageBatchCommand)[0].args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
+  expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['ha']);
   expect(r.stdout).toContain('moved 1 message(s) from LoanEvents-BusDlq-X1 to bus loan-events');
 });
 
@@ -425,7 +439,7 @@ describe('replay (AWS path)', () => {
     );
     // THEN
     expect(r.code).toBe(0);
-    expect(eb.commandCalls(StartReplayCommand)[0].args[0].input).toMatchObject({
+    expect(eb.commandCalls(StartReplayCommand)[0]!.args[0].input).toMatchObject({
       ReplayName: 'r1',
       EventSourceArn: `arn:aws:events:us-east-1:${ACCOUNT}:archive/LoanEventsArchive`,
       EventStartTime: new Date('2026-01-15T10:00:00Z'),
@@ -442,7 +456,7 @@ describe('replay (AWS path)', () => {
     const r = await runCli(['replay', '--from', '2026-01-15T10:00:00Z', '--to', '2026-01-15T11:00:00Z', '--poll-ms', '10'], { env: ENV });
     expect(r.stderr).toContain('KMS key disabled');
     expect(r.code).toBe(1);
-    expect(eb.commandCalls(StartReplayCommand)[0].args[0].input.Destination).toEqual({ Arn: BUS_ARN });
+    expect(eb.commandCalls(StartReplayCommand)[0]!.args[0].input.Destination).toEqual({ Arn: BUS_ARN });
   });
 
   test.each([
@@ -500,20 +514,24 @@ describe('tail (AWS path)', () => {
         .split('\n')
         .map((l) => JSON.parse(l).id),
     ).toEqual(['e-1', 'e-2']);
-    const queue = sqs.commandCalls(CreateQueueCommand)[0].args[0].input;
-    expect(queue.QueueName).toMatch(/^loan-events-tail-[0-9a-f]{8}$/);
+    const queue = sqs.commandCalls(CreateQueueCommand)[0]!.args[0].input;
+    expect(queue.QueueName).toMatch(new RegExp(`^${TAIL_PREFIX}[0-9a-f]{8}$`));
     expect(queue.Attributes?.SqsManagedSseEnabled).toBe('true');
-    const rule = eb.commandCalls(PutRuleCommand)[0].args[0].input;
+    const rule = eb.commandCalls(PutRuleCommand)[0]!.args[0].input;
     expect(JSON.parse(rule.EventPattern!)).toEqual(pattern);
     expect(rule.EventBusName).toBe('loan-events');
-    const policy = JSON.parse(sqs.commandCalls(SetQueueAttributesCommand)[0].args[0].input.Attributes!.Policy!);
+    const policy = JSON.parse(sqs.commandCalls(SetQueueAttributesCommand)[0]!.args[0].input.Attributes!.Policy!);
     expect(policy.Statement[0].Condition.ArnEquals['aws:SourceArn']).toBe(
       `arn:aws:events:us-east-1:${ACCOUNT}:rule/loan-events/${rule.Name}`,
     );
-    expect(eb.commandCalls(PutTargetsCommand)[0].args[0].input.Targets![0].Arn).toBe(qArn(queue.QueueName!));
-    expect(eb.commandCalls(RemoveTargetsCommand)[0].args[0].input).toEqual({ Rule: rule.Name, EventBusName: 'loan-events', Ids: ['tail'] });
-    expect(eb.commandCalls(DeleteRuleCommand)[0].args[0].input).toEqual({ Name: rule.Name, EventBusName: 'loan-events' });
-    expect(sqs.commandCalls(DeleteQueueCommand)[0].args[0].input).toEqual({ QueueUrl: qUrl(queue.QueueName!) });
+    expect(eb.commandCalls(PutTargetsCommand)[0]!.args[0].input.Targets![0]?.Arn).toBe(qArn(queue.QueueName!));
+    expect(eb.commandCalls(RemoveTargetsCommand)[0]!.args[0].input).toEqual({
+      Rule: rule.Name,
+      EventBusName: 'loan-events',
+      Ids: ['tail'],
+    });
+    expect(eb.commandCalls(DeleteRuleCommand)[0]!.args[0].input).toEqual({ Name: rule.Name, EventBusName: 'loan-events' });
+    expect(sqs.commandCalls(DeleteQueueCommand)[0]!.args[0].input).toEqual({ QueueUrl: qUrl(queue.QueueName!) });
   });
 
   test('Ctrl-C while waiting for events still removes the rule and the queue', async () => {
@@ -531,10 +549,10 @@ describe('tail (AWS path)', () => {
     const r = await runCli(['tail'], { env: ENV, onInterrupt: (h) => (interrupt = h) });
     // THEN
     expect(r.code).toBe(0);
-    expect(JSON.parse(eb.commandCalls(PutRuleCommand)[0].args[0].input.EventPattern!)).toEqual({ source: [{ prefix: '' }] });
+    expect(JSON.parse(eb.commandCalls(PutRuleCommand)[0]!.args[0].input.EventPattern!)).toEqual({ source: [{ prefix: '' }] });
     expect(eb.commandCalls(DeleteRuleCommand)).toHaveLength(1);
     expect(sqs.commandCalls(DeleteQueueCommand)).toHaveLength(1);
-    expect(r.stderr).toContain('removed rule loan-events-tail-');
+    expect(r.stderr).toContain(`removed rule ${TAIL_PREFIX}`);
   });
 
   test('a failure while setting up removes what was created and exits 1', async () => {
@@ -557,13 +575,60 @@ describe('tail (AWS path)', () => {
     expect(sqs.commandCalls(CreateQueueCommand)).toHaveLength(0);
   });
 
-  test('--cleanup removes temporary rules and queues left behind', async () => {
-    eb.on(ListRulesCommand).resolves({ Rules: [{ Name: 'loan-events-tail-dead0001' }] });
-    sqs.on(ListQueuesCommand).resolves({ QueueUrls: [qUrl('loan-events-tail-dead0001')] });
+  test('finds the bus in the synthesized app of the working directory when none is named', async () => {
+    // GIVEN an assembly whose router stack names its bus, and no bus in the options or environment
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-assembly-'));
+    try {
+      mkdirSync(join(cwd, 'cdk.out'));
+      const router = { Resources: { Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'from-assembly' } } } };
+      writeFileSync(join(cwd, 'cdk.out', 'Router.template.json'), JSON.stringify(router));
+      eb.on(ListRulesCommand).resolves({ Rules: [] });
+      sqs.on(ListQueuesCommand).resolves({ QueueUrls: [] });
+      const { [BUS_ENV]: _bus, [STACK_ENV]: _stack, ...noNames } = ENV;
+      // WHEN
+      const r = await runCli(['tail', '--cleanup'], { env: noNames, cwd });
+      // THEN
+      expect(r.code).toBe(0);
+      expect(eb.commandCalls(ListRulesCommand)[0]?.args[0].input.EventBusName).toBe('from-assembly');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('without a bus anywhere, exits 2 and says how to name one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-empty-'));
+    try {
+      const { [BUS_ENV]: _bus, [STACK_ENV]: _stack, ...noNames } = ENV;
+      const r = await runCli(['tail', '--cleanup'], { env: noNames, cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`run 'npx cdk synth' first, or pass --template <file>, or name them with --stack and --bus`);
+      expect(eb.commandCalls(ListRulesCommand)).toHaveLength(0);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('--cleanup removes temporary rules and queues left behind, also under the earlier prefix', async () => {
+    // GIVEN one leftover rule and queue under the current prefix and one under the earlier one
+    const [legacy] = LEGACY_TAIL_PREFIXES;
+    eb.on(ListRulesCommand).resolves({ Rules: [] });
+    eb.on(ListRulesCommand, { NamePrefix: TAIL_PREFIX }).resolves({ Rules: [{ Name: `${TAIL_PREFIX}dead0001` }] });
+    eb.on(ListRulesCommand, { NamePrefix: legacy }).resolves({ Rules: [{ Name: `${legacy}dead0002` }] });
+    sqs.on(ListQueuesCommand).resolves({ QueueUrls: [] });
+    sqs.on(ListQueuesCommand, { QueueNamePrefix: TAIL_PREFIX }).resolves({ QueueUrls: [qUrl(`${TAIL_PREFIX}dead0001`)] });
+    sqs.on(ListQueuesCommand, { QueueNamePrefix: legacy }).resolves({ QueueUrls: [qUrl(`${legacy}dead0002`)] });
+    // WHEN
     const r = await runCli(['tail', '--cleanup'], { env: ENV });
+    // THEN
     expect(r.code).toBe(0);
-    expect(eb.commandCalls(ListRulesCommand)[0].args[0].input).toMatchObject({ NamePrefix: 'loan-events-tail-' });
-    expect(eb.commandCalls(DeleteRuleCommand)[0].args[0].input.Name).toBe('loan-events-tail-dead0001');
-    expect(sqs.commandCalls(DeleteQueueCommand)[0].args[0].input.QueueUrl).toBe(qUrl('loan-events-tail-dead0001'));
+    expect(eb.commandCalls(ListRulesCommand).map((c) => c.args[0].input)).toEqual([
+      { EventBusName: BUS, NamePrefix: TAIL_PREFIX },
+      { EventBusName: BUS, NamePrefix: legacy },
+    ]);
+    expect(eb.commandCalls(DeleteRuleCommand).map((c) => c.args[0].input.Name)).toEqual([`${TAIL_PREFIX}dead0001`, `${legacy}dead0002`]);
+    expect(sqs.commandCalls(DeleteQueueCommand).map((c) => c.args[0].input.QueueUrl)).toEqual([
+      qUrl(`${TAIL_PREFIX}dead0001`),
+      qUrl(`${legacy}dead0002`),
+    ]);
   });
 });

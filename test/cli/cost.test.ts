@@ -100,7 +100,7 @@ describe('cost', () => {
 
   test('converts the rate unit with a 730-hour month', async () => {
     const r = await runCli(['--json', 'cost', '--rate', '2', '--per', 'second'], { cwd: emptyDir() });
-    expect(json<Report>(r).lines[0].quantity).toBe(2 * 730 * 3600);
+    expect(json<Report>(r).lines[0]?.quantity).toBe(2 * 730 * 3600);
     expect(json<Report>(r).defaultsFrom).toBe('built-in defaults');
   });
 

@@ -38,7 +38,7 @@ describe('diagram', () => {
     expect(topology.rules.length).toBeGreaterThan(0);
     for (const rule of topology.rules) {
       expect(r.stdout).toContain(`Rule ${rule.name}`);
-      const target = rule.targets[0];
+      const target = rule.targets[0]!;
       const queue = topology.queues.get(target.queueId!)!;
       expect(r.stdout).toContain(`[/"${queue.name}"/]`);
       expect(r.stdout).toContain(`[("${topology.queues.get(target.deadLetterQueueId!)!.name}")]`);

@@ -20,6 +20,7 @@ import {
 import { startLocalRuntime, type LocalRuntime } from '../../runtime';
 import { ensureSynth } from '../../assembly';
 import { parseTemplate, templatePath, type Topology } from '../../cli/topology';
+import { TAIL_PREFIX } from '../../cli/discovery';
 import { submittedData } from '../sdk/factories';
 import { json, runCli, type CliResult } from './helpers';
 
@@ -59,9 +60,9 @@ async function tailWhile(args: string[], during: () => Promise<void>): Promise<C
   await waitFor(
     'the tail rule and its target',
     async () => {
-      const rules = (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [];
+      const rules = (await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? [];
       if (rules.length === 0) return undefined;
-      const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0].Name, EventBusName: 'loan-events' }))).Targets ?? [];
+      const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: rules[0]!.Name, EventBusName: topology.busName }))).Targets ?? [];
       return targets.length > 0 ? true : undefined;
     },
     60_000,
@@ -119,14 +120,12 @@ describe('against the local runtime', () => {
       .map((l) => JSON.parse(l));
     expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-tail-1', 'app-tail-2']);
     expect(events[0]['detail-type']).toBe('LoanApplicationSubmitted');
-    expect(
-      (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [],
-    ).toHaveLength(0);
-    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
+    expect((await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? []).toHaveLength(0);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? []).toHaveLength(0);
   });
 
   test('Ctrl-C (SIGINT) to the installed command removes the temporary rule and queue', async () => {
-    // GIVEN a real `loan-events tail` process
+    // GIVEN a real `tail` process of the installed command, which finds the bus in ./cdk.out
     const child = spawn(process.execPath, [join(__dirname, '..', '..', 'cli', 'bin.cjs'), 'tail'], {
       env: { PATH: process.env.PATH, NO_COLOR: '1', AWS_ENDPOINT_URL: rt.endpoint },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,11 +139,9 @@ describe('against the local runtime', () => {
     child.kill('SIGINT');
     // THEN
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/removed rule loan-events-tail-[0-9a-f]{8} and queue loan-events-tail-[0-9a-f]{8}/);
-    expect(
-      (await eb.send(new ListRulesCommand({ EventBusName: 'loan-events', NamePrefix: 'loan-events-tail-' }))).Rules ?? [],
-    ).toHaveLength(0);
-    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'loan-events-tail-' }))).QueueUrls ?? []).toHaveLength(0);
+    expect(stderr).toMatch(new RegExp(`removed rule ${TAIL_PREFIX}[0-9a-f]{8} and queue ${TAIL_PREFIX}[0-9a-f]{8}`));
+    expect((await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? []).toHaveLength(0);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? []).toHaveLength(0);
   }, 90_000);
 
   test('dlq list finds the bus DLQ and both DLQs of every consumer the template declares', async () => {
@@ -152,7 +149,7 @@ describe('against the local runtime', () => {
     expect(r.code).toBe(0);
     const rows = json<{ deadLetterQueues: { kind: string; name: string; source: string; depth: number }[] }>(r).deadLetterQueues;
     const expected = topology.rules.flatMap((rule) => {
-      const t = rule.targets[0];
+      const t = rule.targets[0]!;
       const queue = topology.queues.get(t.queueId!)!;
       return [
         ['delivery', topology.queues.get(t.deadLetterQueueId!)!.name, `rule ${rule.name}`],
@@ -190,8 +187,8 @@ describe('against the local runtime', () => {
     // THEN
     const messages = json<{ source: string; messages: { deadLetterQueueSourceArn?: string; body: unknown }[] }>(show).messages;
     expect(messages).toHaveLength(1);
-    expect(messages[0].deadLetterQueueSourceArn?.endsWith(':LoanEvents-cli-test')).toBe(true);
-    expect(messages[0].body).toEqual({ not: 'an EventBridge event' });
+    expect(messages[0]?.deadLetterQueueSourceArn?.endsWith(':LoanEvents-cli-test')).toBe(true);
+    expect(messages[0]?.body).toEqual({ not: 'an EventBridge event' });
     expect(await depth('LoanEvents-cli-test-dlq')).toBe(1); // show does not consume
 
     // WHEN redriven
@@ -208,8 +205,8 @@ describe('against the local runtime', () => {
   test('a rule DLQ shows the EventBridge error attributes and its redrive sends the event to the rule target', async () => {
     // GIVEN an event EventBridge could not deliver (as EventBridge writes it to the rule DLQ)
     const rule = topology.rules.find((x) => x.name.endsWith('notifications'))!;
-    const dlqName = topology.queues.get(rule.targets[0].deadLetterQueueId!)!.name;
-    const target = topology.queues.get(rule.targets[0].queueId!)!.name;
+    const dlqName = topology.queues.get(rule.targets[0]!.deadLetterQueueId!)!.name;
+    const target = topology.queues.get(rule.targets[0]!.queueId!)!.name;
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: await url(target), Attributes: { VisibilityTimeout: '180' } }));
     const event = {
       version: '0',
@@ -272,7 +269,7 @@ describe('against the local runtime', () => {
   }, 120_000);
 
   test('replay to one rule completes', async () => {
-    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0].name, '--poll-ms', '50'], { env });
+    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0]!.name, '--poll-ms', '50'], { env });
     expect(r.stdout).toContain(': COMPLETED');
     expect(r.code).toBe(0);
   });

@@ -1,6 +1,6 @@
 import {
   explainMismatch,
-  InvalidEventError,
+  MalformedEventError,
   InvalidEventPatternError,
   InvalidTargetInputError,
   renderTargetInput,
@@ -69,12 +69,33 @@ describe('testEventPattern', () => {
   test('rejects an event without the envelope fields only when asked to, as the API does', () => {
     const { id: _id, ...noId } = loan;
     expect(testEventPattern({ source: ['com.acme.lending'] }, noId)).toBe(true);
-    expect(() => testEventPattern({ source: ['com.acme.lending'] }, noId, { requireEnvelope: true })).toThrow(InvalidEventError);
+    expect(() => testEventPattern({ source: ['com.acme.lending'] }, noId, { requireEnvelope: true })).toThrow(MalformedEventError);
     expect(testEventPattern({ source: ['com.acme.lending'] }, loan, { requireEnvelope: true })).toBe(true);
   });
 
+  test('accepts an event without resources, which AWS answers though its API reference lists the field', () => {
+    const { resources: _resources, ...noResources } = loan;
+    expect(testEventPattern({ source: ['com.acme.lending'] }, noResources, { requireEnvelope: true })).toBe(true);
+    expect(() => testEventPattern({ source: ['a'] }, { testEvent: 'value' }, { requireEnvelope: true })).toThrow(
+      'Parameter Event is not valid.',
+    );
+  });
+
+  test('treats -0 as 0, for an event given as an object and as text alike', () => {
+    // event-ruler reads number literals as BigDecimal, which has no negative zero
+    for (const event of [{ a: -0 }, '{"a":-0}', '{"a":-0.0}', JSON.stringify({ a: -0 })]) {
+      expect(testEventPattern({ a: [0] }, event)).toBe(true);
+      expect(testEventPattern('{"a":[-0]}', event)).toBe(true);
+      expect(testEventPattern({ a: [{ numeric: ['=', 0] }] }, event)).toBe(true);
+      expect(testEventPattern({ a: [{ numeric: ['<', 0] }] }, event)).toBe(false);
+      expect(testEventPattern({ a: [{ numeric: ['>=', 0] }] }, event)).toBe(true);
+      expect(testEventPattern({ a: [{ 'anything-but': 0 }] }, event)).toBe(false);
+    }
+    expect(() => validateEventPattern('{"a":[{"numeric":[">",-0,"<",0]}]}')).toThrow('Bottom must be less than top');
+  });
+
   test('rejects an event that is not a JSON object', () => {
-    expect(() => testEventPattern({ a: ['b'] }, 'plain string')).toThrow(InvalidEventError);
+    expect(() => testEventPattern({ a: ['b'] }, 'plain string')).toThrow(MalformedEventError);
     expect(() => testEventPattern({ a: ['b'] }, '[1]')).toThrow('Parameter Event is not valid.');
   });
 });
@@ -127,6 +148,21 @@ describe('RuleMatcher', () => {
     expect(m.size).toBe(2);
   });
 
+  test('reads an event given as text keeping number literals a double cannot hold, when a rule tests them', () => {
+    // GIVEN rules on a number, and texts whose literal JSON.parse would round
+    const matcher = new RuleMatcher<string>();
+    matcher.add('positive', { a: [{ numeric: ['>', 0] }] });
+    matcher.add('exact', '{"a":[12345678901234567890123]}');
+    matcher.add('status', { s: ['ok'] });
+    // THEN an inexact literal is compared as text only, as testEventPattern does
+    const inexact = '{"a": 0.10000000000000000001, "s": "ok"}';
+    expect(matcher.match(inexact).sort()).toEqual(['status']);
+    expect(testEventPattern({ a: [{ numeric: ['>', 0] }] }, inexact)).toBe(false);
+    expect(matcher.match('{"a": 12345678901234567890123}')).toEqual(['exact']);
+    expect(matcher.match('{"a": 12345678901234567890124}')).toEqual([]);
+    expect(matcher.match('{"a": 0.5, "s": "no"}')).toEqual(['positive']);
+  });
+
   test('keeps the previous rules when a new pattern is invalid', () => {
     const m = new RuleMatcher<number>();
     m.add(1, { source: ['com.acme.lending'] });
@@ -153,6 +189,20 @@ describe('target input', () => {
       context,
     );
     expect(text).toBe('"item {sku:b,qty:2}"');
+  });
+
+  test('renders a path missing from the event as "" in a JSON template and as nothing inside quotes', () => {
+    // GIVEN a path the event does not have, beside one whose value is null
+    const input = {
+      inputTransformer: {
+        inputPathsMap: { gone: '$.detail.notinmessage', none: '$.detail.none' },
+        inputTemplate: '{"gone": <gone>, "quoted": "x<gone>y", "none": <none>}',
+      },
+    };
+    // WHEN
+    const out = renderTargetInput({ ...loan, detail: { none: null } }, input, context);
+    // THEN the missing variable is the empty string, a null value stays null
+    expect(JSON.parse(out!)).toEqual({ gone: '', quoted: 'xy', none: null });
   });
 
   test('delivers nothing when the rendered JSON template is not valid JSON', () => {

@@ -33,14 +33,12 @@ describe('the matrix itself', () => {
     expect(text).toContain(PARTNER_ACCOUNT);
   });
 
-  test('lists only known gaps that still match a case', () => {
-    for (const gap of KNOWN_GAPS) {
-      expect({ gap: gap.id, matches: gap.cases.map((re) => cases.some((c) => re.test(c.name))) }).toEqual({
-        gap: gap.id,
-        matches: gap.cases.map(() => true),
-      });
-    }
-  });
+  // Declared only when there are known gaps, so it never passes over an empty list.
+  if (KNOWN_GAPS.length > 0) {
+    test.each(KNOWN_GAPS.map((gap) => [gap.id, gap] as const))('known gap %s still matches a case', (_id, gap) => {
+      expect(gap.cases.filter((re) => !cases.some((c) => re.test(c.name))).map(String)).toEqual([]);
+    });
+  }
 
   test('no role of the stack has a managed policy from outside the template', () => {
     expect(topology.policies.externalManagedPolicies).toEqual([]);

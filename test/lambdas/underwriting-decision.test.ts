@@ -9,6 +9,7 @@ import {
   type Application,
 } from '../../lambdas/underwriting/decision';
 import { submittedData } from '../sdk/factories';
+import { replayable } from '../support/property';
 
 const application = (overrides: { creditScore?: number; annualIncome?: number } & Partial<Omit<Application, 'applicant'>>): Application => {
   const { creditScore = 760, annualIncome = 100_000, ...rest } = overrides;
@@ -132,7 +133,7 @@ describe('decide', () => {
           expect(LoanApplicationRejected.data.safeParse({ ...common, reasons: decision.reasons }).success).toBe(true);
         }
       }),
-      { numRuns: 1000 },
+      replayable({ numRuns: 1000 }),
     );
   });
 });

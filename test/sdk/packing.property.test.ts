@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { EventPublisher, PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, entrySize, packEntries } from '../../sdk';
+import { replayable } from '../support/property';
 import { blobCatalog, blobEntryOfSize } from './factories';
 
 describe('packEntries (property-based)', () => {
@@ -18,12 +19,12 @@ describe('packEntries (property-based)', () => {
           for (const request of requests) {
             expect(request.length).toBeGreaterThan(0);
             expect(request.length).toBeLessThanOrEqual(maxEntries);
-            expect(request.reduce((sum, i) => sum + sizes[i], 0)).toBeLessThanOrEqual(maxBytes);
+            expect(request.reduce((sum, i) => sum + sizes[i]!, 0)).toBeLessThanOrEqual(maxBytes);
           }
           expect(requests.flat()).toEqual(sizes.map((_, i) => i));
         },
       ),
-      { numRuns: 500 },
+      replayable({ numRuns: 500 }),
     );
   });
 
@@ -32,11 +33,13 @@ describe('packEntries (property-based)', () => {
       fc.property(fc.array(fc.integer({ min: 1, max: 1000 }), { maxLength: 200 }), (sizes) => {
         const requests = packEntries(sizes, PUT_EVENTS_MAX_ENTRIES, 2000);
         for (let r = 0; r + 1 < requests.length; r++) {
-          const bytes = requests[r].reduce((sum, i) => sum + sizes[i], 0);
-          const next = sizes[requests[r + 1][0]];
-          expect(requests[r].length === PUT_EVENTS_MAX_ENTRIES || bytes + next > 2000).toBe(true);
+          const request = requests[r]!;
+          const bytes = request.reduce((sum, i) => sum + sizes[i]!, 0);
+          const next = sizes[requests[r + 1]![0]!]!;
+          expect(request.length === PUT_EVENTS_MAX_ENTRIES || bytes + next > 2000).toBe(true);
         }
       }),
+      replayable(),
     );
   });
 
@@ -67,6 +70,7 @@ describe('entrySize', () => {
           ).toBe(expected);
         },
       ),
+      replayable(),
     );
   });
 
@@ -104,7 +108,7 @@ describe('EventPublisher packing (property-based, through PutEvents)', () => {
           expect(result.successCount).toBe(sizes.length);
         },
       ),
-      { numRuns: 30 },
+      replayable({ numRuns: 30 }),
     );
   });
 });
