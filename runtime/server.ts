@@ -15,6 +15,7 @@ import type { EventBroker } from './events';
 import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
+import { withRequest } from './stream';
 
 /** Request bodies above this are refused before parsing (PutEvents and SQS allow 1 MiB of entries). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -69,8 +70,10 @@ export function createHandler(s: Services): http.RequestListener {
       return;
     }
     // Requests that arrive while the app is being built wait, rather than see half a topology.
+    const principal = { type: 'Root' as const, arn: `arn:aws:iam::${s.accountId}:root`, accountId: s.accountId };
+    const context = { requestId, operation: target || undefined, principal, sourceIp: req.socket.remoteAddress };
     void s.ready
-      .then(() => route(s, req, res, target, requestId))
+      .then(() => withRequest(context, () => route(s, req, res, target, requestId)))
       .catch((err) => {
         s.log.always(`internal error serving ${target || req.url}: ${(err as Error).stack ?? err}`);
         if (!res.headersSent)
