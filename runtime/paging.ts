@@ -20,5 +20,7 @@ export function decodePageToken(listing: string, token: unknown): number | undef
   if (typeof token !== 'string' || token.length === 0 || token.length > 512 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
   const m = /^lr1:(.+):(0|[1-9]\d{0,8})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
   if (!m || m[1] !== listing) return undefined;
-  return Number(m[2]);
+  const offset = Number(m[2]);
+  // Decoding ignores stray trailing characters; only the exact token this runtime issued counts.
+  return encodePageToken(listing, offset) === token ? offset : undefined;
 }

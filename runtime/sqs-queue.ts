@@ -345,6 +345,8 @@ export class Queue {
   /** Takes up to `max` visible messages now, applying retention and redrive first. */
   take(max: number, visibilityTimeout = this.settings.VisibilityTimeout): SqsMessage[] {
     const out: SqsMessage[] = [];
+    // Whatever is due is due now, even if its timer has not run yet (a visibility timeout of 0).
+    if (!this.deleted && (this.heap.peekTime() ?? Infinity) <= this.clock.now()) this.tick();
     if (this.counts.ready === 0 || this.deleted) return out;
     const now = this.clock.now();
     const retentionMs = this.settings.MessageRetentionPeriod * 1000;

@@ -4,21 +4,26 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ListDeadLetterSourceQueuesCommand,
+  ListQueuesCommand,
   ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { VirtualClock } from '../../runtime/clock';
 import { ACCOUNT, EMPTY_APP, Harness, aws, startHarness, waitFor } from './helpers';
 
 let h: Harness;
+let clock: VirtualClock;
 let n = 0;
 const fresh = () => `q${++n}-${Date.now()}`;
 
 beforeAll(async () => {
-  h = await startHarness(EMPTY_APP, { quiet: true });
+  clock = new VirtualClock();
+  h = await startHarness(EMPTY_APP, { quiet: true, clock });
 });
 afterAll(async () => h.close());
 
@@ -65,9 +70,10 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(first.Messages).toHaveLength(1);
     const hidden = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(hidden.Messages ?? []).toHaveLength(0);
-    const second = await h.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
-    );
+    await clock.advanceAsync(999);
+    expect((await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? []).toHaveLength(0);
+    await clock.advanceAsync(1);
+    const second = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
     expect(second.Messages![0].MessageId).toBe(first.Messages![0].MessageId);
     expect(second.Messages![0].Attributes!.ApproximateReceiveCount).toBe('2');
     // The first receipt handle is stale: deleting with it succeeds but deletes nothing, as in SQS.
@@ -84,14 +90,80 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(again.Messages![0].MessageId).toBe(got.Messages![0].MessageId);
   });
 
-  test('a long poll returns as soon as a message arrives', async () => {
+  test('a long poll returns as soon as a message arrives, and empty when WaitTimeSeconds pass on the clock', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    const started = Date.now();
+    const before = clock.pending;
     const polling = h.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 }));
-    setTimeout(() => void h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'late' })), 200);
-    const got = await polling;
-    expect(got.Messages![0].Body).toBe('late');
-    expect(Date.now() - started).toBeLessThan(9000);
+    await waitFor('the poll to wait', () => (clock.pending > before ? true : undefined));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'late' }));
+    expect((await polling).Messages![0]!.Body).toBe('late');
+    // The received message now has a visibility timer; a second poll adds its own.
+    const inflight = clock.pending;
+    const empty = h.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 }));
+    await waitFor('the poll to wait', () => (clock.pending > inflight ? true : undefined));
+    await clock.advanceAsync(10_000);
+    expect((await empty).Messages ?? []).toHaveLength(0);
+  });
+
+  test('the latest receipt handle deletes a message whose visibility timeout has passed', async () => {
+    // GIVEN a message received with a visibility timeout of 0, so it is visible again at once
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+    await clock.advanceAsync(1);
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+    // WHEN the handle of that last receive deletes it
+    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle }));
+    // THEN it is gone, as SQS deletes it
+    expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
+  });
+
+  test('a ReceiveMessage with wrongly typed attribute lists is refused before any message is taken', async () => {
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    for (const bad of [{ AttributeNames: 5 }, { MessageAttributeNames: 'All' }, { MessageSystemAttributeNames: [{}] }]) {
+      const r = await fetch(h.endpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.ReceiveMessage' },
+        body: JSON.stringify({ QueueUrl, ...bad }),
+      });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { __type: string }).__type).toBe('com.amazonaws.sqs#InvalidParameterValue');
+    }
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+  });
+
+  test('a queue cannot be its own dead-letter queue, so ReceiveMessage can never loop on it', async () => {
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:${QueueUrl!.split('/').pop()}`;
+    await expect(
+      h.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl,
+          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 1 }) },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('can not be the queue itself') });
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    for (let i = 0; i < 3; i++) {
+      await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+      await clock.advanceAsync(1);
+    }
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+  });
+
+  test('a garbage NextToken is refused instead of restarting the listing', async () => {
+    for (let i = 0; i < 3; i++) await h.sqs.send(new CreateQueueCommand({ QueueName: `page-${i}-${Date.now()}` }));
+    const first = await h.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'page-', MaxResults: 2 }));
+    expect(first.QueueUrls).toHaveLength(2);
+    const second = await h.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'page-', MaxResults: 2, NextToken: first.NextToken }));
+    expect(second.QueueUrls).toHaveLength(1);
+    for (const token of ['!!!!', 'garbage', Buffer.from('0').toString('base64'), `${first.NextToken}x`]) {
+      await expect(h.sqs.send(new ListQueuesCommand({ MaxResults: 2, NextToken: token }))).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+        message: 'Invalid NextToken value.',
+      });
+    }
   });
 
   test('a message moves to the DLQ after exactly maxReceiveCount receives', async () => {
