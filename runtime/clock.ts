@@ -164,3 +164,41 @@ export class VirtualClock implements Clock {
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** What an idle driver watches to know the runtime is busy. */
+export interface Activity {
+  /** Increases whenever something happens (the event stream's sequence number). */
+  readonly seq: number;
+  /** Work in flight that the clock must not overtake (function invocations running in workers). */
+  readonly busy: number;
+}
+
+/**
+ * Moves a VirtualClock to its next timer whenever the runtime has been idle for `quietMs` of
+ * real time: nothing happened and no function is running. A demo or an end-to-end test then
+ * runs the same flow as on real time, without the waiting, and a visibility timeout can never
+ * pass while the handler of its record is still running.
+ */
+export function driveWhenIdle(clock: VirtualClock, activity: Activity, quietMs = 25): { stop(): void } {
+  let stopped = false;
+  let lastSeq = activity.seq;
+  let timer: NodeJS.Timeout | undefined;
+  const loop = async () => {
+    if (stopped) return;
+    const idle = activity.seq === lastSeq && activity.busy === 0;
+    lastSeq = activity.seq;
+    const next = clock.nextAt();
+    if (idle && next !== undefined) await clock.advanceAsync(Math.max(0, next - clock.now()));
+    if (stopped) return;
+    timer = setTimeout(() => void loop(), quietMs);
+    timer.unref?.();
+  };
+  timer = setTimeout(() => void loop(), quietMs);
+  timer.unref?.();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

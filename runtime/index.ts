@@ -18,7 +18,7 @@ import { EventStream } from './stream';
 import { TemplateError, Topology, busNameOf, loadTopology } from './template';
 
 export { TemplateError } from './template';
-export { RealClock, VirtualClock, type Clock } from './clock';
+export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
 export { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEvents, type RuntimeEventType } from './stream';
 
 export interface LocalRuntimeOptions {

@@ -223,6 +223,11 @@ export class EventStream {
     return { unsubscribe: () => this.all.delete(cb) };
   }
 
+  /** Events published so far. */
+  get count(): number {
+    return this.seq;
+  }
+
   /** Whether anyone listens for `type`, so a publisher can skip building an expensive payload. */
   wants(type: RuntimeEventType): boolean {
     return this.all.size > 0 || (this.subscribers.get(type)?.size ?? 0) > 0;
@@ -236,4 +241,23 @@ function deliver(cb: (e: AnyRuntimeEvent) => void, e: AnyRuntimeEvent): void {
   } catch (err) {
     process.emitWarning(`runtime event subscriber failed on ${e.type}: ${(err as Error).stack ?? String(err)}`);
   }
+}
+
+/** The stream as an idle driver sees it (clock.ts `driveWhenIdle`): events so far, and invocations still running. */
+export function runtimeActivity(stream: EventStream): { readonly seq: number; readonly busy: number; stop(): void } {
+  let busy = 0;
+  const subs = [
+    stream.subscribe('function.invoked', () => busy++),
+    stream.subscribe('function.completed', () => busy--),
+    stream.subscribe('function.failed', () => busy--),
+  ];
+  return {
+    get seq() {
+      return stream.count;
+    },
+    get busy() {
+      return busy;
+    },
+    stop: () => subs.forEach((s) => s.unsubscribe()),
+  };
 }
