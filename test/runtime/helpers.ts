@@ -26,6 +26,7 @@ export interface Harness {
   endpoint: string;
   /** The runtime's typed events, recorded since start. */
   recorded: Recorder;
+  stream: EventStream;
   clock: LocalRuntimeOptions['clock'];
   events: EventBridgeClient;
   sqs: SQSClient;
@@ -47,6 +48,7 @@ export async function startHarness(assemblyDir: string, options: Partial<LocalRu
   return {
     endpoint: rt.endpoint,
     recorded,
+    stream: rt.stream,
     clock: rt.clock,
     events,
     sqs,
