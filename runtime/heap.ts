@@ -16,8 +16,8 @@ export class TimeHeap<T> {
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p].at <= a[i].at) break;
-      [a[p], a[i]] = [a[i], a[p]];
+      if (a[p]!.at <= a[i]!.at) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
       i = p;
     }
   }
@@ -25,7 +25,7 @@ export class TimeHeap<T> {
   /** Removes and returns every entry due at or before `now`, earliest first. */
   popDue(now: number): T[] {
     const out: T[] = [];
-    while (this.items.length > 0 && this.items[0].at <= now) out.push(this.pop());
+    while (this.items.length > 0 && this.items[0]!.at <= now) out.push(this.pop());
     return out;
   }
 
@@ -35,7 +35,7 @@ export class TimeHeap<T> {
 
   private pop(): T {
     const a = this.items;
-    const top = a[0];
+    const top = a[0]!;
     const last = a.pop()!;
     if (a.length > 0) {
       a[0] = last;
@@ -44,10 +44,10 @@ export class TimeHeap<T> {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && a[l].at < a[m].at) m = l;
-        if (r < a.length && a[r].at < a[m].at) m = r;
+        if (l < a.length && a[l]!.at < a[m]!.at) m = l;
+        if (r < a.length && a[r]!.at < a[m]!.at) m = r;
         if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
+        [a[m], a[i]] = [a[i]!, a[m]!];
         i = m;
       }
     }

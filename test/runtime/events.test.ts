@@ -45,9 +45,9 @@ test('an accepted event is delivered once with the envelope EventBridge adds', a
     new PutEventsCommand({ Entries: [{ ...ok(1), Resources: ['arn:aws:s3:::b'], Time: new Date('2026-01-02T03:04:05Z') }] }),
   );
   const [m] = await drain(h.sqs, queueUrl, 1);
-  expect(JSON.parse(m.body)).toEqual({
+  expect(JSON.parse(m!.body)).toEqual({
     version: '0',
-    id: r.Entries![0].EventId,
+    id: r.Entries![0]!.EventId,
     'detail-type': 'T',
     source: 'test',
     account: ACCOUNT,
@@ -80,8 +80,8 @@ test('invalid entries fail one by one while the valid ones in the same request a
     'ResourceNotFoundException',
     'ok',
   ]);
-  expect(r.Entries![1].ErrorMessage).toBe('Parameter DetailType is not valid. Reason: DetailType is a required argument.');
-  expect(r.Entries![4].ErrorMessage).toContain('no-such-bus');
+  expect(r.Entries![1]!.ErrorMessage).toBe('Parameter DetailType is not valid. Reason: DetailType is a required argument.');
+  expect(r.Entries![4]!.ErrorMessage).toContain('no-such-bus');
   const got = await drain(h.sqs, queueUrl, 2);
   expect(got.map((m) => JSON.parse(m.body).detail.n).sort()).toEqual([1, 5]);
   expect(await queued()).toBe(0);
@@ -210,7 +210,7 @@ describe('PutEvents validates every entry before delivering any', () => {
     const r = await putEventsRaw([ok(20), { Source: 'test', DetailType: 'T', Detail: deep }]);
     expect(r.status).toBe(200);
     expect(r.body.Entries[1]).toMatchObject({ ErrorCode: 'MalformedDetail' });
-    expect(r.body.Entries[1].ErrorMessage).toContain('1000 levels');
+    expect(r.body.Entries[1]!.ErrorMessage).toContain('1000 levels');
     const [m] = await drain(h.sqs, queueUrl, 1);
     expect(JSON.parse(m!.body).detail.n).toBe(20);
   });

@@ -153,7 +153,7 @@ describe('publish to handler', () => {
       (await attributes('fixture-work')).ApproximateNumberOfMessagesNotVisible === '0' ? true : undefined,
     );
     for (const id of ids) expect(seenOf(id)).toHaveLength(1);
-    const s = seenOf(ids[0])[0];
+    const s = seenOf(ids[0]!)[0]!;
     expect(s).toMatchObject({
       functionName: 'fixture-consumer',
       custom: 'configured',
@@ -275,7 +275,7 @@ describe('targets', () => {
       new PutEventsCommand({ Entries: [entry(small, 'x', 'Transform', { amount: 50 }), entry(big, 'x', 'Transform', { amount: 150 })] }),
     );
     const [m] = await drain(h.sqs, h.queueUrl('Fixture-TransformedQueue'), 1);
-    expect(JSON.parse(m.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
+    expect(JSON.parse(m!.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
     const rest = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('Fixture-TransformedQueue') }));
     expect(rest.Messages ?? []).toHaveLength(0);
   });
@@ -284,23 +284,23 @@ describe('targets', () => {
     const id = uid('direct');
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'ok', 'Direct')] }));
     const s = await waitFor('the direct invocation', () => seenOf(id)[0]);
-    expect(s).toMatchObject({ messageId: r.Entries![0].EventId, eventSourceARN: 'events', functionName: 'fixture-consumer' });
+    expect(s).toMatchObject({ messageId: r.Entries![0]!.EventId, eventSourceARN: 'events', functionName: 'fixture-consumer' });
   });
 
   test('a delivery to a missing queue goes to the target DLQ with the attributes EventBridge adds', async () => {
     const id = uid('broken');
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'x', 'Broken')] }));
     const [m] = await drain(h.sqs, h.queueUrl('fixture-delivery-dlq'), 1);
-    const event = JSON.parse(m.body);
+    const event = JSON.parse(m!.body);
     expect(event).toMatchObject({
-      id: r.Entries![0].EventId,
+      id: r.Entries![0]!.EventId,
       source: 'fixture',
       'detail-type': 'Broken',
       account: '000000000000',
       region: 'us-east-1',
       detail: { id },
     });
-    const attr = Object.fromEntries(Object.entries(m.messageAttributes).map(([k, v]) => [k, v.StringValue]));
+    const attr = Object.fromEntries(Object.entries(m!.messageAttributes).map(([k, v]) => [k, v.StringValue]));
     expect(attr).toMatchObject({
       RULE_ARN: 'arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken',
       TARGET_ARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue',

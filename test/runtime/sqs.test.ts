@@ -52,11 +52,11 @@ describe('SQS JSON protocol (SDK v3)', () => {
     );
     // THEN
     expect(got.Messages).toHaveLength(1);
-    const m = got.Messages![0];
+    const m = got.Messages![0]!;
     expect(m.MessageId).toBe(sent.MessageId);
     expect(m.Body).toBe('héllo');
     expect(m.MD5OfMessageAttributes).toBe(sent.MD5OfMessageAttributes);
-    expect(m.MessageAttributes!.kind.StringValue).toBe('greeting');
+    expect(m.MessageAttributes!.kind!.StringValue).toBe('greeting');
     expect(m.Attributes!.ApproximateReceiveCount).toBe('1');
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 1 });
     await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
@@ -74,10 +74,10 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect((await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? []).toHaveLength(0);
     await clock.advanceAsync(1);
     const second = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
-    expect(second.Messages![0].MessageId).toBe(first.Messages![0].MessageId);
-    expect(second.Messages![0].Attributes!.ApproximateReceiveCount).toBe('2');
+    expect(second.Messages![0]!.MessageId).toBe(first.Messages![0]!.MessageId);
+    expect(second.Messages![0]!.Attributes!.ApproximateReceiveCount).toBe('2');
     // The first receipt handle is stale: deleting with it succeeds but deletes nothing, as in SQS.
-    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: first.Messages![0].ReceiptHandle }));
+    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: first.Messages![0]!.ReceiptHandle }));
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 1 });
   });
 
@@ -85,9 +85,11 @@ describe('SQS JSON protocol (SDK v3)', () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
     const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
-    await h.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: got.Messages![0].ReceiptHandle, VisibilityTimeout: 0 }));
+    await h.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
     const again = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
-    expect(again.Messages![0].MessageId).toBe(got.Messages![0].MessageId);
+    expect(again.Messages![0]!.MessageId).toBe(got.Messages![0]!.MessageId);
   });
 
   test('a long poll returns as soon as a message arrives, and empty when WaitTimeSeconds pass on the clock', async () => {
@@ -184,8 +186,8 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(receives).toEqual(['1', '2', '3']);
     const dead = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.QueueUrl, MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages).toHaveLength(1);
-    expect(dead.Messages![0].MessageId).toBe(MessageId);
-    expect(dead.Messages![0].Attributes!.DeadLetterQueueSourceArn).toContain(QueueUrl!.split('/').pop());
+    expect(dead.Messages![0]!.MessageId).toBe(MessageId);
+    expect(dead.Messages![0]!.Attributes!.DeadLetterQueueSourceArn).toContain(QueueUrl!.split('/').pop());
     const sources = await h.sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.QueueUrl }));
     expect(sources.queueUrls).toEqual([QueueUrl]);
   });
