@@ -5,10 +5,27 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
  * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
  */
-import type { LambdaFunction } from './lambda';
-import type { RuntimeLog } from './log';
+import type { Clock } from './clock';
+import type { InvocationOutcome } from './events-delivery';
 import type { SqsBroker, SqsMessage, Queue } from './sqs';
+import type { EventStream } from './stream';
 import type { MappingDef } from './template';
+
+/** The function a mapping invokes (lambda.ts's LambdaFunction). */
+export interface MappedFunction {
+  readonly name: string;
+  readonly arn: string;
+  invoke(payload: string): Promise<InvocationOutcome>;
+}
+
+export interface SqsEventSourceOptions {
+  def: MappingDef;
+  sqs: SqsBroker;
+  fn: MappedFunction;
+  clock: Clock;
+  stream: EventStream;
+  region: string;
+}
 
 /** Concurrent batches of a mapping without ScalingConfig (AWS scales further; one machine cannot). */
 export const DEFAULT_MAPPING_CONCURRENCY = 5;
@@ -82,21 +99,32 @@ export class SqsEventSource {
   private readonly inflight = new Set<Promise<void>>();
   readonly concurrency: number;
 
-  constructor(
-    readonly def: MappingDef,
-    private readonly sqs: SqsBroker,
-    private readonly fn: LambdaFunction,
-    private readonly log: RuntimeLog,
-    private readonly region: string,
-  ) {
-    this.concurrency = def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+  readonly def: MappingDef;
+  private readonly sqs: SqsBroker;
+  private readonly fn: MappedFunction;
+  private readonly clock: Clock;
+  private readonly stream: EventStream;
+  private readonly region: string;
+
+  constructor(o: SqsEventSourceOptions) {
+    this.def = o.def;
+    this.sqs = o.sqs;
+    this.fn = o.fn;
+    this.clock = o.clock;
+    this.stream = o.stream;
+    this.region = o.region;
+    this.concurrency = o.def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+  }
+
+  private pause(reason: string): void {
+    this.stream.publish('mapping.paused', { functionName: this.fn.name, queueArn: this.def.eventSourceArn, reason });
   }
 
   start(): void {
     if (!this.def.enabled) return;
     this.loop = this.run().catch((err) => {
       // A bug here must not take the process down silently or stop polling unnoticed.
-      this.log.always(`event source mapping for ${this.fn.name} stopped polling: ${(err as Error).stack ?? String(err)}`);
+      this.pause(`stopped polling: ${(err as Error).stack ?? String(err)}`);
     });
   }
 
@@ -109,12 +137,9 @@ export class SqsEventSource {
       }
       const q = this.sqs.byArn(this.def.eventSourceArn);
       if (!q) {
-        if (!warned)
-          this.log.always(
-            `event source mapping for ${this.fn.name}: queue ${this.def.eventSourceArn} does not exist; polling paused until it does`,
-          );
+        if (!warned) this.pause(`queue ${this.def.eventSourceArn} does not exist; polling paused until it does`);
         warned = true;
-        await sleep(500, this.abort.signal);
+        await this.clock.sleep(500, this.abort.signal);
         continue;
       }
       warned = false;
@@ -124,9 +149,7 @@ export class SqsEventSource {
       const p = this.process(q, batch)
         .catch((err) => {
           // The batch stays in flight and returns after its visibility timeout; nothing is lost.
-          this.log.always(
-            `event source mapping for ${this.fn.name}: batch of ${batch.length} not settled: ${(err as Error).stack ?? String(err)}`,
-          );
+          this.pause(`batch of ${batch.length} not settled: ${(err as Error).stack ?? String(err)}`);
         })
         .finally(() => {
           this.running--;
@@ -144,9 +167,9 @@ export class SqsEventSource {
     const size = this.def.batchSize;
     const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal: this.abort.signal });
     if (batch.length === 0) return batch;
-    const deadline = Date.now() + this.def.maximumBatchingWindowInSeconds * 1000;
+    const deadline = this.clock.now() + this.def.maximumBatchingWindowInSeconds * 1000;
     while (batch.length < size && !this.closed && !q.deleted) {
-      const left = deadline - Date.now();
+      const left = deadline - this.clock.now();
       const more =
         left > 0
           ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal })
@@ -159,17 +182,18 @@ export class SqsEventSource {
 
   private async process(q: Queue, batch: SqsMessage[]): Promise<void> {
     const event = { Records: batch.map((m) => sqsRecord(q, m, this.region)) };
-    const log = !this.log.quiet;
-    if (log) this.log.event('invoke', { function: this.fn.name, queue: q.name, records: batch.length });
+    const base = { functionName: this.fn.name, functionArn: this.fn.arn, sourceArn: q.arn };
+    const messageIds = batch.map((m) => m.messageId);
+    this.stream.publish('function.invoked', { ...base, invocationType: 'RequestResponse', records: batch.length, messageIds });
     const r = await this.fn.invoke(JSON.stringify(event));
     if (!r.ok) {
       // The whole batch comes back after its visibility timeout, as with Lambda.
-      this.log.event('failure', {
-        function: this.fn.name,
-        queue: q.name,
+      this.stream.publish('function.failed', {
+        ...base,
+        durationMs: r.durationMs,
+        errorType: r.error.errorType,
+        errorMessage: r.error.errorMessage,
         records: batch.length,
-        type: r.error.errorType,
-        reason: r.error.errorMessage,
       });
       return;
     }
@@ -177,10 +201,13 @@ export class SqsEventSource {
     if (this.def.reportBatchItemFailures) {
       failed = failedItems(r.payload, batch);
       if (failed === undefined) {
-        this.log.event('failure', {
-          function: this.fn.name,
-          queue: q.name,
-          records: batch.length,
+        this.stream.publish('function.completed', { ...base, durationMs: r.durationMs, ok: 0, failed: batch.length });
+        this.stream.publish('batch.item-failed', {
+          functionName: this.fn.name,
+          functionArn: this.fn.arn,
+          queueName: q.name,
+          queueArn: q.arn,
+          messageIds,
           reason: 'invalid batchItemFailures response; whole batch returns to the queue',
         });
         return;
@@ -189,14 +216,15 @@ export class SqsEventSource {
     for (const m of batch) {
       if (!failed.has(m.messageId) && m.receiptHandle) q.delete(m.receiptHandle);
     }
-    if (log) this.log.event('result', { function: this.fn.name, ms: r.durationMs, ok: batch.length - failed.size, failed: failed.size });
+    this.stream.publish('function.completed', { ...base, durationMs: r.durationMs, ok: batch.length - failed.size, failed: failed.size });
     if (failed.size > 0)
-      this.log.event('failure', {
-        function: this.fn.name,
-        queue: q.name,
-        records: failed.size,
+      this.stream.publish('batch.item-failed', {
+        functionName: this.fn.name,
+        functionArn: this.fn.arn,
+        queueName: q.name,
+        queueArn: q.arn,
+        messageIds: [...failed],
         reason: 'reported in batchItemFailures',
-        ids: [...failed].join(','),
       });
   }
 
@@ -207,16 +235,4 @@ export class SqsEventSource {
     await this.loop;
     await Promise.all([...this.inflight]);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }

@@ -7,6 +7,7 @@ import { AwsError, validation } from './errors';
 import type { Shape } from './http/shapes';
 import { show } from './http/safe-input';
 import { Archive, Bus, EventBroker, Replay, Rule } from './events';
+import { decodePageToken, encodePageToken } from './paging';
 import { targetFromApi, type TargetDef } from './template';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -117,10 +118,10 @@ function page<T>(items: T[], i: Input): { items: T[]; NextToken?: string } {
     throw validation(
       `1 validation error detected: Value '${show(i.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
     );
-  const start = i.NextToken ? Number(Buffer.from(String(i.NextToken), 'base64').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw validation('The NextToken provided is invalid.');
+  const start = decodePageToken('events', i.NextToken);
+  if (start === undefined) throw validation('The NextToken provided is invalid.');
   const end = start + limit;
-  return { items: items.slice(start, end), NextToken: end < items.length ? Buffer.from(String(end)).toString('base64') : undefined };
+  return { items: items.slice(start, end), NextToken: end < items.length ? encodePageToken('events', end) : undefined };
 }
 
 const busOut = (b: Bus) => ({
@@ -243,7 +244,6 @@ export const EVENTS_ACTIONS = {
       state: optionalString(i, 'State'),
       description: optionalString(i, 'Description'),
     });
-    b.log.event('rule', { bus: bus.name, rule: rule.name, state: rule.state });
     return { RuleArn: rule.arn };
   },
   DeleteRule: (b, i) => {

@@ -7,17 +7,21 @@ import type { AddressInfo } from 'node:net';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { Clock, RealClock } from './clock';
 import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
-import { DeliveryRetryOptions, EventBroker } from './events';
+import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
 import { createHandler } from './server';
-import { SqsBroker } from './sqs';
+import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
+import { EventStream } from './stream';
 import { parseArn } from '../assembly/arn';
 import { TemplateError, Topology, appEnvironment, busNameOf, loadTopology } from './template';
 
 export { TemplateError } from './template';
+export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
+export { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEvents, type RuntimeEventType } from './stream';
 
 export interface LocalRuntimeOptions {
   /** Cloud assembly to run. @default 'cdk.out' */
@@ -46,10 +50,22 @@ export interface LocalRuntimeOptions {
   prewarm?: boolean;
   /** Origins and host names browsers may use (see docs/runtime.md, threat model). @default - the runtime's own origin only */
   edge?: EdgeOptions;
+  /**
+   * What every wait of the runtime asks for the time: visibility timeouts, delays, long polls,
+   * delivery retries, schedules, batching windows, archive retention. Tests pass a
+   * VirtualClock and advance it. Function execution timeouts stay on real time.
+   * @default a RealClock
+   */
+  clock?: Clock;
+  /** Memory cap of each archive; the oldest events are dropped past it. @default 100,000 events or 64 MiB */
+  archiveLimits?: ArchiveLimits;
 }
 
 export interface LocalRuntime {
   endpoint: string;
+  /** What happens inside the runtime, as typed events (the log is one subscriber). */
+  stream: EventStream;
+  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -65,26 +81,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const accountId = options.accountId ?? app.account ?? '000000000000';
   const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
+  const clock = options.clock ?? new RealClock();
+  const stream = new EventStream(clock, accountId, region);
   const log = new RuntimeLog(
     options.log ?? ((line: string) => stdout(`${line}\n`)),
     options.quiet ?? false,
     options.log ? undefined : stdout,
   );
+  log.attach(stream);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => DynaliteServer;
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const sqs = new SqsBroker(log, region, accountId, '');
-  const events = new EventBroker(log, sqs, region, accountId, options.deliveryRetry);
-  const functions = new FunctionRegistry(log);
-  events.invoker = functions;
-  const mappings: SqsEventSource[] = [];
+  const dynamoHandler = dynamo.listeners('request')[0];
+  if (!dynamoHandler) throw new Error('dynalite has no request handler');
 
-  let markReady!: () => void;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const server = http.createServer(
-    createHandler({ log, sqs, events, dynamodb: dynamo.listeners('request')[0]!, accountId, ready, host, edge: options.edge }),
-  );
+  // Listen first: queue URLs and the functions' AWS_ENDPOINT_URL need the port.
+  const server = http.createServer();
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -92,19 +105,40 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  sqs.endpoint = endpoint;
 
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
-    events.close();
-    sqs.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-    log.flush();
+  const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
+  const functions = new FunctionRegistry(log);
+  const events = new EventBroker({
+    clock,
+    stream,
+    sqs,
+    functions,
+    region,
+    accountId,
+    deliveryRetry: options.deliveryRetry,
+    archiveLimits: options.archiveLimits,
+  });
+  const mappings: SqsEventSource[] = [];
+
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge }));
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // PutEvents is refused from the first moment of shutdown, never accepted and then lost.
+      events.beginClose();
+      await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
+      const pendingRetries = events.close();
+      stream.publish('runtime.closing', { pendingRetries });
+      sqs.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      log.flush();
+    })();
+    return closing;
   };
 
   try {
@@ -115,8 +149,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
-    await build(topo, { log, sqs, events, functions, mappings, endpoint, region, accountId });
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId });
     const ms = Math.round(performance.now() - started);
+    stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
     for (const line of describe(topo, sqs, events, functions)) log.always(line);
     log.flush();
@@ -127,11 +162,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, close };
+  return { endpoint, stream, clock, close };
 }
 
 interface BuildContext {
   log: RuntimeLog;
+  clock: Clock;
+  stream: EventStream;
   sqs: SqsBroker;
   events: EventBroker;
   functions: FunctionRegistry;
@@ -142,41 +179,35 @@ interface BuildContext {
 }
 
 async function build(topo: Topology, c: BuildContext): Promise<void> {
-  // Queues: create in passes so each RedrivePolicy finds its dead-letter queue.
-  let pending = topo.queues;
-  while (pending.length > 0) {
-    const next = pending.filter((q) => {
-      const dlq = q.attributes.RedrivePolicy
-        ? (JSON.parse(q.attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn
-        : undefined;
-      return dlq !== undefined && !c.sqs.byArn(dlq) && pending.some((p) => c.sqs.arnOf(p.name) === dlq);
-    });
-    if (next.length === pending.length) throw new TemplateError(`Queues ${next.map((q) => q.name).join(', ')} form a dead-letter cycle`);
-    for (const q of pending) {
-      if (next.includes(q)) continue;
-      try {
-        c.sqs.create(q.name, q.attributes);
-      } catch (e) {
-        throw new TemplateError(`Queue ${q.name}: ${(e as Error).message}`);
-      }
+  // Queues: each dead-letter queue before the queues whose RedrivePolicy names it.
+  let ordered: Topology['queues'];
+  try {
+    ordered = orderByDeadLetter(
+      topo.queues,
+      (q) => c.sqs.arnOf(q.name),
+      (q) => deadLetterTargetOf(q.attributes.RedrivePolicy),
+    );
+  } catch (e) {
+    throw new TemplateError((e as Error).message);
+  }
+  for (const q of ordered) {
+    try {
+      c.sqs.create(q.name, q.attributes);
+    } catch (e) {
+      throw new TemplateError(`Queue ${q.name}: ${(e as Error).message}`);
     }
-    pending = next;
   }
   for (const b of topo.buses) {
     if (c.events.buses.has(b.name) && b.name !== 'default') throw new TemplateError(`Event bus ${b.name} is defined twice`);
     c.events.createBus(b.name, b.description, b.deadLetterArn);
   }
   for (const a of topo.archives) {
-    c.events.archives.set(a.name, {
+    c.events.createArchive({
       name: a.name,
-      arn: a.arn,
       sourceArn: a.sourceArn,
       pattern: a.pattern,
       description: a.description,
       retentionDays: a.retentionDays,
-      created: Date.now(),
-      events: [],
-      sizeBytes: 0,
     });
   }
   for (const r of topo.rules) {
@@ -219,7 +250,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
       continue;
     }
-    c.mappings.push(new SqsEventSource(m, c.sqs, fn, c.log, c.region));
+    c.mappings.push(new SqsEventSource({ def: m, sqs: c.sqs, fn, clock: c.clock, stream: c.stream, region: c.region }));
   }
 }
 

@@ -27,6 +27,7 @@ import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
 import { arns } from '../assembly/arn';
+import { withRequest } from './stream';
 
 export { MAX_BODY_BYTES } from './http/body';
 
@@ -144,7 +145,14 @@ export function createHandler(s: Services): http.RequestListener {
     };
     try {
       res.setHeader('x-amzn-RequestId', requestId);
-      serve(s, policy, req, res, protocol, target, requestId).catch(fail);
+      // Until identities are emulated, every caller is the account's root.
+      const principal = {
+        type: 'Root' as const,
+        arn: arns.accountRoot({ partition: 'aws', account: s.accountId }),
+        accountId: s.accountId,
+      };
+      const context = { requestId, operation: target || undefined, principal, sourceIp: req.socket.remoteAddress };
+      withRequest(context, () => serve(s, policy, req, res, protocol, target, requestId)).catch(fail);
     } catch (err) {
       fail(err);
     }

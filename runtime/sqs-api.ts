@@ -20,8 +20,10 @@ import {
   md5OfMessageAttributes,
   messageSize,
   queueAttributeString,
+  receiveAttributeSelection,
   sqsError,
 } from './sqs';
+import { decodePageToken, encodePageToken } from './paging';
 
 type Input = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Output = Record<string, unknown>;
@@ -209,11 +211,11 @@ function stringMap(v: unknown, name: string): Record<string, string> {
 
 function page<T>(items: T[], input: Input): { items: T[]; next?: string } {
   const max = int(input, 'MaxResults', 1, 1000);
-  const start = input.NextToken ? Number(Buffer.from(show(input.NextToken), 'base64').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw sqsError.invalidParam('Invalid NextToken value.');
+  const start = decodePageToken('sqs', input.NextToken);
+  if (start === undefined) throw sqsError.invalidParam('Invalid NextToken value.');
   if (max === undefined) return { items: items.slice(start) };
   const end = start + max;
-  return { items: items.slice(start, end), next: end < items.length ? Buffer.from(String(end)).toString('base64') : undefined };
+  return { items: items.slice(start, end), next: end < items.length ? encodePageToken('sqs', end) : undefined };
 }
 
 export const SQS_ACTIONS = {
@@ -246,7 +248,6 @@ export const SQS_ACTIONS = {
   PurgeQueue: (b, i) => {
     const q = b.byUrl(i.QueueUrl);
     q.purge();
-    b.log.event('purge', { queue: q.name });
     return {};
   },
   SendMessage: (b, i) => sendOne(b.byUrl(i.QueueUrl), i),
@@ -263,8 +264,8 @@ export const SQS_ACTIONS = {
     const max = int(i, 'MaxNumberOfMessages', 1, 10) ?? 1;
     const vt = int(i, 'VisibilityTimeout', 0, 43200);
     const wait = int(i, 'WaitTimeSeconds', 0, SQS_MAX_WAIT_SECONDS);
+    receiveAttributeSelection(i); // a wrongly typed list is refused before any message is taken
     const msgs = await q.receive({ max, visibilityTimeout: vt, waitSeconds: wait });
-    if (msgs.length > 0) b.log.event('receive', { queue: q.name, count: msgs.length });
     return { Messages: msgs.map((m) => messageOut(q, m, i)) };
   },
   DeleteMessage: (b, i) => {

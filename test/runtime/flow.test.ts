@@ -1,7 +1,8 @@
 /**
  * The runtime running a hand-written app (fixtures/app): routing, the function worker pool
  * and event source mapping, partial batch failures, timeouts, target DLQs, input
- * transformers, archive and replay, with SDK v3 clients and the AWS CLI.
+ * transformers, archive and replay, with SDK v3 clients and the AWS CLI. Visibility timeouts
+ * pass on a virtual clock; the handlers run in real worker threads.
  */
 import {
   DescribeArchiveCommand,
@@ -18,6 +19,8 @@ import {
   ReceiveMessageCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { VirtualClock } from '../../runtime/clock';
+import type { RuntimeEventType, RuntimeEvents } from '../../runtime/stream';
 import { FIXTURE_APP, Harness, aws, drain, startHarness, waitFor } from './helpers';
 
 interface Seen {
@@ -36,20 +39,27 @@ interface Seen {
 }
 
 let h: Harness;
+const clock = new VirtualClock();
 const seen: Seen[] = [];
 let collecting = true;
 let collector: Promise<void>;
 let run = 0;
 const uid = (label: string) => `${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
+/** fixture-work's VisibilityTimeout in the template. */
+const VISIBILITY_MS = 4000;
 
 beforeAll(async () => {
-  h = await startHarness(FIXTURE_APP, { deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
+  h = await startHarness(FIXTURE_APP, { clock, deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
   const url = h.queueUrl('fixture-seen');
+  // The handler reports what it saw to a queue; collect it (workers are real threads, so this polls on real time).
   collector = (async () => {
     while (collecting) {
-      const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
       const msgs = r.Messages ?? [];
-      if (msgs.length === 0) continue;
+      if (msgs.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
       for (const m of msgs) seen.push(JSON.parse(m.Body!));
       await h.sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
@@ -63,6 +73,31 @@ afterAll(async () => {
   await collector;
   await h.close();
 });
+
+/** Position in the recorded stream, to look at what happened after it. */
+const mark = () => h.recorded.all.length;
+function since<T extends RuntimeEventType>(
+  from: number,
+  type: T,
+  where: (p: RuntimeEvents[T]) => boolean = () => true,
+): RuntimeEvents[T][] {
+  return h.recorded.all
+    .slice(from)
+    .filter((e) => e.type === type)
+    .map((e) => e.properties as RuntimeEvents[T])
+    .filter(where);
+}
+
+/**
+ * Lets a record fail `times` times on fixture-work: after each failed invocation, the
+ * visibility timeout passes on the virtual clock and the record is received again.
+ */
+async function failRepeatedly(times: number, failures: () => number): Promise<void> {
+  for (let i = 1; i <= times; i++) {
+    await waitFor(`failed invocation ${i} of ${times}`, () => (failures() >= i ? true : undefined), 30000);
+    await clock.advanceAsync(VISIBILITY_MS);
+  }
+}
 
 const entry = (id: string, kind: string, detailType = 'Work', extra: object = {}): PutEventsRequestEntry => ({
   EventBusName: 'fixture-bus',
@@ -118,7 +153,7 @@ describe('publish to handler', () => {
       (await attributes('fixture-work')).ApproximateNumberOfMessagesNotVisible === '0' ? true : undefined,
     );
     for (const id of ids) expect(seenOf(id)).toHaveLength(1);
-    const s = seenOf(ids[0])[0];
+    const s = seenOf(ids[0]!)[0]!;
     expect(s).toMatchObject({
       functionName: 'fixture-consumer',
       custom: 'configured',
@@ -139,33 +174,40 @@ describe('publish to handler', () => {
     // GIVEN a batch of four good events and one the handler reports as failed
     const good = Array.from({ length: 4 }, () => uid('good'));
     const poison = uid('poison');
+    const from = mark();
+    const itemFailures = () => since(from, 'batch.item-failed', (p) => p.queueName === 'fixture-work').length;
     // WHEN
     await h.events.send(
       new PutEventsCommand({
         Entries: [...good.slice(0, 2).map((id) => entry(id, 'ok')), entry(poison, 'poison'), ...good.slice(2).map((id) => entry(id, 'ok'))],
       }),
     );
-    // THEN
-    await waitFor(
-      'the poison record in the DLQ',
-      async () => ((await attributes('fixture-work-dlq')).ApproximateNumberOfMessages === '1' ? true : undefined),
-      30000,
-    );
-    const peek = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('fixture-work-dlq'), VisibilityTimeout: 0 }));
-    expect(JSON.parse(peek.Messages![0].Body!).detail.id).toBe(poison);
+    await failRepeatedly(3, itemFailures);
+    // THEN the receive after the third moves it to the DLQ
+    const [dead] = await waitFor('the poison record in the DLQ', () => {
+      const d = since(from, 'message.dead-lettered', (p) => p.queueName === 'fixture-work');
+      return d.length > 0 ? d : undefined;
+    });
+    expect(dead).toMatchObject({ deadLetterQueueName: 'fixture-work-dlq', receiveCount: 3 });
+    await waitFor('the handler reports of all three receives', () => (seenOf(poison).length >= 3 ? true : undefined));
     expect(seenOf(poison).map((s) => s.receiveCount)).toEqual([1, 2, 3]);
+    expect(seenOf(poison).every((s) => s.messageId === dead!.messageId)).toBe(true);
     for (const id of good) expect(seenOf(id)).toHaveLength(1);
     const work = await attributes('fixture-work');
     expect([work.ApproximateNumberOfMessages, work.ApproximateNumberOfMessagesNotVisible]).toEqual(['0', '0']);
     expect(h.lines.some((l) => / dlq +queue=fixture-work to=fixture-work-dlq /.test(l) && l.includes('receives=3'))).toBe(true);
     // WHEN the DLQ is redriven, the record comes back to the handler with a fresh receive count
+    const redriven = mark();
     await h.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: 'arn:aws:sqs:us-east-1:000000000000:fixture-work-dlq' }));
-    await waitFor('the redriven record', () => (seenOf(poison).length >= 4 ? true : undefined), 30000);
-    expect(seenOf(poison)[3].receiveCount).toBe(1);
+    await failRepeatedly(3, () => since(redriven, 'batch.item-failed', (p) => p.queueName === 'fixture-work').length);
     // still poison: it returns to the DLQ after three more receives, and nothing else does
     const again = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
-    expect(JSON.parse(again[0].body).detail.id).toBe(poison);
+    expect(JSON.parse(again[0]!.body).detail.id).toBe(poison);
+    await waitFor('the handler reports of all six receives', () => (seenOf(poison).length >= 6 ? true : undefined));
     expect(seenOf(poison).map((s) => s.receiveCount)).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(since(redriven, 'message.moved')).toEqual([
+      expect.objectContaining({ messageId: dead!.messageId, destinationName: 'fixture-work' }),
+    ]);
   });
 
   test('batches run concurrently up to MaximumConcurrency and no further', async () => {
@@ -191,25 +233,37 @@ describe('publish to handler', () => {
 
   test('a handler that exits its worker fails the invocation, and the record is retried', async () => {
     const id = uid('crash');
+    const from = mark();
+    const failures = () => since(from, 'function.failed', (p) => p.functionName === 'fixture-consumer');
     await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'crash')] }));
-    await waitFor('the retry after the crash', () => (seenOf(id).length >= 2 ? true : undefined), 30000);
-    expect(h.lines.some((l) => l.includes('type=Runtime.ExitError') && l.includes('exit status 3'))).toBe(true);
-    expect(seenOf(id)[1].receiveCount).toBe(2);
+    await failRepeatedly(3, () => failures().length);
+    expect(failures()[0]).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringContaining('exit status 3'),
+      records: 1,
+    });
     const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
-    expect(JSON.parse(dead[0].body).detail.id).toBe(id);
+    expect(JSON.parse(dead[0]!.body).detail.id).toBe(id);
+    await waitFor('the handler reports of all three receives', () => (seenOf(id).length >= 3 ? true : undefined));
+    expect(seenOf(id).map((s) => s.receiveCount)).toEqual([1, 2, 3]);
   });
 
   test('an invocation past the function timeout is killed, and its record is never deleted', async () => {
     const id = uid('sleep');
+    const from = mark();
+    const failures = () => since(from, 'function.failed', (p) => p.functionName === 'fixture-consumer');
     await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'sleep')] }));
-    // Every attempt times out, so after maxReceiveCount receives the record is in the DLQ.
-    const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 45000);
-    expect(JSON.parse(dead[0].body).detail.id).toBe(id);
-    expect(h.lines.some((l) => l.includes('type=Sandbox.Timedout') && l.includes('Task timed out after 2.00 seconds'))).toBe(true);
+    // Every attempt times out (on real time: the handler really runs), so after maxReceiveCount receives the record is in the DLQ.
+    await failRepeatedly(3, () => failures().length);
+    const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
+    expect(JSON.parse(dead[0]!.body).detail.id).toBe(id);
+    await waitFor('the handler reports of all three receives', () => (seenOf(id).length >= 3 ? true : undefined));
+    expect(failures().map((f) => f.errorType)).toEqual(['Sandbox.Timedout', 'Sandbox.Timedout', 'Sandbox.Timedout']);
+    expect(failures()[0]!.errorMessage).toContain('Task timed out after 2.00 seconds');
+    expect(since(from, 'message.deleted', (p) => p.queueName === 'fixture-work')).toEqual([]);
     const attempts = seenOf(id);
-    expect(attempts.length).toBeGreaterThanOrEqual(1);
     expect(new Set(attempts.map((a) => a.requestId)).size).toBe(attempts.length);
-    for (const a of attempts) expect(a.receiveCount).toBeLessThanOrEqual(3);
+    expect(attempts.map((a) => a.receiveCount)).toEqual([1, 2, 3]);
   });
 });
 
@@ -221,8 +275,8 @@ describe('targets', () => {
       new PutEventsCommand({ Entries: [entry(small, 'x', 'Transform', { amount: 50 }), entry(big, 'x', 'Transform', { amount: 150 })] }),
     );
     const [m] = await drain(h.sqs, h.queueUrl('Fixture-TransformedQueue'), 1);
-    expect(JSON.parse(m.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
-    const rest = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('Fixture-TransformedQueue'), WaitTimeSeconds: 1 }));
+    expect(JSON.parse(m!.body)).toEqual({ order: big, amount: 150, rule: 'Fixture-TransformRule' });
+    const rest = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl('Fixture-TransformedQueue') }));
     expect(rest.Messages ?? []).toHaveLength(0);
   });
 
@@ -230,23 +284,23 @@ describe('targets', () => {
     const id = uid('direct');
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'ok', 'Direct')] }));
     const s = await waitFor('the direct invocation', () => seenOf(id)[0]);
-    expect(s).toMatchObject({ messageId: r.Entries![0].EventId, eventSourceARN: 'events', functionName: 'fixture-consumer' });
+    expect(s).toMatchObject({ messageId: r.Entries![0]!.EventId, eventSourceARN: 'events', functionName: 'fixture-consumer' });
   });
 
   test('a delivery to a missing queue goes to the target DLQ with the attributes EventBridge adds', async () => {
     const id = uid('broken');
     const r = await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'x', 'Broken')] }));
     const [m] = await drain(h.sqs, h.queueUrl('fixture-delivery-dlq'), 1);
-    const event = JSON.parse(m.body);
+    const event = JSON.parse(m!.body);
     expect(event).toMatchObject({
-      id: r.Entries![0].EventId,
+      id: r.Entries![0]!.EventId,
       source: 'fixture',
       'detail-type': 'Broken',
       account: '000000000000',
       region: 'us-east-1',
       detail: { id },
     });
-    const attr = Object.fromEntries(Object.entries(m.messageAttributes).map(([k, v]) => [k, v.StringValue]));
+    const attr = Object.fromEntries(Object.entries(m!.messageAttributes).map(([k, v]) => [k, v.StringValue]));
     expect(attr).toMatchObject({
       RULE_ARN: 'arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-broken',
       TARGET_ARN: 'arn:aws:sqs:us-east-1:000000000000:fixture-missing-queue',
@@ -259,32 +313,41 @@ describe('targets', () => {
 describe('archive and replay', () => {
   test('events archived on the bus are replayed to the rules named in the filter', async () => {
     // GIVEN events published and archived
-    const start = new Date(Date.now() - 1000);
+    await clock.advanceAsync(5000); // events of earlier tests are out of the replayed window
+    const start = new Date(clock.now() - 1000);
     const ids = [uid('replay'), uid('replay')];
-    await h.events.send(new PutEventsCommand({ Entries: ids.map((id) => entry(id, 'ok')) }));
+    const put = await h.events.send(new PutEventsCommand({ Entries: ids.map((id) => entry(id, 'ok')) }));
     await waitFor('first delivery', () => (ids.every((id) => seenOf(id).length === 1) ? true : undefined));
     const archive = await h.events.send(new DescribeArchiveCommand({ ArchiveName: 'fixture-archive' }));
     expect(archive.EventCount).toBeGreaterThanOrEqual(2);
     // WHEN
     const name = uid('replay');
-    await new Promise((r) => setTimeout(r, 1100)); // EventEndTime is in whole seconds and must not be in the future.
+    await clock.advanceAsync(1100); // EventEndTime is in whole seconds and must not be in the future.
     const started = await h.events.send(
       new StartReplayCommand({
         ReplayName: name,
         EventSourceArn: archive.ArchiveArn,
         EventStartTime: start,
-        EventEndTime: new Date(),
+        EventEndTime: new Date(clock.now()),
         Destination: { Arn: archive.EventSourceArn, FilterArns: ['arn:aws:events:us-east-1:000000000000:rule/fixture-bus/fixture-work'] },
       }),
     );
     expect(started.State).toBe('STARTING');
     // THEN each archived event is handled a second time
     await waitFor('replayed deliveries', () => (ids.every((id) => seenOf(id).length === 2) ? true : undefined));
-    const described = await aws(h.endpoint, 'events', 'describe-replay', '--replay-name', name);
-    expect(described.json.State).toBe('COMPLETED');
     const d = await h.events.send(new DescribeReplayCommand({ ReplayName: name }));
+    expect(d.State).toBe('COMPLETED');
     expect(d.EventSourceArn).toBe(archive.ArchiveArn);
-    expect(h.lines.some((l) => l.includes('replay ') && l.includes(`name=${name}`))).toBe(true);
+    expect(h.recorded.of('replay.started', (p) => p.replayName === name)).toEqual([
+      { replayName: name, replayArn: started.ReplayArn, archiveName: 'fixture-archive', events: expect.any(Number) },
+    ]);
+    // The replayed events are the archived ones: same ids, marked with the replay's name.
+    expect(
+      h.recorded
+        .of('event.published', (p) => p.replayName === name)
+        .map((p) => p.eventId)
+        .sort(),
+    ).toEqual(put.Entries!.map((e) => e.EventId).sort());
   });
 });
 

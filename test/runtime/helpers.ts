@@ -1,4 +1,5 @@
 /** Shared set-up for runtime tests: start on a free port, real clients, the real AWS CLI. */
+import '../support/sdk-warning';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +7,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalRuntimeOptions, startLocalRuntime } from '../../runtime';
+import { VirtualClock } from '../../runtime/clock';
+import { EventBroker, type DeliveryRetryOptions, type FunctionInvoker } from '../../runtime/events';
+import { SqsBroker } from '../../runtime/sqs';
+import { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEventType, type RuntimeEvents } from '../../runtime/stream';
+import { waitFor } from '../support/wait';
+
+export { waitFor };
 
 export const FIXTURE_APP = path.join(__dirname, 'fixtures', 'app');
 export const EMPTY_APP = path.join(__dirname, 'fixtures', 'empty');
@@ -16,6 +24,10 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export interface Harness {
   endpoint: string;
+  /** The runtime's typed events, recorded since start. */
+  recorded: Recorder;
+  stream: EventStream;
+  clock: LocalRuntimeOptions['clock'];
   events: EventBridgeClient;
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
@@ -28,12 +40,16 @@ export interface Harness {
 export async function startHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
   const lines: string[] = [];
   const rt = await startLocalRuntime({ assemblyDir, port: 0, host: '127.0.0.1', log: (l) => lines.push(l), ...options });
+  const recorded = record(rt.stream);
   const config = { endpoint: rt.endpoint, region: REGION, credentials, maxAttempts: 1 };
   const events = new EventBridgeClient(config);
   const sqs = new SQSClient(config);
   const dynamodb = new DynamoDBClient(config);
   return {
     endpoint: rt.endpoint,
+    recorded,
+    stream: rt.stream,
+    clock: rt.clock,
     events,
     sqs,
     dynamodb,
@@ -44,6 +60,7 @@ export async function startHarness(assemblyDir: string, options: Partial<LocalRu
       sqs.destroy();
       dynamodb.destroy();
       await rt.close();
+      recorded.stop();
     },
   };
 }
@@ -81,17 +98,6 @@ export async function aws(endpoint: string, ...args: string[]): Promise<CliResul
   }
 }
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Receives and deletes every message of a queue until `count` arrived (or more, which the caller then sees). */
 export async function drain(
   sqs: SQSClient,
@@ -116,13 +122,17 @@ export async function drain(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
+        WaitTimeSeconds: 0,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
     );
     const msgs = r.Messages ?? [];
-    if (msgs.length === 0) continue;
+    if (msgs.length === 0) {
+      // Polled on real time, so it works whatever clock the runtime runs on.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     for (const m of msgs)
       out.push({
         body: m.Body ?? '',
@@ -137,4 +147,61 @@ export async function drain(
     );
   }
   return out;
+}
+
+/** Every event of a stream, in order, with typed accessors. */
+export interface Recorder {
+  readonly all: AnyRuntimeEvent[];
+  /** Payloads of one event type, optionally filtered. */
+  of<T extends RuntimeEventType>(type: T, where?: (p: RuntimeEvents[T]) => boolean): RuntimeEvents[T][];
+  /** Events of one type with their envelope (time, request). */
+  envelopes<T extends RuntimeEventType>(type: T): RuntimeEvent<T>[];
+  clear(): void;
+  stop(): void;
+}
+
+export function record(stream: EventStream): Recorder {
+  const all: AnyRuntimeEvent[] = [];
+  const sub = stream.subscribeAll((e) => all.push(e));
+  const envelopes = <T extends RuntimeEventType>(type: T) =>
+    all.filter((e): e is RuntimeEvent<T> & AnyRuntimeEvent => e.type === type) as RuntimeEvent<T>[];
+  return {
+    all,
+    envelopes,
+    of: (type, where) =>
+      envelopes(type)
+        .map((e) => e.properties)
+        .filter((p) => !where || where(p)),
+    clear: () => {
+      all.length = 0;
+    },
+    stop: () => sub.unsubscribe(),
+  };
+}
+
+/** SQS and EventBridge in memory on a virtual clock, without HTTP: for unit tests of the state machines. */
+export function inMemory(
+  options: {
+    functions?: FunctionInvoker;
+    deliveryRetry?: DeliveryRetryOptions;
+    archiveLimits?: { maxEvents?: number; maxBytes?: number };
+  } = {},
+) {
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+  const stream = new EventStream(clock, ACCOUNT, REGION);
+  const recorded = record(stream);
+  const sqs = new SqsBroker({ clock, stream, region: REGION, accountId: ACCOUNT, endpoint: 'http://127.0.0.1:1' });
+  const events = new EventBroker({ clock, stream, sqs, region: REGION, accountId: ACCOUNT, ...options });
+  return {
+    clock,
+    stream,
+    recorded,
+    sqs,
+    events,
+    close: () => {
+      events.close();
+      sqs.close();
+      recorded.stop();
+    },
+  };
 }

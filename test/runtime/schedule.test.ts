@@ -1,65 +1,75 @@
-/** Scheduled rules: rate() expressions fire on time (fake timers), cron() is accepted but not run. */
-import { EventBroker } from '../../runtime/events';
-import { RuntimeLog } from '../../runtime/log';
-import { SqsBroker } from '../../runtime/sqs';
+/** Scheduled rules on the virtual clock: rate() expressions fire on time, cron() is accepted but not run. */
+import { inMemory } from './helpers';
 
-function setup(lines: string[] = []) {
-  const log = new RuntimeLog((l) => lines.push(l), false);
-  const sqs = new SqsBroker(log, 'us-east-1', '000000000000', 'http://127.0.0.1:1');
-  const events = new EventBroker(log, sqs, 'us-east-1', '000000000000');
-  const queue = sqs.create('ticks');
-  return { log, sqs, events, queue };
-}
-
-beforeEach(() => jest.useFakeTimers());
-afterEach(() => jest.useRealTimers());
+let rt: ReturnType<typeof inMemory>;
+beforeEach(() => (rt = inMemory()));
+afterEach(() => rt.close());
 
 test('a rate(5 minutes) rule delivers a Scheduled Event to its targets every five minutes', () => {
   // GIVEN
-  const { events, queue, sqs } = setup();
-  const rule = events.putRule(events.bus('default'), { name: 'tick', scheduleExpression: 'rate(5 minutes)' });
-  events.putTargets(rule, [{ id: 'q', arn: queue.arn }]);
+  const queue = rt.sqs.create('ticks');
+  const rule = rt.events.putRule(rt.events.bus('default'), { name: 'tick', scheduleExpression: 'rate(5 minutes)' });
+  rt.events.putTargets(rule, [{ id: 'q', arn: queue.arn }]);
   // WHEN
-  jest.advanceTimersByTime(5 * 60_000 - 1);
-  expect(queue.counts.ready).toBe(0);
-  jest.advanceTimersByTime(1);
+  rt.clock.advance(5 * 60_000 - 1);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(0);
+  rt.clock.advance(1);
   // THEN
+  const [fired] = rt.recorded.of('schedule.fired');
+  expect(fired).toMatchObject({ ruleName: 'tick', ruleArn: rule.arn, scheduleExpression: 'rate(5 minutes)' });
+  expect(rt.recorded.of('target.delivered')).toEqual([
+    expect.objectContaining({ eventId: fired!.eventId, targetArn: queue.arn, attempt: 1 }),
+  ]);
   const [m] = queue.take(10);
-  expect(JSON.parse(m.body)).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [rule.arn], detail: {} });
-  queue.delete(m.receiptHandle!);
-  jest.advanceTimersByTime(10 * 60_000);
+  expect(JSON.parse(m!.body)).toMatchObject({
+    id: fired!.eventId,
+    source: 'aws.events',
+    'detail-type': 'Scheduled Event',
+    resources: [rule.arn],
+    time: new Date(rt.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    detail: {},
+  });
+  queue.delete(m!.receiptHandle!);
+  rt.clock.advance(10 * 60_000);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(3);
   expect(queue.counts.ready).toBe(2);
-  events.close();
-  sqs.close();
 });
 
 test('a scheduled rule updated to DISABLED stops firing', () => {
-  const { events, queue, sqs } = setup();
-  const bus = events.bus('default');
-  const rule = events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 minute)' });
-  events.putTargets(rule, [{ id: 'q', arn: queue.arn }]);
-  events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 minute)', state: 'DISABLED' });
-  jest.advanceTimersByTime(3 * 60_000);
-  expect(queue.counts.ready).toBe(0);
-  events.close();
-  sqs.close();
+  const queue = rt.sqs.create('ticks');
+  const bus = rt.events.bus('default');
+  const rule = rt.events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 minute)' });
+  rt.events.putTargets(rule, [{ id: 'q', arn: queue.arn }]);
+  rt.clock.advance(60_000);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(1);
+  rt.events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 minute)', state: 'DISABLED' });
+  rt.clock.advance(3 * 60_000);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(1);
+});
+
+test('a deleted scheduled rule leaves no timer behind', () => {
+  const bus = rt.events.bus('default');
+  rt.events.putRule(bus, { name: 'tick', scheduleExpression: 'rate(1 hour)' });
+  expect(rt.clock.pending).toBeGreaterThan(0);
+  rt.events.deleteRule(bus, 'tick');
+  rt.clock.advance(24 * 3_600_000);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(0);
 });
 
 test('bad schedule expressions are refused and cron is accepted with a warning', () => {
-  const lines: string[] = [];
-  const { events, sqs } = setup(lines);
-  const bus = events.bus('default');
-  expect(() => events.putRule(bus, { name: 'a', scheduleExpression: 'rate(1 minutes)' })).toThrow(
+  const bus = rt.events.bus('default');
+  expect(() => rt.events.putRule(bus, { name: 'a', scheduleExpression: 'rate(1 minutes)' })).toThrow(
     'Parameter ScheduleExpression is not valid.',
   );
-  expect(() => events.putRule(bus, { name: 'b', scheduleExpression: 'every 5 minutes' })).toThrow(
+  expect(() => rt.events.putRule(bus, { name: 'b', scheduleExpression: 'every 5 minutes' })).toThrow(
     'Parameter ScheduleExpression is not valid.',
   );
-  events.putRule(bus, { name: 'c', scheduleExpression: 'cron(0 12 * * ? *)' });
-  events.log.flush();
-  expect(lines).toEqual(['rule c: cron(0 12 * * ? *) is accepted but cron schedules are not run locally']);
-  const custom = events.createBus('custom');
-  expect(() => events.putRule(custom, { name: 'd', scheduleExpression: 'rate(1 minute)' })).toThrow('only on the default event bus');
-  events.close();
-  sqs.close();
+  rt.events.putRule(bus, { name: 'c', scheduleExpression: 'cron(0 12 * * ? *)' });
+  expect(rt.recorded.of('runtime.warning')).toEqual([
+    { message: 'rule c: cron(0 12 * * ? *) is accepted but cron schedules are not run locally' },
+  ]);
+  rt.clock.advance(2 * 86_400_000);
+  expect(rt.recorded.of('schedule.fired')).toHaveLength(0);
+  const custom = rt.events.createBus('custom');
+  expect(() => rt.events.putRule(custom, { name: 'd', scheduleExpression: 'rate(1 minute)' })).toThrow('only on the default event bus');
 });

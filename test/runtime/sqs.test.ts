@@ -4,21 +4,26 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ListDeadLetterSourceQueuesCommand,
+  ListQueuesCommand,
   ListMessageMoveTasksCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { VirtualClock } from '../../runtime/clock';
 import { ACCOUNT, EMPTY_APP, Harness, aws, startHarness, waitFor } from './helpers';
 
 let h: Harness;
+let clock: VirtualClock;
 let n = 0;
 const fresh = () => `q${++n}-${Date.now()}`;
 
 beforeAll(async () => {
-  h = await startHarness(EMPTY_APP, { quiet: true });
+  clock = new VirtualClock();
+  h = await startHarness(EMPTY_APP, { quiet: true, clock });
 });
 afterAll(async () => h.close());
 
@@ -47,11 +52,11 @@ describe('SQS JSON protocol (SDK v3)', () => {
     );
     // THEN
     expect(got.Messages).toHaveLength(1);
-    const m = got.Messages![0];
+    const m = got.Messages![0]!;
     expect(m.MessageId).toBe(sent.MessageId);
     expect(m.Body).toBe('héllo');
     expect(m.MD5OfMessageAttributes).toBe(sent.MD5OfMessageAttributes);
-    expect(m.MessageAttributes!.kind.StringValue).toBe('greeting');
+    expect(m.MessageAttributes!.kind!.StringValue).toBe('greeting');
     expect(m.Attributes!.ApproximateReceiveCount).toBe('1');
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 1 });
     await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
@@ -65,13 +70,14 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(first.Messages).toHaveLength(1);
     const hidden = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(hidden.Messages ?? []).toHaveLength(0);
-    const second = await h.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
-    );
-    expect(second.Messages![0].MessageId).toBe(first.Messages![0].MessageId);
-    expect(second.Messages![0].Attributes!.ApproximateReceiveCount).toBe('2');
+    await clock.advanceAsync(999);
+    expect((await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? []).toHaveLength(0);
+    await clock.advanceAsync(1);
+    const second = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    expect(second.Messages![0]!.MessageId).toBe(first.Messages![0]!.MessageId);
+    expect(second.Messages![0]!.Attributes!.ApproximateReceiveCount).toBe('2');
     // The first receipt handle is stale: deleting with it succeeds but deletes nothing, as in SQS.
-    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: first.Messages![0].ReceiptHandle }));
+    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: first.Messages![0]!.ReceiptHandle }));
     expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 1 });
   });
 
@@ -79,19 +85,87 @@ describe('SQS JSON protocol (SDK v3)', () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
     await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
     const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
-    await h.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: got.Messages![0].ReceiptHandle, VisibilityTimeout: 0 }));
+    await h.sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
     const again = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
-    expect(again.Messages![0].MessageId).toBe(got.Messages![0].MessageId);
+    expect(again.Messages![0]!.MessageId).toBe(got.Messages![0]!.MessageId);
   });
 
-  test('a long poll returns as soon as a message arrives', async () => {
+  test('a long poll returns as soon as a message arrives, and empty when WaitTimeSeconds pass on the clock', async () => {
     const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
-    const started = Date.now();
+    const before = clock.pending;
     const polling = h.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 }));
-    setTimeout(() => void h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'late' })), 200);
-    const got = await polling;
-    expect(got.Messages![0].Body).toBe('late');
-    expect(Date.now() - started).toBeLessThan(9000);
+    await waitFor('the poll to wait', () => (clock.pending > before ? true : undefined));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'late' }));
+    expect((await polling).Messages![0]!.Body).toBe('late');
+    // The received message now has a visibility timer; a second poll adds its own.
+    const inflight = clock.pending;
+    const empty = h.sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 }));
+    await waitFor('the poll to wait', () => (clock.pending > inflight ? true : undefined));
+    await clock.advanceAsync(10_000);
+    expect((await empty).Messages ?? []).toHaveLength(0);
+  });
+
+  test('the latest receipt handle deletes a message whose visibility timeout has passed', async () => {
+    // GIVEN a message received with a visibility timeout of 0, so it is visible again at once
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    const got = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+    await clock.advanceAsync(1);
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+    // WHEN the handle of that last receive deletes it
+    await h.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle }));
+    // THEN it is gone, as SQS deletes it
+    expect(await counts(QueueUrl!)).toEqual({ visible: 0, inflight: 0 });
+  });
+
+  test('a ReceiveMessage with wrongly typed attribute lists is refused before any message is taken', async () => {
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    for (const bad of [{ AttributeNames: 5 }, { MessageAttributeNames: 'All' }, { MessageSystemAttributeNames: [{}] }]) {
+      const r = await fetch(h.endpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AmazonSQS.ReceiveMessage' },
+        body: JSON.stringify({ QueueUrl, ...bad }),
+      });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { __type: string }).__type).toBe('com.amazonaws.sqs#InvalidParameterValue');
+    }
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+  });
+
+  test('a queue cannot be its own dead-letter queue, so ReceiveMessage can never loop on it', async () => {
+    const { QueueUrl } = await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }));
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:${QueueUrl!.split('/').pop()}`;
+    await expect(
+      h.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl,
+          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 1 }) },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('can not be the queue itself') });
+    await h.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' }));
+    for (let i = 0; i < 3; i++) {
+      await h.sqs.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 0 }));
+      await clock.advanceAsync(1);
+    }
+    expect(await counts(QueueUrl!)).toEqual({ visible: 1, inflight: 0 });
+  });
+
+  test('a garbage NextToken is refused instead of restarting the listing', async () => {
+    for (let i = 0; i < 3; i++) await h.sqs.send(new CreateQueueCommand({ QueueName: `page-${i}-${Date.now()}` }));
+    const first = await h.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'page-', MaxResults: 2 }));
+    expect(first.QueueUrls).toHaveLength(2);
+    const second = await h.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'page-', MaxResults: 2, NextToken: first.NextToken }));
+    expect(second.QueueUrls).toHaveLength(1);
+    for (const token of ['!!!!', 'garbage', Buffer.from('0').toString('base64'), `${first.NextToken}x`]) {
+      await expect(h.sqs.send(new ListQueuesCommand({ MaxResults: 2, NextToken: token }))).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+        message: 'Invalid NextToken value.',
+      });
+    }
   });
 
   test('a message moves to the DLQ after exactly maxReceiveCount receives', async () => {
@@ -112,8 +186,8 @@ describe('SQS JSON protocol (SDK v3)', () => {
     expect(receives).toEqual(['1', '2', '3']);
     const dead = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.QueueUrl, MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages).toHaveLength(1);
-    expect(dead.Messages![0].MessageId).toBe(MessageId);
-    expect(dead.Messages![0].Attributes!.DeadLetterQueueSourceArn).toContain(QueueUrl!.split('/').pop());
+    expect(dead.Messages![0]!.MessageId).toBe(MessageId);
+    expect(dead.Messages![0]!.Attributes!.DeadLetterQueueSourceArn).toContain(QueueUrl!.split('/').pop());
     const sources = await h.sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.QueueUrl }));
     expect(sources.queueUrls).toEqual([QueueUrl]);
   });
@@ -304,21 +378,11 @@ describe('SQS query protocol (AWS CLI v1)', () => {
     const attrs = await aws(h.endpoint, 'sqs', 'get-queue-attributes', '--queue-url', url, '--attribute-names', 'All');
     expect(attrs.json.Attributes).toMatchObject({ VisibilityTimeout: '120', ApproximateNumberOfMessagesNotVisible: '1' });
     expect((await aws(h.endpoint, 'sqs', 'delete-message', '--queue-url', url, '--receipt-handle', m.ReceiptHandle)).code).toBe(0);
-    const after = await aws(
-      h.endpoint,
-      'sqs',
-      'get-queue-attributes',
-      '--queue-url',
-      url,
-      '--attribute-names',
-      'ApproximateNumberOfMessages',
-      'ApproximateNumberOfMessagesNotVisible',
-    );
-    expect(after.json.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+    expect(await counts(url)).toEqual({ visible: 0, inflight: 0 });
   });
 
   test('the CLI sees batch results and per-entry failures', async () => {
-    const url = (await aws(h.endpoint, 'sqs', 'create-queue', '--queue-name', fresh())).json.QueueUrl as string;
+    const url = (await h.sqs.send(new CreateQueueCommand({ QueueName: fresh() }))).QueueUrl!;
     const r = await aws(
       h.endpoint,
       'sqs',
