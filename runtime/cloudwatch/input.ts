@@ -21,6 +21,11 @@ export class InputReader {
     return new InputReader(input as Input, code);
   }
 
+  /** The object read, e.g. to read it again under another error code. */
+  public get source(): Input {
+    return this.input;
+  }
+
   public fail(message: string): AwsError {
     return new AwsError(this.code, message);
   }
@@ -75,6 +80,11 @@ export class InputReader {
       if (!Number.isNaN(t)) return t;
     }
     if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime();
+    // CBOR (Smithy RPC v2) sends timestamps as tag 1: epoch seconds.
+    if (v !== null && typeof v === 'object' && (v as { tag?: unknown }).tag === 1) {
+      const s = (v as { value?: unknown }).value;
+      if (typeof s === 'number' && Number.isFinite(s)) return Math.round(s * 1000);
+    }
     throw this.fail(`${name} must be a timestamp.`);
   }
 
