@@ -14,6 +14,8 @@ import { registerPattern } from './commands/pattern';
 import { registerPublish } from './commands/publish';
 import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
+import { registerTrace } from './commands/trace';
+import { registerAudit } from './commands/audit';
 
 /** Options every command accepts; they may be given before or after the command name. */
 export interface GlobalOptions {
@@ -127,6 +129,8 @@ runtime), LOAN_EVENTS_BUS, LOAN_EVENTS_STACK, NO_COLOR. See docs/cli.md.`,
   registerReplay(program, wrap);
   registerCost(program, wrap);
   registerDiagram(program, wrap);
+  registerTrace(program, wrap);
+  registerAudit(program, wrap);
 
   // Every subcommand reports through the same streams and never exits the process itself.
   const configure = (cmd: Command) => {
