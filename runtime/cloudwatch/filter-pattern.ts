@@ -49,7 +49,11 @@ export type FilterPattern =
   | { readonly kind: 'all' }
   /** Any group matches; a group matches when all its include terms and none of its exclude terms occur. */
   | { readonly kind: 'terms'; readonly groups: readonly TermGroup[] }
-  | { readonly kind: 'json'; readonly expr: JsonExpr }
+  /**
+   * `required`: clauses of literals, each clause needing one of its literals in the raw line; a
+   * cheap test that skips JSON.parse for most lines a metric filter does not match.
+   */
+  | { readonly kind: 'json'; readonly expr: JsonExpr; readonly required: readonly (readonly string[])[] }
   /** `...` at either end lets the message have more fields there. */
   | {
       readonly kind: 'delimited';
@@ -68,7 +72,10 @@ export function parseFilterPattern(text: string): FilterPattern {
   }
   const t = text.trim();
   if (t === '' || t === '""' || t === '" "') return { kind: 'all' };
-  if (t.startsWith('{')) return { kind: 'json', expr: new JsonParser(t).parse() };
+  if (t.startsWith('{')) {
+    const expr = new JsonParser(t).parse();
+    return { kind: 'json', expr, required: requiredLiterals(expr) };
+  }
   if (t.startsWith('[')) return parseDelimited(t);
   return parseTerms(t);
 }
@@ -290,6 +297,31 @@ function readPath(text: string, i: number): { path: JsonPath; next: number } {
   return { path, next: j };
 }
 
+/**
+ * Literals a matching line must contain, as clauses (one literal of each clause must occur):
+ * from `=` comparisons on strings, the longest piece between wildcards, when it is made of
+ * characters JSON never escapes. `a && b` needs the clauses of both; `a || b` needs one literal
+ * from the first clause of either. Anything else requires nothing.
+ */
+function requiredLiterals(expr: JsonExpr): string[][] {
+  switch (expr.kind) {
+    case 'and':
+      return [...requiredLiterals(expr.left), ...requiredLiterals(expr.right)];
+    case 'or': {
+      const l = requiredLiterals(expr.left);
+      const r = requiredLiterals(expr.right);
+      return l[0] && r[0] ? [[...l[0], ...r[0]]] : [];
+    }
+    case 'compare': {
+      if (expr.op !== '=' || expr.operand.kind !== 'string') return [];
+      const piece = expr.operand.value.split('*').reduce((a, b) => (b.length > a.length ? b : a), '');
+      return piece.length >= 3 && /^[A-Za-z0-9 ._:/@#-]+$/.test(piece) ? [[piece]] : [];
+    }
+    case 'is':
+      return [];
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Space-delimited
 
@@ -460,6 +492,9 @@ export function matchesFilterPattern(p: FilterPattern, message: string): boolean
     case 'terms':
       return p.groups.some((g) => g.include.every((t) => message.includes(t)) && !g.exclude.some((t) => message.includes(t)));
     case 'json': {
+      // A line that spells characters as \u escapes may hide a literal: no shortcut for those.
+      if (p.required.length > 0 && !message.includes('\\u') && !p.required.every((c) => c.some((lit) => message.includes(lit))))
+        return false;
       const doc = parseJsonMessage(message);
       return doc !== undefined && evalJson(p.expr, doc);
     }
@@ -514,8 +549,8 @@ export function applyMetricFilter(
   let lookup: ((ref: string) => unknown) | undefined;
   let matched: boolean;
   if (pattern.kind === 'json') {
-    const doc = parseJsonMessage(message);
-    matched = doc !== undefined && evalJson(pattern.expr, doc);
+    matched = matchesFilterPattern(pattern, message);
+    const doc = matched ? parseJsonMessage(message) : undefined;
     lookup = (ref) => (ref.startsWith('$') ? selectPath(doc, parseRef(ref)) : MISSING);
   } else if (pattern.kind === 'delimited') {
     const named = matchDelimited(pattern, message);

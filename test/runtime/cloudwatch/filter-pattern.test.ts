@@ -84,6 +84,10 @@ describe('filter patterns: JSON', () => {
     ['{ ($.level = "INFO" || $.level = "ERROR") && ($.message = "Record*") }', powertools, true],
     ['{ $.__proto__.toString NOT EXISTS }', powertools, true],
     ['{ $.constructor = "*" }', powertools, false],
+    // The literal shortcut must not miss a value spelled with JSON escapes.
+    ['{ $.eventSource = "events.amazonaws.com" }', '{"eventSource":"events\\u002eamazonaws.com"}', true],
+    ['{ $.a = "xyz" || $.b = "uvw" }', '{"b":"uvw"}', true],
+    ['{ $.a = "xyz" && $.b = 1 }', '{"a":"xyz","b":1}', true],
   ])('%s -> %s', (pattern, message, expected) => {
     expect(matchesFilterPattern(parseFilterPattern(pattern), message)).toBe(expected);
   });
