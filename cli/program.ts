@@ -16,6 +16,8 @@ import { registerPattern } from './commands/pattern';
 import { registerPublish } from './commands/publish';
 import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
+import { registerTrace } from './commands/trace';
+import { registerAudit } from './commands/audit';
 
 export function buildProgram(io: CliIO, onExit: (code: number) => void): Command {
   const program = new Command(PROGRAM_NAME);
@@ -76,6 +78,8 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
   registerReplay(program, wrap);
   registerCost(program, wrap);
   registerDiagram(program, wrap);
+  registerTrace(program, wrap);
+  registerAudit(program, wrap);
 
   // Every subcommand reports through the same streams and never exits the process itself.
   const configure = (cmd: Command) => {

@@ -1,0 +1,318 @@
+/**
+ * CloudWatch metrics in memory: datapoints by namespace, name and dimensions; the statistics
+ * GetMetricStatistics, GetMetricData and alarms read; and Embedded Metric Format parsing, so a
+ * function's EMF log line becomes datapoints as it does on AWS.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+import { AwsError } from '../errors';
+
+export interface Dimension {
+  readonly Name: string;
+  readonly Value: string;
+}
+
+/** One observation: a single value, several values (with counts), or a statistic set. */
+export interface Datapoint {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: readonly Dimension[];
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  readonly unit?: string;
+  readonly value?: number;
+  readonly values?: readonly number[];
+  readonly counts?: readonly number[];
+  readonly statisticValues?: { readonly SampleCount: number; readonly Sum: number; readonly Minimum: number; readonly Maximum: number };
+}
+
+/** What is kept per observation: the aggregate, and the raw values for percentiles when known. */
+interface Point {
+  readonly t: number;
+  readonly sampleCount: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit?: string;
+  /** Undefined for statistic sets, which carry no distribution. */
+  readonly values?: readonly number[];
+}
+
+export interface Series {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: readonly Dimension[];
+  /** Sorted by time. */
+  readonly points: Point[];
+  lastPut: number;
+}
+
+/** The statistics CloudWatch names, plus `pNN`/`pNN.NN` percentiles. */
+export const STANDARD_STATISTICS = ['SampleCount', 'Sum', 'Average', 'Minimum', 'Maximum'] as const;
+export type StandardStatistic = (typeof STANDARD_STATISTICS)[number];
+
+/** The aggregate of one period. */
+export interface PeriodStats {
+  readonly timestamp: number;
+  readonly sampleCount: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly unit?: string;
+  readonly values?: readonly number[];
+}
+
+export const MAX_DIMENSIONS = 30;
+export const MAX_VALUES_PER_DATUM = 150;
+/** Our bound on points per series; the oldest go first. */
+export const DEFAULT_MAX_POINTS_PER_SERIES = 100_000;
+/** CloudWatch keeps datapoints for 15 months (455 days). */
+export const RETENTION_MS = 455 * 86_400_000;
+
+const PERCENTILE = /^p(\d{1,2}(\.\d{1,2})?|100)$/;
+
+export function isPercentile(stat: string): boolean {
+  return PERCENTILE.test(stat) && Number(stat.slice(1)) <= 100;
+}
+
+export function canonicalDimensions(dimensions: readonly Dimension[]): Dimension[] {
+  return [...dimensions].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+}
+
+export function seriesKey(namespace: string, metricName: string, dimensions: readonly Dimension[]): string {
+  return JSON.stringify([namespace, metricName, canonicalDimensions(dimensions).map((d) => [d.Name, d.Value])]);
+}
+
+export class MetricStore {
+  private readonly series = new Map<string, Series>();
+  private readonly maxPoints: number;
+
+  public constructor(private readonly options: { readonly now: () => number; readonly maxPointsPerSeries?: number }) {
+    this.maxPoints = options.maxPointsPerSeries ?? DEFAULT_MAX_POINTS_PER_SERIES;
+  }
+
+  public now(): number {
+    return this.options.now();
+  }
+
+  /** Stores one datapoint; validation of API input happens in the handler. */
+  public put(d: Datapoint): void {
+    const key = seriesKey(d.namespace, d.metricName, d.dimensions);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { namespace: d.namespace, metricName: d.metricName, dimensions: canonicalDimensions(d.dimensions), points: [], lastPut: 0 };
+      this.series.set(key, s);
+    }
+    s.lastPut = this.now();
+    const p = toPoint(d);
+    if (!p) return;
+    const pts = s.points;
+    const last = pts[pts.length - 1];
+    if (!last || last.t <= p.t) pts.push(p);
+    else {
+      let lo = 0;
+      let hi = pts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pts[mid]!.t <= p.t) lo = mid + 1;
+        else hi = mid;
+      }
+      pts.splice(lo, 0, p);
+    }
+    if (pts.length > this.maxPoints) pts.splice(0, pts.length - this.maxPoints);
+    const cutoff = this.now() - RETENTION_MS;
+    if (pts[0] && pts[0].t < cutoff) {
+      const keep = pts.findIndex((x) => x.t >= cutoff);
+      pts.splice(0, keep < 0 ? pts.length : keep);
+    }
+  }
+
+  public get(namespace: string, metricName: string, dimensions: readonly Dimension[]): Series | undefined {
+    return this.series.get(seriesKey(namespace, metricName, dimensions));
+  }
+
+  public all(): IterableIterator<Series> {
+    return this.series.values();
+  }
+
+  /**
+   * The series' aggregates per period in [start, end), periods aligned to multiples of the
+   * period since the epoch, as CloudWatch aligns them. Periods without data are left out.
+   */
+  public aggregate(s: Series | undefined, start: number, end: number, periodSeconds: number, unit?: string): PeriodStats[] {
+    if (!s) return [];
+    const period = periodSeconds * 1000;
+    const out: PeriodStats[] = [];
+    let cur:
+      { timestamp: number; sampleCount: number; sum: number; min: number; max: number; unit?: string; values?: number[] } | undefined;
+    let hasDistribution = true;
+    const from = lowerBound(s.points, start);
+    for (let i = from; i < s.points.length; i++) {
+      const p = s.points[i]!;
+      if (p.t >= end) break;
+      if (unit !== undefined && (p.unit ?? 'None') !== unit) continue;
+      const bucket = Math.floor(p.t / period) * period;
+      if (!cur || cur.timestamp !== bucket) {
+        if (cur) out.push(finish(cur, hasDistribution));
+        cur = { timestamp: bucket, sampleCount: 0, sum: 0, min: Infinity, max: -Infinity, ...(p.unit ? { unit: p.unit } : {}), values: [] };
+        hasDistribution = true;
+      }
+      cur.sampleCount += p.sampleCount;
+      cur.sum += p.sum;
+      cur.min = Math.min(cur.min, p.min);
+      cur.max = Math.max(cur.max, p.max);
+      if (p.values) cur.values!.push(...p.values);
+      else hasDistribution = false;
+    }
+    if (cur) out.push(finish(cur, hasDistribution));
+    return out;
+  }
+}
+
+function finish(
+  c: { timestamp: number; sampleCount: number; sum: number; min: number; max: number; unit?: string; values?: number[] },
+  hasDistribution: boolean,
+): PeriodStats {
+  const { values, ...rest } = c;
+  return hasDistribution && values ? { ...rest, values } : rest;
+}
+
+function lowerBound(points: readonly Point[], t: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (points[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function toPoint(d: Datapoint): Point | undefined {
+  const unit = d.unit && d.unit !== 'None' ? { unit: d.unit } : {};
+  if (d.statisticValues) {
+    const v = d.statisticValues;
+    return { t: d.timestamp, sampleCount: v.SampleCount, sum: v.Sum, min: v.Minimum, max: v.Maximum, ...unit };
+  }
+  if (d.values && d.values.length > 0) {
+    const expanded: number[] = [];
+    let sampleCount = 0;
+    let sum = 0;
+    d.values.forEach((v, i) => {
+      const n = d.counts?.[i] ?? 1;
+      sampleCount += n;
+      sum += v * n;
+      // Counts can be large; the distribution keeps at most 1,000 copies of one value.
+      for (let k = 0; k < Math.min(n, 1000); k++) expanded.push(v);
+    });
+    return { t: d.timestamp, sampleCount, sum, min: Math.min(...d.values), max: Math.max(...d.values), values: expanded, ...unit };
+  }
+  if (d.value !== undefined)
+    return { t: d.timestamp, sampleCount: 1, sum: d.value, min: d.value, max: d.value, values: [d.value], ...unit };
+  return undefined;
+}
+
+/**
+ * One statistic of one period, or undefined when it cannot be computed (a percentile over
+ * statistic sets, which carry no distribution, as on AWS).
+ */
+export function statistic(p: PeriodStats, stat: string): number | undefined {
+  switch (stat) {
+    case 'SampleCount':
+      return p.sampleCount;
+    case 'Sum':
+      return p.sum;
+    case 'Average':
+      return p.sampleCount > 0 ? p.sum / p.sampleCount : undefined;
+    case 'Minimum':
+      return p.min;
+    case 'Maximum':
+      return p.max;
+  }
+  if (isPercentile(stat)) {
+    if (!p.values || p.values.length === 0) return undefined;
+    return percentile(p.values, Number(stat.slice(1)));
+  }
+  return undefined;
+}
+
+/** Nearest-rank percentile. CloudWatch's own estimator is not published; values may differ slightly. */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((q / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded Metric Format
+
+export class EmfError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'EmfError';
+  }
+}
+
+/**
+ * The datapoints of one EMF log line, or [] when the line is not EMF. A line that declares
+ * `_aws.CloudWatchMetrics` but breaks the specification throws EmfError naming the problem;
+ * CloudWatch drops such lines, and the caller decides whether to report it.
+ */
+export function parseEmf(message: string, fallbackTimestamp: number): Datapoint[] {
+  const s = message.trimStart();
+  if (!s.startsWith('{') || !s.includes('"_aws"')) return [];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(s);
+  } catch {
+    return [];
+  }
+  if (!isObject(doc) || !isObject(own(doc, '_aws'))) return [];
+  const aws = own(doc, '_aws') as Record<string, unknown>;
+  const directives = own(aws, 'CloudWatchMetrics');
+  if (!Array.isArray(directives)) throw new EmfError('_aws.CloudWatchMetrics must be an array');
+  const ts = own(aws, 'Timestamp');
+  const timestamp = typeof ts === 'number' && Number.isFinite(ts) ? ts : fallbackTimestamp;
+  const out: Datapoint[] = [];
+  directives.forEach((d, i) => {
+    if (!isObject(d)) throw new EmfError(`_aws.CloudWatchMetrics[${i}] must be an object`);
+    const namespace = own(d, 'Namespace');
+    if (typeof namespace !== 'string' || namespace.length < 1 || namespace.length > 255) {
+      throw new EmfError(`_aws.CloudWatchMetrics[${i}].Namespace must be 1 to 255 characters`);
+    }
+    const sets = own(d, 'Dimensions');
+    const metrics = own(d, 'Metrics');
+    if (!Array.isArray(sets) || !Array.isArray(metrics))
+      throw new EmfError(`_aws.CloudWatchMetrics[${i}] needs Dimensions and Metrics arrays`);
+    if (metrics.length > 100) throw new EmfError(`_aws.CloudWatchMetrics[${i}].Metrics has ${metrics.length} entries; the maximum is 100`);
+    const dimensionSets = sets.length === 0 ? [[]] : sets;
+    for (const set of dimensionSets) {
+      if (!Array.isArray(set) || set.length > MAX_DIMENSIONS)
+        throw new EmfError(`a dimension set must be an array of at most ${MAX_DIMENSIONS} names`);
+      const dimensions: Dimension[] = [];
+      for (const name of set) {
+        const v = typeof name === 'string' ? own(doc as Record<string, unknown>, name) : undefined;
+        if (typeof name !== 'string' || typeof v !== 'string')
+          throw new EmfError(`dimension ${String(name)} has no string value in the log line`);
+        dimensions.push({ Name: name, Value: v });
+      }
+      for (const m of metrics) {
+        if (!isObject(m) || typeof own(m, 'Name') !== 'string') throw new EmfError('every metric needs a Name');
+        const name = own(m, 'Name') as string;
+        const raw = own(doc as Record<string, unknown>, name);
+        const values = (Array.isArray(raw) ? raw : [raw]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+        if (values.length === 0) continue;
+        if (values.length > 100) throw new EmfError(`metric ${name} has ${values.length} values; the maximum is 100`);
+        const unit = own(m, 'Unit');
+        out.push({ namespace, metricName: name, dimensions, timestamp, values, ...(typeof unit === 'string' ? { unit } : {}) });
+      }
+    }
+  });
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
+
+/** An InvalidParameterValue error in CloudWatch's shape. */
+export const invalidValue = (message: string) => new AwsError('InvalidParameterValue', message);

@@ -1,0 +1,148 @@
+/**
+ * Every alarm of the synthesized stack, loaded as the runtime will load it, reaches ALARM from
+ * the runtime events that mean trouble (vended metrics, or a denied call through the stack's
+ * metric filter), and notifies its topic. Counts and names come from the template.
+ */
+import { AlarmRegistry, AlarmScheduler, type SchedulerClock } from '../../../runtime/cloudwatch/alarms';
+import { alarmDefinition } from '../../../runtime/cloudwatch/cloudwatch-api';
+import { LogStore } from '../../../runtime/cloudwatch/log-store';
+import { MetricStore } from '../../../runtime/cloudwatch/metric-store';
+import { vendedDatapoints, type VendedEvent } from '../../../runtime/cloudwatch/vended';
+import { buildCloudTrailRecord } from '../../../runtime/cloudtrail/record';
+import { buildStack, resourcesOf } from '../../lib/helpers';
+
+const T0 = Date.parse('2026-11-29T12:00:30Z');
+const TOPIC = 'arn:aws:sns:us-east-1:111122223333:LoanEvents-AlarmTopic';
+
+/** Stands in for the runtime's resolution of references: a resource's logical id as its name. */
+function resolve(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(resolve);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.Ref === 'string') return o.Ref.startsWith('ObservabilityAlarmTopic') ? TOPIC : o.Ref;
+    if (Array.isArray(o['Fn::GetAtt'])) return String((o['Fn::GetAtt'] as unknown[])[0]);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
+  }
+  return v;
+}
+
+class ManualClock implements SchedulerClock {
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private seq = 0;
+  public constructor(public t: number) {}
+  public now = () => this.t;
+  public setTimeout(fn: () => void, ms: number): unknown {
+    this.timers.push({ at: this.t + ms, fn, id: ++this.seq });
+    return this.seq;
+  }
+  public clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
+  public advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.t = next.at;
+      next.fn();
+    }
+    this.t = end;
+  }
+}
+
+/** The runtime event that should breach an alarm on this metric, or undefined when a log line does it. */
+function trouble(namespace: string, metric: string, dims: Record<string, string>, time: number): VendedEvent | undefined {
+  const bus = dims.EventBusName ?? '';
+  const rule = dims.RuleName ?? '';
+  const queueName = dims.QueueName ?? '';
+  const functionName = dims.FunctionName ?? '';
+  switch (`${namespace} ${metric}`) {
+    case 'AWS/SQS ApproximateNumberOfMessagesVisible':
+      return { type: 'queue.sampled', time, queueName, visible: 1, notVisible: 0, delayed: 0, oldestAgeSeconds: 10 };
+    case 'AWS/SQS ApproximateAgeOfOldestMessage':
+      return { type: 'queue.sampled', time, queueName, visible: 0, notVisible: 1, delayed: 0, oldestAgeSeconds: 900 };
+    case 'AWS/Lambda Errors':
+      return { type: 'function.invoked', time, functionName, outcome: 'error', durationMs: 20, concurrent: 1 };
+    case 'AWS/Lambda Throttles':
+      return { type: 'function.invoked', time, functionName, outcome: 'throttled', durationMs: 0, concurrent: 1 };
+    case 'AWS/Events FailedInvocations':
+      return { type: 'target.delivered', time, busName: bus, ruleName: rule, outcome: 'failed' };
+    case 'AWS/Events InvocationsFailedToBeSentToDlq':
+      return { type: 'target.delivered', time, busName: bus, ruleName: rule, outcome: 'dead-letter-failed' };
+  }
+  return undefined;
+}
+
+test("every alarm of the stack goes to ALARM on the trouble it watches, and notifies the stack's topic", () => {
+  const { template } = buildStack();
+  const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([id, props]) => ({
+    id,
+    props: resolve(props) as Record<string, unknown>,
+  }));
+  const filters = resourcesOf(template, 'AWS::Logs::MetricFilter').map(([, props]) => resolve(props) as Record<string, unknown>);
+  expect(alarms.length).toBeGreaterThan(0);
+
+  const clock = new ManualClock(T0);
+  const metrics = new MetricStore({ now: clock.now });
+  const registry = new AlarmRegistry({ now: clock.now, metrics, accountId: '111122223333' });
+  const logs = new LogStore({
+    now: clock.now,
+    accountId: '111122223333',
+    onMetric: (dp, t) =>
+      metrics.put({
+        ...dp,
+        dimensions: Object.entries(dp.dimensions).map(([Name, Value]) => ({ Name, Value })),
+        timestamp: t,
+        value: dp.value,
+      }),
+  });
+  for (const f of filters) {
+    const group = String(f.LogGroupName);
+    logs.ensureLogGroup(group);
+    const t = (f.MetricTransformations as Record<string, unknown>[])[0]!;
+    logs.putMetricFilter(group, 'filter', String(f.FilterPattern), [
+      { metricNamespace: String(t.MetricNamespace), metricName: String(t.MetricName), metricValue: String(t.MetricValue) },
+    ]);
+  }
+  for (const a of alarms) registry.put({ ...alarmDefinition({ ...a.props, AlarmName: a.id }) });
+  expect(registry.list().every((a) => a.status.value === 'INSUFFICIENT_DATA')).toBe(true);
+
+  const scheduler = new AlarmScheduler(registry, clock);
+  scheduler.start();
+  // Five minutes of trouble: every alarm's metric breaches each minute.
+  for (let minute = 0; minute < 6; minute++) {
+    for (const a of registry.list()) {
+      const d = a.definition;
+      const dims = Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
+      const e = trouble(d.Namespace, d.MetricName, dims, clock.now());
+      if (e) vendedDatapoints(e).forEach((p) => metrics.put(p));
+    }
+    // A denied PutEvents, as the trail delivers it to its log group, for the metric filter.
+    for (const f of filters) {
+      const record = buildCloudTrailRecord({
+        service: 'events',
+        operation: 'PutEvents',
+        error: { code: 'AccessDeniedException', message: 'not authorized' },
+        requestId: `r${minute}`,
+        time: clock.now(),
+        region: 'us-east-1',
+        recipientAccountId: '111122223333',
+      });
+      logs.write(String(f.LogGroupName), '111122223333_CloudTrail_us-east-1', JSON.stringify(record), clock.now());
+    }
+    clock.advance(60_000);
+  }
+  scheduler.stop();
+
+  const notAlarming = registry
+    .list()
+    .filter((a) => a.status.value !== 'ALARM')
+    .map((a) => `${a.definition.AlarmName}: ${a.status.value} (${a.status.reason})`);
+  expect(notAlarming).toEqual([]);
+  const notified = new Set(
+    registry.notifications.filter((n) => n.topicArn === TOPIC).map((n) => (JSON.parse(n.message) as { AlarmName: string }).AlarmName),
+  );
+  expect([...notified].sort()).toEqual(alarms.map((a) => a.id).sort());
+});
