@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { EXIT_OK, UsageError } from '../errors';
 import { parseTime } from '../input';
-import { intInRange, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { buildAudit, parseTrailRecord, type TrailRecord } from '../trace/model';
 import { defaultTrailLogGroup, filterAll, logsClient } from '../trace/sources';
 
@@ -23,9 +23,9 @@ export function registerAudit(program: Command, wrap: Wrap): void {
     .option('--to <time>', 'end of the window', 'now')
     .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<stack>-audit)")
     .option('--max <n>', 'trail records read at most', intInRange(1, 1_000_000), 100_000)
-    .addHelpText('after', '\nExample:\n  $ loan-events audit --from -7d --json')
+    .addHelpText('after', `\nExample:\n  $ ${PROGRAM_NAME} audit --from -7d --json`)
     .action(
-      wrap<{ from: string; to: string; trailLogGroup?: string; max: number }>(async ({ out, globals, io }, o) => {
+      wrap<{ from: string; to: string; trailLogGroup?: string; max: number }>(async ({ out, globals, names, io }, o) => {
         const now = new Date();
         const from = parseTime('--from', o.from, now);
         const to = parseTime('--to', o.to, now);
@@ -33,7 +33,7 @@ export function registerAudit(program: Command, wrap: Wrap): void {
           throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
         const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
         try {
-          const group = o.trailLogGroup ?? defaultTrailLogGroup(globals.stack);
+          const group = o.trailLogGroup ?? defaultTrailLogGroup(names.stack());
           const progress = out.progress(`reading ${group}`);
           const { lines, truncated } = await filterAll(
             logs,

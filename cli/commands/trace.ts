@@ -10,7 +10,7 @@ import { discoverDeadLetterQueues } from '../discovery';
 import { EXIT_FAILURE, EXIT_OK } from '../errors';
 import { isRecord, parseTime } from '../input';
 import type { Output } from '../output';
-import { intInRange, type Wrap } from '../program';
+import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { peekMessages } from './dlq';
 import { buildTrace, parseFunctionLine, parseTrailRecord, type DeadLetter, type FunctionLine, type TraceEvent } from '../trace/model';
 import { checkId, defaultFunctionLogGroupPrefix, defaultTrailLogGroup, filterAll, logGroupsWithPrefix, logsClient } from '../trace/sources';
@@ -61,17 +61,17 @@ export function registerTrace(program: Command, wrap: Wrap): void {
 Publications come from the trail's log group, because CloudTrail LookupEvents never returns data
 events such as PutEvents. The trail must log PutEvents data events (the stack's default).
 Example:
-  $ loan-events trace 4c3f0f5e-2b7a-4a53-9d39-2f7d4a3c9b10 --since -1h`,
+  $ ${PROGRAM_NAME} trace 4c3f0f5e-2b7a-4a53-9d39-2f7d4a3c9b10 --since -1h`,
     )
     .action(
-      wrap<TraceOptions>(async ({ aws, out, globals, io }, o, [rawId]) => {
+      wrap<TraceOptions>(async ({ aws, out, globals, names, io }, o, [rawId]) => {
         const id = checkId('<id>', rawId ?? '');
         const now = new Date();
         const startTime = parseTime('--since', o.since, now).getTime();
         const endTime = parseTime('--until', o.until, now).getTime();
         const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
         try {
-          const prefix = o.functionLogGroupPrefix ?? defaultFunctionLogGroupPrefix(globals.stack);
+          const prefix = o.functionLogGroupPrefix ?? defaultFunctionLogGroupPrefix(names.stack());
           const groups = await logGroupsWithPrefix(logs, prefix);
           let truncated = false;
           const readLines = async (pattern: string): Promise<FunctionLine[]> => {
@@ -87,7 +87,7 @@ Example:
             lines.find((l) => l.eventId === id)?.correlationId ?? (lines.some((l) => l.correlationId === id) ? id : undefined);
           if (correlationId && correlationId !== id) lines = await readLines(`{ $.correlationId = "${correlationId}" }`);
 
-          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(globals.stack);
+          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(names.stack());
           const ids = [...new Set([correlationId ?? id, id, ...lines.map((l) => l.eventId).filter((x): x is string => Boolean(x))])];
           const records = [];
           for (let i = 0; i < ids.length; i += IDS_PER_PATTERN) {
@@ -102,7 +102,7 @@ Example:
 
           const deadLetters: DeadLetter[] = [];
           if (o.dlq) {
-            for (const d of await discoverDeadLetterQueues(aws, globals.bus, globals.stack)) {
+            for (const d of await discoverDeadLetterQueues(aws, names.bus(), names.stack())) {
               for (const m of await peekMessages(aws, d.url, 100)) {
                 const body = isRecord(m.body) ? m.body : undefined;
                 const detail = body && isRecord(body.detail) ? body.detail : undefined;
