@@ -12,6 +12,23 @@ export default tseslint.config(
     },
   },
   {
+    // The framework knows nothing of the example application: its catalog and handlers are inputs.
+    files: ['lib/**/*.ts', 'sdk/**/*.ts', 'runtime/**/*.ts', 'cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(catalog|lambdas)(/.*)?$',
+              message: 'The framework must not import the example app (catalog/, lambdas/): take the app definition as an input.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Template assertions walk untyped CloudFormation JSON.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

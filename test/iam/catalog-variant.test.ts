@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import { z } from 'zod';
-import { defineCatalog, defineConsumer, defineEvent, on } from '../../catalog/define';
+import { defineCatalog, defineConsumer, defineEvent, on } from '../../sdk/catalog';
 import { ApplicantNotified, intakePublisher, LoanApplicationRejected, loanCatalog, underwriting } from '../../catalog/loans';
 import { buildMatrix } from './support/matrix';
 import { loadTopology } from './support/stack';

@@ -1,4 +1,4 @@
-import { consumerPattern, ConsumerDefinition } from '../../catalog/define';
+import { consumerPattern, ConsumerDefinition } from '../../sdk/catalog';
 import { loanCatalog } from '../../catalog/loans';
 import { IDEMPOTENCY_TABLE_ACTIONS, STATE_TABLE_ACTIONS } from '../../lib/buffered-consumer';
 import { pascalCase } from '../../lib/defaults';

@@ -2,7 +2,7 @@ import { App, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { z } from 'zod';
-import { ConsumerTuning, defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
+import { ConsumerTuning, defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../sdk/catalog';
 import { loanCatalog, underwriting } from '../../catalog/loans';
 import { AuditTrail } from '../../lib/audit-trail';
 import { BufferedConsumer } from '../../lib/buffered-consumer';

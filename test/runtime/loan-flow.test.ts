@@ -6,8 +6,8 @@
  */
 import { GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeArchiveCommand, ListArchivesCommand } from '@aws-sdk/client-eventbridge';
-import { LoanApplicationSubmitted } from '../../catalog/loans';
-import type { DataOf } from '../../catalog/define';
+import { LoanApplicationSubmitted, loanCatalog } from '../../catalog/loans';
+import type { DataOf } from '../../sdk/catalog';
 import { EventPublisher } from '../../sdk';
 import { ensureSynth } from '../../runtime/synth';
 import { Harness, startHarness, waitFor } from './helpers';
@@ -61,7 +61,7 @@ async function item(tableFragment: string, pk: string, sk: string) {
 
 test('approved, rejected and large applications flow through every consumer', async () => {
   // GIVEN the project's publisher pointed at the local endpoint
-  const publisher = new EventPublisher({ eventBusName: 'loan-events', client: h.events });
+  const publisher = new EventPublisher({ eventBusName: 'loan-events', catalog: loanCatalog, client: h.events });
   const suffix = Date.now().toString(36);
   const approved = `app-ok-${suffix}`;
   const rejected = `app-no-${suffix}`;

@@ -5,7 +5,7 @@
  * under test; the ARNs come from the synthesized stack. Adding a publisher, consumer or event
  * type to the catalog adds its rows.
  */
-import { EventDefinition } from '../../../catalog/define';
+import { EventDefinition } from '../../../sdk/catalog';
 import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
 import { SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';

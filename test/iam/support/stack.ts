@@ -7,7 +7,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
-import { defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../catalog/define';
+import { defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../sdk/catalog';
 import { loanCatalog } from '../../../catalog/loans';
 import { LoanEventsStack, LoanEventsStackProps } from '../../../lib/loan-events-stack';
 import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
