@@ -262,7 +262,10 @@ export class BufferedConsumer extends Construct {
           ArnEquals: { 'aws:SourceArn': this.ruleArn },
           StringEquals: {
             'aws:SourceAccount': props.bus.account,
-            'kms:EncryptionContext:aws:sqs:arn': [this.queueArnByName(this.names.queue), this.queueArnByName(this.names.deliveryDeadLetterQueue)],
+            'kms:EncryptionContext:aws:sqs:arn': [
+              this.queueArnByName(this.names.queue),
+              this.queueArnByName(this.names.deliveryDeadLetterQueue),
+            ],
           },
         },
       }),
@@ -542,16 +545,16 @@ export class BufferedConsumer extends Construct {
 
 /** A delivery dead-letter queue is a dead-letter queue cdk-nag does not recognise as one. */
 export function acknowledgeDeliveryDeadLetterQueue(queue: sqs.IQueue, name: string): void {
-    Validations.of(queue).acknowledge(
-      {
-        id: 'Serverless::Serverless-SQSRedrivePolicy',
-        reason: `This is the EventBridge target dead-letter queue of the ${name} rule; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.`,
-      },
-      {
-        id: 'AwsSolutions::AwsSolutions-SQS3',
-        reason: `This queue is a dead-letter queue: EventBridge's target DLQ for the ${name} rule (DeadLetterConfig), which cdk-nag does not recognise as one.`,
-      },
-    );
+  Validations.of(queue).acknowledge(
+    {
+      id: 'Serverless::Serverless-SQSRedrivePolicy',
+      reason: `This is the EventBridge target dead-letter queue of the ${name} rule; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.`,
+    },
+    {
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: `This queue is a dead-letter queue: EventBridge's target DLQ for the ${name} rule (DeadLetterConfig), which cdk-nag does not recognise as one.`,
+    },
+  );
 }
 
 /** Physical names of a consumer's resources, from the app's naming policy. */

@@ -79,7 +79,9 @@ export class ConsumerSubscription extends Construct {
       new iam.PolicyStatement({
         sid: 'EncryptForConsumerQueueThroughSqs',
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [stack.formatArn({ service: 'kms', account: props.consumerAccount, region: props.bus.region, resource: 'key', resourceName: '*' })],
+        resources: [
+          stack.formatArn({ service: 'kms', account: props.consumerAccount, region: props.bus.region, resource: 'key', resourceName: '*' }),
+        ],
         conditions: {
           StringEquals: {
             'kms:ViaService': `sqs.${props.bus.region}.amazonaws.com`,

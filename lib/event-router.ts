@@ -104,7 +104,6 @@ export class EventRouter extends Construct {
   /** The roles the bus policy lets manage every rule. */
   public readonly ruleManagers: string[];
 
-
   constructor(scope: Construct, id: string, props: EventRouterProps) {
     super(scope, id);
     const stack = Stack.of(this);
@@ -304,10 +303,16 @@ export function grantPublishOn(busArn: string, grantee: iam.IGrantable, events: 
   const statements = publishStatements(busArn, events);
   if (statements.length === 0) return iam.Grant.drop(grantee, 'publish no events');
   return statements
-    .map((statement) => iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions }))
+    .map((statement) =>
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: statement.actions,
+        resourceArns: statement.resources,
+        conditions: statement.conditions,
+      }),
+    )
     .reduce((a, b) => a.combine(b));
 }
-
 
 /** The whole EventBridge event as JSON Schema draft 4, with the catalog's detail schema inside. */
 export function eventEnvelopeSchema(event: EventDefinition): Record<string, unknown> {

@@ -10,14 +10,27 @@ export {
   type BufferedConsumerProps,
   type ConsumerNames,
 } from './buffered-consumer';
-export { allowEventsCondition, bySource, publishStatements, renderBusPolicy, SUBSCRIBE_ACTIONS, type EventBusPolicyProps } from './bus-policy';
+export {
+  allowEventsCondition,
+  bySource,
+  publishStatements,
+  renderBusPolicy,
+  SUBSCRIBE_ACTIONS,
+  type EventBusPolicyProps,
+} from './bus-policy';
 export { busReference, ruleArnOf, type BusReference } from './bus-reference';
 export { ConsumerSubscription, type ConsumerSubscriptionProps } from './consumer-subscription';
 export { CONTEXT_KEYS, propsFromContext } from './context';
 export * from './defaults';
 export { CONSUMER_TAG_KEY, EventRouter, eventEnvelopeSchema, grantPublishOn, type EventRouterProps } from './event-router';
 export { InvalidCatalogFilterError, validateCatalogFilters } from './filters';
-export { ConsumerObservability, RouterObservability, alarmTopic, type ConsumerObservabilityProps, type RouterObservabilityProps } from './observability';
+export {
+  ConsumerObservability,
+  RouterObservability,
+  alarmTopic,
+  type ConsumerObservabilityProps,
+  type RouterObservabilityProps,
+} from './observability';
 export { publishBoundary, type PublishBoundaryProps } from './publish-boundary';
 export {
   buildStacks,

@@ -58,7 +58,11 @@ class AlarmFactory {
  * silence every alarm at once.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
  */
-export function alarmTopic(scope: Construct, id: string, props: { topicName: string; encryptionKey: kms.IKey; alarmEmail?: string }): sns.Topic {
+export function alarmTopic(
+  scope: Construct,
+  id: string,
+  props: { topicName: string; encryptionKey: kms.IKey; alarmEmail?: string },
+): sns.Topic {
   const stack = Stack.of(scope);
   if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     throw new Error(`'alarmEmail' must be an email address (given '${props.alarmEmail}')`);
@@ -85,7 +89,12 @@ export function alarmTopic(scope: Construct, id: string, props: { topicName: str
       conditions: {
         StringEquals: { 'aws:SourceAccount': stack.account },
         ArnLike: {
-          'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          'aws:SourceArn': stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
         },
       },
     }),
@@ -230,11 +239,15 @@ export class ConsumerObservability extends Construct {
         `${name}: events EventBridge could not deliver to the buffer queue. Check queue policy and key policy, then redrive.`,
       );
     }
-    alarms.alarm(`${name}QueueAgeAlarm`, c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }), {
-      threshold: maxAge.toSeconds(),
-      evaluationPeriods: 5,
-      description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
-    });
+    alarms.alarm(
+      `${name}QueueAgeAlarm`,
+      c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      {
+        threshold: maxAge.toSeconds(),
+        evaluationPeriods: 5,
+        description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
+      },
+    );
     alarms.alarm(`${name}FunctionErrorsAlarm`, c.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }), {
       threshold: 0,
       description: `${name}: the function threw (whole batch retried). Check its logs.`,
@@ -254,9 +267,16 @@ export class ConsumerObservability extends Construct {
         description: `${name}: EventBridge could not even write to the delivery DLQ: events are being dropped. Fix the DLQ policy or key now.`,
       });
     }
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
     const dlqs = [
-      c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'redrive DLQ' }),
+      c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+        label: 'redrive DLQ',
+      }),
       ...(c.deliveryDeadLetterQueue
         ? [
             c.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -273,7 +293,12 @@ export class ConsumerObservability extends Construct {
         ? [
             new cloudwatch.GraphWidget({
               title: `${name}: rule`,
-              left: [ruleMetric('MatchedEvents'), ruleMetric('Invocations'), ruleMetric('FailedInvocations'), ruleMetric('InvocationsSentToDlq')],
+              left: [
+                ruleMetric('MatchedEvents'),
+                ruleMetric('Invocations'),
+                ruleMetric('FailedInvocations'),
+                ruleMetric('InvocationsSentToDlq'),
+              ],
               width: 6,
             }),
           ]

@@ -16,7 +16,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AppDefinition, ConsumerDefinition, isRemoteConsumer, names } from '../sdk/catalog';
 import { AuditTrail } from './audit-trail';
-import { BufferedConsumer } from './buffered-consumer';
+import { BufferedConsumer, consumerNames } from './buffered-consumer';
 import { busReference } from './bus-reference';
 import { ConsumerSubscription } from './consumer-subscription';
 import { pascalCase } from './defaults';
@@ -159,7 +159,13 @@ export class ConsumerStack extends Stack {
       : sns.Topic.fromTopicArn(
           this,
           'SharedAlarmTopic',
-          this.formatArn({ service: 'sns', account: bus.account, region: bus.region, resource: names.alarmTopic(app), arnFormat: ArnFormat.NO_RESOURCE_NAME }),
+          this.formatArn({
+            service: 'sns',
+            account: bus.account,
+            region: bus.region,
+            resource: names.alarmTopic(app),
+            arnFormat: ArnFormat.NO_RESOURCE_NAME,
+          }),
         );
     this.observability = new ConsumerObservability(this, 'Observability', {
       consumer: this.consumer,
@@ -170,7 +176,10 @@ export class ConsumerStack extends Stack {
     });
     const c = this.consumer;
     new CfnOutput(this, 'QueueUrl', { value: c.queue.queueUrl, description: `${props.consumer.name} buffer queue` });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: c.deadLetterQueue.queueUrl, description: `${props.consumer.name} messages that failed processing` });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: c.deadLetterQueue.queueUrl,
+      description: `${props.consumer.name} messages that failed processing`,
+    });
     if (c.deliveryDeadLetterQueue) {
       new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
         value: c.deliveryDeadLetterQueue.queueUrl,
@@ -233,6 +242,7 @@ export interface EventRouterStacks {
  */
 export function buildStacks(scope: Construct, app: AppDefinition, props: EventRouterAppProps): EventRouterStacks {
   validateCatalogFilters(app.catalog);
+  checkQueueNames(app);
   const routerEnv: Environment = { account: app.router?.account, region: app.router?.region };
   const description = (what: string) => (app.description ? `${app.description}: ${what}` : what);
   const { handlersDir, handlerEntry, maxMessageAge, ...routerProps } = props;
@@ -265,6 +275,23 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
     }
   }
   return { router, consumers, subscriptions };
+}
+
+/** Fails when two consumers would create a queue of the same name (e.g. `a-dlq` and `a`'s dead-letter queue). */
+function checkQueueNames(app: AppDefinition): void {
+  const owners = new Map<string, string>();
+  for (const c of app.catalog.consumers) {
+    const n = consumerNames(app, c.name);
+    for (const queueName of [n.queue, n.deadLetterQueue, n.deliveryDeadLetterQueue]) {
+      const other = owners.get(queueName);
+      if (other !== undefined && other !== c.name) {
+        throw new Error(
+          `Consumers '${other}' and '${c.name}' would both create the queue '${queueName}'; rename one of them in the catalog`,
+        );
+      }
+      owners.set(queueName, c.name);
+    }
+  }
 }
 
 /**

@@ -155,7 +155,9 @@ export class EventPublisher {
     this.client = options.client ?? new EventBridgeClient({});
     const catalog = options.catalog;
     if (!catalog || !Array.isArray(catalog.events)) {
-      throw new InvalidOptionError('Invalid catalog, please pass the catalog events are validated against (e.g. your app definition\'s catalog)');
+      throw new InvalidOptionError(
+        "Invalid catalog, please pass the catalog events are validated against (e.g. your app definition's catalog)",
+      );
     }
     this.definitions = new Map(catalog.events.map((e) => [`${e.source}|${e.detailType}`, e]));
     this.maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 4, 1, 100);

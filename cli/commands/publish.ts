@@ -5,7 +5,14 @@
  */
 import type { Command } from 'commander';
 import { join } from 'path';
-import { EventPublisher, EventTooLargeError, EventValidationError, InvalidOptionError, type EventCatalog, type PublishEntry } from '../../sdk';
+import {
+  EventPublisher,
+  EventTooLargeError,
+  EventValidationError,
+  InvalidOptionError,
+  type EventCatalog,
+  type PublishEntry,
+} from '../../sdk';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, parseJson, parseJsonLines, readJsonObject, readJsonText } from '../input';
 import { intInRange, type Wrap } from '../program';

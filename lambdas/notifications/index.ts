@@ -9,7 +9,10 @@ import { StateTable } from '../../sdk/consumer/state';
 import { notifyApplicant } from './notification';
 
 const dynamodb = new DynamoDBClient({});
-const notify = notifyApplicant({ publisher: new EventPublisher(handlerPublisherOptions(loanCatalog)), state: new StateTable({ client: dynamodb }) });
+const notify = notifyApplicant({
+  publisher: new EventPublisher(handlerPublisherOptions(loanCatalog)),
+  state: new StateTable({ client: dynamodb }),
+});
 const consumer = createConsumer({
   name: notifications.name,
   catalog: loanCatalog,

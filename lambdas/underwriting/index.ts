@@ -7,7 +7,11 @@ import { handlerPublisherOptions } from '../../sdk/consumer/env';
 import { underwrite } from './underwrite';
 
 const publisher = new EventPublisher(handlerPublisherOptions(loanCatalog));
-const consumer = createConsumer({ name: underwriting.name, catalog: loanCatalog, routes: [route(LoanApplicationSubmitted, underwrite({ publisher }))] });
+const consumer = createConsumer({
+  name: underwriting.name,
+  catalog: loanCatalog,
+  routes: [route(LoanApplicationSubmitted, underwrite({ publisher }))],
+});
 const { recordHandler, processor } = consumer;
 
 export const handler = consumer.instrument(async (event, context) => processPartialResponse(event, recordHandler, processor, { context }));

@@ -41,10 +41,14 @@ export function defineApp<C extends EventCatalog>(props: AppDefinition<C>): AppD
     throw new Error(`App name '${props.name}' must be PascalCase: a capital letter, then letters or digits, at most 24 characters`);
   }
   if (!/^[.\-_A-Za-z0-9]{1,256}$/.test(props.eventBusName) || props.eventBusName === 'default') {
-    throw new Error(`App '${props.name}' eventBusName must be 1 to 256 characters of letters, digits, '.', '-' or '_', and not 'default' (given '${props.eventBusName}')`);
+    throw new Error(
+      `App '${props.name}' eventBusName must be 1 to 256 characters of letters, digits, '.', '-' or '_', and not 'default' (given '${props.eventBusName}')`,
+    );
   }
   if (!/^[A-Za-z0-9.\-_/#:]{1,255}$/.test(props.metricsNamespace) || props.metricsNamespace.startsWith('AWS/')) {
-    throw new Error(`App '${props.name}' metricsNamespace must be 1 to 255 characters of letters, digits, '.-_/#:' and not start with 'AWS/' (given '${props.metricsNamespace}')`);
+    throw new Error(
+      `App '${props.name}' metricsNamespace must be 1 to 255 characters of letters, digits, '.-_/#:' and not start with 'AWS/' (given '${props.metricsNamespace}')`,
+    );
   }
   const router = props.router ?? {};
   if (router.account !== undefined && !/^\d{12}$/.test(router.account)) {

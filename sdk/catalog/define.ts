@@ -69,7 +69,13 @@ export type FieldMatchers = readonly unknown[];
 export type TypedDataFilter<T> = T extends readonly unknown[]
   ? FieldMatchers
   : T extends object
-    ? { readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[] ? FieldMatchers : NonNullable<T[K]> extends object ? TypedDataFilter<NonNullable<T[K]>> | FieldMatchers : FieldMatchers } & {
+    ? {
+        readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[]
+          ? FieldMatchers
+          : NonNullable<T[K]> extends object
+            ? TypedDataFilter<NonNullable<T[K]>> | FieldMatchers
+            : FieldMatchers;
+      } & {
         readonly $or?: readonly TypedDataFilter<T>[];
       }
     : FieldMatchers;

@@ -1,6 +1,22 @@
 import { z } from 'zod';
-import { ApplicantNotified, catalog, LoanApplicationApproved, LoanApplicationRejected, LoanApplicationSubmitted, MANUAL_REVIEW_THRESHOLD } from '../../catalog';
-import { consumerPattern, defineCatalog, defineConsumer, defineEvent, definePublisher, detailJsonSchema, findEvent, on } from '../../sdk/catalog';
+import {
+  ApplicantNotified,
+  catalog,
+  LoanApplicationApproved,
+  LoanApplicationRejected,
+  LoanApplicationSubmitted,
+  MANUAL_REVIEW_THRESHOLD,
+} from '../../catalog';
+import {
+  consumerPattern,
+  defineCatalog,
+  defineConsumer,
+  defineEvent,
+  definePublisher,
+  detailJsonSchema,
+  findEvent,
+  on,
+} from '../../sdk/catalog';
 
 const Ping = defineEvent({
   source: 'com.example.test',

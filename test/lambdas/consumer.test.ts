@@ -217,7 +217,7 @@ describe('correlation', () => {
   test('logs the correlation id on every line of a record, and publishes responses with it and the event id as cause', async () => {
     const publisher = new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog });
     const consumer = createConsumer({
-    catalog: loanCatalog,
+      catalog: loanCatalog,
       name: 'test-consumer',
       routes: [
         route(LoanApplicationSubmitted, async (event) => {
@@ -252,7 +252,7 @@ describe('createConsumer', () => {
     );
     expect(() =>
       createConsumer({
-    catalog: loanCatalog,
+        catalog: loanCatalog,
         name: 'underwriting',
         routes: [route(LoanApplicationSubmitted, async () => undefined), route(LoanApplicationApproved, async () => undefined)],
       }),

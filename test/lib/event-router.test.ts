@@ -158,14 +158,16 @@ describe('publisher roles', () => {
     ]);
   });
 
-  test('no role anywhere has an AWS managed policy; the only managed policies are the publishers\' permissions boundaries', () => {
+  test("no role anywhere has an AWS managed policy; the only managed policies are the publishers' permissions boundaries", () => {
     for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) expect(role.ManagedPolicyArns).toBeUndefined();
     const sameAccount = loanCatalog.publishers.filter((p) => p.account === undefined);
     template.resourceCountIs('AWS::IAM::ManagedPolicy', sameAccount.length);
     for (const p of sameAccount) {
       const role = resourceById(template, 'AWS::IAM::Role', `EventRouter${pascalCase(p.name)}PublisherRole`);
       expect(role.RoleName).toBe(`LoanEvents-pub-${p.name}`);
-      expect(role.PermissionsBoundary).toEqual({ Ref: logicalId(template, 'AWS::IAM::ManagedPolicy', `EventRouter${pascalCase(p.name)}PublishBoundary`) });
+      expect(role.PermissionsBoundary).toEqual({
+        Ref: logicalId(template, 'AWS::IAM::ManagedPolicy', `EventRouter${pascalCase(p.name)}PublishBoundary`),
+      });
     }
   });
 
@@ -251,7 +253,9 @@ describe('bus policy', () => {
     for (const c of loanCatalog.consumers.filter((x) => x.publishes.length === 0)) {
       const t = consumers[c.name]!;
       const boundary = resourceById(t, 'AWS::IAM::ManagedPolicy', `${pascalCase(c.name)}PublishBoundary`);
-      expect(boundary.PolicyDocument.Statement).toEqual([{ Sid: 'EverythingButPutEvents', Effect: 'Allow', NotAction: 'events:PutEvents', Resource: '*' }]);
+      expect(boundary.PolicyDocument.Statement).toEqual([
+        { Sid: 'EverythingButPutEvents', Effect: 'Allow', NotAction: 'events:PutEvents', Resource: '*' },
+      ]);
     }
   });
 
@@ -321,7 +325,11 @@ describe('a publisher of several sources', () => {
 });
 
 describe('publishers in other accounts', () => {
-  const { router: xStack, template: xTemplate, consumers: xConsumers } = buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount');
+  const {
+    router: xStack,
+    template: xTemplate,
+    consumers: xConsumers,
+  } = buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount');
   const xPolicy = flat(busPolicy(xTemplate));
 
   test('get a bus-policy Allow with the same source and detail-type conditions, and no role', () => {

@@ -34,7 +34,8 @@ export function buildApp(definition: AppDefinition = loanApp, props: Partial<Eve
   const stacks = buildStacks(app, definition, { handlersDir: loanHandlers, ...props });
   const consumers = Object.fromEntries(Object.entries(stacks.consumers).map(([n, s]) => [n, Template.fromStack(s)]));
   const templates: Record<string, Template> = { [stacks.router.stackName]: Template.fromStack(stacks.router) };
-  for (const s of [...Object.values(stacks.consumers), ...Object.values(stacks.subscriptions)]) templates[s.stackName] = Template.fromStack(s);
+  for (const s of [...Object.values(stacks.consumers), ...Object.values(stacks.subscriptions)])
+    templates[s.stackName] = Template.fromStack(s);
   return {
     app,
     definition,

@@ -57,7 +57,10 @@ test('500 events with a fifth of the entries throttled at random arrive once eac
 
 test('reports a whole-request authorisation failure for each entry', async () => {
   server.failRequest = { status: 400, type: 'AccessDeniedException', message: 'User is not authorized to perform: events:PutEvents' };
-  const result = await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client }).publish([submittedEntry(1), submittedEntry(2)]);
+  const result = await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client }).publish([
+    submittedEntry(1),
+    submittedEntry(2),
+  ]);
   expect(result.outcomes).toEqual(
     [0, 1].map((index) => ({
       index,

@@ -17,7 +17,14 @@ const ebMock = mockClient(EventBridgeClient);
 const client = new EventBridgeClient({ region: 'eu-west-1' });
 
 function publisher(overrides: Partial<ConstructorParameters<typeof EventPublisher>[0]> = {}) {
-  return new EventPublisher({ eventBusName: 'loans', client, baseDelayMs: 1, maxDelayMs: 5, ...overrides, catalog: overrides.catalog ?? loanCatalog });
+  return new EventPublisher({
+    eventBusName: 'loans',
+    client,
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+    ...overrides,
+    catalog: overrides.catalog ?? loanCatalog,
+  });
 }
 
 /** Entries of every PutEvents request sent so far, in call order. */
