@@ -354,6 +354,7 @@ export class BufferedConsumer extends Construct {
   private createTables(): { idempotencyTable: dynamodb.Table; stateTable?: dynamodb.Table } {
     const key = this.encryptionKey;
     const idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      tableName: this.names.idempotencyTable,
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiration',
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -366,6 +367,7 @@ export class BufferedConsumer extends Construct {
     idempotencyTable.grant(this.role, ...IDEMPOTENCY_TABLE_ACTIONS);
     if (!this.consumer.stateTable) return { idempotencyTable };
     const stateTable = new dynamodb.Table(this, 'StateTable', {
+      tableName: this.names.stateTable,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -394,13 +396,55 @@ export class BufferedConsumer extends Construct {
     const stack = Stack.of(this);
     const key = this.encryptionKey;
     const via = (service: string) => `${service}.${stack.region}.amazonaws.com`;
+    // The key policy admits the role on the same terms as its IAM policy below (through the
+    // service, for its own queues and tables by name), so neither alone widens the other.
+    const role = new iam.ArnPrincipal(`arn:${stack.partition}:iam::${stack.account}:role/${this.names.role}`);
+    const sqsContext = (queue: string) => ({
+      'kms:ViaService': via('sqs'),
+      'kms:EncryptionContext:aws:sqs:arn': this.queueArnByName(queue),
+    });
     key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AllowOwnRoleThroughSqsAndDynamoDb',
-        principals: [new iam.ArnPrincipal(`arn:${stack.partition}:iam::${stack.account}:role/${this.names.role}`)],
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        sid: 'AllowOwnRoleToDecryptOwnQueueThroughSqs',
+        principals: [role],
+        actions: ['kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { 'kms:ViaService': [via('sqs'), via('dynamodb')] } },
+        conditions: { StringEquals: sqsContext(this.names.queue) },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleToEncryptForOwnDeadLetterQueueThroughSqs',
+        principals: [role],
+        actions: ['kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: sqsContext(this.names.deadLetterQueue) },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleForOwnTablesThroughDynamoDb',
+        principals: [role],
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': via('dynamodb'),
+            'kms:EncryptionContext:aws:dynamodb:tableName': [
+              this.names.idempotencyTable,
+              ...(this.consumer.stateTable ? [this.names.stateTable] : []),
+            ],
+          },
+        },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleToDescribeKeyThroughDynamoDb',
+        principals: [role],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': via('dynamodb') } },
       }),
     );
     this.role.addToPolicy(
@@ -566,6 +610,8 @@ export interface ConsumerNames {
   readonly rule: string;
   readonly function: string;
   readonly role: string;
+  readonly idempotencyTable: string;
+  readonly stateTable: string;
 }
 
 export function consumerNames(app: AppDefinition, consumer: string): ConsumerNames {
@@ -578,6 +624,8 @@ export function consumerNames(app: AppDefinition, consumer: string): ConsumerNam
     rule: prefix,
     function: prefix,
     role: names.consumerRole(app, consumer),
+    idempotencyTable: `${prefix}-idempotency`,
+    stateTable: `${prefix}-state`,
   };
   checkLength('queueName', out.deliveryDeadLetterQueue, 80);
   checkLength('ruleName', out.rule, 64);

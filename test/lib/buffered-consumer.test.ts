@@ -256,12 +256,28 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     );
   });
 
-  test("the key admits the consumer's own role only through SQS and DynamoDB", () => {
-    const statement = flat(keyStatements(template)).find((s: any) => s.Sid === 'AllowOwnRoleThroughSqsAndDynamoDb');
-    expect(statement.Principal).toEqual({ AWS: `arn:<Partition>:iam::<AccountId>:role/LoanEvents-${name}-handler` });
-    expect(statement.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['sqs.<Region>.amazonaws.com', 'dynamodb.<Region>.amazonaws.com'] },
-    });
+  test("the key admits the consumer's own role only through SQS and DynamoDB, for its own queues and tables by name", () => {
+    const own = flat(keyStatements(template)).filter(
+      (s: any) => s.Principal?.AWS === `arn:<Partition>:iam::<AccountId>:role/LoanEvents-${name}-handler`,
+    );
+    expect(own.map((s: any) => [s.Action, s.Condition.StringEquals])).toEqual([
+      ['kms:Decrypt', { 'kms:ViaService': 'sqs.<Region>.amazonaws.com', 'kms:EncryptionContext:aws:sqs:arn': sqsArn(ruleName) }],
+      [
+        'kms:GenerateDataKey',
+        { 'kms:ViaService': 'sqs.<Region>.amazonaws.com', 'kms:EncryptionContext:aws:sqs:arn': sqsArn(`${ruleName}-dlq`) },
+      ],
+      [
+        ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        {
+          'kms:ViaService': 'dynamodb.<Region>.amazonaws.com',
+          'kms:EncryptionContext:aws:dynamodb:tableName': [
+            `${ruleName}-idempotency`,
+            ...(consumer.stateTable ? [`${ruleName}-state`] : []),
+          ],
+        },
+      ],
+      ['kms:DescribeKey', { 'kms:ViaService': 'dynamodb.<Region>.amazonaws.com' }],
+    ]);
     expect(resourceById(template, 'AWS::IAM::Role', `${id}Role`).RoleName).toBe(`LoanEvents-${name}-handler`);
   });
 

@@ -59,6 +59,11 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   const sqsVia = `sqs.${region}.amazonaws.com`;
   const dynamodbVia = `dynamodb.${region}.amazonaws.com`;
 
+  const bounded = (name: string) => t.policies.boundaries[t.publisherRoles[name] ?? ''] !== undefined;
+
+  const refuser = (name: string) => (bounded(name) ? `the permissions boundary of ${name}` : 'the bus policy');
+  const refusal = (name: string): Expectation => (bounded(name) ? 'Denied' : 'ExplicitlyDenied');
+
   // ---- Publishing: every same-account publisher and every consumer that publishes. ----
   for (const [name, role] of Object.entries(t.publisherRoles)) {
     const own = publishesOf(t, name);
@@ -106,7 +111,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
         context: putEvents(others[0]),
         identityPoliciesOnly: true,
       });
-      add(`the bus policy refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied', {
+      // Same-account roles are capped by their permissions boundary (an implicit deny); others by the bus policy.
+      add(`${refuser(name)} refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, refusal(name), {
         principal: role,
         action: 'events:PutEvents',
         resource: t.busArn,
@@ -116,8 +122,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     }
     for (const [source, foreign] of foreignDetailTypes(t, own)) {
       add(
-        `the bus policy refuses ${foreign.detailType} from ${name} under its own source ${source} even if its IAM policy allowed any PutEvents`,
-        'ExplicitlyDenied',
+        `${refuser(name)} refuses ${foreign.detailType} from ${name} under its own source ${source} even if its IAM policy allowed any PutEvents`,
+        refusal(name),
         {
           principal: role,
           action: 'events:PutEvents',
@@ -140,13 +146,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       });
     }
     const e = t.catalog.events[0];
-    add(`the bus policy refuses ${c.name}, which publishes nothing, even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied', {
-      principal: role,
-      action: 'events:PutEvents',
-      resource: t.busArn,
-      context: putEvents(e),
-      identityPolicies: [allow('events:PutEvents')],
-    });
+    const cBounded = t.policies.boundaries[role] !== undefined;
+    add(
+      `${cBounded ? `the permissions boundary of ${c.name}` : 'the bus policy'} refuses ${c.name}, which publishes nothing, even if its IAM policy allowed any PutEvents`,
+      cBounded ? 'Denied' : 'ExplicitlyDenied',
+      {
+        principal: role,
+        action: 'events:PutEvents',
+        resource: t.busArn,
+        context: putEvents(e),
+        identityPolicies: [allow('events:PutEvents')],
+      },
+    );
   }
   const anyEvent = t.catalog.events[0];
   add('an unlisted role of the account with events:PutEvents on * is denied by the bus policy', 'ExplicitlyDenied', {
@@ -438,13 +449,13 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may decrypt its queue's messages with the project key through SQS`, 'Allowed', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`${c.name}'s role may encrypt its table items with the project key through DynamoDB`, 'Allowed', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': c.tables[0].split('/').pop() as string },
     });
     add(`${c.name}'s role may not decrypt with a key other than the project key`, 'Denied', {
@@ -457,18 +468,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may not create grants on the key, even through DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': dynamodbVia },
     });
     add(`${c.name}'s role may not call KMS Decrypt directly, outside SQS and DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
     });
     add(`${c.name}'s role may not generate data keys directly, outside SQS and DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
     });
     const ownTable = c.tables[0].split('/').pop() as string;
     const viaDynamoDb = { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': ownTable };
@@ -476,19 +487,19 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may encrypt for its dead-letter queue through SQS, when a message moves there`, 'Allowed', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: forDeadLetters,
     });
     add(`${c.name}'s role may not decrypt its dead-letter queue's messages`, 'Denied', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
       context: forDeadLetters,
     });
     add(`${c.name}'s role may not encrypt for its own buffer queue, which only its rule writes to`, 'Denied', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`${c.name}'s role may not generate data keys for its dead-letter queue with another key`, 'Denied', {
@@ -508,13 +519,13 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may not re-encrypt its table items under another key`, 'Denied', {
       principal: c.role,
       action: 'kms:ReEncryptFrom',
-      resource: t.keyArn,
+      resource: c.key,
       context: viaDynamoDb,
     });
     add(`${c.name}'s role may not describe the key directly, outside DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:DescribeKey',
-      resource: t.keyArn,
+      resource: c.key,
     });
     add(`${c.name}'s role may not describe another key, even through DynamoDB`, 'Denied', {
       principal: c.role,
@@ -527,7 +538,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`${c.name}'s role may not decrypt ${others[0].name}'s table items`, 'Denied', {
         principal: c.role,
         action: 'kms:Decrypt',
-        resource: t.keyArn,
+        resource: c.key,
         context: {
           'kms:ViaService': dynamodbVia,
           'kms:EncryptionContext:aws:dynamodb:tableName': others[0].tables[0].split('/').pop() as string,
@@ -536,62 +547,70 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`${c.name}'s role may not decrypt messages of ${others[0].name}'s queue`, 'Denied', {
         principal: c.role,
         action: 'kms:Decrypt',
-        resource: t.keyArn,
+        resource: c.key,
         context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': others[0].queue },
       });
     }
-    add(`${c.name}'s role may not change the key policy`, 'Denied', { principal: c.role, action: 'kms:PutKeyPolicy', resource: t.keyArn });
+    if (others[0]) {
+      add(`${c.name}'s role may not use ${others[0].name}'s key, even through SQS for its own queue`, 'Denied', {
+        principal: c.role,
+        action: 'kms:Decrypt',
+        resource: others[0].key,
+        context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
+      });
+    }
+    add(`${c.name}'s role may not change the key policy`, 'Denied', { principal: c.role, action: 'kms:PutKeyPolicy', resource: c.key });
 
     const ruleSource = { 'aws:SourceArn': c.rule, 'aws:SourceAccount': account };
     add(`EventBridge may encrypt for ${c.name}'s queue when ${c.name}'s rule delivers`, 'Allowed', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`EventBridge may encrypt for ${c.name}'s delivery dead-letter queue when ${c.name}'s rule gives up`, 'Allowed', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.deliveryDeadLetterQueue },
     });
     add(`EventBridge may not re-encrypt ${c.name}'s queue data under another key`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:ReEncryptFrom',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`EventBridge may not create grants on the key for ${c.name}'s queue`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     if (others[0]) {
       add(`EventBridge may not encrypt for ${c.name}'s queue on behalf of ${others[0].name}'s rule`, 'Denied', {
         principal: 'events.amazonaws.com',
         action: 'kms:GenerateDataKey',
-        resource: t.keyArn,
+        resource: c.key,
         context: { 'aws:SourceArn': others[0].rule, 'aws:SourceAccount': account, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
       });
     }
     add(`EventBridge may not use the key for a queue outside the stack, even from ${c.name}'s rule`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': inAccount('sqs:someone-elses-queue') },
     });
     const logGroup = c.logStream.replace(/:log-stream:.*$/, '');
     add(`CloudWatch Logs may encrypt ${c.name}'s log group with the key`, 'Allowed', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:EncryptionContext:aws:logs:arn': logGroup },
     });
     add(`CloudWatch Logs may not create grants on the key for ${c.name}'s log group`, 'Denied', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:EncryptionContext:aws:logs:arn': logGroup },
     });
   }
@@ -600,7 +619,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`a role in another account may not use the key with ${c.name}'s log group as encryption context`, 'Denied', {
       principal: outsider,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       identityPolicies: [ADMIN],
       context: { 'kms:EncryptionContext:aws:logs:arn': c.logStream.replace(/:log-stream:.*$/, '') },
     });

@@ -151,6 +151,9 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
+      permissionBoundaryPolicies: model.boundaries?.[request.principal]
+        ? [{ name: model.boundaries[request.principal].source, policy: aliasPolicy(model.boundaries[request.principal].document) }]
+        : undefined,
     },
     {},
   );
