@@ -90,6 +90,26 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       resource: t.busArn,
       context: putEvents(own[0], 'com.example.forged'),
     });
+    add(`${name}'s IAM policy alone does not allow ${own[0].detailType} on another bus`, 'Denied', {
+      principal: role,
+      action: 'events:PutEvents',
+      resource: otherBus,
+      context: putEvents(own[0]),
+      identityPoliciesOnly: true,
+    });
+    if (bounded(name)) {
+      add(
+        `the permissions boundary of ${name} refuses ${own[0].detailType} on another bus even if its IAM policy allowed any PutEvents`,
+        'Denied',
+        {
+          principal: role,
+          action: 'events:PutEvents',
+          resource: otherBus,
+          context: putEvents(own[0]),
+          identityPolicies: [allow('events:PutEvents')],
+        },
+      );
+    }
     add(`${name} may not publish ${own[0].detailType} to another bus`, 'Denied', {
       principal: role,
       action: 'events:PutEvents',
@@ -612,6 +632,40 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       action: 'kms:CreateGrant',
       resource: c.key,
       context: { 'kms:EncryptionContext:aws:logs:arn': logGroup },
+    });
+    add(`CloudWatch Logs may not use ${c.name}'s key for a log group outside its stack`, 'Denied', {
+      principal: `logs.${region}.amazonaws.com`,
+      action: 'kms:GenerateDataKey',
+      resource: c.key,
+      context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:someone-elses-group') },
+    });
+    // The key policy admits the consumer's role by name: a role of the account without any KMS
+    // permission of its own must get nothing from it.
+    const bare = `arn:${partition}:iam::${account}:role/no-kms-permissions`;
+    const tableName = (c.tables[0] ?? '').split('/').pop() as string;
+    add(`a role without KMS permissions may not decrypt ${c.name}'s queue through SQS with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:Decrypt',
+      resource: c.key,
+      context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
+    });
+    add(`a role without KMS permissions may not encrypt for ${c.name}'s dead-letter queue with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:GenerateDataKey',
+      resource: c.key,
+      context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.deadLetterQueue },
+    });
+    add(`a role without KMS permissions may not decrypt ${c.name}'s table items with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:Decrypt',
+      resource: c.key,
+      context: { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': tableName },
+    });
+    add(`a role without KMS permissions may not describe ${c.name}'s key through DynamoDB`, 'Denied', {
+      principal: bare,
+      action: 'kms:DescribeKey',
+      resource: c.key,
+      context: { 'kms:ViaService': dynamodbVia },
     });
   }
   const outsider = `arn:${partition}:iam::${UNLISTED_ACCOUNT}:role/admin`;
