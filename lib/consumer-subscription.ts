@@ -4,7 +4,7 @@
  * cross-account targets) and the delivery dead-letter queue, which stays with the rule.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -91,7 +91,7 @@ export class ConsumerSubscription extends Construct {
       }),
     );
     Validations.of(this.deliveryRole).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:*:key/*]',
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${Token.isUnresolved(props.bus.region) ? '<AWS::Region>' : props.bus.region}:${props.consumerAccount}:key/*]`,
       reason:
         "The consumer's key lives in its own account and its id is not known here; kms:ViaService and the queue's encryption context confine the statement to that one queue.",
     });
