@@ -8,7 +8,7 @@
 import { EventDefinition } from '../../../sdk/catalog';
 import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
-import { SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
+import { ConsumerResources, SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
 
 /** `Denied` accepts an implicit or explicit deny; `ExplicitlyDenied` proves a Deny statement fired. */
 export type Expectation = 'Allowed' | 'Denied' | 'ExplicitlyDenied';
@@ -293,6 +293,44 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     context: putEvents(crossAccountEvent),
     identityPolicies: [ADMIN],
   });
+
+  // ---- Consumer teams' deployment roles: each manages only the rule named for its consumer. ----
+  const busStatements = t.policies.resource[t.busArn]?.document.Statement ?? [];
+  if (busStatements.some((st) => st.Sid === 'DenyConsumerDeployersOtherRules') && consumers.length > 1) {
+    const [mine, theirs] = consumers as [ConsumerResources, ConsumerResources];
+    const deployer = `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${mine.name}`;
+    const tag = { 'aws:PrincipalTag/event-router:consumer': mine.name };
+    for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule'] as const) {
+      add(`${mine.name}'s deployment role may call ${action} on ${mine.name}'s rule`, 'Allowed', {
+        principal: deployer,
+        action,
+        resource: mine.rule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+      add(`${mine.name}'s deployment role may not call ${action} on ${theirs.name}'s rule`, 'ExplicitlyDenied', {
+        principal: deployer,
+        action,
+        resource: theirs.rule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+      add(`${mine.name}'s deployment role may not call ${action} on a new rule of another name`, 'ExplicitlyDenied', {
+        principal: deployer,
+        action,
+        resource: newRule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+    }
+    add(`a deployment role tagged for ${theirs.name} may not change ${mine.name}'s rule`, 'ExplicitlyDenied', {
+      principal: `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${theirs.name}`,
+      action: 'events:PutRule',
+      resource: mine.rule,
+      context: { 'aws:PrincipalTag/event-router:consumer': theirs.name },
+      identityPolicies: [ADMIN],
+    });
+  }
 
   // ---- Subscribing: only deployment roles manage rules and targets on the bus. ----
   for (const action of SUBSCRIBE_ACTIONS) {
