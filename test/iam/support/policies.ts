@@ -226,7 +226,12 @@ export function withStatement(model: PolicyModel, ref: StatementRef, next: State
 }
 
 function policyAt(model: PolicyModel, ref: StatementRef): SourcedPolicy {
-  if (ref.kind === 'identity') return model.identity[ref.owner][ref.policyIndex];
-  if (ref.kind === 'boundary') return model.boundaries[ref.owner];
-  return model.resource[ref.owner];
+  const policy =
+    ref.kind === 'identity'
+      ? model.identity[ref.owner]?.[ref.policyIndex]
+      : ref.kind === 'boundary'
+        ? model.boundaries[ref.owner]
+        : model.resource[ref.owner];
+  if (!policy) throw new Error(`No ${ref.kind} policy for ${ref.label}`);
+  return policy;
 }
