@@ -73,19 +73,19 @@ test('approved, rejected and large applications flow through every consumer', as
   // THEN notifications recorded the decision for each applicant
   const approvedNote = await waitFor(
     'approval notification',
-    () => item('NotificationsState', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'),
+    () => item('notifications-state', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'),
     60_000,
   );
   const rejectedNote = await waitFor(
     'rejection notification',
-    () => item('NotificationsState', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'),
+    () => item('notifications-state', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'),
     60_000,
   );
   expect(approvedNote.pk.S).toBe(`APPLICATION#${approved}`);
   expect(rejectedNote.pk.S).toBe(`APPLICATION#${rejected}`);
   // the rule's numeric filter sent only the large application to manual review
-  await waitFor('review case', () => item('ManualReviewState', `APPLICATION#${large}`, 'REVIEW_CASE'), 60_000);
-  expect(await item('ManualReviewState', `APPLICATION#${approved}`, 'REVIEW_CASE')).toBeUndefined();
+  await waitFor('review case', () => item('manual-review-state', `APPLICATION#${large}`, 'REVIEW_CASE'), 60_000);
+  expect(await item('manual-review-state', `APPLICATION#${approved}`, 'REVIEW_CASE')).toBeUndefined();
   // the handlers published back to the bus: decisions and notifications are in the archive and the log
   const text = () => h.lines.join('\n');
   await waitFor(
