@@ -11,6 +11,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  // The framework knows nothing of the example application: its catalog and handlers are inputs.
+  // The rule matches the path that reaches the project root from each folder depth (so that
+  // sdk/consumer's `../catalog`, which is sdk/catalog, stays allowed).
+  ...[1, 2, 3, 4].map((depth) => ({
+    files: ['lib', 'sdk', 'runtime', 'cli'].map((dir) => `${dir}/${'*/'.repeat(depth - 1)}*.ts`),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./){${depth}}(catalog|lambdas)(/.*)?$`,
+              message: 'The framework must not import the example app (catalog/, lambdas/): take the app definition as an input.',
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     // Template assertions walk untyped CloudFormation JSON.
     files: ['test/**/*.ts'],

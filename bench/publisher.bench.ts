@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { LoanApplicationSubmitted } from '../catalog/loans';
+import { LoanApplicationSubmitted, loanCatalog } from '../catalog/loans';
 import { EventPublisher, type PublishEntry } from '../sdk';
 import { startPutEventsServer } from '../sdk/testing/put-events-server';
 import { header, load, median, runFor, runsOf, settings, spread } from './measure';
@@ -98,7 +98,7 @@ async function main() {
     },
     { step: 'initialize', name: 'countRequests' },
   );
-  const publisher = new EventPublisher({ eventBusName: 'loans', client, maxConcurrency: CONCURRENCY });
+  const publisher = new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client, maxConcurrency: CONCURRENCY });
   const input = entries(EVENTS);
   // Warm up both paths (connections, JIT, zod's compiled parsers).
   await runFor(settings().warmupSeconds, () => bareLoop(client, input));

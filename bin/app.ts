@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
- * CDK app: `npx cdk synth` works offline (environment-agnostic stack, esbuild bundling).
- * Context keys (`-c key=value`) are listed in lib/context.ts and docs/deploy.md.
+ * CDK app of the example: `npx cdk synth` works offline (environment-agnostic stacks, esbuild
+ * bundling). Stacks: `LoanEvents-Router` and one `LoanEvents-<consumer>` per catalog consumer;
+ * `npx cdk deploy LoanEvents-underwriting` ships one consumer. Context keys (`-c key=value`) are
+ * listed in lib/context.ts and docs/deploy.md.
  */
+import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { app as loanEvents } from '../catalog';
 import { propsFromContext } from '../lib/context';
-import { LoanEventsStack } from '../lib/loan-events-stack';
+import { buildStacks } from '../lib/stacks';
 
 const app = new App();
 
-new LoanEventsStack(app, 'LoanEvents', {
-  description: 'Encrypted EventBridge bus routing catalog events to buffered SQS + Lambda consumers',
+buildStacks(app, loanEvents, {
+  handlersDir: path.join(__dirname, '..', 'lambdas'),
   ...propsFromContext(app.node),
 });
 

@@ -11,7 +11,7 @@
  * entry plus `lambdas/<name>/index.ts`.
  */
 import { z } from 'zod';
-import { defineCatalog, defineConsumer, defineEvent, definePublisher, on } from './define';
+import { defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../sdk/catalog';
 
 export const SOURCES = {
   intake: 'com.example.loans.intake',

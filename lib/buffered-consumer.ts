@@ -8,13 +8,15 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConsumerDefinition, consumerPattern } from '../catalog/define';
+import { AppDefinition, ConsumerDefinition, consumerPattern, ConsumerTuning, names } from '../sdk/catalog';
+import { BusReference, ruleArnOf } from './bus-reference';
 import {
   checkLength,
   DEFAULT_MAX_RECEIVE_COUNT,
@@ -25,10 +27,10 @@ import {
   encryptedQueueProps,
   MAX_BUFFER_RETENTION,
   MAX_TARGET_RETRY_ATTEMPTS,
-  pascalCase,
   requiredVisibilityTimeout,
 } from './defaults';
-import { EventRouter } from './event-router';
+import { grantPublishOn } from './event-router';
+import { publishBoundary } from './publish-boundary';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
 export const CONSUMER_TUNING_DEFAULTS = {
@@ -56,23 +58,28 @@ export const STATE_TABLE_ACTIONS = [
 export const IDEMPOTENCY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 export interface BufferedConsumerProps {
+  /** The app definition: names and the metrics namespace. */
+  readonly app: AppDefinition;
+
   /** The catalog entry: name, subscriptions, what it publishes, tuning. */
   readonly consumer: ConsumerDefinition;
 
-  /** The bus, key and publish grants this consumer plugs into. */
-  readonly router: EventRouter;
+  /** The bus, by deterministic name and ARN (no reference to the router stack). */
+  readonly bus: BusReference;
 
   /**
    * Handler file exporting `handler`.
-   * @default - `lambdas/<consumer name>/index.ts` at the project root
+   * @default - `<handlersDir>/<consumer name>/index.ts`
    */
-  readonly entry?: string;
+  readonly entry: string;
 
   /**
-   * Prefix of physical names (queues, rule, function, log group), so an operator can find them.
-   * @default - the stack name
+   * Where the subscription lives. `'local'`: the rule, its target and the delivery dead-letter
+   * queue are built here, in the bus's account. `'remote'`: they are built by a
+   * `ConsumerSubscription` in the bus's account, and this construct admits its delivery role.
+   * @default 'local'
    */
-  readonly namePrefix?: string;
+  readonly subscription?: 'local' | 'remote';
 
   /**
    * Delivery retries from the rule to the buffer queue before the event goes to the delivery
@@ -104,22 +111,24 @@ export interface BufferedConsumerProps {
 
 /**
  * Rule -> encrypted SQS buffer (with delivery DLQ and redrive DLQ) -> Lambda with partial batch
- * responses, plus the consumer's idempotency table and optional state table.
+ * responses, plus the consumer's own key, idempotency table and optional state table.
  */
 export class BufferedConsumer extends Construct {
-  /** The rule on the bus with the consumer's catalog pattern. */
-  public readonly rule: events.Rule;
+  /** The consumer's own key: queues, tables, logs and the function's environment. */
+  public readonly encryptionKey: kms.Key;
+  /** The rule on the bus with the consumer's catalog pattern; absent for a remote subscription. */
+  public readonly rule?: events.Rule;
   /** The buffer queue the rule delivers to and the function reads. */
   public readonly queue: sqs.Queue;
   /** Messages the function failed `maxReceiveCount` times. */
   public readonly deadLetterQueue: sqs.Queue;
-  /** Events EventBridge could not deliver to the buffer queue after its retry policy. */
-  public readonly deliveryDeadLetterQueue: sqs.Queue;
+  /** Events EventBridge could not deliver to the buffer queue; absent for a remote subscription (it lives with the rule). */
+  public readonly deliveryDeadLetterQueue?: sqs.Queue;
   /** The consumer function. */
   public readonly function: nodejs.NodejsFunction;
-  /** The function's execution role; no AWS managed policies. */
+  /** The function's execution role, named by the app's naming policy; no AWS managed policies. */
   public readonly role: iam.Role;
-  /** The function's log group, encrypted with the project key. */
+  /** The function's log group, encrypted with the consumer's key. */
   public readonly logGroup: logs.LogGroup;
   /** Powertools idempotency records: partition key `id`, TTL attribute `expiration`. */
   public readonly idempotencyTable: dynamodb.Table;
@@ -127,144 +136,55 @@ export class BufferedConsumer extends Construct {
   public readonly stateTable?: dynamodb.Table;
   /** The SQS event source mapping settings in force. */
   public readonly eventSource: SqsEventSource;
-  /** Physical names of the buffer queue and both dead-letter queues. */
+  /** Physical names of the consumer's queues. */
   public readonly queueNames: string[];
   /** The visibility timeout the buffer queue got (6 x function timeout + batching window). */
   public readonly visibilityTimeout: Duration;
+  /** ARN of the consumer's rule on the bus, built from names (the rule may live in another stack). */
+  public readonly ruleArn: string;
+  /** Physical names derived from the app definition. */
+  public readonly names: ConsumerNames;
+
+  private readonly tuning: Required<ConsumerTuning>;
+  private readonly consumer: ConsumerDefinition;
 
   constructor(scope: Construct, id: string, props: BufferedConsumerProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const consumer = props.consumer;
-    const tuning = { ...CONSUMER_TUNING_DEFAULTS, ...consumer.tuning };
-    validateTuning(consumer.name, tuning);
-    const retryAttempts = props.retryAttempts ?? DEFAULT_TARGET_RETRY_ATTEMPTS;
-    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > MAX_TARGET_RETRY_ATTEMPTS) {
-      throw new Error(`'retryAttempts' must be an integer between 0 and ${MAX_TARGET_RETRY_ATTEMPTS} inclusive (given ${retryAttempts})`);
-    }
-    const maxEventAge = props.maxEventAge ?? DEFAULT_TARGET_MAX_EVENT_AGE;
-    if (maxEventAge.toSeconds() < 60 || maxEventAge.toSeconds() > 86400) {
-      throw new Error(`'maxEventAge' must be between 60 seconds and 24 hours inclusive (given ${maxEventAge.toHumanString()})`);
-    }
-
-    const queueRetention = props.queueRetention ?? Duration.days(4);
-    if (queueRetention.toSeconds() < 60 || queueRetention.toSeconds() > MAX_BUFFER_RETENTION.toSeconds()) {
-      throw new Error(
-        `'queueRetention' must be between 60 seconds and ${MAX_BUFFER_RETENTION.toHumanString()} inclusive, so messages moved to the 14-day dead-letter queue keep time there (given ${queueRetention.toHumanString()})`,
-      );
-    }
-
-    const router = props.router;
-    const key = router.encryptionKey;
-    const prefix = `${props.namePrefix ?? stack.stackName}-${consumer.name}`;
-    const names = {
-      queue: prefix,
-      deadLetterQueue: `${prefix}-dlq`,
-      deliveryDeadLetterQueue: `${prefix}-delivery-dlq`,
-      rule: prefix,
-      function: prefix,
-    };
-    checkLength('queueName', names.deliveryDeadLetterQueue, 80);
-    checkLength('ruleName', names.rule, 64);
-    checkLength('functionName', names.function, 64);
-
-    const timeout = Duration.seconds(tuning.timeoutSeconds);
-    const batchingWindow = Duration.seconds(tuning.maxBatchingWindowSeconds);
-    this.visibilityTimeout = requiredVisibilityTimeout(timeout, batchingWindow);
-    // Within the SQS maximum of 12 hours: validateTuning caps the timeout at 900 s and the window
-    // at 300 s, so the largest value is 6 x 900 + 300 = 5700 s.
-
-    // Queue ARNs and the rule ARN are built from names, because the key policy below must name
-    // them and the queues and rule depend on the key: referencing them would be a cycle.
-    const queueArn = (name: string) => stack.formatArn({ service: 'sqs', resource: name, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${router.eventBusName}/${names.rule}` });
-
-    this.queueNames = [names.queue, names.deadLetterQueue, names.deliveryDeadLetterQueue];
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: names.deadLetterQueue,
-      // Only this consumer's buffer queue may redrive into it (by name: the buffer queue
-      // references this queue, so referencing it back would be a cycle).
-      redriveAllowPolicy: {
-        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
-        sourceQueues: [sqs.Queue.fromQueueArn(this, 'BufferQueueByArn', queueArn(names.queue))],
-      },
-      ...encryptedQueueProps(key),
-      retentionPeriod: DLQ_RETENTION,
-    });
-    this.deliveryDeadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
-      queueName: names.deliveryDeadLetterQueue,
-      // EventBridge writes here directly; no SQS queue may use it as its dead-letter queue.
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
-      ...encryptedQueueProps(key),
-      retentionPeriod: DLQ_RETENTION,
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      queueName: names.queue,
-      ...encryptedQueueProps(key),
-      visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: queueRetention,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: tuning.maxReceiveCount },
-    });
-
-    // EventBridge writes to both queues through SQS, which calls KMS with the queue ARN as the
-    // encryption context. Without this statement deliveries fail silently into the retry policy:
-    // the best-known failure of encrypted SQS targets.
-    // @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: `AllowEventBridgeToEncryptFor${pascalCase(consumer.name)}`,
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: {
-          ArnEquals: { 'aws:SourceArn': ruleArn },
-          // aws:SourceArn already names this account; no second source key that could go missing.
-          StringEquals: {
-            'kms:EncryptionContext:aws:sqs:arn': [queueArn(names.queue), queueArn(names.deliveryDeadLetterQueue)],
-          },
-        },
-      }),
+    this.consumer = consumer;
+    this.tuning = { ...CONSUMER_TUNING_DEFAULTS, ...consumer.tuning };
+    validateTuning(consumer.name, this.tuning);
+    const delivery = validateDelivery(props);
+    this.names = consumerNames(props.app, consumer.name);
+    this.ruleArn = ruleArnOf(props.bus, this.names.rule);
+    this.visibilityTimeout = requiredVisibilityTimeout(
+      Duration.seconds(this.tuning.timeoutSeconds),
+      Duration.seconds(this.tuning.maxBatchingWindowSeconds),
     );
 
-    this.rule = new events.Rule(this, 'Rule', {
-      ruleName: names.rule,
-      eventBus: router.eventBus,
-      description: `${consumer.name}: ${consumer.description}`.slice(0, 512),
-      // The catalog pattern may use `$or`; the L2 passes unknown keys through unchanged.
-      eventPattern: consumerPattern(consumer) as events.EventPattern,
+    this.encryptionKey = new kms.Key(this, 'Key', {
+      description: `Encrypts the ${consumer.name} consumer's queues, tables, logs and function environment`,
+      enableKeyRotation: true,
+      alias: `alias/${this.names.prefix}`,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
-    // A hand-written target instead of targets.SqsQueue: that target grants events.amazonaws.com
-    // on the key with the rule's ARN from the rule itself, which makes the key depend on the
-    // rule, the rule on the bus and the bus on the key.
-    this.rule.addTarget({
-      bind: () => ({
-        arn: this.queue.queueArn,
-        deadLetterConfig: { arn: this.deliveryDeadLetterQueue.queueArn },
-        retryPolicy: { maximumRetryAttempts: retryAttempts, maximumEventAgeInSeconds: maxEventAge.toSeconds() },
-      }),
-    });
-    for (const [queue, sid] of [
-      [this.queue, 'AllowRuleToBuffer'],
-      [this.deliveryDeadLetterQueue, 'AllowRuleDeadLetters'],
-    ] as const) {
-      queue.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid,
-          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-          actions: ['sqs:SendMessage'],
-          resources: [queue.queueArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
-        }),
-      );
+    const remote = props.subscription === 'remote';
+    const queues = this.createQueues(remote, delivery.queueRetention);
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.deliveryDeadLetterQueue = queues.deliveryDeadLetterQueue;
+    this.queueNames = [this.names.queue, this.names.deadLetterQueue, ...(remote ? [] : [this.names.deliveryDeadLetterQueue])];
+
+    if (remote) {
+      this.admitRemoteDelivery(props);
+    } else {
+      this.rule = this.subscribe(props, delivery);
     }
 
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${consumer.name} consumer`,
-    });
+    this.role = this.createRole(props);
     this.logGroup = encryptedLogGroup(this, 'LogGroup', {
-      encryptionKey: key,
-      logGroupName: `/aws/lambda/${names.function}`,
+      encryptionKey: this.encryptionKey,
+      logGroupName: `/aws/lambda/${this.names.function}`,
       retention: props.logRetention,
     });
     this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
@@ -275,8 +195,166 @@ export class BufferedConsumer extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    const tables = this.createTables();
+    this.idempotencyTable = tables.idempotencyTable;
+    this.stateTable = tables.stateTable;
+    this.grantKeyUse();
+    this.function = this.createFunction(props);
+    this.eventSource = this.connectBuffer();
+    grantPublishOn(props.bus.arn, this.role, consumer.publishes);
+    this.acknowledgeNagFindings();
+  }
 
-    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+  /** Buffer queue, its redrive dead-letter queue and (for a local subscription) the delivery dead-letter queue. */
+  private createQueues(remote: boolean, retention: Duration) {
+    const stack = Stack.of(this);
+    const key = this.encryptionKey;
+    const names = this.names;
+    // Queue ARNs are built from names: the key policy names them and the queues depend on the key.
+    const queueArn = (name: string) => stack.formatArn({ service: 'sqs', resource: name, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: names.deadLetterQueue,
+      // Only this consumer's buffer queue may redrive into it (by name: the buffer queue
+      // references this queue, so referencing it back would be a cycle).
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, 'BufferQueueByArn', queueArn(names.queue))],
+      },
+      ...encryptedQueueProps(key),
+      retentionPeriod: DLQ_RETENTION,
+    });
+    const deliveryDeadLetterQueue = remote
+      ? undefined
+      : new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
+          queueName: names.deliveryDeadLetterQueue,
+          // EventBridge writes here directly; no SQS queue may use it as its dead-letter queue.
+          redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+          ...encryptedQueueProps(key),
+          retentionPeriod: DLQ_RETENTION,
+        });
+    const queue = new sqs.Queue(this, 'Queue', {
+      queueName: names.queue,
+      ...encryptedQueueProps(key),
+      visibilityTimeout: this.visibilityTimeout,
+      retentionPeriod: retention,
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: this.tuning.maxReceiveCount },
+    });
+    return { queue, deadLetterQueue, deliveryDeadLetterQueue, queueArn };
+  }
+
+  /**
+   * The rule on the bus and its target (same account). EventBridge writes to both queues through
+   * SQS, which calls KMS with the queue ARN as encryption context: the key admits EventBridge for
+   * exactly this rule and these queues. Without it deliveries fail silently into the retry policy,
+   * the best-known failure of encrypted SQS targets.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+   */
+  private subscribe(props: BufferedConsumerProps, delivery: Delivery): events.Rule {
+    const dlq = this.deliveryDeadLetterQueue;
+    if (!dlq) throw new Error('A local subscription needs the delivery dead-letter queue');
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBridgeToEncryptForOwnRule',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': this.ruleArn },
+          StringEquals: {
+            'aws:SourceAccount': props.bus.account,
+            'kms:EncryptionContext:aws:sqs:arn': [
+              this.queueArnByName(this.names.queue),
+              this.queueArnByName(this.names.deliveryDeadLetterQueue),
+            ],
+          },
+        },
+      }),
+    );
+    const rule = new events.Rule(this, 'Rule', {
+      ruleName: this.names.rule,
+      eventBus: props.bus.eventBus(this),
+      description: `${props.consumer.name}: ${props.consumer.description}`.slice(0, 512),
+      // The catalog pattern may use `$or`; the L2 passes unknown keys through unchanged.
+      eventPattern: consumerPattern(props.consumer) as events.EventPattern,
+    });
+    // A hand-written target instead of targets.SqsQueue, which would grant on the key with the
+    // rule's ARN taken from the rule: key -> rule -> key, a cycle.
+    rule.addTarget({
+      bind: () => ({
+        arn: this.queue.queueArn,
+        deadLetterConfig: { arn: dlq.queueArn },
+        retryPolicy: { maximumRetryAttempts: delivery.retryAttempts, maximumEventAgeInSeconds: delivery.maxEventAge.toSeconds() },
+      }),
+    });
+    for (const [queue, sid] of [
+      [this.queue, 'AllowRuleToBuffer'],
+      [dlq, 'AllowRuleDeadLetters'],
+    ] as const) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+        }),
+      );
+    }
+    return rule;
+  }
+
+  /**
+   * A subscription in the bus's account delivers with its delivery role (EventBridge requires an
+   * execution role in the bus's account for targets in another account): the queue and the key
+   * admit exactly that role, and only for this queue.
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html
+   */
+  private admitRemoteDelivery(props: BufferedConsumerProps): void {
+    const stack = Stack.of(this);
+    const deliveryRole = `arn:${stack.partition}:iam::${props.bus.account}:role/${names.deliveryRole(props.app, props.consumer.name)}`;
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSubscriptionToBuffer',
+        principals: [new iam.ArnPrincipal(deliveryRole)],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSubscriptionToEncryptThroughSqs',
+        principals: [new iam.ArnPrincipal(deliveryRole)],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `sqs.${stack.region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:sqs:arn': this.queueArnByName(this.names.queue),
+          },
+        },
+      }),
+    );
+  }
+
+  /** The execution role, named by the app's naming policy and bounded to the consumer's catalog events. */
+  private createRole(props: BufferedConsumerProps): iam.Role {
+    checkLength('roleName', this.names.role, 64);
+    return new iam.Role(this, 'Role', {
+      roleName: this.names.role,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.consumer.name} consumer`,
+      permissionsBoundary: publishBoundary(this, 'PublishBoundary', {
+        eventBusArn: props.bus.arn,
+        events: props.consumer.publishes,
+        owner: props.consumer.name,
+      }),
+    });
+  }
+
+  private createTables(): { idempotencyTable: dynamodb.Table; stateTable?: dynamodb.Table } {
+    const key = this.encryptionKey;
+    const idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      tableName: this.names.idempotencyTable,
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiration',
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -286,36 +364,95 @@ export class BufferedConsumer extends Construct {
       // Idempotency records expire within hours; nothing is lost when the stack is removed.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.idempotencyTable.grant(this.role, ...IDEMPOTENCY_TABLE_ACTIONS);
-    if (consumer.stateTable) {
-      this.stateTable = new dynamodb.Table(this, 'StateTable', {
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-        encryptionKey: key,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        deletionProtection: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      // Item reads and writes; no Scan, no table administration.
-      this.stateTable.grant(this.role, ...STATE_TABLE_ACTIONS);
-    }
-    // The role uses the key only through SQS and DynamoDB, and only for its own queues and tables:
-    // kms:ViaService keeps the permissions from being usable directly against KMS, and the
-    // encryption context each service passes (aws:sqs:arn, aws:dynamodb:tableName) keeps them
-    // from reaching another consumer's messages or items. Least privilege rather than a Deny of
-    // every other kms:ViaService: Lambda decrypts the function's environment with this key through
-    // a grant it creates for the role, which such a Deny would block.
-    // @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-    // @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
-    const via = (service: string) => ({ 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` });
+    idempotencyTable.grant(this.role, ...IDEMPOTENCY_TABLE_ACTIONS);
+    if (!this.consumer.stateTable) return { idempotencyTable };
+    const stateTable = new dynamodb.Table(this, 'StateTable', {
+      tableName: this.names.stateTable,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Item reads and writes; no Scan, no table administration.
+    stateTable.grant(this.role, ...STATE_TABLE_ACTIONS);
+    return { idempotencyTable, stateTable };
+  }
+
+  /**
+   * The role uses the key only through SQS and DynamoDB, and only for its own queues and tables:
+   * kms:ViaService keeps the permissions from being usable directly against KMS, and the
+   * encryption context each service passes (aws:sqs:arn, aws:dynamodb:tableName) keeps them
+   * narrow. The key policy admits the role only through those services as well. Least privilege
+   * rather than a Deny of every other kms:ViaService: Lambda decrypts the function's environment
+   * with this key through a grant it creates for the role, which such a Deny would block.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+   * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
+   */
+  private grantKeyUse(): void {
+    const stack = Stack.of(this);
+    const key = this.encryptionKey;
+    const via = (service: string) => `${service}.${stack.region}.amazonaws.com`;
+    // The key policy admits the role on the same terms as its IAM policy below (through the
+    // service, for its own queues and tables by name), so neither alone widens the other.
+    const role = new iam.ArnPrincipal(`arn:${stack.partition}:iam::${stack.account}:role/${this.names.role}`);
+    const sqsContext = (queue: string) => ({
+      'kms:ViaService': via('sqs'),
+      'kms:EncryptionContext:aws:sqs:arn': this.queueArnByName(queue),
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleToDecryptOwnQueueThroughSqs',
+        principals: [role],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: sqsContext(this.names.queue) },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleToEncryptForOwnDeadLetterQueueThroughSqs',
+        principals: [role],
+        actions: ['kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: sqsContext(this.names.deadLetterQueue) },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleForOwnTablesThroughDynamoDb',
+        principals: [role],
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': via('dynamodb'),
+            'kms:EncryptionContext:aws:dynamodb:tableName': [
+              this.names.idempotencyTable,
+              ...(this.consumer.stateTable ? [this.names.stateTable] : []),
+            ],
+          },
+        },
+      }),
+    );
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnRoleToDescribeKeyThroughDynamoDb',
+        principals: [role],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:ViaService': via('dynamodb') } },
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DecryptOwnQueueThroughSqs',
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
-        conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.queue.queueArn } },
+        conditions: { StringEquals: { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.queue.queueArn } },
       }),
     );
     // Moving a message to the dead-letter queue after maxReceiveCount encrypts it for that queue.
@@ -324,7 +461,7 @@ export class BufferedConsumer extends Construct {
         sid: 'EncryptForOwnDeadLetterQueueThroughSqs',
         actions: ['kms:GenerateDataKey'],
         resources: [key.keyArn],
-        conditions: { StringEquals: { ...via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.deadLetterQueue.queueArn } },
+        conditions: { StringEquals: { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': this.deadLetterQueue.queueArn } },
       }),
     );
     const tableNames = [this.idempotencyTable.tableName, ...(this.stateTable ? [this.stateTable.tableName] : [])];
@@ -333,7 +470,7 @@ export class BufferedConsumer extends Construct {
         sid: 'UseKeyForOwnTablesThroughDynamoDb',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [key.keyArn],
-        conditions: { StringEquals: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames } },
+        conditions: { StringEquals: { 'kms:ViaService': via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': tableNames } },
       }),
     );
     // DescribeKey carries no encryption context.
@@ -342,38 +479,41 @@ export class BufferedConsumer extends Construct {
         sid: 'DescribeKeyThroughDynamoDb',
         actions: ['kms:DescribeKey'],
         resources: [key.keyArn],
-        conditions: { StringEquals: via('dynamodb') },
+        conditions: { StringEquals: { 'kms:ViaService': via('dynamodb') } },
       }),
     );
+  }
 
+  private createFunction(props: BufferedConsumerProps): nodejs.NodejsFunction {
+    const consumer = props.consumer;
     const environment: Record<string, string> = {
-      EVENT_BUS_NAME: router.eventBusName,
+      EVENT_BUS_NAME: props.bus.account === Stack.of(this).account ? props.bus.name : props.bus.arn,
       IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
       CONSUMER_NAME: consumer.name,
       POWERTOOLS_SERVICE_NAME: consumer.name,
-      POWERTOOLS_METRICS_NAMESPACE: 'LoanEvents',
+      POWERTOOLS_METRICS_NAMESPACE: props.app.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       // Stack traces point at the TypeScript source through the bundled source map.
       NODE_OPTIONS: '--enable-source-maps',
     };
     if (this.stateTable) environment.STATE_TABLE_NAME = this.stateTable.tableName;
 
-    const entry = props.entry ?? path.join(__dirname, '..', 'lambdas', consumer.name, 'index.ts');
+    const entry = props.entry;
     if (!fs.existsSync(entry)) {
       throw new Error(`Consumer '${consumer.name}' has no handler file: expected ${entry} exporting 'handler' (add it, or set 'entry')`);
     }
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      functionName: names.function,
+    return new nodejs.NodejsFunction(this, 'Function', {
+      functionName: this.names.function,
       description: consumer.description.slice(0, 256),
       entry,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: tuning.memoryMB,
-      timeout,
+      memorySize: this.tuning.memoryMB,
+      timeout: Duration.seconds(this.tuning.timeoutSeconds),
       role: this.role,
       environment,
-      environmentEncryption: key,
+      environmentEncryption: this.encryptionKey,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
@@ -394,29 +534,33 @@ export class BufferedConsumer extends Construct {
         },
       },
     });
+  }
 
-    // The event source is given a view of the queue without its key: SqsEventSource grants the
-    // queue's consume actions to the role, and for an encrypted queue also kms:Decrypt on the whole
-    // key with no condition, which would let the role decrypt any ciphertext under the project
-    // key outside SQS. The role's key use is granted above, scoped to its own resources.
+  /**
+   * The event source is given a view of the queue without its key: SqsEventSource grants the
+   * queue's consume actions to the role, and for an encrypted queue also kms:Decrypt on the whole
+   * key with no condition. The role's key use is granted in `grantKeyUse`, scoped.
+   */
+  private connectBuffer(): SqsEventSource {
     const queueWithoutKeyGrant = sqs.Queue.fromQueueAttributes(this, 'QueueForEventSource', {
       queueArn: this.queue.queueArn,
       queueUrl: this.queue.queueUrl,
       queueName: this.queue.queueName,
       fifo: false,
     });
-    this.eventSource = new SqsEventSource(queueWithoutKeyGrant, {
-      batchSize: tuning.batchSize,
-      maxBatchingWindow: tuning.maxBatchingWindowSeconds > 0 ? batchingWindow : undefined,
-      maxConcurrency: tuning.maxConcurrency,
+    const eventSource = new SqsEventSource(queueWithoutKeyGrant, {
+      batchSize: this.tuning.batchSize,
+      maxBatchingWindow: this.tuning.maxBatchingWindowSeconds > 0 ? Duration.seconds(this.tuning.maxBatchingWindowSeconds) : undefined,
+      maxConcurrency: this.tuning.maxConcurrency,
       reportBatchItemFailures: true,
     });
-    this.function.addEventSource(this.eventSource);
-
-    router.grantPublish(consumer.name, this.role, consumer.publishes);
-    this.acknowledgeNagFindings();
+    this.function.addEventSource(eventSource);
+    return eventSource;
   }
 
+  private queueArnByName(name: string): string {
+    return Stack.of(this).formatArn({ service: 'sqs', resource: name, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+  }
   /** cdk-nag findings that do not apply to this design, each with the reason. */
   private acknowledgeNagFindings(): void {
     const name = this.node.id;
@@ -439,17 +583,80 @@ export class BufferedConsumer extends Construct {
       id: 'Serverless::Serverless-SQSRedrivePolicy',
       reason: `This is the redrive dead-letter queue of the ${name} buffer queue; a dead-letter queue of a dead-letter queue only hides messages. Its depth is alarmed.`,
     });
-    Validations.of(this.deliveryDeadLetterQueue).acknowledge(
-      {
-        id: 'Serverless::Serverless-SQSRedrivePolicy',
-        reason: `This is the EventBridge target dead-letter queue of the ${name} rule; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.`,
-      },
-      {
-        id: 'AwsSolutions::AwsSolutions-SQS3',
-        reason: `This queue is a dead-letter queue: EventBridge's target DLQ for the ${name} rule (DeadLetterConfig), which cdk-nag does not recognise as one.`,
-      },
+    if (this.deliveryDeadLetterQueue) acknowledgeDeliveryDeadLetterQueue(this.deliveryDeadLetterQueue, name);
+  }
+}
+
+/** A delivery dead-letter queue is a dead-letter queue cdk-nag does not recognise as one. */
+export function acknowledgeDeliveryDeadLetterQueue(queue: sqs.IQueue, name: string): void {
+  Validations.of(queue).acknowledge(
+    {
+      id: 'Serverless::Serverless-SQSRedrivePolicy',
+      reason: `This is the EventBridge target dead-letter queue of the ${name} rule; nothing consumes it, so a redrive policy would never apply. Its depth is alarmed.`,
+    },
+    {
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: `This queue is a dead-letter queue: EventBridge's target DLQ for the ${name} rule (DeadLetterConfig), which cdk-nag does not recognise as one.`,
+    },
+  );
+}
+
+/** Physical names of a consumer's resources, from the app's naming policy. */
+export interface ConsumerNames {
+  readonly prefix: string;
+  readonly queue: string;
+  readonly deadLetterQueue: string;
+  readonly deliveryDeadLetterQueue: string;
+  readonly rule: string;
+  readonly function: string;
+  readonly role: string;
+  readonly idempotencyTable: string;
+  readonly stateTable: string;
+}
+
+export function consumerNames(app: AppDefinition, consumer: string): ConsumerNames {
+  const prefix = names.consumerPrefix(app, consumer);
+  const out = {
+    prefix,
+    queue: prefix,
+    deadLetterQueue: `${prefix}-dlq`,
+    deliveryDeadLetterQueue: `${prefix}-delivery-dlq`,
+    rule: prefix,
+    function: prefix,
+    role: names.consumerRole(app, consumer),
+    idempotencyTable: `${prefix}-idempotency`,
+    stateTable: `${prefix}-state`,
+  };
+  checkLength('queueName', out.deliveryDeadLetterQueue, 80);
+  checkLength('ruleName', out.rule, 64);
+  checkLength('functionName', out.function, 64);
+  checkLength('roleName', out.role, 64);
+  return out;
+}
+
+/** Delivery settings from the rule to the buffer queue, checked. */
+export interface Delivery {
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+  readonly queueRetention: Duration;
+}
+
+export function validateDelivery(props: { retryAttempts?: number; maxEventAge?: Duration; queueRetention?: Duration }): Delivery {
+  const retryAttempts = props.retryAttempts ?? DEFAULT_TARGET_RETRY_ATTEMPTS;
+  if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > MAX_TARGET_RETRY_ATTEMPTS) {
+    throw new Error(`'retryAttempts' must be an integer between 0 and ${MAX_TARGET_RETRY_ATTEMPTS} inclusive (given ${retryAttempts})`);
+  }
+  const maxEventAge = props.maxEventAge ?? DEFAULT_TARGET_MAX_EVENT_AGE;
+  if (maxEventAge.toSeconds() < 60 || maxEventAge.toSeconds() > 86400) {
+    throw new Error(`'maxEventAge' must be between 60 seconds and 24 hours inclusive (given ${maxEventAge.toHumanString()})`);
+  }
+  const queueRetention = props.queueRetention ?? Duration.days(4);
+  if (queueRetention.toSeconds() < 60 || queueRetention.toSeconds() > MAX_BUFFER_RETENTION.toSeconds()) {
+    throw new Error(
+      `'queueRetention' must be between 60 seconds and ${MAX_BUFFER_RETENTION.toHumanString()} inclusive, so messages moved to the 14-day dead-letter queue keep time there (given ${queueRetention.toHumanString()})`,
     );
   }
+  return { retryAttempts, maxEventAge, queueRetention };
 }
 
 interface Tuning {

@@ -4,7 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import { Node } from 'constructs';
-import { LoanEventsStackProps } from './loan-events-stack';
+import { EventRouterAppProps } from './stacks';
 
 /** Context keys `propsFromContext` reads. */
 export const CONTEXT_KEYS = [
@@ -14,9 +14,11 @@ export const CONTEXT_KEYS = [
   'existingTrail',
   'logPutEvents',
   'archiveRetentionDays',
+  'consumerDeploymentRoles',
 ] as const;
 
-export function propsFromContext(node: Node): LoanEventsStackProps {
+/** Stack props from context; `handlersDir` and the rest are the app's own. */
+export function propsFromContext(node: Node): Omit<EventRouterAppProps, 'handlersDir'> {
   const get = (key: (typeof CONTEXT_KEYS)[number]) => node.tryGetContext(key) as unknown;
   const list = (key: 'deploymentRoleArns' | 'ruleManagerArns'): string[] | undefined => {
     const v = get(key);
@@ -24,7 +26,7 @@ export function propsFromContext(node: Node): LoanEventsStackProps {
     const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
     return items.map((s) => s.trim()).filter((s) => s.length > 0);
   };
-  const flag = (key: 'existingTrail' | 'logPutEvents'): boolean | undefined => {
+  const flag = (key: 'existingTrail' | 'logPutEvents' | 'consumerDeploymentRoles'): boolean | undefined => {
     const v = get(key);
     if (v === undefined) return undefined;
     if (String(v) !== 'true' && String(v) !== 'false') throw new Error(`Context '${key}' must be true or false (given '${String(v)}')`);
@@ -48,6 +50,7 @@ export function propsFromContext(node: Node): LoanEventsStackProps {
     alarmEmail: alarmEmail === undefined ? undefined : String(alarmEmail),
     existingTrail: flag('existingTrail'),
     logPutEvents: flag('logPutEvents'),
+    consumerDeploymentRoles: flag('consumerDeploymentRoles'),
     archiveRetention,
   };
 }

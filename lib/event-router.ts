@@ -8,37 +8,19 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { detailJsonSchema, EventCatalog, EventDefinition } from '../catalog/define';
-import { DLQ_RETENTION, estimatedPolicySize, pascalCase } from './defaults';
+import { AppDefinition, detailJsonSchema, EventDefinition, isRemoteConsumer, names } from '../sdk/catalog';
+import { DEFAULT_BUS_POLICY_SIZE_LIMIT, ExternalPublisher, publishStatements, renderBusPolicy } from './bus-policy';
+import { checkLength, DLQ_RETENTION, estimatedPolicySize, pascalCase } from './defaults';
+import { publishBoundary } from './publish-boundary';
 
-/**
- * Actions that create, change or remove subscriptions (rules and their targets) on the bus.
- * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
- */
-export const SUBSCRIBE_ACTIONS = [
-  'events:PutRule',
-  'events:PutTargets',
-  'events:RemoveTargets',
-  'events:DeleteRule',
-  'events:DisableRule',
-  'events:EnableRule',
-] as const;
-
-/** Default EventBridge quota for the size of a bus policy, in characters (adjustable). */
-export const DEFAULT_BUS_POLICY_SIZE_LIMIT = 10240;
+export { SUBSCRIBE_ACTIONS, DEFAULT_BUS_POLICY_SIZE_LIMIT, bySource } from './bus-policy';
 
 export interface EventRouterProps {
-  /** The event catalog: event types, publishers and who publishes what. */
-  readonly catalog: EventCatalog;
+  /** The app definition: its catalog (event types, publishers, consumers) and names. */
+  readonly app: AppDefinition;
 
   /**
-   * Name of the custom event bus. Valid: 1 to 256 characters of `[.\-_A-Za-z0-9]`, no `/`.
-   * @default 'loan-events'
-   */
-  readonly eventBusName?: string;
-
-  /**
-   * Customer-managed key for the bus, the archive and everything else in the stack.
+   * Customer-managed key for the bus, the archive, the trail and the alarm topic.
    * @default - a new symmetric key with automatic rotation, retained on stack deletion
    */
   readonly encryptionKey?: kms.Key;
@@ -65,6 +47,14 @@ export interface EventRouterProps {
   readonly ruleManagerArns?: string[];
 
   /**
+   * Let consumer teams deploy their own subscriptions with roles named
+   * `<App>-deploy-<consumer>` and tagged `<tag key>=<consumer>`: each may manage only the rule
+   * named for its consumer. See docs/deploy.md for what only a deployment can confirm.
+   * @default - consumer stacks are deployed with one of `deploymentRoleArns`
+   */
+  readonly consumerDeploymentRoles?: boolean;
+
+  /**
    * Size limit of the bus policy, in characters. Raise it only after raising the adjustable
    * EventBridge quota "Event bus policy size" in your account.
    * @default 10240 (the default quota)
@@ -79,44 +69,17 @@ export interface EventRouterProps {
   readonly publisherTrust?: iam.IPrincipal;
 }
 
-/**
- * Conditions on `events:source` and `events:detail-type`.
- *
- * The Service Authorization Reference types both keys as ArrayOfString (multivalued) for
- * PutEvents, and IAM never matches a multivalued key with a plain `StringEquals` or
- * `StringNotEquals`: such an Allow grants nothing and such a Deny never fires. Set operators
- * are correct whichever way AWS evaluates the keys (a single value is a set of one):
- * - an Allow requires every value to be listed (`ForAllValues:StringEquals`) and the key to be
- *   present (`Null: false`), because `ForAllValues` alone is true for a request without the key;
- * - a Deny fires when any value is not listed (`ForAnyValue:StringNotEquals`), or, to scope a
- *   detail-type Deny to one source, when any value is that source (`ForAnyValue:StringEquals`).
- * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
- * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
- */
-function allowEventsCondition(source: string, detailTypes: readonly string[]): Record<string, Record<string, unknown>> {
-  return {
-    'ForAllValues:StringEquals': { 'events:source': source, 'events:detail-type': [...detailTypes] },
-    Null: { 'events:source': 'false', 'events:detail-type': 'false' },
-  };
-}
-
-/** A principal allowed to publish, and the events it may publish. */
-interface PublisherGrant {
-  readonly name: string;
-  /** `aws:PrincipalArn` pattern: a role ARN, or `arn:<partition>:iam::<account>:*` for another account. */
-  readonly principalArn: string;
-  readonly events: readonly EventDefinition[];
-  /** Set for a publisher in another account, which also needs an Allow in the bus policy. */
-  readonly account?: string;
-}
+/** Tag a consumer team's deployment role carries: its value is the consumer's catalog name. */
+export const CONSUMER_TAG_KEY = 'event-router:consumer';
 
 /**
  * Encrypted custom event bus with its archive, bus-level dead-letter queue, schema registry,
- * publisher roles and a bus policy that allows only the catalog's publishers to publish only
- * their own events, and only deployment roles to subscribe.
+ * publisher roles and a bus policy that allows only the catalog's publishers to publish, and only
+ * deployment roles to subscribe. Consumers are not constructs of this stack: the bus policy knows
+ * them by the app's naming policy, so adding or removing one leaves this stack's template as it is.
  */
 export class EventRouter extends Construct {
-  /** The customer-managed key with rotation that encrypts the bus, archive and queues. */
+  /** The customer-managed key with rotation that encrypts the bus and archive. */
   public readonly encryptionKey: kms.Key;
   /** The custom event bus. */
   public readonly eventBus: events.EventBus;
@@ -138,18 +101,14 @@ export class EventRouter extends Construct {
   public readonly schemas: Record<string, eventschemas.CfnSchema> = {};
   /** The same-account publisher roles the catalog lists, by publisher name. */
   public readonly publisherRoles: Record<string, iam.Role> = {};
-
-  private readonly publishers: PublisherGrant[] = [];
-
-  private readonly ruleManagers: string[];
+  /** The roles the bus policy lets manage every rule. */
+  public readonly ruleManagers: string[];
 
   constructor(scope: Construct, id: string, props: EventRouterProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const busName = props.eventBusName ?? 'loan-events';
-    if (!Token.isUnresolved(busName) && !/^[.\-_A-Za-z0-9]{1,256}$/.test(busName)) {
-      throw new Error(`'eventBusName' must be 1 to 256 characters of letters, digits, '.', '-' or '_' (given '${busName}')`);
-    }
+    const app = props.app;
+    const busName = app.eventBusName;
     const retention = props.archiveRetention ?? Duration.days(365);
     if (!Token.isUnresolved(retention.toSeconds()) && retention.toSeconds() % 86400 !== 0) {
       throw new Error(`'archiveRetention' must be a whole number of days (given ${retention.toHumanString()})`);
@@ -170,14 +129,14 @@ export class EventRouter extends Construct {
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
-        description: `Encrypts the ${busName} event bus, its archive, queues, tables, logs and alarms`,
+        description: `Encrypts the ${busName} event bus, its archive, the audit trail and the alarm topic`,
         enableKeyRotation: true,
         alias: `alias/${busName}`,
         removalPolicy: RemovalPolicy.RETAIN,
       });
 
     this.eventBusArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: busName });
-
+    this.renderResourcePolicy = () => new iam.PolicyDocument();
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -236,7 +195,7 @@ export class EventRouter extends Construct {
       registryName: `${busName}-schemas`,
       description: `Event types published on ${busName}, generated from the event catalog`,
     });
-    for (const event of props.catalog.events) {
+    for (const event of app.catalog.events) {
       const schema = new eventschemas.CfnSchema(this, `${pascalCase(event.detailType)}Schema`, {
         registryName: this.schemaRegistry.attrRegistryName,
         schemaName: `${event.source}@${event.detailType}`,
@@ -247,29 +206,65 @@ export class EventRouter extends Construct {
       this.schemas[event.detailType] = schema;
     }
 
-    for (const publisher of props.catalog.publishers) {
+    const partition = Aws.PARTITION;
+    const external: ExternalPublisher[] = [];
+    for (const publisher of app.catalog.publishers) {
       if (publisher.account !== undefined) {
-        this.publishers.push({
+        external.push({
           name: publisher.name,
-          principalArn: `arn:${Aws.PARTITION}:iam::${publisher.account}:*`,
-          events: publisher.publishes,
+          principalArn: `arn:${partition}:iam::${publisher.account}:*`,
           account: publisher.account,
+          events: publisher.publishes,
         });
         continue;
       }
+      const roleName = names.publisherRole(app, publisher.name);
+      checkLength('roleName', roleName, 64);
       const role = new iam.Role(this, `${pascalCase(publisher.name)}PublisherRole`, {
+        roleName,
         assumedBy: props.publisherTrust ?? new iam.AccountRootPrincipal(),
         description: `${publisher.name}: ${publisher.description}`.slice(0, 1000),
         maxSessionDuration: Duration.hours(1),
+        permissionsBoundary: publishBoundary(this, `${pascalCase(publisher.name)}PublishBoundary`, {
+          eventBusArn: this.eventBusArn,
+          events: publisher.publishes,
+          owner: publisher.name,
+        }),
       });
-      this.grantPublish(publisher.name, role, publisher.publishes);
+      this.grantPublish(role, ...publisher.publishes);
       this.publisherRoles[publisher.name] = role;
     }
+    // Consumers in another account publish with their own role, which the bus policy must allow.
+    for (const consumer of app.catalog.consumers) {
+      if (!isRemoteConsumer(app, consumer) || consumer.publishes.length === 0 || consumer.account === undefined) continue;
+      external.push({
+        name: consumer.name,
+        principalArn: `arn:${partition}:iam::${consumer.account}:role/${names.consumerRole(app, consumer.name)}`,
+        account: consumer.account,
+        events: consumer.publishes,
+      });
+    }
+    const account = stack.account;
+    const policyProps = {
+      eventBusArn: this.eventBusArn,
+      eventBusName: busName,
+      // Same-account publishers are recognised by name; each is confined by its own IAM policy and
+      // permissions boundary, so the bus policy does not grow with their number.
+      publisherPatterns: [
+        `arn:${partition}:iam::${account}:role/${names.publisherRole(app, '*')}`,
+        `arn:${partition}:iam::${account}:role/${names.consumerRole(app, '*')}`,
+      ],
+      externalPublishers: external,
+      ruleManagers: this.ruleManagers,
+      consumerDeployers: props.consumerDeploymentRoles
+        ? {
+            principalPattern: `arn:${partition}:iam::${account}:role/${names.consumerDeploymentRole(app, '*')}`,
+            ruleNamePattern: names.consumerPrefix(app, `\${aws:PrincipalTag/${CONSUMER_TAG_KEY}}`),
+          }
+        : undefined,
+    };
 
-    // The policy grows with the catalog and with publishing consumers added after this
-    // constructor, so its size is checked at synthesis, before EventBridge would reject it.
-    // (The key policy grows too, but the stack reaches CloudFormation's 500-resource limit, at
-    // about 23 consumers, long before the 32 KB key-policy limit.)
+    // The policy's size is checked at synthesis, before EventBridge would reject it.
     const busPolicyLimit = props.busPolicySizeLimit ?? DEFAULT_BUS_POLICY_SIZE_LIMIT;
     this.node.addValidation({
       validate: () => {
@@ -277,122 +272,46 @@ export class EventRouter extends Construct {
         const busPolicy = estimatedPolicySize(this, this.renderResourcePolicy());
         if (busPolicy > busPolicyLimit) {
           errors.push(
-            `The bus policy would be up to ${busPolicy} characters, over the ${busPolicyLimit}-character limit ('busPolicySizeLimit', EventBridge quota "Event bus policy size"): merge publishers' sources or raise the quota and the prop`,
+            `The bus policy would be up to ${busPolicy} characters, over the ${busPolicyLimit}-character limit ('busPolicySizeLimit', EventBridge quota "Event bus policy size"): merge publishers in other accounts or raise the quota and the prop`,
           );
         }
         return errors;
       },
     });
+    this.renderResourcePolicy = () => renderBusPolicy(this, policyProps);
 
     const cfnBus = this.eventBus.node.defaultChild as events.CfnEventBus;
-    // Rendered late so that consumers registered after this constructor are included.
     cfnBus.policy = Lazy.any({ produce: () => this.renderResourcePolicy().toJSON() });
   }
 
   /**
-   * Lets `role` publish exactly `events` to this bus: IAM statements with `events:source` and
-   * `events:detail-type` conditions (set operators, see `allowEventsCondition`), plus the bus
-   * policy's allow list and deny statements. Publisher roles and publishing consumers both get
-   * their grants here.
+   * Lets `grantee` publish exactly `events` to this bus: IAM statements with `events:source` and
+   * `events:detail-type` conditions (set operators, see `allowEventsCondition`). The bus policy
+   * admits same-account principals named by the app's naming policy; a grantee named otherwise
+   * is still refused by the bus.
    */
-  public grantPublish(name: string, role: iam.IRole, publishes: readonly EventDefinition[]): void {
-    if (publishes.length === 0) return;
-    [...bySource(publishes)].forEach(([source, detailTypes], i) => {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          // Sids must be unique in a policy; the index keeps `a.b-c` and `a.b.c` apart.
-          sid: `PutEvents${i}${pascalCase(source)}`,
-          actions: ['events:PutEvents'],
-          resources: [this.eventBusArn],
-          conditions: allowEventsCondition(source, detailTypes),
-        }),
-      );
-    });
-    this.publishers.push({ name, principalArn: role.roleArn, events: publishes });
+  public grantPublish(grantee: iam.IGrantable, ...events: EventDefinition[]): iam.Grant {
+    return grantPublishOn(this.eventBusArn, grantee, events);
   }
 
-  /**
-   * The bus resource policy, set as the bus's `Policy` property: one document that CloudFormation
-   * applies atomically, instead of one EventBusPolicy resource per statement.
-   */
-  public renderResourcePolicy(): iam.PolicyDocument {
-    const doc = new iam.PolicyDocument();
-    const notAService = { Bool: { 'aws:PrincipalIsAWSService': 'false' } };
-    const listed = this.publishers.map((p) => p.principalArn);
-    const denyPutEvents = (sid: string, conditions: Record<string, unknown>) =>
-      doc.addStatements(
-        new iam.PolicyStatement({
-          sid,
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions: ['events:PutEvents'],
-          resources: [this.eventBusArn],
-          conditions,
-        }),
-      );
-    // Service principals are exempt: archive replays are put on the bus by EventBridge itself,
-    // and a Deny for Principal * would otherwise block them.
-    denyPutEvents(
-      'DenyPutEventsFromUnlistedPrincipals',
-      listed.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': listed }, ...notAService } : notAService,
-    );
-    for (const p of this.publishers) {
-      const sources = bySource(p.events);
-      const id = pascalCase(p.name);
-      // Belt and braces: even if a listed publisher's IAM policy were widened, the bus refuses
-      // events outside its catalog entry. One statement per source keeps source/detail-type
-      // pairs exact instead of allowing their cross product.
-      denyPutEvents(`DenyOtherSourcesFrom${id}`, {
-        ArnLike: { 'aws:PrincipalArn': p.principalArn },
-        // Multivalued key: see allowEventsCondition.
-        'ForAnyValue:StringNotEquals': { 'events:source': [...sources.keys()] },
-      });
-      [...sources.entries()].forEach(([source, detailTypes], i) => {
-        denyPutEvents(`DenyOtherDetailTypesFrom${id}${i}`, {
-          ArnLike: { 'aws:PrincipalArn': p.principalArn },
-          'ForAnyValue:StringEquals': { 'events:source': source },
-          'ForAnyValue:StringNotEquals': { 'events:detail-type': detailTypes },
-        });
-      });
-      const account = p.account;
-      if (account !== undefined) {
-        // Another account needs an Allow here as well as in its own IAM policies.
-        [...sources.entries()].forEach(([source, detailTypes], i) => {
-          doc.addStatements(
-            new iam.PolicyStatement({
-              sid: `AllowPutEventsFrom${id}${i}`,
-              principals: [new iam.AccountPrincipal(account)],
-              actions: ['events:PutEvents'],
-              resources: [this.eventBusArn],
-              conditions: allowEventsCondition(source, detailTypes),
-            }),
-          );
-        });
-      }
-    }
-    doc.addStatements(
-      new iam.PolicyStatement({
-        sid: 'DenySubscribingToAllButDeploymentRoles',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: [...SUBSCRIBE_ACTIONS],
-        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: `${this.eventBusName}/*` })],
-        conditions: { ArnNotLike: { 'aws:PrincipalArn': this.ruleManagers }, ...notAService },
-      }),
-    );
-    return doc;
-  }
+  /** The bus resource policy, set as the bus's `Policy` property (one document, applied atomically). */
+  public renderResourcePolicy: () => iam.PolicyDocument;
 }
 
-/** Groups events by source: `source -> detail-types`, in catalog order. */
-export function bySource(list: readonly EventDefinition[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of list) {
-    const types = out.get(e.source) ?? [];
-    if (!types.includes(e.detailType)) types.push(e.detailType);
-    out.set(e.source, types);
-  }
-  return out;
+/** IAM statements letting `grantee` publish exactly `events` to the bus `busArn`, as one Grant. */
+export function grantPublishOn(busArn: string, grantee: iam.IGrantable, events: readonly EventDefinition[]): iam.Grant {
+  const statements = publishStatements(busArn, events);
+  if (statements.length === 0) return iam.Grant.drop(grantee, 'publish no events');
+  return statements
+    .map((statement) =>
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: statement.actions,
+        resourceArns: statement.resources,
+        conditions: statement.conditions,
+      }),
+    )
+    .reduce((a, b) => a.combine(b));
 }
 
 /** The whole EventBridge event as JSON Schema draft 4, with the catalog's detail schema inside. */
@@ -417,6 +336,6 @@ export function eventEnvelopeSchema(event: EventDefinition): Record<string, unkn
       'detail-type': { type: 'string', enum: [event.detailType] },
       detail: detail,
     },
-    'x-loan-events-version': event.version,
+    'x-event-version': event.version,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Alarms on every place an event can get stuck or be lost, sent to an encrypted SNS topic, and a
- * dashboard of the flow per consumer.
+ * Alarms on every place an event can get stuck or be lost, sent to an encrypted SNS topic, and
+ * dashboards of the flow. The router stack owns the topic and watches the bus; each consumer
+ * stack watches its own rule, queues and function and notifies the topic by its deterministic ARN.
  */
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,259 +15,28 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BufferedConsumer } from './buffered-consumer';
 import { checkLength } from './defaults';
-import { EventRouter } from './event-router';
 
-export interface ObservabilityProps {
-  /** Key for the alarm topic. */
-  readonly encryptionKey: kms.IKey;
-  /** The router whose bus-level dead-letter queue is watched. */
-  readonly router: EventRouter;
-  /** The consumers whose rule, queues and function are watched. */
-  readonly consumers: readonly BufferedConsumer[];
-  /**
-   * Email address subscribed to the alarm topic (the recipient must confirm the subscription).
-   * @default - no subscription; subscribe your paging tool to the `AlarmTopicArn` output
-   */
-  readonly alarmEmail?: string;
-  /**
-   * Age of the oldest message in a buffer queue above which consumers are falling behind.
-   * @default Duration.minutes(5)
-   */
-  readonly maxMessageAge?: Duration;
-  /**
-   * The trail's CloudWatch Logs group. When given, EventBridge calls that were denied (someone
-   * publishing outside their grant, or touching rules) raise an alarm.
-   * @default - no audit alarm (e.g. with an organisation trail)
-   */
-  readonly auditLogGroup?: logs.ILogGroup;
-
-  /**
-   * Name of the dashboard.
-   * @default - `<stack name>-flow`
-   */
-  readonly dashboardName?: string;
-}
-
-export class Observability extends Construct {
-  /** Encrypted topic every alarm notifies, on ALARM and on OK. */
-  public readonly alarmTopic: sns.Topic;
-  /** Every alarm, by construct id (e.g. `UnderwritingDeadLetterQueueAlarm`). */
+/** Creates alarms that notify `topic` on ALARM and on OK, and keeps them by id. */
+class AlarmFactory {
   public readonly alarms: Record<string, cloudwatch.Alarm> = {};
-  /** The flow dashboard. */
-  public readonly dashboard: cloudwatch.Dashboard;
+  constructor(
+    private readonly scope: Construct,
+    private readonly topic: sns.ITopic,
+  ) {}
 
-  constructor(scope: Construct, id: string, props: ObservabilityProps) {
-    super(scope, id);
-    const stack = Stack.of(this);
-    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-      throw new Error(`'alarmEmail' must be an email address (given '${props.alarmEmail}')`);
-    }
-    const maxAge = props.maxMessageAge ?? Duration.minutes(5);
-    if (maxAge.toSeconds() < 60) {
-      throw new Error(`'maxMessageAge' must be at least 1 minute (given ${maxAge.toHumanString()})`);
-    }
-    const topicName = `${stack.stackName}-alarms`;
-    checkLength('topicName', topicName, 256);
-    const topicArn = stack.formatArn({ service: 'sns', resource: topicName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
-
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      topicName,
-      masterKey: props.encryptionKey,
-      enforceSSL: true,
-    });
-    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    const fromOwnAlarms = {
-      StringEquals: { 'aws:SourceAccount': stack.account },
-      ArnLike: {
-        'aws:SourceArn': stack.formatArn({
-          service: 'cloudwatch',
-          resource: 'alarm',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      },
-    };
-    // Alarms publish to an encrypted topic only if CloudWatch may use the key for that topic.
-    // Scoped by the topic's encryption context, which SNS always sends; the alarm-source
-    // conditions sit on the topic policy, where CloudWatch documents them, so a missing context
-    // key can never silence every alarm at once.
-    // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
-    props.encryptionKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToEncryptForAlarmTopic',
-        principals: [cloudwatchPrincipal],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
-      }),
-    );
-    this.alarmTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowOwnAlarmsToPublish',
-        principals: [cloudwatchPrincipal],
-        actions: ['sns:Publish'],
-        resources: [this.alarmTopic.topicArn],
-        conditions: fromOwnAlarms,
-      }),
-    );
-    if (props.alarmEmail) {
-      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    }
-
-    const busName = props.router.eventBusName;
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? `${stack.stackName}-flow`,
-      defaultInterval: Duration.hours(3),
-    });
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: `# ${busName}\nPer consumer: rule -> buffer queue -> function -> dead-letter queues. Any DLQ above zero is an alarm.`,
-        width: 24,
-        height: 2,
-      }),
-    );
-
-    for (const c of props.consumers) {
-      const name = c.node.id;
-      const ruleMetric = (metricName: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/Events',
-          metricName,
-          dimensionsMap: { EventBusName: busName, RuleName: c.rule.ruleName },
-          statistic: 'Sum',
-          period: Duration.minutes(1),
-        });
-      this.dlqAlarm(
-        `${name}DeadLetterQueueAlarm`,
-        c.deadLetterQueue,
-        `${name}: messages the function failed maxReceiveCount times. Inspect, fix, then redrive.`,
-      );
-      this.dlqAlarm(
-        `${name}DeliveryDeadLetterQueueAlarm`,
-        c.deliveryDeadLetterQueue,
-        `${name}: events EventBridge could not deliver to the buffer queue. Check queue policy and key policy, then redrive.`,
-      );
-      this.alarm(
-        `${name}QueueAgeAlarm`,
-        c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
-        {
-          threshold: maxAge.toSeconds(),
-          evaluationPeriods: 5,
-          description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
-        },
-      );
-      this.alarm(`${name}FunctionErrorsAlarm`, c.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }), {
-        threshold: 0,
-        description: `${name}: the function threw (whole batch retried). Check its logs.`,
-      });
-      this.alarm(`${name}FunctionThrottlesAlarm`, c.function.metricThrottles({ statistic: 'Sum', period: Duration.minutes(1) }), {
-        threshold: 0,
-        description: `${name}: invocations throttled. Check account concurrency and the event source maxConcurrency.`,
-      });
-      this.alarm(`${name}RuleFailedInvocationsAlarm`, ruleMetric('FailedInvocations'), {
-        threshold: 0,
-        description: `${name}: EventBridge failed to deliver to the buffer queue (retrying). Check queue and key policies.`,
-      });
-      this.alarm(`${name}RuleDeadLetterFailuresAlarm`, ruleMetric('InvocationsFailedToBeSentToDlq'), {
-        threshold: 0,
-        description: `${name}: EventBridge could not even write to the delivery DLQ: events are being dropped. Fix the DLQ policy or key now.`,
-      });
-
-      this.dashboard.addWidgets(
-        new cloudwatch.TextWidget({ markdown: `## ${c.function.functionName}`, width: 24, height: 1 }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: rule`,
-          left: [
-            ruleMetric('MatchedEvents'),
-            ruleMetric('Invocations'),
-            ruleMetric('FailedInvocations'),
-            ruleMetric('InvocationsSentToDlq'),
-          ],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: buffer queue`,
-          left: [
-            c.queue.metricNumberOfMessagesSent({ period: Duration.minutes(1) }),
-            c.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-          ],
-          right: [c.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: function`,
-          left: [
-            c.function.metricInvocations({ period: Duration.minutes(1) }),
-            c.function.metricErrors({ period: Duration.minutes(1) }),
-            c.function.metricThrottles({ period: Duration.minutes(1) }),
-          ],
-          right: [c.function.metricDuration({ period: Duration.minutes(1), statistic: 'p99' })],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: dead-letter queues`,
-          left: [
-            c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-              period: Duration.minutes(1),
-              statistic: 'Maximum',
-              label: 'redrive DLQ',
-            }),
-            c.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-              period: Duration.minutes(1),
-              statistic: 'Maximum',
-              label: 'delivery DLQ',
-            }),
-          ],
-          width: 6,
-        }),
-      );
-    }
-    if (props.auditLogGroup) {
-      // Request-level denials carry an errorCode such as AccessDeniedException in CloudTrail.
-      const filter = new logs.MetricFilter(this, 'DeniedEventBridgeCallsFilter', {
-        logGroup: props.auditLogGroup,
-        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }'),
-        metricNamespace: 'LoanEvents/Audit',
-        metricName: 'DeniedEventBridgeCalls',
-        metricValue: '1',
-        defaultValue: 0,
-      });
-      this.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
-        threshold: 0,
-        description:
-          'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
-      });
-    }
-    this.dlqAlarm(
-      'BusDeadLetterQueueAlarm',
-      props.router.deadLetterQueue,
-      'Events the bus could not encrypt or decrypt (KMS errors). Check the key state and key policy, then redrive.',
-    );
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Bus dead-letter queue (KMS errors)',
-        left: [
-          props.router.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        ],
-        width: 12,
-      }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12 }),
-    );
-  }
-
-  private dlqAlarm(id: string, queue: sqs.IQueue, description: string): cloudwatch.Alarm {
+  public dlq(id: string, queue: sqs.IQueue, description: string): cloudwatch.Alarm {
     return this.alarm(id, queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }), {
       threshold: 0,
       description,
     });
   }
 
-  private alarm(
+  public alarm(
     id: string,
     metric: cloudwatch.IMetric,
     opts: { threshold: number; description: string; evaluationPeriods?: number },
   ): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
+    const alarm = new cloudwatch.Alarm(this.scope, id, {
       metric,
       threshold: opts.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -274,9 +44,286 @@ export class Observability extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: opts.description,
     });
-    alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
-    alarm.addOkAction(new actions.SnsAction(this.alarmTopic));
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
     this.alarms[id] = alarm;
     return alarm;
+  }
+}
+
+/**
+ * An encrypted alarm topic that only this account's CloudWatch alarms may publish to. Scoped on
+ * the key by the topic's encryption context, which SNS always sends; the alarm-source conditions
+ * sit on the topic policy, where CloudWatch documents them, so a missing context key can never
+ * silence every alarm at once.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+ */
+export function alarmTopic(
+  scope: Construct,
+  id: string,
+  props: { topicName: string; encryptionKey: kms.IKey; alarmEmail?: string },
+): sns.Topic {
+  const stack = Stack.of(scope);
+  if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+    throw new Error(`'alarmEmail' must be an email address (given '${props.alarmEmail}')`);
+  }
+  checkLength('topicName', props.topicName, 256);
+  const topicArn = stack.formatArn({ service: 'sns', resource: props.topicName, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+  const topic = new sns.Topic(scope, id, { topicName: props.topicName, masterKey: props.encryptionKey, enforceSSL: true });
+  const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+  props.encryptionKey.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToEncryptForAlarmTopic',
+      principals: [cloudwatchPrincipal],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': topicArn } },
+    }),
+  );
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowOwnAlarmsToPublish',
+      principals: [cloudwatchPrincipal],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }),
+  );
+  if (props.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+  return topic;
+}
+
+export interface RouterObservabilityProps {
+  /** Key for the alarm topic. */
+  readonly encryptionKey: kms.IKey;
+  /** Name of the shared alarm topic, which consumer stacks notify by ARN. */
+  readonly topicName: string;
+  /** Name of the bus, for the dashboard. */
+  readonly eventBusName: string;
+  /** The bus-level dead-letter queue (KMS errors). */
+  readonly busDeadLetterQueue: sqs.IQueue;
+  /**
+   * Email address subscribed to the alarm topic (the recipient must confirm the subscription).
+   * @default - no subscription; subscribe your paging tool to the `AlarmTopicArn` output
+   */
+  readonly alarmEmail?: string;
+  /**
+   * The trail's CloudWatch Logs group. When given, EventBridge calls that were denied (someone
+   * publishing outside their grant, or touching rules) raise an alarm.
+   * @default - no audit alarm (e.g. with an organisation trail)
+   */
+  readonly auditLogGroup?: logs.ILogGroup;
+  /** Namespace of the audit metric. */
+  readonly metricsNamespace: string;
+  /** @default - `<stack name>-flow` */
+  readonly dashboardName?: string;
+}
+
+/** The shared alarm topic, the bus's alarms and its dashboard (router stack). */
+export class RouterObservability extends Construct {
+  /** Encrypted topic every alarm of the app notifies, on ALARM and on OK. */
+  public readonly alarmTopic: sns.Topic;
+  /** Every alarm, by construct id (e.g. `BusDeadLetterQueueAlarm`). */
+  public readonly alarms: Record<string, cloudwatch.Alarm>;
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: RouterObservabilityProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.alarmTopic = alarmTopic(this, 'AlarmTopic', {
+      topicName: props.topicName,
+      encryptionKey: props.encryptionKey,
+      alarmEmail: props.alarmEmail,
+    });
+    const alarms = new AlarmFactory(this, this.alarmTopic);
+    this.alarms = alarms.alarms;
+    if (props.auditLogGroup) {
+      // Request-level denials carry an errorCode such as AccessDeniedException in CloudTrail.
+      const filter = new logs.MetricFilter(this, 'DeniedEventBridgeCallsFilter', {
+        logGroup: props.auditLogGroup,
+        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }'),
+        metricNamespace: `${props.metricsNamespace}/Audit`,
+        metricName: 'DeniedEventBridgeCalls',
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      alarms.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
+        threshold: 0,
+        description:
+          'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
+      });
+    }
+    alarms.dlq(
+      'BusDeadLetterQueueAlarm',
+      props.busDeadLetterQueue,
+      'Events the bus could not encrypt or decrypt (KMS errors). Check the key state and key policy, then redrive.',
+    );
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName ?? `${stack.stackName}-flow`,
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ${props.eventBusName}\nEach consumer has a dashboard of its own: rule -> buffer queue -> function -> dead-letter queues.`,
+        width: 24,
+        height: 2,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Bus dead-letter queue (KMS errors)',
+        left: [props.busDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })],
+        width: 12,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12 }),
+    );
+  }
+}
+
+export interface ConsumerObservabilityProps {
+  /** The consumer to watch. */
+  readonly consumer: BufferedConsumer;
+  /** Name of the bus (rule metrics are dimensioned by it). */
+  readonly eventBusName: string;
+  /** The topic alarms notify: the shared one by ARN, or one of the consumer's own in another account. */
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * Age of the oldest message in a buffer queue above which the consumer is falling behind.
+   * @default Duration.minutes(5)
+   */
+  readonly maxMessageAge?: Duration;
+  /** @default - `<consumer prefix>-flow` */
+  readonly dashboardName: string;
+}
+
+/** Alarms and a dashboard of one consumer (consumer stack). */
+export class ConsumerObservability extends Construct {
+  public readonly alarms: Record<string, cloudwatch.Alarm>;
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ConsumerObservabilityProps) {
+    super(scope, id);
+    const c = props.consumer;
+    const maxAge = props.maxMessageAge ?? Duration.minutes(5);
+    if (maxAge.toSeconds() < 60) {
+      throw new Error(`'maxMessageAge' must be at least 1 minute (given ${maxAge.toHumanString()})`);
+    }
+    const alarms = new AlarmFactory(this, props.alarmTopic);
+    this.alarms = alarms.alarms;
+    const name = c.node.id;
+    const ruleMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { EventBusName: props.eventBusName, RuleName: c.names.rule },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+    alarms.dlq(
+      `${name}DeadLetterQueueAlarm`,
+      c.deadLetterQueue,
+      `${name}: messages the function failed maxReceiveCount times. Inspect, fix, then redrive.`,
+    );
+    if (c.deliveryDeadLetterQueue) {
+      alarms.dlq(
+        `${name}DeliveryDeadLetterQueueAlarm`,
+        c.deliveryDeadLetterQueue,
+        `${name}: events EventBridge could not deliver to the buffer queue. Check queue policy and key policy, then redrive.`,
+      );
+    }
+    alarms.alarm(
+      `${name}QueueAgeAlarm`,
+      c.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      {
+        threshold: maxAge.toSeconds(),
+        evaluationPeriods: 5,
+        description: `${name}: oldest buffered message older than ${maxAge.toHumanString()} for 5 minutes. The consumer is failing or too slow.`,
+      },
+    );
+    alarms.alarm(`${name}FunctionErrorsAlarm`, c.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }), {
+      threshold: 0,
+      description: `${name}: the function threw (whole batch retried). Check its logs.`,
+    });
+    alarms.alarm(`${name}FunctionThrottlesAlarm`, c.function.metricThrottles({ statistic: 'Sum', period: Duration.minutes(1) }), {
+      threshold: 0,
+      description: `${name}: invocations throttled. Check account concurrency and the event source maxConcurrency.`,
+    });
+    // Rule metrics are published in the bus's account: a remote consumer's subscription stack watches them.
+    if (c.rule) {
+      alarms.alarm(`${name}RuleFailedInvocationsAlarm`, ruleMetric('FailedInvocations'), {
+        threshold: 0,
+        description: `${name}: EventBridge failed to deliver to the buffer queue (retrying). Check queue and key policies.`,
+      });
+      alarms.alarm(`${name}RuleDeadLetterFailuresAlarm`, ruleMetric('InvocationsFailedToBeSentToDlq'), {
+        threshold: 0,
+        description: `${name}: EventBridge could not even write to the delivery DLQ: events are being dropped. Fix the DLQ policy or key now.`,
+      });
+    }
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
+    const dlqs = [
+      c.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+        label: 'redrive DLQ',
+      }),
+      ...(c.deliveryDeadLetterQueue
+        ? [
+            c.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period: Duration.minutes(1),
+              statistic: 'Maximum',
+              label: 'delivery DLQ',
+            }),
+          ]
+        : []),
+    ];
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: `## ${c.names.function}`, width: 24, height: 1 }),
+      ...(c.rule
+        ? [
+            new cloudwatch.GraphWidget({
+              title: `${name}: rule`,
+              left: [
+                ruleMetric('MatchedEvents'),
+                ruleMetric('Invocations'),
+                ruleMetric('FailedInvocations'),
+                ruleMetric('InvocationsSentToDlq'),
+              ],
+              width: 6,
+            }),
+          ]
+        : []),
+      new cloudwatch.GraphWidget({
+        title: `${name}: buffer queue`,
+        left: [
+          c.queue.metricNumberOfMessagesSent({ period: Duration.minutes(1) }),
+          c.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        ],
+        right: [c.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: function`,
+        left: [
+          c.function.metricInvocations({ period: Duration.minutes(1) }),
+          c.function.metricErrors({ period: Duration.minutes(1) }),
+          c.function.metricThrottles({ period: Duration.minutes(1) }),
+        ],
+        right: [c.function.metricDuration({ period: Duration.minutes(1), statistic: 'p99' })],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({ title: `${name}: dead-letter queues`, left: dlqs, width: 6 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }),
+    );
   }
 }

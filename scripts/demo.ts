@@ -7,11 +7,12 @@
  *
  * Options: --port <n> (default 4566; 0 = any free port), --exit, --quiet.
  */
+import { app } from '../catalog';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LoanApplicationSubmitted, underwriting } from '../catalog/loans';
-import type { DataOf } from '../catalog/define';
+import type { DataOf } from '../sdk/catalog';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { VirtualClock, driveWhenIdle } from '../runtime/clock';
 import { runtimeActivity } from '../runtime/stream';
@@ -105,7 +106,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const eventBridge = new EventBridgeClient(client);
     const sqs = new SQSClient(client);
     const dynamodb = new DynamoDBClient(client);
-    const publisher = new EventPublisher({ eventBusName: 'loan-events', client: eventBridge });
+    const publisher = new EventPublisher({ eventBusName: app.eventBusName, catalog: app.catalog, client: eventBridge });
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
 
     say(`\n== Demo: publishing to ${runtime.endpoint} (AWS_ENDPOINT_URL=${runtime.endpoint} works for the AWS CLI and SDK)`);

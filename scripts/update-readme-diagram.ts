@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (check) {
-    process.stderr.write('README diagram is out of date: run npx tsx scripts/update-readme-diagram.ts\n');
+    process.stderr.write('README diagram is out of date: regenerate it with npm run diagram\n');
     return 1;
   }
   writeFileSync(readmePath, replaceDiagram(readme, block));

@@ -25,3 +25,4 @@ export {
 } from './limits';
 export { EventTooLargeError, EventValidationError, InvalidOptionError, PublishFailedError } from './errors';
 export { currentCorrelation, runWithCorrelation, type CorrelationContext } from './correlation';
+export * from './catalog';

@@ -6,8 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { DataOf, EventCatalog, EventDefinition, EventMetadata } from '../catalog/define';
-import { loanCatalog } from '../catalog/loans';
+import type { DataOf, EventCatalog, EventDefinition, EventMetadata } from './catalog';
 import { currentCorrelation, type CorrelationContext } from './correlation';
 import { EventTooLargeError, EventValidationError, InvalidOptionError, PublishFailedError } from './errors';
 import { PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, RETRYABLE_ENTRY_ERROR_CODES, entrySize, packEntries } from './limits';
@@ -60,8 +59,8 @@ export interface EventPublisherOptions {
    *   (including AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EVENTBRIDGE)
    */
   readonly client?: EventBridgeClient;
-  /** Catalog whose schemas events are validated against. @default - the loan catalog */
-  readonly catalog?: EventCatalog;
+  /** Catalog whose schemas events are validated against (an app definition's `catalog`). */
+  readonly catalog: EventCatalog;
   /** PutEvents requests in flight at once. Valid Range: 1 to 100. @default 4 */
   readonly maxConcurrency?: number;
   /**
@@ -154,7 +153,12 @@ export class EventPublisher {
     }
     this.eventBusName = options.eventBusName;
     this.client = options.client ?? new EventBridgeClient({});
-    const catalog = options.catalog ?? loanCatalog;
+    const catalog = options.catalog;
+    if (!catalog || !Array.isArray(catalog.events)) {
+      throw new InvalidOptionError(
+        "Invalid catalog, please pass the catalog events are validated against (e.g. your app definition's catalog)",
+      );
+    }
     this.definitions = new Map(catalog.events.map((e) => [`${e.source}|${e.detailType}`, e]));
     this.maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 4, 1, 100);
     this.maxAttempts = checkInteger('maxAttempts', options.maxAttempts ?? 8, 1, 20);

@@ -4,10 +4,29 @@
  * retries of failed entries only. Prints each event's id or error.
  */
 import type { Command } from 'commander';
-import { EventPublisher, EventTooLargeError, EventValidationError, InvalidOptionError, type PublishEntry } from '../../sdk';
+import { join } from 'path';
+import {
+  EventPublisher,
+  EventTooLargeError,
+  EventValidationError,
+  InvalidOptionError,
+  type EventCatalog,
+  type PublishEntry,
+} from '../../sdk';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, parseJson, parseJsonLines, readJsonObject, readJsonText } from '../input';
 import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
+import { PROJECT_ROOT } from '../../assembly';
+
+/**
+ * The project's catalog, loaded by path: the framework imports nothing from the example app, and
+ * the CLI will take the app definition as an option.
+ */
+async function projectCatalog(): Promise<EventCatalog> {
+  const mod = (await import(join(PROJECT_ROOT, 'catalog'))) as { app?: { catalog: EventCatalog } };
+  if (!mod.app) throw new UsageError(`${join(PROJECT_ROOT, 'catalog')} exports no 'app' definition`);
+  return mod.app.catalog;
+}
 
 interface PublishOptions {
   source?: string;
@@ -120,6 +139,7 @@ Examples:
         let publisher: EventPublisher;
         try {
           publisher = new EventPublisher({
+            catalog: await projectCatalog(),
             eventBusName: bus,
             client: aws.eventBridge,
             maxConcurrency: o.concurrency,

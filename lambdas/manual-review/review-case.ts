@@ -4,7 +4,7 @@
  * here; this code does not filter again.
  */
 import { randomUUID } from 'node:crypto';
-import type { DataOf } from '../../catalog/define';
+import type { DataOf } from '../../sdk/catalog';
 import type { LoanApplicationSubmitted } from '../../catalog/loans';
 import type { ConsumedEvent } from '../../sdk/consumer';
 import type { StateTable } from '../../sdk/consumer/state';

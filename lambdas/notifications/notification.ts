@@ -4,7 +4,7 @@
  * the decision, so it is tested without AWS.
  */
 import { randomUUID } from 'node:crypto';
-import type { DataOf } from '../../catalog/define';
+import type { DataOf } from '../../sdk/catalog';
 import { ApplicantNotified, type LoanApplicationApproved, type LoanApplicationRejected } from '../../catalog/loans';
 import type { EventPublisher } from '../../sdk';
 import type { ConsumedEvent } from '../../sdk/consumer';

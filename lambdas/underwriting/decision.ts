@@ -10,7 +10,7 @@
  * Approved applications get a rate from the credit-score tier plus the purpose's margin,
  * and a fixed monthly payment from the standard annuity formula.
  */
-import type { DataOf } from '../../catalog/define';
+import type { DataOf } from '../../sdk/catalog';
 import type { LoanApplicationSubmitted, REJECTION_REASONS } from '../../catalog/loans';
 
 export type Application = DataOf<typeof LoanApplicationSubmitted>;

@@ -1,5 +1,5 @@
 /** Route handler: decide a submitted application and publish the decision. */
-import type { DataOf } from '../../catalog/define';
+import type { DataOf } from '../../sdk/catalog';
 import { LoanApplicationApproved, LoanApplicationRejected, type LoanApplicationSubmitted } from '../../catalog/loans';
 import type { EventPublisher } from '../../sdk';
 import type { ConsumedEvent } from '../../sdk/consumer';

@@ -18,8 +18,7 @@ import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { findEvent, type DataOf, type EventCatalog, type EventDefinition, type EventMetadata } from '../../catalog/define';
-import { loanCatalog } from '../../catalog/loans';
+import { findEvent, type DataOf, type EventCatalog, type EventDefinition, type EventMetadata } from '../catalog';
 import { runWithCorrelation } from '../correlation';
 import { InvalidOptionError } from '../errors';
 
@@ -107,13 +106,13 @@ export interface ConsumerOptions {
   readonly name?: string;
   /** One route per event type the consumer subscribes to. */
   readonly routes: readonly Route[];
-  /** Catalog the consumer is checked against and events are validated with. @default - the loan catalog */
-  readonly catalog?: EventCatalog;
+  /** Catalog the consumer is checked against and events are validated with (an app definition's `catalog`). */
+  readonly catalog: EventCatalog;
   /** Idempotency settings. It cannot be switched off: SQS delivers at least once. */
   readonly idempotency?: IdempotencyOptions;
   /** @default - a Logger for the consumer's service name, level from POWERTOOLS_LOG_LEVEL */
   readonly logger?: Logger;
-  /** @default - Metrics in the POWERTOOLS_METRICS_NAMESPACE namespace */
+  /** @default - Metrics in the POWERTOOLS_METRICS_NAMESPACE namespace (the stack sets the app's metricsNamespace) */
   readonly metrics?: Metrics;
 }
 
@@ -167,7 +166,10 @@ function checkRoutes(name: string, routes: readonly Route[], catalog: EventCatal
 export function createConsumer(options: ConsumerOptions): Consumer {
   const name = options.name ?? process.env.CONSUMER_NAME;
   if (!name) throw new InvalidOptionError('Consumer name missing: pass `name` or set CONSUMER_NAME');
-  const catalog = options.catalog ?? loanCatalog;
+  const catalog = options.catalog;
+  if (!catalog || !Array.isArray(catalog.consumers)) {
+    throw new InvalidOptionError(`Consumer '${name}' needs its catalog: pass the app definition's catalog as 'catalog'`);
+  }
   checkRoutes(name, options.routes, catalog);
   const routes = new Map(options.routes.map((r) => [`${r.event.source}|${r.event.detailType}`, r]));
 
@@ -187,7 +189,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     options.metrics ??
     new Metrics({
       serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? name,
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'LoanEvents',
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE,
     });
   const processor = new BatchProcessor(EventType.SQS);
 

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import {
   ApplicantNotified,
   catalog,
+  LoanApplicationApproved,
+  LoanApplicationRejected,
+  LoanApplicationSubmitted,
+  MANUAL_REVIEW_THRESHOLD,
+} from '../../catalog';
+import {
   consumerPattern,
   defineCatalog,
   defineConsumer,
@@ -9,12 +15,8 @@ import {
   definePublisher,
   detailJsonSchema,
   findEvent,
-  LoanApplicationApproved,
-  LoanApplicationRejected,
-  LoanApplicationSubmitted,
-  MANUAL_REVIEW_THRESHOLD,
   on,
-} from '../../catalog';
+} from '../../sdk/catalog';
 
 const Ping = defineEvent({
   source: 'com.example.test',

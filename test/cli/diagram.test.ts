@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('diagram', () => {
-  test('the README diagram is the output of diagram for the synthesized app (run scripts/update-readme-diagram.ts if this fails)', () => {
+  test('the README diagram is the output of diagram for the synthesized app (if this fails, regenerate it: npm run diagram)', () => {
     const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
     expect(extractDiagram(readme)).toBe(readmeDiagramBlock(renderMermaid(topology, { stack: 'LoanEvents' })));
   });

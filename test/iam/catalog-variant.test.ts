@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import { z } from 'zod';
-import { defineCatalog, defineConsumer, defineEvent, on } from '../../catalog/define';
+import { defineCatalog, defineConsumer, defineEvent, on } from '../../sdk/catalog';
 import { ApplicantNotified, intakePublisher, LoanApplicationRejected, loanCatalog, underwriting } from '../../catalog/loans';
 import { buildMatrix } from './support/matrix';
 import { loadTopology } from './support/stack';
@@ -43,6 +43,7 @@ const topology = loadTopology({
   deploymentRoleArns: [deployer],
   ruleManagerArns: [operator],
   existingTrail: true,
+  consumerDeploymentRoles: true,
 });
 const cases = buildMatrix(topology);
 
@@ -61,6 +62,12 @@ describe('the matrix of the variant', () => {
     expect(topology.deploymentRoleArns).toEqual([deployer]);
     expect(cases.filter((c) => c.request.principal === operator && c.expect === 'Allowed')).toHaveLength(6);
     expect(topology.trail).toBeUndefined();
+  });
+
+  test("has rows for the consumer teams' deployment roles", () => {
+    const names = cases.map((c) => c.name);
+    expect(names).toContain("underwriting's deployment role may call events:PutRule on underwriting's rule");
+    expect(names).toContain("underwriting's deployment role may not call events:PutRule on case-auditor's rule");
   });
 });
 

@@ -1,7 +1,7 @@
 import { processPartialResponse, FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { LoanApplicationApproved, LoanApplicationSubmitted } from '../../catalog/loans';
+import { LoanApplicationApproved, LoanApplicationSubmitted, loanCatalog } from '../../catalog/loans';
 import { EventPublisher } from '../../sdk';
 import { createConsumer, route, type ConsumedEvent } from '../../sdk/consumer';
 import { submittedData, submittedEntry } from '../sdk/factories';
@@ -22,6 +22,7 @@ function testConsumer() {
   /** Application ids whose handling takes a while, to hold the idempotency record in progress. */
   const slow = new Set<string>();
   const consumer = createConsumer({
+    catalog: loanCatalog,
     name: 'test-consumer',
     routes: [
       route(LoanApplicationSubmitted, async (event) => {
@@ -214,8 +215,9 @@ describe('consumer idempotency (dynalite)', () => {
 
 describe('correlation', () => {
   test('logs the correlation id on every line of a record, and publishes responses with it and the event id as cause', async () => {
-    const publisher = new EventPublisher({ eventBusName: 'loans' });
+    const publisher = new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog });
     const consumer = createConsumer({
+      catalog: loanCatalog,
       name: 'test-consumer',
       routes: [
         route(LoanApplicationSubmitted, async (event) => {
@@ -245,11 +247,12 @@ describe('correlation', () => {
 
 describe('createConsumer', () => {
   test('refuses routes that differ from the consumer subscriptions in the catalog', () => {
-    expect(() => createConsumer({ name: 'underwriting', routes: [] })).toThrow(
+    expect(() => createConsumer({ catalog: loanCatalog, name: 'underwriting', routes: [] })).toThrow(
       `Consumer 'underwriting' subscribes to ${LoanApplicationSubmitted.source} / LoanApplicationSubmitted in the catalog but has no route for it`,
     );
     expect(() =>
       createConsumer({
+        catalog: loanCatalog,
         name: 'underwriting',
         routes: [route(LoanApplicationSubmitted, async () => undefined), route(LoanApplicationApproved, async () => undefined)],
       }),
@@ -262,7 +265,7 @@ describe('createConsumer', () => {
     const saved = process.env.IDEMPOTENCY_TABLE_NAME;
     delete process.env.IDEMPOTENCY_TABLE_NAME;
     try {
-      expect(() => createConsumer({ name: 'test-consumer', routes: [] })).toThrow(
+      expect(() => createConsumer({ catalog: loanCatalog, name: 'test-consumer', routes: [] })).toThrow(
         "Consumer 'test-consumer' needs an idempotency table: pass idempotency.tableName or set IDEMPOTENCY_TABLE_NAME",
       );
     } finally {

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { EventDefinition } from '../../catalog/define';
+import type { EventDefinition } from '../../sdk/catalog';
 import { startPutEventsServer, type PutEventsServer } from '../../sdk/testing/put-events-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -3,7 +3,8 @@ import { pascalCase } from '../../lib/defaults';
 import { BUS_ARN, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
 
 // GIVEN the default stack and one relying on an organisation trail, each built once.
-const { template } = buildStack({ alarmEmail: 'oncall@example.com' });
+const built = buildStack({ alarmEmail: 'oncall@example.com' });
+const { template } = built;
 const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EventRouterKey'), 'Arn'] };
 const TRAIL_ARN = 'arn:<Partition>:cloudtrail:<Region>:<AccountId>:trail/LoanEvents-audit';
 
@@ -120,13 +121,14 @@ describe('audit trail', () => {
 });
 
 describe('alarms', () => {
-  const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+  const routerAlarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
   const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic') };
   const alarmFor = (id: string) => resourceById(template, 'AWS::CloudWatch::Alarm', `Observability${id}Alarm`);
+  const SHARED_TOPIC = 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms';
 
-  test('every alarm notifies the topic on ALARM and on OK, and treats missing data as fine', () => {
-    expect(alarms.length).toBe(7 * loanCatalog.consumers.length + 2);
-    for (const [, alarm] of alarms) {
+  test('every router alarm notifies the topic on ALARM and on OK, and treats missing data as fine', () => {
+    expect(routerAlarms.length).toBe(2);
+    for (const [, alarm] of routerAlarms) {
       expect(alarm.AlarmActions).toEqual([topic]);
       expect(alarm.OKActions).toEqual([topic]);
       expect(alarm.TreatMissingData).toBe('notBreaching');
@@ -134,53 +136,72 @@ describe('alarms', () => {
     }
   });
 
-  test('every dead-letter queue in the stack alarms on its first visible message', () => {
-    const dlqIds = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => /DeadLetterQueue/.test(id));
-    expect(dlqIds).toHaveLength(2 * loanCatalog.consumers.length + 1);
-    for (const dlq of dlqIds) {
-      const watching = alarms.filter(
-        ([, a]) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === dlq,
-      );
-      expect({ dlq, n: watching.length }).toEqual({ dlq, n: 1 });
-      const [[, a]] = watching;
-      expect(a).toMatchObject({
-        Namespace: 'AWS/SQS',
-        Statistic: 'Maximum',
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        Period: 60,
-        EvaluationPeriods: 1,
-      });
+  test('every consumer alarm notifies the shared topic by its ARN, on ALARM and on OK', () => {
+    for (const c of loanCatalog.consumers) {
+      const alarms = resourcesOf(built.consumers[c.name]!, 'AWS::CloudWatch::Alarm');
+      expect({ c: c.name, n: alarms.length }).toEqual({ c: c.name, n: 7 });
+      for (const [, alarm] of alarms) {
+        expect(flat(alarm.AlarmActions)).toEqual([SHARED_TOPIC]);
+        expect(flat(alarm.OKActions)).toEqual([SHARED_TOPIC]);
+        expect(alarm.TreatMissingData).toBe('notBreaching');
+      }
     }
+  });
+
+  test('every dead-letter queue in every stack alarms on its first visible message', () => {
+    const all = [template, ...Object.values(built.consumers)];
+    let count = 0;
+    for (const t of all) {
+      const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
+      const dlqIds = Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => /DeadLetterQueue/.test(id));
+      count += dlqIds.length;
+      for (const dlq of dlqIds) {
+        const watching = alarms.filter(
+          ([, a]) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === dlq,
+        );
+        expect({ dlq, n: watching.length }).toEqual({ dlq, n: 1 });
+        expect(watching[0]![1]).toMatchObject({
+          Namespace: 'AWS/SQS',
+          Statistic: 'Maximum',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Period: 60,
+          EvaluationPeriods: 1,
+        });
+      }
+    }
+    expect(count).toBe(2 * loanCatalog.consumers.length + 1);
   });
 
   test.each(loanCatalog.consumers.map((c) => [c.name]))('%s: queue age, function errors and throttles, rule failures', (name) => {
     const id = pascalCase(name);
-    const queueName = { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', `${id}Queue`), 'QueueName'] };
-    expect(alarmFor(`${id}QueueAge`)).toMatchObject({
+    const t = built.consumers[name]!;
+    const consumerAlarm = (aid: string) => resourceById(t, 'AWS::CloudWatch::Alarm', `Observability${aid}Alarm`);
+    const queueName = { 'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', `${id}Queue`), 'QueueName'] };
+    expect(consumerAlarm(`${id}QueueAge`)).toMatchObject({
       MetricName: 'ApproximateAgeOfOldestMessage',
       Threshold: 300,
       Dimensions: [{ Name: 'QueueName', Value: queueName }],
     });
-    const fn = { Ref: logicalId(template, 'AWS::Lambda::Function', `${id}Function`) };
-    expect(alarmFor(`${id}FunctionErrors`)).toMatchObject({
+    const fn = { Ref: logicalId(t, 'AWS::Lambda::Function', `${id}Function`) };
+    expect(consumerAlarm(`${id}FunctionErrors`)).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Threshold: 0,
       Dimensions: [{ Name: 'FunctionName', Value: fn }],
     });
-    expect(alarmFor(`${id}FunctionThrottles`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
+    expect(consumerAlarm(`${id}FunctionThrottles`)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
     const ruleDims = [
       { Name: 'EventBusName', Value: 'loan-events' },
-      { Name: 'RuleName', Value: { Ref: logicalId(template, 'AWS::Events::Rule', `${id}Rule`) } },
+      { Name: 'RuleName', Value: `LoanEvents-${name}` },
     ];
-    expect(alarmFor(`${id}RuleFailedInvocations`)).toMatchObject({
+    expect(consumerAlarm(`${id}RuleFailedInvocations`)).toMatchObject({
       Namespace: 'AWS/Events',
       MetricName: 'FailedInvocations',
       Threshold: 0,
       Dimensions: ruleDims,
     });
-    expect(alarmFor(`${id}RuleDeadLetterFailures`)).toMatchObject({
+    expect(consumerAlarm(`${id}RuleDeadLetterFailures`)).toMatchObject({
       Namespace: 'AWS/Events',
       MetricName: 'InvocationsFailedToBeSentToDlq',
       Threshold: 0,
@@ -235,7 +256,7 @@ describe('alarms', () => {
   test('with an organisation trail there is no audit log group to watch, so no audit alarm', () => {
     const { template: t } = buildStack({ existingTrail: true });
     t.resourceCountIs('AWS::Logs::MetricFilter', 0);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 7 * loanCatalog.consumers.length + 1);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1);
   });
 
   test('alarmEmail subscribes that address to the topic', () => {
@@ -248,14 +269,15 @@ describe('alarms', () => {
 });
 
 describe('dashboard and outputs', () => {
-  test('the dashboard shows rule, buffer, function and DLQs for every consumer', () => {
-    const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
-    const body = JSON.stringify(dashboard.DashboardBody);
+  test("each consumer's dashboard shows its rule, buffer, function and DLQs; the router's shows the bus", () => {
+    const bodyOf = (t: typeof template) =>
+      JSON.stringify((resourcesOf(t, 'AWS::CloudWatch::Dashboard') as [[string, any]])[0][1].DashboardBody);
     for (const c of loanCatalog.consumers) {
       const id = pascalCase(c.name);
+      const body = bodyOf(built.consumers[c.name]!);
       for (const title of ['rule', 'buffer queue', 'function', 'dead-letter queues']) expect(body).toContain(`${id}: ${title}`);
     }
-    expect(body).toContain('Bus dead-letter queue');
+    expect(bodyOf(template)).toContain('Bus dead-letter queue');
   });
 
   test('outputs the bus name and ARN, and each publisher role ARN', () => {

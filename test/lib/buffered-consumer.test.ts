@@ -1,17 +1,15 @@
-import { consumerPattern, ConsumerDefinition } from '../../catalog/define';
+import { consumerPattern, ConsumerDefinition } from '../../sdk/catalog';
 import { loanCatalog } from '../../catalog/loans';
 import { IDEMPOTENCY_TABLE_ACTIONS, STATE_TABLE_ACTIONS } from '../../lib/buffered-consumer';
 import { pascalCase } from '../../lib/defaults';
-import { BUS_ARN, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
+import { Template } from 'aws-cdk-lib/assertions';
+import { BUS_ARN, buildStack, consumerTemplate, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
 
-// GIVEN the default stack, built once.
-const { stack, template } = buildStack();
-const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EventRouterKey'), 'Arn'] };
-const arnOf = (type: string, prefix: string) => ({ 'Fn::GetAtt': [logicalId(template, type, prefix), 'Arn'] });
-const queueArn = (id: string) => arnOf('AWS::SQS::Queue', id);
+// GIVEN the example's stacks, built once.
+const built = buildStack();
 
 /** The IAM policy statements attached to a consumer's role. */
-function roleStatements(id: string): Record<string, any>[] {
+function roleStatements(template: Template, id: string): Record<string, any>[] {
   const roleId = logicalId(template, 'AWS::IAM::Role', `${id}Role`);
   return resourcesOf(template, 'AWS::IAM::Policy')
     .filter(([, p]) => p.Roles.some((r: any) => r.Ref === roleId))
@@ -20,6 +18,10 @@ function roleStatements(id: string): Record<string, any>[] {
 
 describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerDefinition]))('consumer %s', (name, consumer) => {
   const id = pascalCase(name);
+  const template = consumerTemplate(built, name);
+  const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', `${id}Key`), 'Arn'] };
+  const arnOf = (type: string, prefix: string) => ({ 'Fn::GetAtt': [logicalId(template, type, prefix), 'Arn'] });
+  const queueArn = (qid: string) => arnOf('AWS::SQS::Queue', qid);
   const tuning = {
     batchSize: 10,
     maxBatchingWindowSeconds: 0,
@@ -36,7 +38,8 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
   test('has a rule on the bus with the catalog pattern', () => {
     const rule = resourceById(template, 'AWS::Events::Rule', `${id}Rule`);
     expect(rule.Name).toBe(ruleName);
-    expect(rule.EventBusName).toEqual({ Ref: logicalId(template, 'AWS::Events::EventBus', 'EventRouterBus') });
+    // By name: the bus is in the router stack, which this stack does not reference.
+    expect(rule.EventBusName).toBe('loan-events');
     expect(rule.EventPattern).toEqual(consumerPattern(consumer));
     expect(rule.State).toBe('ENABLED');
   });
@@ -102,9 +105,9 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
   test("gotcha: the key policy lets EventBridge encrypt for this rule's queue and delivery DLQ only", () => {
     // The classic silent failure: without this, deliveries to an SSE-KMS queue fail and only
     // the rule's FailedInvocations metric shows it.
-    const statement = flat(keyStatements(template)).find((s: any) => s.Sid === `AllowEventBridgeToEncryptFor${id}`);
+    const statement = flat(keyStatements(template)).find((s: any) => s.Sid === 'AllowEventBridgeToEncryptForOwnRule');
     expect(statement).toEqual({
-      Sid: `AllowEventBridgeToEncryptFor${id}`,
+      Sid: 'AllowEventBridgeToEncryptForOwnRule',
       Effect: 'Allow',
       Principal: { Service: 'events.amazonaws.com' },
       Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -112,6 +115,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
       Condition: {
         ArnEquals: { 'aws:SourceArn': ruleArn },
         StringEquals: {
+          'aws:SourceAccount': '<AccountId>',
           'kms:EncryptionContext:aws:sqs:arn': [sqsArn(ruleName), sqsArn(`${ruleName}-delivery-dlq`)],
         },
       },
@@ -193,7 +197,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
     ]);
-    const statements = roleStatements(id);
+    const statements = roleStatements(template, id);
     const resourcesFor = (prefix: string) =>
       statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith(prefix))).map((s) => s.Resource);
     expect(resourcesFor('sqs:')).toEqual([queueArn(`${id}Queue`)]);
@@ -210,7 +214,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
 
   test('gotcha: the role uses the key only through SQS and DynamoDB, for its own queue and tables', () => {
     // SqsEventSource would add kms:Decrypt on the whole key with no condition.
-    const kms = roleStatements(id).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
+    const kms = roleStatements(template, id).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')));
     const via = (service: string) => ({ 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] });
     const tableNames = [{ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}IdempotencyTable`) }];
     if (consumer.stateTable) tableNames.push({ Ref: logicalId(template, 'AWS::DynamoDB::Table', `${id}StateTable`) });
@@ -236,7 +240,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
   });
 
   test('the role publishes exactly what the catalog grants this consumer', () => {
-    const puts = flat(roleStatements(id).filter((s) => [s.Action].flat().includes('events:PutEvents')));
+    const puts = flat(roleStatements(template, id).filter((s) => [s.Action].flat().includes('events:PutEvents')));
     const expected = new Map<string, string[]>();
     for (const e of consumer.publishes) expected.set(e.source, [...(expected.get(e.source) ?? []), e.detailType]);
     expect(puts).toEqual(
@@ -252,10 +256,35 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     );
   });
 
+  test("the key admits the consumer's own role only through SQS and DynamoDB, for its own queues and tables by name", () => {
+    const own = flat(keyStatements(template)).filter(
+      (s: any) => s.Principal?.AWS === `arn:<Partition>:iam::<AccountId>:role/LoanEvents-${name}-handler`,
+    );
+    expect(own.map((s: any) => [s.Action, s.Condition.StringEquals])).toEqual([
+      ['kms:Decrypt', { 'kms:ViaService': 'sqs.<Region>.amazonaws.com', 'kms:EncryptionContext:aws:sqs:arn': sqsArn(ruleName) }],
+      [
+        'kms:GenerateDataKey',
+        { 'kms:ViaService': 'sqs.<Region>.amazonaws.com', 'kms:EncryptionContext:aws:sqs:arn': sqsArn(`${ruleName}-dlq`) },
+      ],
+      [
+        ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        {
+          'kms:ViaService': 'dynamodb.<Region>.amazonaws.com',
+          'kms:EncryptionContext:aws:dynamodb:tableName': [
+            `${ruleName}-idempotency`,
+            ...(consumer.stateTable ? [`${ruleName}-state`] : []),
+          ],
+        },
+      ],
+      ['kms:DescribeKey', { 'kms:ViaService': 'dynamodb.<Region>.amazonaws.com' }],
+    ]);
+    expect(resourceById(template, 'AWS::IAM::Role', `${id}Role`).RoleName).toBe(`LoanEvents-${name}-handler`);
+  });
+
   test('outputs the queue URLs', () => {
-    template.hasOutput(`${id}QueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}Queue`) } });
-    template.hasOutput(`${id}DeadLetterQueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeadLetterQueue`) } });
-    template.hasOutput(`${id}DeliveryDeadLetterQueueUrl`, {
+    template.hasOutput(`QueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}Queue`) } });
+    template.hasOutput(`DeadLetterQueueUrl`, { Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeadLetterQueue`) } });
+    template.hasOutput(`DeliveryDeadLetterQueueUrl`, {
       Value: { Ref: logicalId(template, 'AWS::SQS::Queue', `${id}DeliveryDeadLetterQueue`) },
     });
   });
@@ -265,19 +294,26 @@ describe('across consumers', () => {
   test('gotcha: nothing uses the AWS managed SQS key alias/aws/sqs', () => {
     // EventBridge cannot be granted use of an AWS managed key, so targets encrypted with it
     // silently drop every event.
-    expect(JSON.stringify(template.toJSON())).not.toContain('alias/aws/sqs');
-    for (const [qid, queue] of resourcesOf(template, 'AWS::SQS::Queue')) {
-      if (qid.startsWith('EventRouterDeadLetterQueue')) expect(queue.SqsManagedSseEnabled).toBe(true);
-      else expect(queue.KmsMasterKeyId).toEqual(keyArn);
+    for (const [name, template] of Object.entries(built.consumers)) {
+      const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', `${pascalCase(name)}Key`), 'Arn'] };
+      expect(JSON.stringify(template.toJSON())).not.toContain('alias/aws/sqs');
+      for (const [, queue] of resourcesOf(template, 'AWS::SQS::Queue')) expect(queue.KmsMasterKeyId).toEqual(keyArn);
     }
+    for (const [, queue] of resourcesOf(built.template, 'AWS::SQS::Queue')) expect(queue.SqsManagedSseEnabled).toBe(true);
   });
 
-  test('one rule, three queues, one function and one event source mapping per consumer', () => {
-    const n = loanCatalog.consumers.length;
-    template.resourceCountIs('AWS::Events::Rule', n);
-    template.resourceCountIs('AWS::SQS::Queue', 3 * n + 1);
-    template.resourceCountIs('AWS::Lambda::Function', n);
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', n);
-    expect(Object.keys(stack.consumers)).toEqual(loanCatalog.consumers.map((c) => c.name));
+  test('one stack per consumer, each with one key, rule, three queues, one function and one event source mapping', () => {
+    expect(Object.keys(built.stacks.consumers)).toEqual(loanCatalog.consumers.map((c) => c.name));
+    for (const c of loanCatalog.consumers) {
+      const template = consumerTemplate(built, c.name);
+      expect(built.consumerStack(c.name).stackName).toBe(`LoanEvents-${c.name}`);
+      template.resourceCountIs('AWS::KMS::Key', 1);
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    }
+    built.template.resourceCountIs('AWS::Events::Rule', 0);
+    built.template.resourceCountIs('AWS::SQS::Queue', 1);
   });
 });

@@ -12,6 +12,7 @@ describe('stack props from CDK context', () => {
       existingTrail: undefined,
       logPutEvents: undefined,
       archiveRetention: undefined,
+      consumerDeploymentRoles: undefined,
     });
   });
 

@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
 import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
-import { defineCatalog, definePublisher } from '../../catalog/define';
+import { defineCatalog, definePublisher } from '../../sdk/catalog';
 import { loanCatalog } from '../../catalog/loans';
 import { SUBSCRIBE_ACTIONS } from '../../lib/event-router';
+import { pascalCase } from '../../lib/defaults';
 import {
   Audited,
   BUS_ARN,
@@ -22,10 +22,9 @@ import {
 } from './helpers';
 
 // GIVEN the default stack, built once.
-const { stack, template } = buildStack();
+const { router: stack, template, consumers } = buildStack();
 const keyId = logicalId(template, 'AWS::KMS::Key', 'EventRouterKey');
 const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
-const roleArn = (prefix: string) => ({ 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', prefix), 'Arn'] });
 
 describe('encryption key', () => {
   test('is a customer-managed symmetric key with rotation, retained on stack deletion', () => {
@@ -148,7 +147,6 @@ describe('publisher roles', () => {
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'));
     expect(flat(policy.PolicyDocument.Statement)).toEqual([
       {
-        Sid: 'PutEvents0ComExampleLoansIntake',
         Effect: 'Allow',
         Action: 'events:PutEvents',
         Resource: BUS_ARN,
@@ -160,9 +158,34 @@ describe('publisher roles', () => {
     ]);
   });
 
-  test('no role anywhere has an AWS managed policy', () => {
+  test("no role anywhere has an AWS managed policy; the only managed policies are the publishers' permissions boundaries", () => {
     for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) expect(role.ManagedPolicyArns).toBeUndefined();
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    const sameAccount = loanCatalog.publishers.filter((p) => p.account === undefined);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', sameAccount.length);
+    for (const p of sameAccount) {
+      const role = resourceById(template, 'AWS::IAM::Role', `EventRouter${pascalCase(p.name)}PublisherRole`);
+      expect(role.RoleName).toBe(`LoanEvents-pub-${p.name}`);
+      expect(role.PermissionsBoundary).toEqual({
+        Ref: logicalId(template, 'AWS::IAM::ManagedPolicy', `EventRouter${pascalCase(p.name)}PublishBoundary`),
+      });
+    }
+  });
+
+  test("a publisher's permissions boundary caps PutEvents at its catalog entry and leaves every other action to its policies", () => {
+    const boundary = flat(resourceById(template, 'AWS::IAM::ManagedPolicy', 'EventRouterLoanIntakePublishBoundary'));
+    expect(boundary.PolicyDocument.Statement).toEqual([
+      { Sid: 'EverythingButPutEvents', Effect: 'Allow', NotAction: 'events:PutEvents', Resource: '*' },
+      {
+        Sid: 'CatalogPutEvents0ComExampleLoansIntake',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: BUS_ARN,
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': 'com.example.loans.intake', 'events:detail-type': ['LoanApplicationSubmitted'] },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      },
+    ]);
   });
 
   test('no identity policy grants events:PutEvents without source and detail-type conditions', () => {
@@ -208,36 +231,32 @@ describe('publisher roles', () => {
 describe('bus policy', () => {
   const policy = flat(busPolicy(template));
 
-  test('denies PutEvents to every principal but the catalog publishers and publishing consumers, sparing AWS services', () => {
+  test('denies PutEvents to every principal but the app-named publisher and consumer roles, sparing AWS services', () => {
     const deny = busPolicy(template).DenyPutEventsFromUnlistedPrincipals;
     expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'events:PutEvents' });
     expect(flat(deny.Resource)).toBe(BUS_ARN);
     // Archive replays are put by EventBridge itself, which a Principal * deny would block.
     expect(deny.Condition.Bool).toEqual({ 'aws:PrincipalIsAWSService': 'false' });
-    expect(deny.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
-      roleArn('EventRouterLoanIntakePublisherRole'),
-      roleArn('UnderwritingRole'),
-      roleArn('NotificationsRole'),
+    // Patterns, not one ARN per role: the policy does not grow with the catalog.
+    expect(flat(deny.Condition.ArnNotLike['aws:PrincipalArn'])).toEqual([
+      'arn:<Partition>:iam::<AccountId>:role/LoanEvents-pub-*',
+      'arn:<Partition>:iam::<AccountId>:role/LoanEvents-*-handler',
     ]);
   });
 
-  test('a consumer that publishes nothing is not an allowed publisher', () => {
-    expect(JSON.stringify(busPolicy(template))).not.toContain(logicalId(template, 'AWS::IAM::Role', 'ManualReviewRole'));
+  test('names no consumer: consumers are recognised by the naming policy, and bounded by their own stacks', () => {
+    const text = JSON.stringify(busPolicy(template));
+    for (const c of loanCatalog.consumers) expect(text).not.toContain(`LoanEvents-${c.name}`);
   });
 
-  test('denies a listed publisher any source or detail-type outside its catalog entry', () => {
-    expect(policy.DenyOtherSourcesFromUnderwriting.Condition).toEqual({
-      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
-      'ForAnyValue:StringNotEquals': { 'events:source': ['com.example.loans.underwriting'] },
-    });
-    expect(policy.DenyOtherDetailTypesFromUnderwriting0.Condition).toEqual({
-      ArnLike: { 'aws:PrincipalArn': roleArn('UnderwritingRole') },
-      'ForAnyValue:StringEquals': { 'events:source': 'com.example.loans.underwriting' },
-      'ForAnyValue:StringNotEquals': { 'events:detail-type': ['LoanApplicationApproved', 'LoanApplicationRejected'] },
-    });
-    expect(policy.DenyOtherDetailTypesFromLoanIntake0.Condition['ForAnyValue:StringNotEquals']).toEqual({
-      'events:detail-type': ['LoanApplicationSubmitted'],
-    });
+  test('a consumer that publishes nothing has a boundary that allows no PutEvents', () => {
+    for (const c of loanCatalog.consumers.filter((x) => x.publishes.length === 0)) {
+      const t = consumers[c.name]!;
+      const boundary = resourceById(t, 'AWS::IAM::ManagedPolicy', `${pascalCase(c.name)}PublishBoundary`);
+      expect(boundary.PolicyDocument.Statement).toEqual([
+        { Sid: 'EverythingButPutEvents', Effect: 'Allow', NotAction: 'events:PutEvents', Resource: '*' },
+      ]);
+    }
   });
 
   test('denies creating or changing rules and targets on the bus to all but the CDK deployment role', () => {
@@ -289,29 +308,28 @@ describe('a publisher of several sources', () => {
 
   test('gets one IAM statement per source, so source and detail-type pairs stay exact', () => {
     const [[, policy]] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'));
-    expect(policy.PolicyDocument.Statement.map((s: any) => [s.Sid, s.Condition['ForAllValues:StringEquals']])).toEqual([
-      [
-        'PutEvents0ComPartnerLoans',
-        { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
-      ],
-      ['PutEvents1ComExampleAudit', { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] }],
+    expect(policy.PolicyDocument.Statement.map((s: any) => s.Condition['ForAllValues:StringEquals'])).toEqual([
+      { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
+      { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] },
     ]);
   });
 
-  test('gets one detail-type deny per source in the bus policy', () => {
-    const policy = busPolicy(t);
-    expect(policy.DenyOtherSourcesFromGateway.Condition['ForAnyValue:StringNotEquals']).toEqual({
-      'events:source': ['com.partner.loans', 'com.example.audit'],
-    });
-    expect(policy.DenyOtherDetailTypesFromGateway0.Condition['ForAnyValue:StringNotEquals']).toEqual({
-      'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'],
-    });
-    expect(policy.DenyOtherDetailTypesFromGateway1.Condition['ForAnyValue:StringEquals']).toEqual({ 'events:source': 'com.example.audit' });
+  test('gets one boundary statement per source, and no statement of its own in the bus policy', () => {
+    const boundary = resourceById(t, 'AWS::IAM::ManagedPolicy', 'EventRouterGatewayPublishBoundary');
+    expect(boundary.PolicyDocument.Statement.slice(1).map((s: any) => s.Condition['ForAllValues:StringEquals'])).toEqual([
+      { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
+      { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] },
+    ]);
+    expect(JSON.stringify(busPolicy(t))).not.toContain('Gateway');
   });
 });
 
 describe('publishers in other accounts', () => {
-  const { stack: xStack, template: xTemplate } = buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount');
+  const {
+    router: xStack,
+    template: xTemplate,
+    consumers: xConsumers,
+  } = buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount');
   const xPolicy = flat(busPolicy(xTemplate));
 
   test('get a bus-policy Allow with the same source and detail-type conditions, and no role', () => {
@@ -342,7 +360,7 @@ describe('publishers in other accounts', () => {
   });
 
   test('the consumer rule carries the catalog $or pattern unchanged', () => {
-    xTemplate.hasResourceProperties('AWS::Events::Rule', {
+    xConsumers.auditor!.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         $or: [
           { source: ['com.partner.loans'], 'detail-type': ['PartnerApplicationSubmitted'] },
@@ -353,7 +371,7 @@ describe('publishers in other accounts', () => {
           },
         ],
       },
-      EventBusName: { Ref: Match.stringLikeRegexp('^EventRouterBus') },
+      EventBusName: 'loan-events',
     });
   });
 });

@@ -1,19 +1,73 @@
-/** Builds LoanEvents stacks for template assertions. */
+/** Builds the stacks of an app for template assertions. */
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
-import { defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
-import { LoanEventsStack, LoanEventsStackProps } from '../../lib/loan-events-stack';
+import { app as loanApp } from '../../catalog';
+import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, definePublisher, EventCatalog, on } from '../../sdk/catalog';
+import { buildStacks, ConsumerStack, EventRouterAppProps, EventRouterStacks, RouterStack } from '../../lib/stacks';
+
+/** The example's handlers. */
+export const loanHandlers = path.join(__dirname, '..', '..', 'lambdas');
+
+export interface BuiltApp {
+  readonly app: App;
+  readonly definition: AppDefinition;
+  readonly stacks: EventRouterStacks;
+  readonly router: RouterStack;
+  /** The router stack's template. */
+  readonly template: Template;
+  /** Consumer stack templates by catalog name. */
+  readonly consumers: Record<string, Template>;
+  /** The consumer stack of a catalog name. */
+  consumerStack(name: string): ConsumerStack;
+  /** Every stack's template, by stack name. */
+  readonly templates: Record<string, Template>;
+}
 
 /**
- * A stack without esbuild bundling (the `aws:cdk:bundling-stacks` context set to none), so a
- * template costs milliseconds instead of seconds. Bundling itself is covered in nag.test.ts.
+ * The stacks of `definition` without esbuild bundling (the `aws:cdk:bundling-stacks` context set
+ * to none), so a template costs milliseconds instead of seconds. Bundling is covered in nag.test.ts.
  */
-export function buildStack(props: LoanEventsStackProps = {}, id = 'LoanEvents'): { app: App; stack: LoanEventsStack; template: Template } {
+export function buildApp(definition: AppDefinition = loanApp, props: Partial<EventRouterAppProps> = {}): BuiltApp {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new LoanEventsStack(app, id, props);
-  return { app, stack, template: Template.fromStack(stack) };
+  const stacks = buildStacks(app, definition, { handlersDir: loanHandlers, ...props });
+  const consumers = Object.fromEntries(Object.entries(stacks.consumers).map(([n, s]) => [n, Template.fromStack(s)]));
+  const templates: Record<string, Template> = { [stacks.router.stackName]: Template.fromStack(stacks.router) };
+  for (const s of [...Object.values(stacks.consumers), ...Object.values(stacks.subscriptions)])
+    templates[s.stackName] = Template.fromStack(s);
+  return {
+    app,
+    definition,
+    stacks,
+    router: stacks.router,
+    template: templates[stacks.router.stackName] as Template,
+    consumers,
+    consumerStack: (name) => {
+      const stack = stacks.consumers[name];
+      if (!stack) throw new Error(`no consumer stack for '${name}'`);
+      return stack;
+    },
+    templates,
+  };
+}
+
+/** A test app around `catalog`, named like the example unless `name` is given. */
+export function testApp(catalog: EventCatalog, name = 'LoanEvents', extra: Partial<AppDefinition> = {}): AppDefinition {
+  return defineApp({ name, eventBusName: 'loan-events', metricsNamespace: name, catalog, ...extra });
+}
+
+/** The router template of the example with some router props. */
+export function buildStack(props: Partial<EventRouterAppProps> & { catalog?: EventCatalog } = {}, name = 'LoanEvents'): BuiltApp {
+  const { catalog, ...rest } = props;
+  return buildApp(catalog ? testApp(catalog, name) : name === 'LoanEvents' ? loanApp : testApp(loanApp.catalog, name), rest);
+}
+
+/** The one template of a consumer, or an error naming it. */
+export function consumerTemplate(built: BuiltApp, name: string): Template {
+  const t = built.consumers[name];
+  if (!t) throw new Error(`no consumer stack for '${name}'`);
+  return t;
 }
 
 /** All resources of a type, as [logicalId, properties] pairs. */
@@ -25,26 +79,26 @@ export function resourcesOf(template: Template, type: string): [string, Record<s
 export function resourceById(template: Template, type: string, prefix: string): Record<string, any> {
   const found = resourcesOf(template, type).filter(([id]) => id.startsWith(prefix));
   if (found.length !== 1) throw new Error(`expected one ${type} with id ${prefix}*, found ${found.map(([id]) => id).join(', ') || 'none'}`);
-  return found[0][1];
+  return (found[0] as [string, Record<string, any>])[1];
 }
 
 /** Logical id of the one resource of a type whose logical id starts with `prefix`. */
 export function logicalId(template: Template, type: string, prefix: string): string {
   const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
   if (ids.length !== 1) throw new Error(`expected one ${type} with id ${prefix}*, found ${ids.join(', ') || 'none'}`);
-  return ids[0];
+  return ids[0] as string;
 }
 
 /** Key policy statements of the stack's one KMS key. */
 export function keyStatements(template: Template): Record<string, any>[] {
   const keys = resourcesOf(template, 'AWS::KMS::Key');
   if (keys.length !== 1) throw new Error(`expected one KMS key, found ${keys.length}`);
-  return keys[0][1].KeyPolicy.Statement;
+  return (keys[0] as [string, Record<string, any>])[1].KeyPolicy.Statement;
 }
 
 /** Bus policy statements, by Sid. */
 export function busPolicy(template: Template): Record<string, Record<string, any>> {
-  const [[, bus]] = resourcesOf(template, 'AWS::Events::EventBus');
+  const [[, bus]] = resourcesOf(template, 'AWS::Events::EventBus') as [[string, Record<string, any>]];
   return Object.fromEntries((bus.Policy.Statement as Record<string, any>[]).map((s) => [s.Sid, s]));
 }
 

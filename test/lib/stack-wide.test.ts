@@ -1,11 +1,28 @@
 /** Invariants that must hold for every resource of a kind, whatever the catalog contains. */
-import { buildStack, crossAccountCatalog, fixtureHandlers, logicalId, resourcesOf } from './helpers';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildStack, crossAccountCatalog, fixtureHandlers, resourcesOf } from './helpers';
+
+const stacksOf = (built: ReturnType<typeof buildStack>): [string, Template][] => Object.entries(built.templates);
 
 describe.each([
-  ['the loan catalog', buildStack()],
-  ['a cross-account catalog', buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount')],
-])('with %s', (_name, { template }) => {
-  const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EventRouterKey'), 'Arn'] };
+  ...stacksOf(buildStack()).map(([n, t]) => [`the loan catalog, stack ${n}`, t] as const),
+  ...stacksOf(buildStack({ catalog: crossAccountCatalog, handlersDir: fixtureHandlers }, 'CrossAccount')).map(
+    ([n, t]) => [`a catalog with a publisher in another account, stack ${n}`, t] as const,
+  ),
+])('with %s', (_name, template) => {
+  // Each stack has exactly one key of its own: the router's, or the consumer's.
+  const keys = Object.keys(template.findResources('AWS::KMS::Key'));
+  const keyArn = { 'Fn::GetAtt': [keys[0], 'Arn'] };
+
+  test('has exactly one key of its own', () => {
+    expect(keys).toHaveLength(1);
+  });
+
+  test('exports nothing and imports nothing: no Fn::ImportValue, no Export', () => {
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toContain('Fn::ImportValue');
+    for (const output of Object.values((template.toJSON().Outputs ?? {}) as Record<string, any>)) expect(output.Export).toBeUndefined();
+  });
 
   test('every queue has a policy that denies requests without TLS', () => {
     const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
@@ -36,6 +53,7 @@ describe.each([
   });
 
   test('no identity policy allows every action, and only X-Ray actions use Resource "*"', () => {
+    // Permissions boundaries (AWS::IAM::ManagedPolicy) grant nothing; they are checked in event-router.test.ts.
     for (const [id, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
       for (const s of policy.PolicyDocument.Statement) {
         const actions: string[] = [s.Action].flat();

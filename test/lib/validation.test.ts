@@ -2,23 +2,35 @@ import { App, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { z } from 'zod';
-import { ConsumerTuning, defineCatalog, defineConsumer, defineEvent, definePublisher, on } from '../../catalog/define';
-import { loanCatalog, underwriting } from '../../catalog/loans';
+import { app as loanApp } from '../../catalog';
+import { underwriting } from '../../catalog/loans';
+import {
+  ConsumerTuning,
+  defineApp,
+  defineCatalog,
+  defineConsumer,
+  defineEvent,
+  definePublisher,
+  EventCatalog,
+  on,
+} from '../../sdk/catalog';
 import { AuditTrail } from '../../lib/audit-trail';
 import { BufferedConsumer } from '../../lib/buffered-consumer';
-import { EventRouter } from '../../lib/event-router';
-import { LoanEventsStack, LoanEventsStackProps } from '../../lib/loan-events-stack';
-import { fixtureHandlers } from './helpers';
+import { busReference } from '../../lib/bus-reference';
+import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
+import { fixtureHandlers, loanHandlers, testApp } from './helpers';
 
-const DEPLOYER = 'arn:aws:iam::123456789012:role/deployer';
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
 
-function stackWith(props: LoanEventsStackProps): () => LoanEventsStack {
-  return () => new LoanEventsStack(new App({ context: noBundling }), 'LoanEvents', props);
-}
+type Props = Partial<EventRouterAppProps> & { catalog?: EventCatalog };
 
-function routerIn(stack: Stack): EventRouter {
-  return new EventRouter(stack, 'EventRouter', { catalog: loanCatalog, deploymentRoleArns: [DEPLOYER] });
+function stackWith(props: Props): () => EventRouterStacks {
+  const { catalog, ...rest } = props;
+  return () => {
+    const app = new App({ context: noBundling });
+    const stacks = buildStacks(app, catalog ? testApp(catalog) : loanApp, { handlersDir: loanHandlers, ...rest });
+    return stacks;
+  };
 }
 
 const Ping = defineEvent({ source: 'com.example.ping', detailType: 'Ping', version: '1', description: 'A ping.', data: z.object({}) });
@@ -30,13 +42,35 @@ function catalogWithTuning(tuning: ConsumerTuning) {
   });
 }
 
-describe('LoanEventsStack props', () => {
+describe('app definition', () => {
   test('fails on an event bus name with a slash', () => {
-    expect(stackWith({ eventBusName: 'loan/events' })).toThrow(
-      "'eventBusName' must be 1 to 256 characters of letters, digits, '.', '-' or '_' (given 'loan/events')",
+    expect(() => defineApp({ ...loanApp, eventBusName: 'loan/events' })).toThrow(
+      "App 'LoanEvents' eventBusName must be 1 to 256 characters of letters, digits, '.', '-' or '_', and not 'default' (given 'loan/events')",
     );
   });
 
+  test('fails on a stack prefix that is not PascalCase', () => {
+    expect(() => defineApp({ ...loanApp, name: 'loan-events' })).toThrow(
+      "App name 'loan-events' must be PascalCase: a capital letter, then letters or digits, at most 24 characters",
+    );
+  });
+
+  test('fails on a consumer in another account when the router has no explicit account and Region', () => {
+    const catalog = defineCatalog({
+      ...loanApp.catalog,
+      consumers: [
+        defineConsumer({ name: 'remote', description: 'Elsewhere.', subscriptions: [on(Ping)], publishes: [], account: '444455556666' }),
+      ],
+      events: [Ping],
+      publishers: [],
+    });
+    expect(() => testApp(catalog)).toThrow(
+      "Consumer 'remote' is in account 444455556666: set the app's router.account and router.region, so its subscription and policies can name the bus's account",
+    );
+  });
+});
+
+describe('router and consumer stack props', () => {
   test('fails on an archive retention that is not whole days', () => {
     expect(stackWith({ archiveRetention: Duration.hours(36) })).toThrow(
       "'archiveRetention' must be a whole number of days (given 1 day 12 hours)",
@@ -89,18 +123,34 @@ describe('catalog names', () => {
       "Consumers 'auditor' and 'auditor-dlq' would both create the queue 'LoanEvents-auditor-dlq'; rename one of them in the catalog",
     );
   });
+
+  test('fails on a filter the pattern engine rejects, naming the consumer and the subscription', () => {
+    const catalog = defineCatalog({
+      events: [Ping],
+      publishers: [],
+      consumers: [
+        defineConsumer({
+          name: 'auditor',
+          description: 'Hears pings.',
+          subscriptions: [on(Ping), on(Ping, { n: [{ numeric: ['>>', 1] }] } as never)],
+          publishes: [],
+        }),
+      ],
+    });
+    expect(stackWith({ catalog, handlersDir: fixtureHandlers })).toThrow(/^Consumer 'auditor', subscription 1 \(Ping\): invalid filter: /);
+  });
 });
 
 describe('policy sizes, checked at synthesis', () => {
   test('fails when the bus policy would exceed busPolicySizeLimit', () => {
-    const stack = stackWith({ busPolicySizeLimit: 3000 })();
+    const stack = stackWith({ busPolicySizeLimit: 500 })().router;
     expect(() => Template.fromStack(stack)).toThrow(
-      /The bus policy would be up to \d{4} characters, over the 3000-character limit \('busPolicySizeLimit', EventBridge quota "Event bus policy size"\): merge publishers' sources or raise the quota and the prop/,
+      /The bus policy would be up to \d+ characters, over the 500-character limit \('busPolicySizeLimit', EventBridge quota "Event bus policy size"\): merge publishers in other accounts or raise the quota and the prop/,
     );
   });
 
   test('the loan catalog fits the default bus policy quota', () => {
-    expect(() => Template.fromStack(stackWith({})())).not.toThrow();
+    expect(() => Template.fromStack(stackWith({})().router)).not.toThrow();
   });
 });
 
@@ -129,14 +179,20 @@ describe('consumer tuning from the catalog', () => {
       catalog: catalogWithTuning({ timeoutSeconds: 900, maxBatchingWindowSeconds: 300, batchSize: 10000 }),
       handlersDir: fixtureHandlers,
     })();
-    expect(stack.consumers.auditor.visibilityTimeout.toSeconds()).toBe(5700);
+    expect(stack.consumers.auditor?.consumer.visibilityTimeout.toSeconds()).toBe(5700);
   });
 });
 
 describe('BufferedConsumer props', () => {
   const build = (props: Partial<ConstructorParameters<typeof BufferedConsumer>[2]>) => () => {
     const stack = new Stack(new App({ context: noBundling }), 'S');
-    new BufferedConsumer(stack, 'Underwriting', { consumer: underwriting, router: routerIn(stack), ...props });
+    new BufferedConsumer(stack, 'Underwriting', {
+      app: loanApp,
+      consumer: underwriting,
+      bus: busReference(stack, loanApp),
+      entry: `${loanHandlers}/underwriting/index.ts`,
+      ...props,
+    });
   };
 
   test('fails on more retry attempts than EventBridge allows', () => {
@@ -155,10 +211,11 @@ describe('BufferedConsumer props', () => {
     );
   });
 
-  test('fails when a physical name would exceed the SQS limit', () => {
-    const prefix = 'p'.repeat(60);
-    expect(build({ namePrefix: prefix })).toThrow(
-      `'queueName' must be at most 80 characters (given '${prefix}-underwriting-delivery-dlq', 86 characters)`,
+  test('fails when a physical name would exceed the EventBridge rule name limit', () => {
+    const name = 'a'.repeat(40);
+    const app = defineApp({ ...loanApp, name: 'A'.repeat(24) });
+    expect(build({ app, consumer: { ...underwriting, name } })).toThrow(
+      `'ruleName' must be at most 64 characters (given '${'A'.repeat(24)}-${name}', 65 characters)`,
     );
   });
 });

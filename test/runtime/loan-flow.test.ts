@@ -12,8 +12,9 @@ import {
   LoanApplicationRejected,
   LoanApplicationSubmitted,
   MANUAL_REVIEW_THRESHOLD,
+  loanCatalog,
 } from '../../catalog/loans';
-import type { DataOf } from '../../catalog/define';
+import type { DataOf } from '../../sdk/catalog';
 import { EventPublisher } from '../../sdk';
 import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
 import { runtimeActivity } from '../../runtime/stream';
@@ -81,7 +82,7 @@ async function item(tableFragment: string, pk: string, sk: string) {
 
 test('approved, rejected and large applications flow through every consumer', async () => {
   // GIVEN the project's publisher pointed at the local endpoint
-  const publisher = new EventPublisher({ eventBusName: 'loan-events', client: h.events });
+  const publisher = new EventPublisher({ eventBusName: 'loan-events', catalog: loanCatalog, client: h.events });
   const suffix = Date.now().toString(36);
   const approved = `app-ok-${suffix}`;
   const rejected = `app-no-${suffix}`;
@@ -96,12 +97,12 @@ test('approved, rejected and large applications flow through every consumer', as
   // THEN notifications recorded the decision for each applicant
   const approvedNote = await waitFor(
     'approval notification',
-    () => item('NotificationsState', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'),
+    () => item('notifications-state', `APPLICATION#${approved}`, 'NOTIFICATION#loan-approved'),
     60_000,
   );
   const rejectedNote = await waitFor(
     'rejection notification',
-    () => item('NotificationsState', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'),
+    () => item('notifications-state', `APPLICATION#${rejected}`, 'NOTIFICATION#loan-rejected'),
     60_000,
   );
   expect(approvedNote.pk?.S).toBe(`APPLICATION#${approved}`);

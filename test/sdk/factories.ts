@@ -1,6 +1,6 @@
 /** Event factories for the sdk and handler tests. */
 import { z } from 'zod';
-import { defineCatalog, defineEvent, type DataOf } from '../../catalog/define';
+import { defineCatalog, defineEvent, type DataOf } from '../../sdk/catalog';
 import { LoanApplicationSubmitted, SOURCES } from '../../catalog/loans';
 import type { PublishEntry } from '../../sdk';
 

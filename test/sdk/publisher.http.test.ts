@@ -4,6 +4,7 @@
  * failures as EventBridge reports them on the wire.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { loanCatalog } from '../../catalog/loans';
 import { EventPublisher } from '../../sdk';
 import { startPutEventsServer, type PutEventsServer } from '../../sdk/testing/put-events-server';
 import { seededRandom, submittedEntry } from './factories';
@@ -34,7 +35,7 @@ beforeEach(() => {
 
 test('sends entries over HTTP with Time and Resources, and returns the ids the server gave', async () => {
   const time = new Date('2026-01-15T10:00:00Z');
-  const result = await new EventPublisher({ eventBusName: 'loans', client }).publish([
+  const result = await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client }).publish([
     { ...submittedEntry(1), time, resources: ['arn:aws:s3:::b'] },
     submittedEntry(2),
   ]);
@@ -46,7 +47,7 @@ test('sends entries over HTTP with Time and Resources, and returns the ids the s
 test('500 events with a fifth of the entries throttled at random arrive once each', async () => {
   const random = seededRandom(7);
   server.failEntry = () => (random() < 0.2 ? 'ThrottlingException' : undefined);
-  const result = await new EventPublisher({ eventBusName: 'loans', client, baseDelayMs: 1, maxAttempts: 20 }).publish(
+  const result = await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client, baseDelayMs: 1, maxAttempts: 20 }).publish(
     Array.from({ length: 500 }, (_, i) => submittedEntry(i)),
   );
   expect(result).toMatchObject({ successCount: 500, failedCount: 0 });
@@ -56,7 +57,10 @@ test('500 events with a fifth of the entries throttled at random arrive once eac
 
 test('reports a whole-request authorisation failure for each entry', async () => {
   server.failRequest = { status: 400, type: 'AccessDeniedException', message: 'User is not authorized to perform: events:PutEvents' };
-  const result = await new EventPublisher({ eventBusName: 'loans', client }).publish([submittedEntry(1), submittedEntry(2)]);
+  const result = await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client }).publish([
+    submittedEntry(1),
+    submittedEntry(2),
+  ]);
   expect(result.outcomes).toEqual(
     [0, 1].map((index) => ({
       index,
@@ -68,7 +72,7 @@ test('reports a whole-request authorisation failure for each entry', async () =>
 
 test('publishing nothing sends nothing', async () => {
   const before = server.requests;
-  expect(await new EventPublisher({ eventBusName: 'loans', client }).publish([])).toEqual({
+  expect(await new EventPublisher({ eventBusName: 'loans', catalog: loanCatalog, client }).publish([])).toEqual({
     outcomes: [],
     successCount: 0,
     failedCount: 0,

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { LoanApplicationApproved, LoanApplicationSubmitted } from '../../catalog/loans';
+import { LoanApplicationApproved, LoanApplicationSubmitted, loanCatalog } from '../../catalog/loans';
 import {
   EventPublisher,
   EventTooLargeError,
@@ -17,7 +17,14 @@ const ebMock = mockClient(EventBridgeClient);
 const client = new EventBridgeClient({ region: 'eu-west-1' });
 
 function publisher(overrides: Partial<ConstructorParameters<typeof EventPublisher>[0]> = {}) {
-  return new EventPublisher({ eventBusName: 'loans', client, baseDelayMs: 1, maxDelayMs: 5, ...overrides });
+  return new EventPublisher({
+    eventBusName: 'loans',
+    client,
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+    ...overrides,
+    catalog: overrides.catalog ?? loanCatalog,
+  });
 }
 
 /** Entries of every PutEvents request sent so far, in call order. */

@@ -5,10 +5,10 @@
  * under test; the ARNs come from the synthesized stack. Adding a publisher, consumer or event
  * type to the catalog adds its rows.
  */
-import { EventDefinition } from '../../../catalog/define';
+import { EventDefinition } from '../../../sdk/catalog';
 import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
-import { SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
+import { ConsumerResources, SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
 
 /** `Denied` accepts an implicit or explicit deny; `ExplicitlyDenied` proves a Deny statement fired. */
 export type Expectation = 'Allowed' | 'Denied' | 'ExplicitlyDenied';
@@ -59,6 +59,11 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   const sqsVia = `sqs.${region}.amazonaws.com`;
   const dynamodbVia = `dynamodb.${region}.amazonaws.com`;
 
+  const bounded = (name: string) => t.policies.boundaries[t.publisherRoles[name] ?? ''] !== undefined;
+
+  const refuser = (name: string) => (bounded(name) ? `the permissions boundary of ${name}` : 'the bus policy');
+  const refusal = (name: string): Expectation => (bounded(name) ? 'Denied' : 'ExplicitlyDenied');
+
   // ---- Publishing: every same-account publisher and every consumer that publishes. ----
   for (const [name, role] of Object.entries(t.publisherRoles)) {
     const own = publishesOf(t, name);
@@ -85,6 +90,26 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       resource: t.busArn,
       context: putEvents(own[0], 'com.example.forged'),
     });
+    add(`${name}'s IAM policy alone does not allow ${own[0].detailType} on another bus`, 'Denied', {
+      principal: role,
+      action: 'events:PutEvents',
+      resource: otherBus,
+      context: putEvents(own[0]),
+      identityPoliciesOnly: true,
+    });
+    if (bounded(name)) {
+      add(
+        `the permissions boundary of ${name} refuses ${own[0].detailType} on another bus even if its IAM policy allowed any PutEvents`,
+        'Denied',
+        {
+          principal: role,
+          action: 'events:PutEvents',
+          resource: otherBus,
+          context: putEvents(own[0]),
+          identityPolicies: [allow('events:PutEvents')],
+        },
+      );
+    }
     add(`${name} may not publish ${own[0].detailType} to another bus`, 'Denied', {
       principal: role,
       action: 'events:PutEvents',
@@ -106,7 +131,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
         context: putEvents(others[0]),
         identityPoliciesOnly: true,
       });
-      add(`the bus policy refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied', {
+      // Same-account roles are capped by their permissions boundary (an implicit deny); others by the bus policy.
+      add(`${refuser(name)} refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, refusal(name), {
         principal: role,
         action: 'events:PutEvents',
         resource: t.busArn,
@@ -116,8 +142,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     }
     for (const [source, foreign] of foreignDetailTypes(t, own)) {
       add(
-        `the bus policy refuses ${foreign.detailType} from ${name} under its own source ${source} even if its IAM policy allowed any PutEvents`,
-        'ExplicitlyDenied',
+        `${refuser(name)} refuses ${foreign.detailType} from ${name} under its own source ${source} even if its IAM policy allowed any PutEvents`,
+        refusal(name),
         {
           principal: role,
           action: 'events:PutEvents',
@@ -140,13 +166,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       });
     }
     const e = t.catalog.events[0];
-    add(`the bus policy refuses ${c.name}, which publishes nothing, even if its IAM policy allowed any PutEvents`, 'ExplicitlyDenied', {
-      principal: role,
-      action: 'events:PutEvents',
-      resource: t.busArn,
-      context: putEvents(e),
-      identityPolicies: [allow('events:PutEvents')],
-    });
+    const cBounded = t.policies.boundaries[role] !== undefined;
+    add(
+      `${cBounded ? `the permissions boundary of ${c.name}` : 'the bus policy'} refuses ${c.name}, which publishes nothing, even if its IAM policy allowed any PutEvents`,
+      cBounded ? 'Denied' : 'ExplicitlyDenied',
+      {
+        principal: role,
+        action: 'events:PutEvents',
+        resource: t.busArn,
+        context: putEvents(e),
+        identityPolicies: [allow('events:PutEvents')],
+      },
+    );
   }
   const anyEvent = t.catalog.events[0];
   add('an unlisted role of the account with events:PutEvents on * is denied by the bus policy', 'ExplicitlyDenied', {
@@ -262,6 +293,44 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     context: putEvents(crossAccountEvent),
     identityPolicies: [ADMIN],
   });
+
+  // ---- Consumer teams' deployment roles: each manages only the rule named for its consumer. ----
+  const busStatements = t.policies.resource[t.busArn]?.document.Statement ?? [];
+  if (busStatements.some((st) => st.Sid === 'DenyConsumerDeployersOtherRules') && consumers.length > 1) {
+    const [mine, theirs] = consumers as [ConsumerResources, ConsumerResources];
+    const deployer = `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${mine.name}`;
+    const tag = { 'aws:PrincipalTag/event-router:consumer': mine.name };
+    for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule'] as const) {
+      add(`${mine.name}'s deployment role may call ${action} on ${mine.name}'s rule`, 'Allowed', {
+        principal: deployer,
+        action,
+        resource: mine.rule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+      add(`${mine.name}'s deployment role may not call ${action} on ${theirs.name}'s rule`, 'ExplicitlyDenied', {
+        principal: deployer,
+        action,
+        resource: theirs.rule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+      add(`${mine.name}'s deployment role may not call ${action} on a new rule of another name`, 'ExplicitlyDenied', {
+        principal: deployer,
+        action,
+        resource: newRule,
+        context: tag,
+        identityPolicies: [ADMIN],
+      });
+    }
+    add(`a deployment role tagged for ${theirs.name} may not change ${mine.name}'s rule`, 'ExplicitlyDenied', {
+      principal: `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${theirs.name}`,
+      action: 'events:PutRule',
+      resource: mine.rule,
+      context: { 'aws:PrincipalTag/event-router:consumer': theirs.name },
+      identityPolicies: [ADMIN],
+    });
+  }
 
   // ---- Subscribing: only deployment roles manage rules and targets on the bus. ----
   for (const action of SUBSCRIBE_ACTIONS) {
@@ -438,13 +507,13 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may decrypt its queue's messages with the project key through SQS`, 'Allowed', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`${c.name}'s role may encrypt its table items with the project key through DynamoDB`, 'Allowed', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': c.tables[0].split('/').pop() as string },
     });
     add(`${c.name}'s role may not decrypt with a key other than the project key`, 'Denied', {
@@ -457,18 +526,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may not create grants on the key, even through DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': dynamodbVia },
     });
     add(`${c.name}'s role may not call KMS Decrypt directly, outside SQS and DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
     });
     add(`${c.name}'s role may not generate data keys directly, outside SQS and DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
     });
     const ownTable = c.tables[0].split('/').pop() as string;
     const viaDynamoDb = { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': ownTable };
@@ -476,19 +545,19 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may encrypt for its dead-letter queue through SQS, when a message moves there`, 'Allowed', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: forDeadLetters,
     });
     add(`${c.name}'s role may not decrypt its dead-letter queue's messages`, 'Denied', {
       principal: c.role,
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: c.key,
       context: forDeadLetters,
     });
     add(`${c.name}'s role may not encrypt for its own buffer queue, which only its rule writes to`, 'Denied', {
       principal: c.role,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`${c.name}'s role may not generate data keys for its dead-letter queue with another key`, 'Denied', {
@@ -508,13 +577,13 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`${c.name}'s role may not re-encrypt its table items under another key`, 'Denied', {
       principal: c.role,
       action: 'kms:ReEncryptFrom',
-      resource: t.keyArn,
+      resource: c.key,
       context: viaDynamoDb,
     });
     add(`${c.name}'s role may not describe the key directly, outside DynamoDB`, 'Denied', {
       principal: c.role,
       action: 'kms:DescribeKey',
-      resource: t.keyArn,
+      resource: c.key,
     });
     add(`${c.name}'s role may not describe another key, even through DynamoDB`, 'Denied', {
       principal: c.role,
@@ -527,7 +596,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`${c.name}'s role may not decrypt ${others[0].name}'s table items`, 'Denied', {
         principal: c.role,
         action: 'kms:Decrypt',
-        resource: t.keyArn,
+        resource: c.key,
         context: {
           'kms:ViaService': dynamodbVia,
           'kms:EncryptionContext:aws:dynamodb:tableName': others[0].tables[0].split('/').pop() as string,
@@ -536,63 +605,105 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       add(`${c.name}'s role may not decrypt messages of ${others[0].name}'s queue`, 'Denied', {
         principal: c.role,
         action: 'kms:Decrypt',
-        resource: t.keyArn,
+        resource: c.key,
         context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': others[0].queue },
       });
     }
-    add(`${c.name}'s role may not change the key policy`, 'Denied', { principal: c.role, action: 'kms:PutKeyPolicy', resource: t.keyArn });
+    if (others[0]) {
+      add(`${c.name}'s role may not use ${others[0].name}'s key, even through SQS for its own queue`, 'Denied', {
+        principal: c.role,
+        action: 'kms:Decrypt',
+        resource: others[0].key,
+        context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
+      });
+    }
+    add(`${c.name}'s role may not change the key policy`, 'Denied', { principal: c.role, action: 'kms:PutKeyPolicy', resource: c.key });
 
     const ruleSource = { 'aws:SourceArn': c.rule, 'aws:SourceAccount': account };
     add(`EventBridge may encrypt for ${c.name}'s queue when ${c.name}'s rule delivers`, 'Allowed', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`EventBridge may encrypt for ${c.name}'s delivery dead-letter queue when ${c.name}'s rule gives up`, 'Allowed', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.deliveryDeadLetterQueue },
     });
     add(`EventBridge may not re-encrypt ${c.name}'s queue data under another key`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:ReEncryptFrom',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     add(`EventBridge may not create grants on the key for ${c.name}'s queue`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
     });
     if (others[0]) {
       add(`EventBridge may not encrypt for ${c.name}'s queue on behalf of ${others[0].name}'s rule`, 'Denied', {
         principal: 'events.amazonaws.com',
         action: 'kms:GenerateDataKey',
-        resource: t.keyArn,
+        resource: c.key,
         context: { 'aws:SourceArn': others[0].rule, 'aws:SourceAccount': account, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
       });
     }
     add(`EventBridge may not use the key for a queue outside the stack, even from ${c.name}'s rule`, 'Denied', {
       principal: 'events.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { ...ruleSource, 'kms:EncryptionContext:aws:sqs:arn': inAccount('sqs:someone-elses-queue') },
     });
     const logGroup = c.logStream.replace(/:log-stream:.*$/, '');
     add(`CloudWatch Logs may encrypt ${c.name}'s log group with the key`, 'Allowed', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:EncryptionContext:aws:logs:arn': logGroup },
     });
     add(`CloudWatch Logs may not create grants on the key for ${c.name}'s log group`, 'Denied', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: c.key,
       context: { 'kms:EncryptionContext:aws:logs:arn': logGroup },
+    });
+    add(`CloudWatch Logs may not use ${c.name}'s key for a log group outside its stack`, 'Denied', {
+      principal: `logs.${region}.amazonaws.com`,
+      action: 'kms:GenerateDataKey',
+      resource: c.key,
+      context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:someone-elses-group') },
+    });
+    // The key policy admits the consumer's role by name: a role of the account without any KMS
+    // permission of its own must get nothing from it.
+    const bare = `arn:${partition}:iam::${account}:role/no-kms-permissions`;
+    const tableName = (c.tables[0] ?? '').split('/').pop() as string;
+    add(`a role without KMS permissions may not decrypt ${c.name}'s queue through SQS with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:Decrypt',
+      resource: c.key,
+      context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
+    });
+    add(`a role without KMS permissions may not encrypt for ${c.name}'s dead-letter queue with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:GenerateDataKey',
+      resource: c.key,
+      context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.deadLetterQueue },
+    });
+    add(`a role without KMS permissions may not decrypt ${c.name}'s table items with its key`, 'Denied', {
+      principal: bare,
+      action: 'kms:Decrypt',
+      resource: c.key,
+      context: { 'kms:ViaService': dynamodbVia, 'kms:EncryptionContext:aws:dynamodb:tableName': tableName },
+    });
+    add(`a role without KMS permissions may not describe ${c.name}'s key through DynamoDB`, 'Denied', {
+      principal: bare,
+      action: 'kms:DescribeKey',
+      resource: c.key,
+      context: { 'kms:ViaService': dynamodbVia },
     });
   }
   const outsider = `arn:${partition}:iam::${UNLISTED_ACCOUNT}:role/admin`;
@@ -600,7 +711,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add(`a role in another account may not use the key with ${c.name}'s log group as encryption context`, 'Denied', {
       principal: outsider,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: c.key,
       identityPolicies: [ADMIN],
       context: { 'kms:EncryptionContext:aws:logs:arn': c.logStream.replace(/:log-stream:.*$/, '') },
     });

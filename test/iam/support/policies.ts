@@ -36,6 +36,8 @@ export interface PolicyModel {
   resource: Record<string, SourcedPolicy>;
   /** Managed policies attached to roles that the template does not define, e.g. AWS managed ones. */
   externalManagedPolicies: { role: string; policyArn: string }[];
+  /** Permissions boundaries, by role ARN. */
+  boundaries: Record<string, SourcedPolicy>;
 }
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -49,7 +51,7 @@ function normalize(doc: unknown, where: string): PolicyDocument {
 /** Reads the policies of `template`, resolved for `env`. */
 export function collectPolicies(template: CfnTemplate, env: Environment = TEST_ENV): PolicyModel {
   const r = new Resolver(template, env);
-  const model: PolicyModel = { identity: {}, resource: {}, externalManagedPolicies: [] };
+  const model: PolicyModel = { identity: {}, resource: {}, externalManagedPolicies: [], boundaries: {} };
   const roleArnByRef = new Map<string, string>();
   for (const id of r.ofType('AWS::IAM::Role')) {
     const roleArn = r.getAtt(id, 'Arn');
@@ -81,6 +83,12 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
     for (const inline of asArray(props.Policies as { PolicyName: string; PolicyDocument: unknown }[])) {
       const source = `${id}.Policies.${r.str(inline.PolicyName)}`;
       model.identity[roleArn].push({ source, document: normalize(r.resolve(inline.PolicyDocument), source) });
+    }
+    if (props.PermissionsBoundary !== undefined) {
+      const boundaryArn = r.str(props.PermissionsBoundary);
+      const boundary = managedByArn.get(boundaryArn);
+      if (!boundary) throw new Error(`${id} has the permissions boundary ${boundaryArn}, which the template does not define`);
+      model.boundaries[roleArn] = structuredClone(boundary);
     }
     for (const arn of asArray(r.resolve(props.ManagedPolicyArns) as string | string[])) {
       // Managed policies defined in the template are attached through their own Roles property.
@@ -171,7 +179,7 @@ export function resourcePolicyOwner(model: PolicyModel, resourceArn: string): st
 
 /** Where one statement lives in a model, for mutation and for messages. */
 export interface StatementRef {
-  readonly kind: 'identity' | 'resource';
+  readonly kind: 'identity' | 'resource' | 'boundary';
   /** Role ARN (identity) or resource ARN (resource). */
   readonly owner: string;
   readonly policyIndex: number;
@@ -196,19 +204,35 @@ export function statements(model: PolicyModel): StatementRef[] {
       out.push({ kind: 'resource', owner, policyIndex: 0, statementIndex: si, label: label(p, s, si) });
     });
   }
+  for (const [owner, p] of Object.entries(model.boundaries)) {
+    p.document.Statement.forEach((s, si) => {
+      out.push({ kind: 'boundary', owner, policyIndex: 0, statementIndex: si, label: `${label(p, s, si)} (boundary of ${owner})` });
+    });
+  }
   return out;
 }
 
 export function statementAt(model: PolicyModel, ref: StatementRef): Statement {
-  const policy = ref.kind === 'identity' ? model.identity[ref.owner][ref.policyIndex] : model.resource[ref.owner];
+  const policy = policyAt(model, ref);
   return policy.document.Statement[ref.statementIndex];
 }
 
 /** A deep copy of `model` with the statement at `ref` replaced (or removed, when `next` is undefined). */
 export function withStatement(model: PolicyModel, ref: StatementRef, next: Statement | undefined): PolicyModel {
   const copy = structuredClone(model);
-  const policy = ref.kind === 'identity' ? copy.identity[ref.owner][ref.policyIndex] : copy.resource[ref.owner];
+  const policy = policyAt(copy, ref);
   if (next === undefined) policy.document.Statement.splice(ref.statementIndex, 1);
   else policy.document.Statement[ref.statementIndex] = next;
   return copy;
+}
+
+function policyAt(model: PolicyModel, ref: StatementRef): SourcedPolicy {
+  const policy =
+    ref.kind === 'identity'
+      ? model.identity[ref.owner]?.[ref.policyIndex]
+      : ref.kind === 'boundary'
+        ? model.boundaries[ref.owner]
+        : model.resource[ref.owner];
+  if (!policy) throw new Error(`No ${ref.kind} policy for ${ref.label}`);
+  return policy;
 }

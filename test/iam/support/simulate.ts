@@ -24,8 +24,8 @@ export interface AccessRequest {
    */
   readonly identityPolicies?: PolicyDocument[];
   /**
-   * Evaluate the identity policies alone, as if the resource had no policy: proves that one
-   * layer holds by itself when the other also guards the request.
+   * Evaluate the identity policies alone, as if the resource had no policy and the principal no
+   * permissions boundary: proves that one layer holds by itself when another also guards the request.
    */
   readonly identityPoliciesOnly?: boolean;
   /**
@@ -151,6 +151,11 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
+      // "The identity policy alone" means without the permissions boundary too.
+      permissionBoundaryPolicies:
+        !request.identityPoliciesOnly && model.boundaries?.[request.principal]
+          ? [{ name: model.boundaries[request.principal].source, policy: aliasPolicy(model.boundaries[request.principal].document) }]
+          : undefined,
     },
     {},
   );

@@ -5,13 +5,15 @@
  * API; when the stack renames something, adapt `describeStack`.
  */
 import { rmSync } from 'node:fs';
+import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { z } from 'zod';
-import { defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../catalog/define';
+import { app as loanApp } from '../../../catalog';
 import { loanCatalog } from '../../../catalog/loans';
-import { LoanEventsStack, LoanEventsStackProps } from '../../../lib/loan-events-stack';
 import { CloudAssembly } from '../../../assembly';
-import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
+import { defineApp, defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../sdk/catalog';
+import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../../lib/stacks';
+import { CfnResource, CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyModel } from './policies';
 
 /** The account of the catalog's cross-account publisher, and one that the catalog does not list. */
@@ -52,6 +54,8 @@ export interface ConsumerResources {
   /** Where EventBridge puts events it could not deliver to the buffer queue. */
   readonly deliveryDeadLetterQueue: string;
   readonly rule: string;
+  /** The consumer's own key. */
+  readonly key: string;
   /** ARN of a log stream in the function's log group. */
   readonly logStream: string;
   /** The consumer's own DynamoDB tables (idempotency records and, if any, state). */
@@ -90,43 +94,113 @@ export const SUBSCRIBE_ACTIONS = [
   'events:EnableRule',
 ];
 
-export function synthesize(props: LoanEventsStackProps = {}): { stack: LoanEventsStack; template: CfnTemplate } {
+/** Props of the matrix's app: the router's props, the catalog and where handlers are. */
+export type MatrixProps = Partial<EventRouterAppProps> & { catalog?: EventCatalog; eventBusName?: string };
+
+/** The app's stacks and their templates merged into one (logical ids prefixed by stack), for one policy model. */
+export interface Synthesized {
+  readonly stacks: EventRouterStacks;
+  readonly template: CfnTemplate;
+  /** Stack of a construct -> the prefix its logical ids got in the merged template. */
+  readonly prefixOf: (stack: Stack) => string;
+  /** Each stack's own template, by stack name, as read from the cloud assembly. */
+  readonly templates: Readonly<Record<string, CfnTemplate>>;
+}
+
+/**
+ * Merges the templates of several stacks into one by prefixing every logical id with its stack's
+ * name and rewriting Ref, Fn::GetAtt, Fn::Sub and DependsOn. The stacks share no reference (no
+ * export, no import), so nothing crosses templates except deterministic names, which are strings.
+ */
+export function mergeTemplates(templates: { prefix: string; template: CfnTemplate }[]): CfnTemplate {
+  const Resources: Record<string, CfnResource> = {};
+  for (const { prefix, template } of templates) {
+    const ids = new Set(Object.keys(template.Resources));
+    for (const [id, res] of Object.entries(template.Resources)) Resources[`${prefix}${id}`] = rewriteIds(res, ids, prefix) as CfnResource;
+  }
+  return { Resources };
+}
+
+function rewriteIds(value: unknown, ids: Set<string>, prefix: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteIds(v, ids, prefix));
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if (typeof o.Ref === 'string' && ids.has(o.Ref)) return { Ref: `${prefix}${o.Ref}` };
+  if (Array.isArray(o['Fn::GetAtt'])) {
+    const [id, attr] = o['Fn::GetAtt'] as [string, string];
+    return { 'Fn::GetAtt': [ids.has(id) ? `${prefix}${id}` : id, attr] };
+  }
+  if (o['Fn::Sub'] !== undefined) {
+    const sub = (text: string) =>
+      text.replace(/\$\{([^}!.]+)(\.[^}]+)?\}/g, (m, id: string, attr = '') => (ids.has(id) ? `\${${prefix}${id}${attr}}` : m));
+    const arg = o['Fn::Sub'];
+    return {
+      'Fn::Sub':
+        typeof arg === 'string' ? sub(arg) : [sub((arg as [string, unknown])[0]), rewriteIds((arg as [string, unknown])[1], ids, prefix)],
+    };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    out[k] = k === 'DependsOn' ? [v].flat().map((d) => (ids.has(d as string) ? `${prefix}${d as string}` : d)) : rewriteIds(v, ids, prefix);
+  }
+  return out;
+}
+
+export function synthesize(props: MatrixProps = {}): Synthesized {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new LoanEventsStack(app, TEST_ENV.stackName, { catalog: matrixCatalog, ...props });
+  const { catalog, eventBusName, ...rest } = props;
+  const definition = defineApp({ ...loanApp, eventBusName: eventBusName ?? loanApp.eventBusName, catalog: catalog ?? matrixCatalog });
+  const stacks = buildStacks(app, definition, { handlersDir: path.join(__dirname, '..', '..', '..', 'lambdas'), ...rest });
+  const all: Stack[] = [stacks.router, ...Object.values(stacks.consumers), ...Object.values(stacks.subscriptions)];
+  const prefixOf = (stack: Stack) => stack.stackName.replace(/[^A-Za-z0-9]/g, '');
   // Read back through the one template reader, as the runtime and the CLI read cdk.out.
   const { directory } = app.synth();
   try {
-    return { stack, template: CloudAssembly.load(directory).stack(stack.stackName).template };
+    const assembly = CloudAssembly.load(directory);
+    const templates = Object.fromEntries(all.map((s) => [s.stackName, assembly.stack(s.stackName).template as CfnTemplate]));
+    const template = mergeTemplates(all.map((s) => ({ prefix: prefixOf(s), template: templates[s.stackName]! })));
+    return { stacks, template, prefixOf, templates };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
 }
 
 export function describeStack(
-  stack: LoanEventsStack,
-  template: CfnTemplate,
+  synthesized: Synthesized,
   catalog: EventCatalog,
   ruleManagerArns: string[] = [],
   env: Environment = TEST_ENV,
 ): Topology {
+  const { stacks, template, prefixOf, templates } = synthesized;
+  const stack = stacks.router;
   const r = new Resolver(template, env);
-  const arn = (token: string) => r.str(Stack.of(stack).resolve(token));
+  /** A token of `owner`'s stack, resolved in the merged template. */
+  const arnIn = (owner: Stack, token: string) => {
+    const own = templates[owner.stackName];
+    if (!own) throw new Error(`No template for stack ${owner.stackName}`);
+    return r.str(rewriteIds(owner.resolve(token), new Set(Object.keys(own.Resources)), prefixOf(owner)));
+  };
+  const arn = (token: string) => arnIn(stack, token);
   const logStream = (logGroupArn: string) => `${logGroupArn.replace(/:\*$/, '')}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
 
   const consumers: Record<string, ConsumerResources> = {};
   for (const c of catalog.consumers) {
-    const built = stack.consumers[c.name];
-    if (!built) throw new Error(`The stack built no consumer '${c.name}'`);
+    const owner = stacks.consumers[c.name];
+    if (!owner) throw new Error(`The app built no consumer stack for '${c.name}'`);
+    const built = owner.consumer;
+    const a = (token: string) => arnIn(owner, token);
+    if (!built.rule || !built.deliveryDeadLetterQueue) throw new Error(`Consumer '${c.name}' has no local subscription`);
     consumers[c.name] = {
       name: c.name,
-      role: arn(built.role.roleArn),
-      queue: arn(built.queue.queueArn),
-      deadLetterQueue: arn(built.deadLetterQueue.queueArn),
-      deliveryDeadLetterQueue: arn(built.deliveryDeadLetterQueue.queueArn),
-      rule: arn(built.rule.ruleArn),
-      logStream: logStream(arn(built.logGroup.logGroupArn)),
-      tables: [built.idempotencyTable, ...(built.stateTable ? [built.stateTable] : [])].map((t) => arn(t.tableArn)),
+      role: a(built.role.roleArn),
+      queue: a(built.queue.queueArn),
+      deadLetterQueue: a(built.deadLetterQueue.queueArn),
+      deliveryDeadLetterQueue: a(built.deliveryDeadLetterQueue.queueArn),
+      rule: a(built.rule.ruleArn),
+      key: a(built.encryptionKey.keyArn),
+      logStream: logStream(a(built.logGroup.logGroupArn)),
+      tables: [built.idempotencyTable, ...(built.stateTable ? [built.stateTable] : [])].map((t) => a(t.tableArn)),
     };
   }
   const publisherRoles: Record<string, string> = {};
@@ -165,13 +239,12 @@ export function describeStack(
     deploymentRoleArns: stack.deploymentRoleArns.map(arn),
     ruleManagerArns,
     trail,
-    alarmTopic: stack.observability ? arn(stack.observability.alarmTopic.topicArn) : undefined,
+    alarmTopic: arn(stack.observability.alarmTopic.topicArn),
     queues: [busDeadLetterQueue, ...Object.values(consumers).flatMap((c) => [c.queue, c.deadLetterQueue, c.deliveryDeadLetterQueue])],
   };
 }
 
-/** Synthesizes a stack (by default from the matrix catalog) and describes it. */
-export function loadTopology(props: LoanEventsStackProps = {}): Topology {
-  const { stack, template } = synthesize(props);
-  return describeStack(stack, template, props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
+/** Synthesizes the app (by default from the matrix catalog) and describes it. */
+export function loadTopology(props: MatrixProps = {}): Topology {
+  return describeStack(synthesize(props), props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
 }

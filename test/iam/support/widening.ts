@@ -50,6 +50,7 @@ export function mutationsOf(model: PolicyModel): Mutation[] {
 /** Whether `c` is decided by the policy that `ref` points into. */
 export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): boolean {
   if (ref.kind === 'identity') return c.request.principal === ref.owner;
+  if (ref.kind === 'boundary') return c.request.principal === ref.owner && !c.request.identityPoliciesOnly;
   return !c.request.identityPoliciesOnly && resourcePolicyOwner(model, c.request.resource) === ref.owner;
 }
 
@@ -140,6 +141,14 @@ export const HARMLESS: readonly Exclusion[] = [
             op.toLowerCase() === 'null' && Object.entries(keys).some(([key, v]) => key.toLowerCase() === k && String(v) === 'false'),
         ),
       ),
+  },
+  {
+    reason:
+      "Widening a permissions boundary's PutEvents statement to events:* adds nothing: the boundary's " +
+      'EverythingButPutEvents statement already leaves every other action to the role policies, and the ' +
+      'widened statement keeps its conditions for PutEvents.',
+    applies: (m, s) =>
+      m.kind === 'action-to-service-wildcard' && m.ref.kind === 'boundary' && list(s.Action).every((a) => a === 'events:PutEvents'),
   },
 ];
 

@@ -1,7 +1,7 @@
 /**
- * Building blocks of the event catalog. The catalog (./loans.ts) is written with
- * these helpers; the CDK stack, the Lambda handlers, the publisher's validation,
- * the local runtime's docs and the CLI all read the result.
+ * Building blocks of an event catalog. An application's catalog (the example's is
+ * catalog/loans.ts) is written with these helpers; the CDK stacks, the Lambda handlers,
+ * the publisher's validation, the local runtime's docs and the CLI all read the result.
  */
 import { z } from 'zod';
 
@@ -59,14 +59,36 @@ export type DataOf<E extends EventDefinition> = z.infer<E['data']>;
  */
 export type DataFilter = Record<string, unknown>;
 
+/** The matchers of one field: an array of values and operators (`prefix`, `numeric`, `exists`...). */
+export type FieldMatchers = readonly unknown[];
+
+/**
+ * A content filter typed against the fields of `T` (an event's `detail.data`): every key must be
+ * a field of the schema, so a misspelt field fails to compile. Objects nest; leaves take matchers.
+ */
+export type TypedDataFilter<T> = T extends readonly unknown[]
+  ? FieldMatchers
+  : T extends object
+    ? {
+        readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[]
+          ? FieldMatchers
+          : NonNullable<T[K]> extends object
+            ? TypedDataFilter<NonNullable<T[K]>> | FieldMatchers
+            : FieldMatchers;
+      } & {
+        readonly $or?: readonly TypedDataFilter<T>[];
+      }
+    : FieldMatchers;
+
 /** One event type a consumer subscribes to, with an optional content filter. */
 export interface Subscription {
   readonly event: EventDefinition;
   readonly where?: DataFilter;
 }
 
-export function on(event: EventDefinition, where?: DataFilter): Subscription {
-  return { event, where };
+/** Subscribes to `event`, optionally only to events whose `detail.data` matches `where`. */
+export function on<E extends EventDefinition>(event: E, where?: TypedDataFilter<DataOf<E>>): Subscription {
+  return { event, where: where as DataFilter | undefined };
 }
 
 /** Tuning of a consumer's buffer queue, event source mapping and function. */
@@ -86,7 +108,7 @@ export interface ConsumerTuning {
 }
 
 export interface ConsumerDefinition {
-  /** Kebab-case name; also the folder of its handler: `lambdas/<name>/index.ts`. */
+  /** Kebab-case name; also the folder of its handler (`<handlers dir>/<name>/index.ts`) and of its stack. */
   readonly name: string;
   readonly description: string;
   /** What it receives. Several subscriptions become one rule whose pattern is their union. */
@@ -96,6 +118,19 @@ export interface ConsumerDefinition {
   /** Whether it keeps records of its own in a DynamoDB table (`STATE_TABLE_NAME`). @default false */
   readonly stateTable?: boolean;
   readonly tuning?: ConsumerTuning;
+  /**
+   * AWS account id of a consumer deployed in another account. Its subscription (rule, target and
+   * delivery dead-letter queue) stays in the bus's account; its queue, function, key and tables
+   * are deployed in this account, and EventBridge delivers across accounts to the queue.
+   * @default - the bus's account
+   */
+  readonly account?: string;
+  /**
+   * Region of a consumer in another account. EventBridge delivers to cross-account targets only
+   * in the bus's Region, so this must equal the bus's Region when both are known.
+   * @default - the bus's Region
+   */
+  readonly region?: string;
 }
 
 /** A producer outside the stack: a role the stack creates, or a principal in another account. */
@@ -119,6 +154,12 @@ export function defineConsumer(props: ConsumerDefinition): ConsumerDefinition {
   }
   if (props.subscriptions.length === 0) {
     throw new Error(`Consumer '${props.name}' must subscribe to at least one event type`);
+  }
+  if (props.account !== undefined && !/^\d{12}$/.test(props.account)) {
+    throw new Error(`Consumer '${props.name}' account must be a 12-digit AWS account id (given '${props.account}')`);
+  }
+  if (props.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(props.region)) {
+    throw new Error(`Consumer '${props.name}' region must be an AWS Region name such as 'eu-west-1' (given '${props.region}')`);
   }
   return props;
 }
@@ -166,7 +207,8 @@ export function consumerPattern(consumer: ConsumerDefinition): Record<string, un
     ...[...bySource.entries()].map(([source, types]) => ({ source: [source], 'detail-type': types })),
     ...filtered.map(subscriptionPattern),
   ];
-  return parts.length === 1 ? parts[0] : { $or: parts };
+  const [only] = parts;
+  return parts.length === 1 && only !== undefined ? only : { $or: parts };
 }
 
 /** The whole catalog: the one place that says what exists and who may do what. */

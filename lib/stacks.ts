@@ -1,0 +1,309 @@
+/**
+ * The deployable stacks, along the ownership lines: one router stack (bus, its key, archive,
+ * schema registry, bus policy, publisher roles, trail, shared alarm topic) and one stack per
+ * consumer (rule and target, queues, function, tables, role, key, alarms, dashboard). A consumer
+ * in another account gets a third: its subscription, in the bus's account.
+ *
+ * The stacks share no CloudFormation export and no token: each side names the other by the app
+ * definition's naming policy (sdk/catalog/app.ts). So a consumer stack deploys, updates and is
+ * destroyed alone, and the router stack's template changes only when the catalog changes what the
+ * router must grant.
+ */
+import * as path from 'path';
+import { ArnFormat, CfnOutput, DefaultStackSynthesizer, Duration, Environment, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { AppDefinition, ConsumerDefinition, isRemoteConsumer, names } from '../sdk/catalog';
+import { AuditTrail } from './audit-trail';
+import { BufferedConsumer, consumerNames } from './buffered-consumer';
+import { busReference } from './bus-reference';
+import { ConsumerSubscription } from './consumer-subscription';
+import { pascalCase } from './defaults';
+import { EventRouter } from './event-router';
+import { validateCatalogFilters } from './filters';
+import { alarmTopic, ConsumerObservability, RouterObservability } from './observability';
+
+export interface RouterStackProps extends StackProps {
+  readonly app: AppDefinition;
+  /**
+   * Roles that may create and change every rule and target on the bus; the bus policy denies all
+   * others. CloudFormation's execution role must be among them.
+   * @default - the CDK bootstrap CloudFormation execution role of the stack's synthesizer
+   */
+  readonly deploymentRoleArns?: string[];
+  /**
+   * More roles that may manage rules on the bus, e.g. the operator role that runs the CLI's
+   * `tail` (it creates a temporary rule).
+   * @default - none
+   */
+  readonly ruleManagerArns?: string[];
+  /**
+   * Let consumer teams deploy their own stacks with roles named `<App>-deploy-<consumer>` and
+   * tagged `event-router:consumer=<consumer>`, each confined to its own rule.
+   * @default false
+   */
+  readonly consumerDeploymentRoles?: boolean;
+  /** @default 10240 */
+  readonly busPolicySizeLimit?: number;
+  /** @default - the account root */
+  readonly publisherTrust?: iam.IPrincipal;
+  /** @default Duration.days(365) */
+  readonly archiveRetention?: Duration;
+  /**
+   * Rely on an existing (organisation) trail instead of creating one. That trail must log
+   * management events and PutEvents data events for this bus.
+   * @default false - the stack creates its own trail
+   */
+  readonly existingTrail?: boolean;
+  /** @default true */
+  readonly logPutEvents?: boolean;
+  /** @default - no subscription */
+  readonly alarmEmail?: string;
+}
+
+/** Bus, key, archive, schemas, bus policy, publisher roles, trail and the shared alarm topic. */
+export class RouterStack extends Stack {
+  public readonly router: EventRouter;
+  /** The trail, unless `existingTrail` is set. */
+  public readonly audit?: AuditTrail;
+  public readonly observability: RouterObservability;
+  /** The roles the bus policy lets manage every rule. */
+  public readonly deploymentRoleArns: string[];
+
+  constructor(scope: Construct, id: string, props: RouterStackProps) {
+    super(scope, id, props);
+    // Server access logs are granted by bucket policy, not by the legacy LogDeliveryWrite ACL,
+    // so the log bucket can keep ACLs disabled (BucketOwnerEnforced).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const app = props.app;
+    this.deploymentRoleArns = props.deploymentRoleArns ?? [defaultDeploymentRoleArn(this)];
+    this.router = new EventRouter(this, 'EventRouter', {
+      app,
+      archiveRetention: props.archiveRetention,
+      deploymentRoleArns: this.deploymentRoleArns,
+      ruleManagerArns: props.ruleManagerArns,
+      consumerDeploymentRoles: props.consumerDeploymentRoles,
+      publisherTrust: props.publisherTrust,
+      busPolicySizeLimit: props.busPolicySizeLimit,
+    });
+    if (!props.existingTrail) {
+      this.audit = new AuditTrail(this, 'Audit', {
+        encryptionKey: this.router.encryptionKey,
+        eventBusArn: this.router.eventBusArn,
+        logPutEvents: props.logPutEvents,
+        trailName: `${app.name}-audit`,
+      });
+    }
+    this.observability = new RouterObservability(this, 'Observability', {
+      encryptionKey: this.router.encryptionKey,
+      topicName: names.alarmTopic(app),
+      eventBusName: this.router.eventBusName,
+      busDeadLetterQueue: this.router.deadLetterQueue,
+      alarmEmail: props.alarmEmail,
+      auditLogGroup: this.audit?.logGroup,
+      metricsNamespace: app.metricsNamespace,
+      dashboardName: `${app.name}-bus`,
+    });
+
+    new CfnOutput(this, 'EventBusName', { value: this.router.eventBus.eventBusName, description: 'Name of the event bus' });
+    new CfnOutput(this, 'EventBusArn', { value: this.router.eventBus.eventBusArn, description: 'ARN of the event bus' });
+    new CfnOutput(this, 'EventBusDeadLetterQueueUrl', {
+      value: this.router.deadLetterQueue.queueUrl,
+      description: 'Events the bus could not encrypt or decrypt',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn, description: 'Subscribe paging tools here' });
+    for (const [name, role] of Object.entries(this.router.publisherRoles)) {
+      new CfnOutput(this, `${pascalCase(name)}PublisherRoleArn`, { value: role.roleArn, description: `Assume to publish as ${name}` });
+    }
+  }
+}
+
+export interface ConsumerStackProps extends StackProps {
+  readonly app: AppDefinition;
+  readonly consumer: ConsumerDefinition;
+  /** The handler file exporting `handler`. */
+  readonly entry: string;
+  /** @default Duration.minutes(5) */
+  readonly maxMessageAge?: Duration;
+  /** @default - no subscription (only for a consumer in another account, which has a topic of its own) */
+  readonly alarmEmail?: string;
+}
+
+/** One consumer: its rule and target (same account), queues, function, tables, role, key, alarms and dashboard. */
+export class ConsumerStack extends Stack {
+  public readonly consumer: BufferedConsumer;
+  public readonly observability: ConsumerObservability;
+  /** The topic the alarms notify: the router's, by ARN, or (in another account) the consumer's own. */
+  public readonly alarmTopic: sns.ITopic;
+
+  constructor(scope: Construct, id: string, props: ConsumerStackProps) {
+    super(scope, id, props);
+    const app = props.app;
+    const remote = isRemoteConsumer(app, props.consumer);
+    const bus = busReference(this, app);
+    this.consumer = new BufferedConsumer(this, pascalCase(props.consumer.name), {
+      app,
+      consumer: props.consumer,
+      bus,
+      entry: props.entry,
+      subscription: remote ? 'remote' : 'local',
+    });
+    // CloudWatch alarms notify topics of their own account: a consumer elsewhere has its own topic.
+    this.alarmTopic = remote
+      ? alarmTopic(this, 'AlarmTopic', {
+          topicName: `${this.consumer.names.prefix}-alarms`,
+          encryptionKey: this.consumer.encryptionKey,
+          alarmEmail: props.alarmEmail,
+        })
+      : sns.Topic.fromTopicArn(
+          this,
+          'SharedAlarmTopic',
+          this.formatArn({
+            service: 'sns',
+            account: bus.account,
+            region: bus.region,
+            resource: names.alarmTopic(app),
+            arnFormat: ArnFormat.NO_RESOURCE_NAME,
+          }),
+        );
+    this.observability = new ConsumerObservability(this, 'Observability', {
+      consumer: this.consumer,
+      eventBusName: app.eventBusName,
+      alarmTopic: this.alarmTopic,
+      maxMessageAge: props.maxMessageAge,
+      dashboardName: `${this.consumer.names.prefix}-flow`,
+    });
+    const c = this.consumer;
+    new CfnOutput(this, 'QueueUrl', { value: c.queue.queueUrl, description: `${props.consumer.name} buffer queue` });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: c.deadLetterQueue.queueUrl,
+      description: `${props.consumer.name} messages that failed processing`,
+    });
+    if (c.deliveryDeadLetterQueue) {
+      new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
+        value: c.deliveryDeadLetterQueue.queueUrl,
+        description: `${props.consumer.name} events EventBridge could not deliver`,
+      });
+    }
+  }
+}
+
+export interface SubscriptionStackProps extends StackProps {
+  readonly app: AppDefinition;
+  readonly consumer: ConsumerDefinition;
+}
+
+/** The subscription of a consumer in another account: rule, target, delivery role and delivery DLQ, in the bus's account. */
+export class SubscriptionStack extends Stack {
+  public readonly subscription: ConsumerSubscription;
+
+  constructor(scope: Construct, id: string, props: SubscriptionStackProps) {
+    super(scope, id, props);
+    const account = props.consumer.account;
+    if (account === undefined) throw new Error(`Consumer '${props.consumer.name}' has no account: it needs no subscription stack`);
+    this.subscription = new ConsumerSubscription(this, pascalCase(props.consumer.name), {
+      app: props.app,
+      consumer: props.consumer,
+      bus: busReference(this, props.app),
+      consumerAccount: account,
+    });
+    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
+      value: this.subscription.deliveryDeadLetterQueue.queueUrl,
+      description: `${props.consumer.name} events EventBridge could not deliver`,
+    });
+  }
+}
+
+export interface EventRouterAppProps extends Omit<RouterStackProps, 'app' | 'env' | 'description'> {
+  /** Folder holding one `<consumer name>/index.ts` handler per catalog consumer. */
+  readonly handlersDir: string;
+  /**
+   * Handler file of a consumer, when the `<handlersDir>/<name>/index.ts` layout does not fit.
+   * @default - `<handlersDir>/<consumer name>/index.ts`
+   */
+  readonly handlerEntry?: (consumer: ConsumerDefinition) => string;
+  /** @default Duration.minutes(5) */
+  readonly maxMessageAge?: Duration;
+}
+
+/** Every stack of an app, by role. */
+export interface EventRouterStacks {
+  readonly router: RouterStack;
+  /** Consumer stacks by catalog name. */
+  readonly consumers: Record<string, ConsumerStack>;
+  /** Subscription stacks of consumers in other accounts, by catalog name. */
+  readonly subscriptions: Record<string, SubscriptionStack>;
+}
+
+/**
+ * Builds the stacks of `app` in `scope` (a CDK App or Stage). Stack ids: `<App>-Router`,
+ * `<App>-<consumer>` and, for a consumer in another account, `<App>-<consumer>-subscription`.
+ */
+export function buildStacks(scope: Construct, app: AppDefinition, props: EventRouterAppProps): EventRouterStacks {
+  validateCatalogFilters(app.catalog);
+  checkQueueNames(app);
+  const routerEnv: Environment = { account: app.router?.account, region: app.router?.region };
+  const description = (what: string) => (app.description ? `${app.description}: ${what}` : what);
+  const { handlersDir, handlerEntry, maxMessageAge, ...routerProps } = props;
+  const router = new RouterStack(scope, names.routerStack(app), {
+    ...routerProps,
+    app,
+    env: routerEnv,
+    description: description('event bus, key, archive, schemas, bus policy, publisher roles, trail and alarm topic'),
+  });
+  const consumers: Record<string, ConsumerStack> = {};
+  const subscriptions: Record<string, SubscriptionStack> = {};
+  for (const consumer of app.catalog.consumers) {
+    const remote = isRemoteConsumer(app, consumer);
+    consumers[consumer.name] = new ConsumerStack(scope, names.consumerStack(app, consumer.name), {
+      app,
+      consumer,
+      entry: handlerEntry?.(consumer) ?? path.join(handlersDir, consumer.name, 'index.ts'),
+      env: remote ? { account: consumer.account, region: consumer.region ?? app.router?.region } : routerEnv,
+      maxMessageAge,
+      alarmEmail: remote ? props.alarmEmail : undefined,
+      description: description(`consumer ${consumer.name}`),
+    });
+    if (remote) {
+      subscriptions[consumer.name] = new SubscriptionStack(scope, names.subscriptionStack(app, consumer.name), {
+        app,
+        consumer,
+        env: routerEnv,
+        description: description(`subscription of ${consumer.name} (account ${consumer.account}) on the bus`),
+      });
+    }
+  }
+  return { router, consumers, subscriptions };
+}
+
+/** Fails when two consumers would create a queue of the same name (e.g. `a-dlq` and `a`'s dead-letter queue). */
+function checkQueueNames(app: AppDefinition): void {
+  const owners = new Map<string, string>();
+  for (const c of app.catalog.consumers) {
+    const n = consumerNames(app, c.name);
+    for (const queueName of [n.queue, n.deadLetterQueue, n.deliveryDeadLetterQueue]) {
+      const other = owners.get(queueName);
+      if (other !== undefined && other !== c.name) {
+        throw new Error(
+          `Consumers '${other}' and '${c.name}' would both create the queue '${queueName}'; rename one of them in the catalog`,
+        );
+      }
+      owners.set(queueName, c.name);
+    }
+  }
+}
+
+/**
+ * The CloudFormation execution role of the default synthesizer, resolved in the template
+ * (its ARN contains `${AWS::AccountId}` and `${AWS::Region}` placeholders).
+ */
+function defaultDeploymentRoleArn(stack: Stack): string {
+  if (!(stack.synthesizer instanceof DefaultStackSynthesizer)) {
+    throw new Error(
+      `'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given ${stack.synthesizer.constructor.name})`,
+    );
+  }
+  const arn = stack.synthesizer.cloudFormationExecutionRoleArn;
+  return Token.isUnresolved(arn) || !arn.includes('${') ? arn : Fn.sub(arn);
+}
