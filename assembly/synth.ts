@@ -5,6 +5,7 @@
  * Concurrent callers (jest workers, `npm start` in two terminals) share one synth through a lock
  * file next to the output directory; a lock whose process died (Ctrl-C, a test timeout) is taken over.
  */
+import type { StackInput } from './resolver';
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -222,6 +223,17 @@ export async function ensureSynth(options: SynthOptions = {}): Promise<string> {
  * Synthesizes into a fresh temporary directory (bundling off unless asked, so it is quick and
  * offline), reads the template of one stack, and removes the directory.
  */
+/** Every stack of a fresh synthesis (no bundling), with its template and environment: the whole app, as the runtime reads it. */
+export async function synthStacks(options: Omit<SynthOptions, 'outdir' | 'force'> = {}): Promise<StackInput[]> {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'assembly-synth-'));
+  try {
+    await synthesize({ bundling: false, ...options, outdir, force: true });
+    return CloudAssembly.load(outdir).stacks.map((s) => ({ stackName: s.stackName, template: s.template, environment: s.environment }));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
 export async function synthTemplate(options: Omit<SynthOptions, 'outdir' | 'force'> & { readonly stack: string }): Promise<CfnTemplate> {
   const outdir = mkdtempSync(path.join(tmpdir(), 'assembly-synth-'));
   try {

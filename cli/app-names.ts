@@ -3,10 +3,10 @@
  * (--bus, --stack), else an environment variable, else the synthesized app: the stack of the
  * cloud assembly that defines an AWS::Events::EventBus, and that bus's name.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { CloudAssembly, TemplateError } from '../assembly';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors';
-import { isRecord } from './input';
 import { loadTopology, type Topology } from './topology';
 
 /** Environment variables read when --bus / --stack are not given. */
@@ -20,27 +20,34 @@ export const DEFAULT_ASSEMBLY = 'cdk.out';
 
 const HOW_TO = `run 'npx cdk synth' first, or pass --template <file>, or name them with --stack and --bus (or ${STACK_ENV}, ${BUS_ENV})`;
 
-/** The stack ids of a cloud assembly: from manifest.json, else its `<stack>.template.json` files. */
+/** The stack names of a cloud assembly (read by the assembly module), else of its `<stack>.template.json` files. */
 export function assemblyStacks(dir: string): string[] {
-  const manifestPath = join(dir, 'manifest.json');
-  if (existsSync(manifestPath)) {
-    let manifest: unknown;
+  if (existsSync(join(dir, 'manifest.json'))) {
     try {
-      manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      return CloudAssembly.load(dir)
+        .stacks.map((s) => s.stackName)
+        .sort();
     } catch (err) {
-      throw new UsageError(`${manifestPath} is not valid JSON (${(err as Error).message})`);
+      if (err instanceof TemplateError) throw new UsageError(err.message);
+      throw err;
     }
-    const artifacts = isRecord(manifest) && isRecord(manifest.artifacts) ? manifest.artifacts : {};
-    return Object.entries(artifacts)
-      .filter(([, a]) => isRecord(a) && a.type === 'aws:cloudformation:stack')
-      .map(([id]) => id)
-      .sort();
   }
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.template.json'))
     .map((f) => f.slice(0, -'.template.json'.length))
     .sort();
+}
+
+/** The name prefix stacks share up to a '-' (`LoanEvents` for `LoanEvents-Router` and `LoanEvents-orders`); undefined without stacks. */
+export function appPrefix(stackNames: readonly string[]): string | undefined {
+  const [first, ...rest] = stackNames;
+  if (first === undefined) return undefined;
+  let prefix = first;
+  for (const name of rest) while (!name.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const dash = prefix.lastIndexOf('-');
+  if (rest.length === 0) return first;
+  return dash > 0 ? prefix.slice(0, dash) : prefix;
 }
 
 export interface AppNamesOptions {
@@ -70,6 +77,28 @@ export class AppNames {
   /** The stack, or undefined when neither an option, the environment nor an assembly names one. */
   tryStack(assembly: string = DEFAULT_ASSEMBLY): string | undefined {
     return this.options.stack ?? this.fromEnv(STACK_ENV) ?? this.router(assembly)?.stack;
+  }
+
+  /**
+   * The stacks that make up the app, as the prefix their names share (`LoanEvents` for
+   * `LoanEvents-Router`, `LoanEvents-underwriting`, ...): --stack or EVENTS_STACK_NAME when given,
+   * else the assembly's common name prefix up to a '-'. `loadTopology` reads every stack it names.
+   */
+  /** The stack or prefix named by --stack or EVENTS_STACK_NAME, if any. */
+  given(): string | undefined {
+    return this.options.stack ?? this.fromEnv(STACK_ENV);
+  }
+
+  app(assembly: string = DEFAULT_ASSEMBLY): string {
+    const app = this.tryApp(assembly);
+    if (app === undefined)
+      throw new UsageError(`no stack given, and no synthesized app in ${resolve(this.options.cwd, assembly)}: ${HOW_TO}`);
+    return app;
+  }
+
+  /** The app's stack prefix, or undefined when neither an option, the environment nor an assembly names one. */
+  tryApp(assembly: string = DEFAULT_ASSEMBLY): string | undefined {
+    return this.given() ?? appPrefix(assemblyStacks(resolve(this.options.cwd, assembly)));
   }
 
   /** The bus: --bus, EVENT_BUS_NAME, or the bus the stack's template defines (throws when there is none). */

@@ -6,19 +6,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMermaid } from '../cli/mermaid';
 import { extractDiagram, readmeDiagramBlock, replaceDiagram } from '../cli/readme';
-import { PROJECT_ROOT, synthTemplate } from '../assembly';
-import { parseTemplate } from '../cli/topology';
-
-/** The stack bin/app.ts defines: the README shows the example app. */
-const DEFAULT_STACK = 'LoanEvents';
+import { PROJECT_ROOT, synthStacks } from '../assembly';
+import { appPrefix } from '../cli/app-names';
+import { parseStacks } from '../cli/topology';
 
 async function main(): Promise<number> {
   const check = process.argv.includes('--check');
   const readmePath = join(PROJECT_ROOT, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
-  const block = readmeDiagramBlock(
-    renderMermaid(parseTemplate(await synthTemplate({ stack: DEFAULT_STACK }), DEFAULT_STACK), { stack: DEFAULT_STACK }),
-  );
+  // Every stack bin/app.ts defines (the router and one per consumer): the README shows the whole example app.
+  const stacks = await synthStacks();
+  const block = readmeDiagramBlock(renderMermaid(parseStacks(stacks), { stack: appPrefix(stacks.map((s) => s.stackName)) }));
   if (extractDiagram(readme) === block) {
     process.stdout.write('README diagram is up to date\n');
     return 0;

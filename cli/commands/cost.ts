@@ -93,7 +93,7 @@ Example:
     .action(
       wrap<CostOptions>(async ({ io, out, names }, o) => {
         // Design defaults come from the template when there is one; without one, the options' defaults.
-        const stack = o.template ? (names.tryStack(o.assembly) ?? '') : names.tryStack(o.assembly);
+        const stack = o.template ? (names.tryApp(o.assembly) ?? '') : names.tryApp(o.assembly);
         const where = stack === undefined ? undefined : { template: o.template, assembly: o.assembly, stack, cwd: io.cwd };
         const topology = where && (o.template || hasTopology(where)) ? loadTopology(where) : undefined;
         const d = designDefaults(topology);

@@ -8,8 +8,9 @@ import { CommandFailedError, UsageError } from '../errors';
 import { renderMermaid } from '../mermaid';
 import { PROGRAM_NAME, type Wrap } from '../command';
 import { readmeDiagramBlock } from '../readme';
-import { PROJECT_ROOT, synthTemplate } from '../../assembly';
-import { loadTopology, parseTemplate } from '../topology';
+import { PROJECT_ROOT, synthStacks } from '../../assembly';
+import { appPrefix } from '../app-names';
+import { loadTopology, parseStacks, type Topology } from '../topology';
 
 /** Finds mermaid-cli's `mmdc`: the project's node_modules/.bin first, then PATH. */
 export function findRenderer(env: Readonly<Record<string, string | undefined>>): string | undefined {
@@ -40,11 +41,21 @@ Examples:
     .action(
       wrap<{ template?: string; assembly: string; synth: boolean; format: string; output?: string }>(async ({ io, out, names }, opts) => {
         if (opts.synth && opts.template) throw new UsageError('--synth and --template cannot be used together');
-        // With --template the stack only shortens names, so it is optional.
-        const stack = opts.template ? names.tryStack(opts.assembly) : names.stack(opts.assembly);
-        const topology = opts.synth
-          ? parseTemplate(await synthTemplate({ stack: stack ?? '', env: io.env }), stack)
-          : loadTopology({ template: opts.template, assembly: opts.assembly, stack: stack ?? '', cwd: io.cwd });
+        // The whole app: every stack of the assembly (router and consumers); the prefix only shortens names.
+        let topology: Topology;
+        let stack: string | undefined;
+        if (opts.synth) {
+          const stacks = await synthStacks({ env: io.env });
+          stack = names.given() ?? appPrefix(stacks.map((s) => s.stackName));
+          topology = parseStacks(stacks.filter((s) => stack === undefined || s.stackName.startsWith(stack)));
+        } else {
+          stack = names.tryApp(opts.assembly);
+          if (stack === undefined && !opts.template)
+            throw new UsageError(
+              `no synthesized app in ${opts.assembly}: run 'npx cdk synth' first, or pass --template <file> (or --synth)`,
+            );
+          topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack: stack ?? '', cwd: io.cwd });
+        }
         const mermaid = renderMermaid(topology, { stack });
         if (opts.format === 'mermaid' || opts.format === 'markdown') {
           const body = opts.format === 'markdown' ? `${readmeDiagramBlock(mermaid)}\n` : mermaid;

@@ -292,7 +292,7 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .addHelpText('after', `\nExample:\n  $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 ${PROGRAM_NAME} dlq list`)
     .action(
       wrap<{ sample: number }>(async ({ aws, out, names }, o) => {
-        const all = await discoverDeadLetterQueues(aws, names.bus(), names.stack());
+        const all = await discoverDeadLetterQueues(aws, names.bus(), names.app());
         const rows = await Promise.all(all.map((d) => status(aws, d, o.sample)));
         out.data({ deadLetterQueues: rows });
         out.table(
@@ -321,7 +321,7 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .addHelpText('after', `\nExample:\n  $ ${PROGRAM_NAME} dlq show MyStack-orders-dlq --max 5`)
     .action(
       wrap<{ max: number }>(async ({ aws, out, names }, o, [name = '']) => {
-        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.app()), name);
         const messages = await peekMessages(aws, d.url, o.max);
         out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
         if (messages.length === 0) out.line(`${d.name} is empty`);
@@ -348,7 +348,7 @@ Example:
     .action(
       wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name = '']) => {
         const { aws, out, names, io } = ctx;
-        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.stack()), name);
+        const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.app()), name);
         const abort = new AbortController();
         const release = io.onInterrupt(() => abort.abort());
         try {

@@ -122,7 +122,7 @@ Example:
     )
     .action(
       wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, names }, opts) => {
-        const stack = opts.template ? '' : names.stack(opts.assembly);
+        const stack = opts.template ? '' : names.app(opts.assembly);
         const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack, cwd: io.cwd });
         const event = toBusEvent(await readJsonObject('--event', opts.event, io));
         const matcher = new RuleMatcher<string>();

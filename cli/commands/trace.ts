@@ -71,7 +71,7 @@ Example:
         const endTime = parseTime('--until', o.until, now).getTime();
         const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
         try {
-          const prefix = o.functionLogGroupPrefix ?? defaultFunctionLogGroupPrefix(names.stack());
+          const prefix = o.functionLogGroupPrefix ?? defaultFunctionLogGroupPrefix(names.app());
           const groups = await logGroupsWithPrefix(logs, prefix);
           let truncated = false;
           const readLines = async (pattern: string): Promise<FunctionLine[]> => {
@@ -102,7 +102,7 @@ Example:
 
           const deadLetters: DeadLetter[] = [];
           if (o.dlq) {
-            for (const d of await discoverDeadLetterQueues(aws, names.bus(), names.stack())) {
+            for (const d of await discoverDeadLetterQueues(aws, names.bus(), names.app())) {
               for (const m of await peekMessages(aws, d.url, 100)) {
                 const body = isRecord(m.body) ? m.body : undefined;
                 const detail = body && isRecord(body.detail) ? body.detail : undefined;

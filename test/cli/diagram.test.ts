@@ -1,35 +1,38 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMermaid } from '../../cli/mermaid';
 import { extractDiagram, readmeDiagramBlock } from '../../cli/readme';
-import { PROJECT_ROOT, synthTemplate } from '../../assembly';
-import { parseTemplate, type Topology } from '../../cli/topology';
+import { PROJECT_ROOT, synthesize } from '../../assembly';
+import { assemblyStacks, appPrefix } from '../../cli/app-names';
+import { loadTopology, type Topology } from '../../cli/topology';
 import { runCli } from './helpers';
 
-/** One synthesis of the real app (bin/app.ts) for the whole file: it is the slow part. */
-let template: unknown;
+/** One synthesis of the real app (bin/app.ts, every stack) for the whole file: it is the slow part. */
 let topology: Topology;
 let dir: string;
+/** The name prefix the app's stacks share: the names the diagram shortens. */
+let app: string | undefined;
 
 beforeAll(async () => {
-  template = await synthTemplate({ stack: 'LoanEvents' });
-  topology = parseTemplate(template);
   dir = mkdtempSync(join(tmpdir(), 'cli-diagram-'));
-  mkdirSync(join(dir, 'cdk.out'));
-  writeFileSync(join(dir, 'cdk.out', 'LoanEvents.template.json'), JSON.stringify(template));
+  await synthesize({ outdir: join(dir, 'cdk.out'), bundling: false, force: true });
+  app = appPrefix(assemblyStacks(join(dir, 'cdk.out')));
+  topology = loadTopology({ assembly: 'cdk.out', stack: app ?? '', cwd: dir });
 }, 300_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('diagram', () => {
   test('the README diagram is the output of diagram for the synthesized app (if this fails, regenerate it: npm run diagram)', () => {
     const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    expect(extractDiagram(readme)).toBe(readmeDiagramBlock(renderMermaid(topology, { stack: 'LoanEvents' })));
+    expect(extractDiagram(readme)).toBe(readmeDiagramBlock(renderMermaid(topology, { stack: app })));
   });
 
   test('prints the Mermaid flowchart of the template in cdk.out', async () => {
     const r = await runCli(['diagram'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(renderMermaid(topology, { stack: 'LoanEvents' }));
+    expect(r.stdout).toBe(renderMermaid(topology, { stack: app }));
     expect(r.stdout.startsWith('flowchart LR\n')).toBe(true);
   });
 
@@ -75,7 +78,7 @@ describe('diagram', () => {
     const r = await runCli(['diagram', '--format', 'svg', '-o', 'out.svg'], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
     // THEN
     expect(r.code).toBe(0);
-    expect(readFileSync(join(dir, 'out.svg'), 'utf8')).toBe(renderMermaid(topology, { stack: 'LoanEvents' }));
+    expect(readFileSync(join(dir, 'out.svg'), 'utf8')).toBe(renderMermaid(topology, { stack: app }));
   });
 
   test('svg without --output is a usage error', async () => {

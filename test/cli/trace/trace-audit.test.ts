@@ -4,6 +4,9 @@
  * lines of the consumers. FilterLogEvents applies the filter pattern the command sent with the
  * runtime's matcher, so a pattern CloudWatch Logs would reject fails here too.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeEventBusCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -22,7 +25,16 @@ import { json, runCli } from '../helpers';
 const logs = mockClient(CloudWatchLogsClient);
 const eb = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
-const ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+/** Names from the environment, not from whatever cdk.out the working folder holds: the commands run in an empty folder. */
+const ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  EVENT_BUS_NAME: 'loan-events',
+  EVENTS_STACK_NAME: 'LoanEvents',
+};
+const CWD = mkdtempSync(join(tmpdir(), 'cli-trace-'));
+afterAll(() => rmSync(CWD, { recursive: true, force: true }));
 const ACCOUNT = '111122223333';
 const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/loan-events`;
 const TRAIL_GROUP = '/aws/cloudtrail/LoanEvents-audit';
@@ -294,7 +306,7 @@ interface TraceJson {
 
 describe('trace', () => {
   test('by correlation id: the tree of publications, attempts and caused events', async () => {
-    const r = await runCli(['trace', CORRELATION, ...window, '--no-dlq', '--json'], { env: ENV });
+    const r = await runCli(['trace', CORRELATION, ...window, '--no-dlq', '--json'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     const t = json<TraceJson>(r);
     expect(t.correlationId).toBe(CORRELATION);
@@ -325,7 +337,7 @@ describe('trace', () => {
   });
 
   test('by event id: follows the event to its correlation id; text output shows the tree', async () => {
-    const r = await runCli(['trace', APPROVED, ...window, '--no-dlq'], { env: ENV });
+    const r = await runCli(['trace', APPROVED, ...window, '--no-dlq'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe(`correlation ${CORRELATION}: 2 event(s)`);
@@ -376,7 +388,7 @@ describe('trace', () => {
       })
       .resolves({ Messages: [] });
     sqs.on(ChangeMessageVisibilityBatchCommand).resolves({});
-    const r = await runCli(['trace', CORRELATION, ...window, '--json'], { env: ENV });
+    const r = await runCli(['trace', CORRELATION, ...window, '--json'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     expect(json<TraceJson>(r).roots[0]!.caused[0]).toMatchObject({ eventId: APPROVED, deadLettered: ['LoanEvents-notifications-dlq'] });
   });
@@ -386,7 +398,7 @@ describe('trace', () => {
     ['an unknown id', ['trace', 'no-such-id', ...window, '--no-dlq'], 1, /no events found for no-such-id/],
     ['a bad time', ['trace', CORRELATION, '--since', 'yesterday', '--no-dlq'], 2, /--since: 'yesterday' is not a time/],
   ])('%s', async (_name, args, code, message) => {
-    const r = await runCli(args, { env: ENV });
+    const r = await runCli(args, { env: ENV, cwd: CWD });
     expect(r.code).toBe(code);
     expect(r.stdout + r.stderr).toMatch(message);
   });
@@ -401,7 +413,7 @@ describe('audit', () => {
   }
 
   test('publishers by role, denied calls by principal, and changes, from the trail log group', async () => {
-    const r = await runCli(['audit', '--from', '2026-11-29T11:00:00Z', '--to', '2026-11-29T13:00:00Z', '--json'], { env: ENV });
+    const r = await runCli(['audit', '--from', '2026-11-29T11:00:00Z', '--to', '2026-11-29T13:00:00Z', '--json'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     const a = json<AuditJson>(r);
     expect(new Set(sentPatterns)).toEqual(new Set([AUDIT_FILTER_PATTERN]));
@@ -429,7 +441,7 @@ describe('audit', () => {
   });
 
   test('text output has the three sections', async () => {
-    const r = await runCli(['audit', '--from', '2026-11-29T11:00:00Z', '--to', '2026-11-29T13:00:00Z'], { env: ENV });
+    const r = await runCli(['audit', '--from', '2026-11-29T11:00:00Z', '--to', '2026-11-29T13:00:00Z'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Publishers$/m);
     expect(r.stdout).toMatch(/^Denied calls$/m);
@@ -438,10 +450,10 @@ describe('audit', () => {
   });
 
   test('an empty window and a reversed window', async () => {
-    const empty = await runCli(['audit', '--from', '2026-11-28T00:00:00Z', '--to', '2026-11-28T01:00:00Z'], { env: ENV });
+    const empty = await runCli(['audit', '--from', '2026-11-28T00:00:00Z', '--to', '2026-11-28T01:00:00Z'], { env: ENV, cwd: CWD });
     expect(empty.code).toBe(0);
     expect(empty.stdout).toContain('no PutEvents in the window');
-    const reversed = await runCli(['audit', '--from', 'now', '--to', '-1h'], { env: ENV });
+    const reversed = await runCli(['audit', '--from', 'now', '--to', '-1h'], { env: ENV, cwd: CWD });
     expect(reversed.code).toBe(2);
     expect(reversed.stderr).toMatch(/must be before --to/);
   });
