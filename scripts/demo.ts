@@ -149,14 +149,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const scan = async (table: string) => (await dynamodb.send(new ScanCommand({ TableName: table }))).Items ?? [];
 
     const notifications = await waitFor('three notification records', deadline, async () => {
-      const items = await scan(tableOf('NotificationsStateTable'));
+      const items = await scan(tableOf('notifications-state'));
       const byApp = Object.fromEntries(items.map((i) => [i.applicationId?.S ?? '?', i.template?.S ?? '?']));
       return Object.keys(byApp).length >= 3 ? byApp : undefined;
     });
     for (const [app, template] of Object.entries(notifications)) say(`== notified ${app}: ${template}`);
 
     const reviewCases = await waitFor('a manual-review case', deadline, async () => {
-      const items = await scan(tableOf('ManualReviewStateTable'));
+      const items = await scan(tableOf('manual-review-state'));
       return items.length > 0 ? items.map((i) => i.applicationId?.S ?? '?') : undefined;
     });
     say(`== manual review cases: ${reviewCases.join(', ')}`);

@@ -73,7 +73,10 @@ function applicable(model: PolicyModel, r: AccessRequest): ApplicablePolicies {
       : base.document;
     if (document.Statement.length > 0) resource = changed ? compilePolicy(document, base.source) : compiled(document, base.source);
   }
-  return isKmsKey(r.resource) ? { identity, key: resource } : { identity, resource };
+  // "The identity policy alone" means without the permissions boundary too, as support/simulate.ts hands it over.
+  const bound = r.identityPoliciesOnly ? undefined : model.boundaries?.[r.principal];
+  const boundary = bound ? compiled(bound.document, bound.source) : undefined;
+  return isKmsKey(r.resource) ? { identity, key: resource, boundary } : { identity, resource, boundary };
 }
 
 function ours(model: PolicyModel, r: AccessRequest): Decision {
