@@ -5,7 +5,7 @@
  * under test; the ARNs come from the synthesized stack. Adding a publisher, consumer or event
  * type to the catalog adds its rows.
  */
-import { EventDefinition } from '../../../sdk/catalog';
+import { EventDefinition, names } from '../../../sdk/catalog';
 import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
 import { ConsumerResources, SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
@@ -298,7 +298,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   const busStatements = t.policies.resource[t.busArn]?.document.Statement ?? [];
   if (busStatements.some((st) => st.Sid === 'DenyConsumerDeployersOtherRules') && consumers.length > 1) {
     const [mine, theirs] = consumers as [ConsumerResources, ConsumerResources];
-    const deployer = `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${mine.name}`;
+    const deployer = `arn:${partition}:iam::${account}:role/${names.consumerDeploymentRole(t.app, mine.name)}`;
     const tag = { 'aws:PrincipalTag/event-router:consumer': mine.name };
     for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule'] as const) {
       add(`${mine.name}'s deployment role may call ${action} on ${mine.name}'s rule`, 'Allowed', {
@@ -324,7 +324,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       });
     }
     add(`a deployment role tagged for ${theirs.name} may not change ${mine.name}'s rule`, 'ExplicitlyDenied', {
-      principal: `arn:${partition}:iam::${account}:role/LoanEvents-deploy-${theirs.name}`,
+      principal: `arn:${partition}:iam::${account}:role/${names.consumerDeploymentRole(t.app, theirs.name)}`,
       action: 'events:PutRule',
       resource: mine.rule,
       context: { 'aws:PrincipalTag/event-router:consumer': theirs.name },

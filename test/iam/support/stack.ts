@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { app as loanApp } from '../../../catalog';
 import { loanCatalog } from '../../../catalog/loans';
 import { CloudAssembly } from '../../../assembly';
-import { defineApp, defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../sdk/catalog';
+import { AppDefinition, defineApp, defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../sdk/catalog';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../../lib/stacks';
 import { CfnResource, CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyModel } from './policies';
@@ -64,6 +64,8 @@ export interface ConsumerResources {
 
 export interface Topology {
   readonly env: Environment;
+  /** The app the stacks were built from: its naming policy names the roles the stacks do not create. */
+  readonly app: AppDefinition;
   readonly catalog: EventCatalog;
   readonly template: CfnTemplate;
   readonly policies: PolicyModel;
@@ -95,11 +97,17 @@ export const SUBSCRIBE_ACTIONS = [
 ];
 
 /** Props of the matrix's app: the router's props, the catalog and where handlers are. */
-export type MatrixProps = Partial<EventRouterAppProps> & { catalog?: EventCatalog; eventBusName?: string };
+export type MatrixProps = Partial<EventRouterAppProps> & {
+  catalog?: EventCatalog;
+  eventBusName?: string;
+  /** A whole app definition (name, bus, namespace, catalog); `catalog` and `eventBusName` are then ignored. @default - the example's, with `catalog` */
+  definition?: AppDefinition;
+};
 
 /** The app's stacks and their templates merged into one (logical ids prefixed by stack), for one policy model. */
 export interface Synthesized {
   readonly stacks: EventRouterStacks;
+  readonly definition: AppDefinition;
   readonly template: CfnTemplate;
   /** Stack of a construct -> the prefix its logical ids got in the merged template. */
   readonly prefixOf: (stack: Stack) => string;
@@ -149,8 +157,9 @@ function rewriteIds(value: unknown, ids: Set<string>, prefix: string): unknown {
 export function synthesize(props: MatrixProps = {}): Synthesized {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const { catalog, eventBusName, ...rest } = props;
-  const definition = defineApp({ ...loanApp, eventBusName: eventBusName ?? loanApp.eventBusName, catalog: catalog ?? matrixCatalog });
+  const { catalog, eventBusName, definition: given, ...rest } = props;
+  const definition =
+    given ?? defineApp({ ...loanApp, eventBusName: eventBusName ?? loanApp.eventBusName, catalog: catalog ?? matrixCatalog });
   const stacks = buildStacks(app, definition, { handlersDir: path.join(__dirname, '..', '..', '..', 'lambdas'), ...rest });
   const all: Stack[] = [stacks.router, ...Object.values(stacks.consumers), ...Object.values(stacks.subscriptions)];
   const prefixOf = (stack: Stack) => stack.stackName.replace(/[^A-Za-z0-9]/g, '');
@@ -160,7 +169,7 @@ export function synthesize(props: MatrixProps = {}): Synthesized {
     const assembly = CloudAssembly.load(directory);
     const templates = Object.fromEntries(all.map((s) => [s.stackName, assembly.stack(s.stackName).template as CfnTemplate]));
     const template = mergeTemplates(all.map((s) => ({ prefix: prefixOf(s), template: templates[s.stackName]! })));
-    return { stacks, template, prefixOf, templates };
+    return { stacks, definition, template, prefixOf, templates };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -228,6 +237,7 @@ export function describeStack(
   const busDeadLetterQueue = arn(stack.router.deadLetterQueue.queueArn);
   return {
     env,
+    app: synthesized.definition,
     catalog,
     template,
     policies: collectPolicies(template, env),
@@ -246,5 +256,5 @@ export function describeStack(
 
 /** Synthesizes the app (by default from the matrix catalog) and describes it. */
 export function loadTopology(props: MatrixProps = {}): Topology {
-  return describeStack(synthesize(props), props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
+  return describeStack(synthesize(props), props.definition?.catalog ?? props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
 }
