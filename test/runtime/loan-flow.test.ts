@@ -108,8 +108,8 @@ test('approved, rejected and large applications flow through every consumer', as
   expect(approvedNote.pk?.S).toBe(`APPLICATION#${approved}`);
   expect(rejectedNote.pk?.S).toBe(`APPLICATION#${rejected}`);
   // the rule's numeric filter sent only the large application to manual review
-  await waitFor('review case', () => item('ManualReviewState', `APPLICATION#${large}`, 'REVIEW_CASE'), 60_000);
-  expect(await item('ManualReviewState', `APPLICATION#${approved}`, 'REVIEW_CASE')).toBeUndefined();
+  await waitFor('review case', () => item('manual-review-state', `APPLICATION#${large}`, 'REVIEW_CASE'), 60_000);
+  expect(await item('manual-review-state', `APPLICATION#${approved}`, 'REVIEW_CASE')).toBeUndefined();
   // the handlers published back to the bus: decisions and notifications are in the archive and on the stream
   const published = (def: { source: string; detailType: string }) =>
     h.recorded.of('event.published', (p) => p.busName === 'loan-events' && p.source === def.source && p.detailType === def.detailType);
