@@ -17,7 +17,7 @@ import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
 import { arns, parseArn, partitionOf } from '../assembly/arn';
-import { TemplateError, Topology, appEnvironment, busNameOf, loadTopology } from './template';
+import { TemplateError, Topology, appEnvironment, busNameOf, homeAccount, loadTopology } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
@@ -36,7 +36,11 @@ export interface LocalRuntimeOptions {
   quiet?: boolean;
   /** @default the region every stack of the app names, else 'us-east-1' */
   region?: string;
-  /** @default the account every stack of the app names, else '000000000000' */
+  /**
+   * The account API callers act in (CreateQueue, ListQueues, a queue URL or bus named without an
+   * account) until requests carry identities; resources keep their own stacks' accounts.
+   * @default the account every stack of the app names; when they differ, the first stack's (the router's); else '000000000000'
+   */
   accountId?: string;
   /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
   deliveryRetry?: DeliveryRetryOptions;
@@ -78,7 +82,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
   const app = appEnvironment(assemblyDir);
   const region = options.region ?? app.region ?? 'us-east-1';
-  const accountId = options.accountId ?? app.account ?? '000000000000';
+  // The caller's account (CreateQueue, ListQueues, names without an ARN) until requests carry identities.
+  const accountId = options.accountId ?? app.account ?? homeAccount(assemblyDir) ?? '000000000000';
   const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const clock = options.clock ?? new RealClock();
