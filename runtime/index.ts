@@ -247,9 +247,12 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   }
   await createTables(topo, c.endpoint, c.region);
   // A mapping names its function by ARN (a reference in its stack) or by name in the mapping's own account and region.
+  // Unqualified, so a mapping of `function:name:alias` counts toward the function's own pool.
   const mapped = (m: Topology['mappings'][number]) => {
+    const named = m.functionArn ? parseArn(m.functionArn) : undefined;
+    if (named) return arns.function(named, m.functionName);
     const where = placeOf(m, c);
-    return m.functionArn ?? arns.function({ partition: partitionOf(where.region), ...where }, m.functionName);
+    return arns.function({ partition: partitionOf(where.region), ...where }, m.functionName);
   };
   const concurrency = new Map<string, number>();
   for (const m of topo.mappings)

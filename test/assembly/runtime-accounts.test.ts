@@ -181,7 +181,12 @@ test("a target naming a missing queue in another account fails to the target's d
   expect(put.FailedEntryCount).toBe(0);
   const dead = recorded.of('target.dead-lettered', (d) => d.targetArn === arns.queue(envB, MISSING));
   expect(dead).toEqual([
-    expect.objectContaining({ ruleArn: arns.rule(envA, BUS, 'gone'), deadLetterQueueArn: arns.queue(envA, DLQ), retryAttempts: 0 }),
+    expect.objectContaining({
+      ruleArn: arns.rule(envA, BUS, 'gone'),
+      deadLetterQueueArn: arns.queue(envA, DLQ),
+      errorCode: 'SQS.NonExistentQueue',
+      retryAttempts: 0,
+    }),
   ]);
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url(A, DLQ), WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
   expect(got.Messages?.map((m) => JSON.parse(m.Body ?? '{}').detail)).toEqual([{ orderId: 'o-2' }]);
