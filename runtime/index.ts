@@ -325,7 +325,12 @@ async function createTables(topo: Topology, endpoint: string, region: string): P
 function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions: FunctionRegistry): string[] {
   const lines: string[] = [];
   const short = (arn: string) => arn.split(/[:/]/).pop() ?? arn;
-  const several = new Set([...events.busesByArn.values()].map((b) => b.account)).size > 1;
+  // Name the account on each line only when the app spans accounts.
+  const several =
+    new Set([
+      ...[...events.busesByArn.values()].filter((b) => b.rules.size > 0 || b.name !== 'default').map((b) => b.account),
+      ...sqs.list().map((q) => q.account),
+    ]).size > 1;
   for (const bus of events.busesByArn.values()) {
     if (bus.name === 'default' && bus.rules.size === 0) continue;
     lines.push(
@@ -347,7 +352,7 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
   for (const q of sqs.list()) {
     const r = q.settings.RedrivePolicy;
     lines.push(
-      `  queue ${q.name} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`,
+      `  queue ${q.name}${several ? ` (account ${q.account})` : ''} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`,
     );
   }
   for (const f of functions.functions.values()) {
