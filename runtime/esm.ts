@@ -63,7 +63,7 @@ export function sqsRecord(q: Queue, m: SqsMessage, region: string): Record<strin
     ...(m.md5OfAttributes ? { md5OfMessageAttributes: m.md5OfAttributes } : {}),
     eventSource: 'aws:sqs',
     eventSourceARN: q.arn,
-    awsRegion: region,
+    awsRegion: q.region || region,
   };
 }
 

@@ -7,6 +7,7 @@
  * keeps the archive useful for replaying recent work, which refusing new events would not.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-archive.html
  */
+import { arns, parseArn, partitionOf, type ResourceEnv } from '../assembly/arn';
 import { testEventPattern } from '../engine';
 import type { Clock, ClockTimer } from './clock';
 import { AwsError, validation } from './errors';
@@ -42,6 +43,7 @@ export interface ArchiveDef {
 
 export class Archive {
   readonly arn: string;
+  readonly env: ResourceEnv;
   readonly created: number;
   /** Oldest first. */
   events: ArchivedEvent[] = [];
@@ -54,7 +56,10 @@ export class Archive {
     created: number,
     private readonly limits: Required<ArchiveLimits>,
   ) {
-    this.arn = `arn:aws:events:${region}:${accountId}:archive/${def.name}`;
+    // An archive lives in its bus's account and region.
+    const bus = parseArn(def.sourceArn);
+    this.env = bus?.service === 'events' ? bus : { partition: partitionOf(region), region, account: accountId };
+    this.arn = arns.archive(this.env, def.name);
     this.created = created;
   }
 
@@ -237,7 +242,7 @@ export class Archives {
     }
     const replay: Replay = {
       name: input.name,
-      arn: `arn:aws:events:${this.host.region}:${this.host.accountId}:replay/${input.name}`,
+      arn: arns.replay(archive.env, input.name),
       description: input.description,
       archive,
       destinationArn: input.destinationArn,

@@ -52,7 +52,7 @@ export interface PutEventsResultEntry {
 
 /** One entry after validation: an event ready to ingest on a bus, or the entry's error. */
 export type ValidatedEntry =
-  | { ok: true; busName: string; event: EventBridgeEvent; sizeBytes: number }
+  | { ok: true; busName: string; busArn: string; event: EventBridgeEvent; sizeBytes: number }
   | { ok: false; ErrorCode: string; ErrorMessage: string; source?: string; detailType?: string };
 
 export interface PutEventsContext {
@@ -61,7 +61,7 @@ export interface PutEventsContext {
   /** Clock time of the request (ms). */
   now: number;
   /** The bus an EventBusName (name or ARN, absent for `default`) names, if it exists. */
-  resolveBus(nameOrArn: unknown): { name: string } | undefined;
+  resolveBus(nameOrArn: unknown): { name: string; arn: string } | undefined;
   /** @default randomUUID */
   newId?: () => string;
 }
@@ -180,7 +180,7 @@ export function validatePutEventsEntry(e: PutEventsEntry, ctx: PutEventsContext)
     resources: (e.Resources as string[] | undefined) ?? [],
     detail: detail as Record<string, unknown>,
   };
-  return { ok: true, busName: bus.name, event, sizeBytes: entrySize(e) };
+  return { ok: true, busName: bus.name, busArn: bus.arn, event, sizeBytes: entrySize(e) };
 }
 
 /** Validates a whole PutEvents request: throws for the request, or returns one result per entry. */

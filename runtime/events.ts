@@ -1,5 +1,6 @@
 /**
- * In-memory EventBridge for one account: buses, rules (matched by the pattern engine) and
+ * In-memory EventBridge for every account of the app: buses (each with its own account and
+ * region, found by name in the caller's account or by ARN in any), rules (matched by the pattern engine) and
  * their targets, and PutEvents. Delivery with retries and dead-letter queues is in
  * events-delivery.ts, archives and replays in events-archive.ts, schedules in
  * events-schedule.ts and PutEvents validation in events-validation.ts; this module
@@ -8,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RuleMatcher, validateEventPattern, validateTargetInput } from '../engine';
+import { arns, parseArn, partitionOf } from '../assembly/arn';
 import type { Clock } from './clock';
 import { AwsError, validation } from './errors';
 import { Archive, ArchiveDef, ArchiveLimits, Archives, Replay, ReplayInput } from './events-archive';
@@ -44,6 +46,9 @@ const RULE_STATES: readonly RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_
 export interface Bus {
   name: string;
   arn: string;
+  /** The account and region of the bus (its stack's); its rules' ARNs carry them too. */
+  account: string;
+  region: string;
   description?: string;
   deadLetterArn?: string;
   created: number;
@@ -93,8 +98,17 @@ export interface EventBrokerOptions {
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 
+/** The account and region a bus lives in. */
+export interface BusPlacement {
+  account: string;
+  region: string;
+}
+
 export class EventBroker {
+  /** The caller's account's buses, by name (what the API lists and names resolve to). */
   readonly buses = new Map<string, Bus>();
+  /** Every bus of every account, by ARN. */
+  readonly busesByArn = new Map<string, Bus>();
   readonly region: string;
   readonly accountId: string;
   private readonly clock: Clock;
@@ -153,25 +167,46 @@ export class EventBroker {
     return this.delivery.pendingRetries;
   }
 
-  busArn(name: string): string {
-    return `arn:aws:events:${this.region}:${this.accountId}:event-bus/${name}`;
+  /**
+   * The account of whoever calls the API. Until requests carry identities this is the runtime's
+   * account for every caller; this is the one place that decides it.
+   */
+  callerAccount(): string {
+    return this.accountId;
   }
 
-  createBus(name: string, description?: string, deadLetterArn?: string): Bus {
+  private callerPlacement(): BusPlacement {
+    return { account: this.callerAccount(), region: this.region };
+  }
+
+  busArn(name: string, where: BusPlacement = this.callerPlacement()): string {
+    return arns.eventBus({ partition: partitionOf(where.region), ...where }, name);
+  }
+
+  /** A bus in `where` (its stack's account and region), the caller's account and the runtime's region by default. */
+  createBus(name: string, description?: string, deadLetterArn?: string, where: BusPlacement = this.callerPlacement()): Bus {
     const bus: Bus = {
       name,
-      arn: this.busArn(name),
+      arn: this.busArn(name, where),
+      account: where.account,
+      region: where.region,
       description,
       deadLetterArn,
       created: this.clock.now(),
       rules: new Map(),
       matcher: new RuleMatcher<string>(),
     };
-    this.buses.set(name, bus);
+    if (where.account === this.callerAccount() && where.region === this.region) this.buses.set(name, bus);
+    this.busesByArn.set(bus.arn, bus);
     return bus;
   }
 
+  /** An ARN names a bus of any account; a name, the caller's account's bus. */
   private findBus(nameOrArn: unknown): Bus | undefined {
+    if (typeof nameOrArn === 'string' && nameOrArn.startsWith('arn:')) {
+      const parts = parseArn(nameOrArn);
+      if (parts?.service === 'events' && parts.resource.startsWith('event-bus/')) return this.busesByArn.get(nameOrArn);
+    }
     return this.buses.get(busNameFrom(nameOrArn));
   }
 
@@ -188,8 +223,9 @@ export class EventBroker {
     return r;
   }
 
+  /** A rule's ARN is in its bus's account and region. */
   ruleArn(bus: Bus, name: string): string {
-    return `arn:aws:events:${this.region}:${this.accountId}:rule/${bus.name === 'default' ? '' : `${bus.name}/`}${name}`;
+    return arns.rule({ partition: partitionOf(bus.region), account: bus.account, region: bus.region }, bus.name, name);
   }
 
   createArchive(def: ArchiveDef): Archive {
@@ -281,9 +317,9 @@ export class EventBroker {
       id: randomUUID(),
       'detail-type': 'Scheduled Event',
       source: 'aws.events',
-      account: this.accountId,
+      account: rule.bus.account,
       time: eventTime(now) ?? '',
-      region: this.region,
+      region: rule.bus.region,
       resources: [rule.arn],
       detail: {},
     };
@@ -332,7 +368,7 @@ export class EventBroker {
     const failed: PutTargetsFailure[] = [];
     const apply: TargetDef[] = [];
     for (const t of targets) {
-      const fifo = t.arn.startsWith('arn:aws:sqs:') && t.arn.endsWith('.fifo');
+      const fifo = parseArn(t.arn)?.service === 'sqs' && t.arn.endsWith('.fifo');
       if (fifo && !t.sqsMessageGroupId) {
         failed.push({
           TargetId: t.id,
@@ -372,7 +408,8 @@ export class EventBroker {
     }
     const list = validatePutEventsRequest(entries);
     const now = this.clock.now();
-    const ctx = { accountId: this.accountId, region: this.region, now, resolveBus: (n: unknown) => this.findBus(n) };
+    // The event's account is the sender's, also when it names another account's bus by ARN.
+    const ctx = { accountId: this.callerAccount(), region: this.region, now, resolveBus: (n: unknown) => this.findBus(n) };
     const validated = list.map((e) => validatePutEventsEntry(e, ctx));
     const results: PutEventsResultEntry[] = [];
     let failed = 0;
@@ -391,7 +428,7 @@ export class EventBroker {
         return;
       }
       try {
-        this.ingest(this.bus(r.busName), r.event, now, { sizeBytes: r.sizeBytes });
+        this.ingest(this.bus(r.busArn), r.event, now, { sizeBytes: r.sizeBytes });
         results.push({ EventId: r.event.id });
       } catch (err) {
         // A defect here costs this entry, reported as EventBridge reports its own failures; never the request.

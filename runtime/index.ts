@@ -16,8 +16,8 @@ import type { EdgeOptions } from './http/edge';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
-import { parseArn } from '../assembly/arn';
-import { TemplateError, Topology, appEnvironment, busNameOf, loadTopology } from './template';
+import { arns, parseArn, partitionOf } from '../assembly/arn';
+import { TemplateError, Topology, appEnvironment, busNameOf, homeAccount, loadTopology } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
@@ -36,7 +36,11 @@ export interface LocalRuntimeOptions {
   quiet?: boolean;
   /** @default the region every stack of the app names, else 'us-east-1' */
   region?: string;
-  /** @default the account every stack of the app names, else '000000000000' */
+  /**
+   * The account API callers act in (CreateQueue, ListQueues, a queue URL or bus named without an
+   * account) until requests carry identities; resources keep their own stacks' accounts.
+   * @default the account every stack of the app names; when they differ, the first stack's (the router's); else '000000000000'
+   */
   accountId?: string;
   /** Backoff between EventBridge target delivery retries. @default 1 s doubling up to 60 s */
   deliveryRetry?: DeliveryRetryOptions;
@@ -78,7 +82,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
   const app = appEnvironment(assemblyDir);
   const region = options.region ?? app.region ?? 'us-east-1';
-  const accountId = options.accountId ?? app.account ?? '000000000000';
+  // The caller's account (CreateQueue, ListQueues, names without an ARN) until requests carry identities.
+  const accountId = options.accountId ?? app.account ?? homeAccount(assemblyDir) ?? '000000000000';
   const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const clock = options.clock ?? new RealClock();
@@ -107,7 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
-  const functions = new FunctionRegistry(log);
+  const functions = new FunctionRegistry(log, { account: accountId, region });
   const events = new EventBroker({
     clock,
     stream,
@@ -178,13 +183,21 @@ interface BuildContext {
   accountId: string;
 }
 
+/** The account and region of a resource: its stack's, else the runtime's. */
+function placeOf(
+  r: { account?: string; region?: string },
+  c: Pick<BuildContext, 'accountId' | 'region'>,
+): { account: string; region: string } {
+  return { account: r.account ?? c.accountId, region: r.region ?? c.region };
+}
+
 async function build(topo: Topology, c: BuildContext): Promise<void> {
   // Queues: each dead-letter queue before the queues whose RedrivePolicy names it.
   let ordered: Topology['queues'];
   try {
     ordered = orderByDeadLetter(
       topo.queues,
-      (q) => c.sqs.arnOf(q.name),
+      (q) => q.arn ?? c.sqs.arnOf(q.name, placeOf(q, c)),
       (q) => deadLetterTargetOf(q.attributes.RedrivePolicy),
     );
   } catch (e) {
@@ -192,14 +205,16 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   }
   for (const q of ordered) {
     try {
-      c.sqs.create(q.name, q.attributes);
+      c.sqs.create(q.name, q.attributes, placeOf(q, c));
     } catch (e) {
       throw new TemplateError(`Queue ${q.name}: ${(e as Error).message}`);
     }
   }
   for (const b of topo.buses) {
-    if (c.events.buses.has(b.name) && b.name !== 'default') throw new TemplateError(`Event bus ${b.name} is defined twice`);
-    c.events.createBus(b.name, b.description, b.deadLetterArn);
+    const where = placeOf(b, c);
+    const arn = c.events.busArn(b.name, where);
+    if (c.events.busesByArn.has(arn) && b.name !== 'default') throw new TemplateError(`Event bus ${arn} is defined twice`);
+    c.events.createBus(b.name, b.description, b.deadLetterArn, where);
   }
   for (const a of topo.archives) {
     c.events.createArchive({
@@ -212,7 +227,12 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
   }
   for (const r of topo.rules) {
     try {
-      const bus = c.events.bus(busNameOf(r.busName));
+      // A rule is on a bus of its own account and region; each account has its default bus.
+      const where = placeOf(r, c);
+      const busName = busNameOf(r.busName);
+      const busArn = c.events.busArn(busName, where);
+      if (busName === 'default' && !c.events.busesByArn.has(busArn)) c.events.createBus('default', undefined, undefined, where);
+      const bus = c.events.bus(busArn);
       const rule = c.events.putRule(bus, {
         name: r.name,
         pattern: r.pattern,
@@ -226,31 +246,36 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     }
   }
   await createTables(topo, c.endpoint, c.region);
+  // A mapping names its function by ARN (a reference in its stack) or by name in the mapping's own account and region.
+  // Unqualified, so a mapping of `function:name:alias` counts toward the function's own pool.
+  const mapped = (m: Topology['mappings'][number]) => {
+    const named = m.functionArn ? parseArn(m.functionArn) : undefined;
+    if (named) return arns.function(named, m.functionName);
+    const where = placeOf(m, c);
+    return arns.function({ partition: partitionOf(where.region), ...where }, m.functionName);
+  };
   const concurrency = new Map<string, number>();
   for (const m of topo.mappings)
-    concurrency.set(m.functionName, (concurrency.get(m.functionName) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
+    concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
-    c.functions.add(
-      new LambdaFunction(
-        f,
-        { region: c.region, accountId: c.accountId, endpoint: c.endpoint },
-        c.log,
-        Math.max(1, concurrency.get(f.name) ?? DEFAULT_MAPPING_CONCURRENCY),
-      ),
-    );
+    const where = placeOf(f, c);
+    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint }, c.log, 1);
+    fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
+    if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
+    c.functions.add(fn);
   }
   for (const m of topo.mappings) {
-    const fn = c.functions.get(m.functionName);
+    const fn = c.functions.get(mapped(m));
     if (!fn) {
       // Its messages stay in the queue, visible to any other consumer; nothing is taken and lost.
-      topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionName} is not run locally`);
+      topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionArn ?? m.functionName} is not run locally`);
       continue;
     }
     if (parseArn(m.eventSourceArn)?.service !== 'sqs') {
       topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
       continue;
     }
-    c.mappings.push(new SqsEventSource({ def: m, sqs: c.sqs, fn, clock: c.clock, stream: c.stream, region: c.region }));
+    c.mappings.push(new SqsEventSource({ def: m, sqs: c.sqs, fn, clock: c.clock, stream: c.stream, region: placeOf(m, c).region }));
   }
 }
 
@@ -260,6 +285,18 @@ const INDEX_KEYS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughp
 
 async function createTables(topo: Topology, endpoint: string, region: string): Promise<void> {
   if (topo.tables.length === 0) return;
+  // dynalite has one table namespace: the same name in two accounts or regions would be one table.
+  const seen = new Map<string, string>();
+  for (const t of topo.tables) {
+    const where = `${t.account ?? '?'}/${t.region ?? '?'} (stack ${t.stack ?? '?'})`;
+    const other = seen.get(t.name);
+    if (other !== undefined && other !== where) {
+      throw new TemplateError(
+        `Table ${t.name} is defined in ${other} and in ${where}; the local DynamoDB has one table namespace for every account and region, so table names must be unique across the app's stacks`,
+      );
+    }
+    seen.set(t.name, where);
+  }
   const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   const pick = (o: Record<string, unknown>, keys: string[]) =>
     Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
@@ -288,9 +325,17 @@ async function createTables(topo: Topology, endpoint: string, region: string): P
 function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions: FunctionRegistry): string[] {
   const lines: string[] = [];
   const short = (arn: string) => arn.split(/[:/]/).pop() ?? arn;
-  for (const bus of events.buses.values()) {
+  // Name the account on each line only when the app spans accounts.
+  const several =
+    new Set([
+      ...[...events.busesByArn.values()].filter((b) => b.rules.size > 0 || b.name !== 'default').map((b) => b.account),
+      ...sqs.list().map((q) => q.account),
+    ]).size > 1;
+  for (const bus of events.busesByArn.values()) {
     if (bus.name === 'default' && bus.rules.size === 0) continue;
-    lines.push(`  bus ${bus.name}${bus.deadLetterArn ? ` (dlq ${short(bus.deadLetterArn)})` : ''}`);
+    lines.push(
+      `  bus ${bus.name}${several ? ` (account ${bus.account})` : ''}${bus.deadLetterArn ? ` (dlq ${short(bus.deadLetterArn)})` : ''}`,
+    );
     for (const rule of bus.rules.values()) {
       lines.push(`    rule ${rule.name} [${rule.state}] ${rule.pattern ?? rule.scheduleExpression ?? ''}`);
       for (const t of rule.targets.values()) {
@@ -307,11 +352,11 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
   for (const q of sqs.list()) {
     const r = q.settings.RedrivePolicy;
     lines.push(
-      `  queue ${q.name} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`,
+      `  queue ${q.name}${several ? ` (account ${q.account})` : ''} (visibility ${q.settings.VisibilityTimeout}s${r ? `, dlq ${short(r.deadLetterTargetArn)} after ${r.maxReceiveCount} receives` : ''})`,
     );
   }
   for (const f of functions.functions.values()) {
-    const m = topo.mappings.filter((x) => x.functionName === f.name);
+    const m = topo.mappings.filter((x) => (x.functionArn ? x.functionArn === f.arn : x.functionName === f.name));
     const src = m.map(
       (x) =>
         `${short(x.eventSourceArn)} batch ${x.batchSize}, window ${x.maximumBatchingWindowInSeconds}s, concurrency ${x.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY}${x.reportBatchItemFailures ? ', partial failures' : ''}`,

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { RuntimeLog } from './log';
 import type { FunctionDef } from './template';
 import { WORKER_SOURCE } from './worker-source';
-import { arns, partitionOf } from '../assembly/arn';
+import { arn, arns, parseArn, partitionOf } from '../assembly/arn';
 
 export interface InvokeError {
   errorType: string;
@@ -280,28 +280,48 @@ export class LambdaFunction {
   }
 }
 
+/**
+ * Every function of every account, by unqualified ARN. A bare name means the function of that name
+ * in the caller's account and region (the runtime's until requests carry identities).
+ */
 export class FunctionRegistry {
   readonly functions = new Map<string, LambdaFunction>();
 
-  constructor(private readonly log: RuntimeLog) {}
+  constructor(
+    private readonly log: RuntimeLog,
+    /** Where a bare function name is looked up. @default - the first function of that name */
+    private readonly caller?: { account: string; region: string },
+  ) {}
 
   add(fn: LambdaFunction): void {
-    this.functions.set(fn.name, fn);
+    this.functions.set(fn.arn, fn);
   }
 
-  /** By name, or by ARN (with or without a qualifier). */
+  /** By ARN (with or without a qualifier), in whichever account it names; or by name in the caller's account. */
   get(nameOrArn: string): LambdaFunction | undefined {
-    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
-    return this.functions.get(name);
+    const parts = nameOrArn.startsWith('arn:') ? parseArn(nameOrArn) : undefined;
+    if (parts) {
+      const [kind, name] = parts.resource.split(':');
+      if (kind !== 'function' || !name) return undefined;
+      return this.functions.get(arn({ ...parts, resource: `function:${name}` }));
+    }
+    let first: LambdaFunction | undefined;
+    for (const fn of this.functions.values()) {
+      if (fn.name !== nameOrArn) continue;
+      const at = parseArn(fn.arn);
+      if (!this.caller || (at?.account === this.caller.account && at.region === this.caller.region)) return fn;
+      first ??= fn;
+    }
+    return this.caller ? undefined : first;
   }
 
   hasFunction(name: string): boolean {
-    return this.functions.has(name);
+    return this.get(name) !== undefined;
   }
 
   /** Asynchronous invocation (EventBridge Lambda targets): the outcome is only logged. */
   invokeAsync(name: string, payload: string): void {
-    const fn = this.functions.get(name);
+    const fn = this.get(name);
     if (!fn) return;
     void fn.invoke(payload).then((r) => {
       if (r.ok) this.log.event('result', { function: name, ms: r.durationMs, invocation: 'async' });

@@ -225,7 +225,8 @@ export const SQS_ACTIONS = {
     return {};
   },
   GetQueueUrl: (b, i) => {
-    const q = b.get(str(i, 'QueueName')!);
+    const owner = str(i, 'QueueOwnerAWSAccountId', false);
+    const q = b.get(str(i, 'QueueName')!, owner ?? b.callerAccount());
     if (!q) throw sqsError.noQueue();
     return { QueueUrl: q.url };
   },
@@ -233,7 +234,7 @@ export const SQS_ACTIONS = {
     const prefix = str(i, 'QueueNamePrefix', false) ?? '';
     const { items, next } = page(
       b
-        .list()
+        .listOf(b.callerAccount())
         .filter((q) => q.name.startsWith(prefix))
         .map((q) => q.url),
       i,

@@ -23,6 +23,7 @@ import {
   validateMessageAttributes,
 } from './sqs-attributes';
 import type { EventStream } from './stream';
+import { parseArn } from '../assembly/arn';
 
 export interface SqsMessage {
   messageId: string;
@@ -88,6 +89,9 @@ export interface QueueHost {
 
 export class Queue {
   readonly created: number;
+  /** The account and region of the queue, from its ARN. */
+  readonly account: string;
+  readonly region: string;
   lastModified: number;
   private ready = new Deque<SqsMessage>();
   private readonly heap = new TimeHeap<{ msg: SqsMessage; gen: number }>();
@@ -111,6 +115,9 @@ export class Queue {
   ) {
     this.created = Math.floor(host.clock.now() / 1000);
     this.lastModified = this.created;
+    const parts = parseArn(arn);
+    this.account = parts?.account ?? host.accountId;
+    this.region = parts?.region ?? '';
   }
 
   get fifo(): boolean {

@@ -1,5 +1,6 @@
 /**
- * In-memory SQS for one account: queues by name, ARN and URL, receipt handles, and message
+ * In-memory SQS for every account of the app: queues by ARN, by account and name, and by URL
+ * (whose path `/ACCOUNT/NAME` chooses the account), receipt handles, and message
  * move tasks. The queue state machine is in sqs-queue.ts, attribute parsing and message
  * validation in sqs-attributes.ts, move tasks in sqs-move.ts; this module re-exports them
  * so the HTTP adapter (sqs-api.ts) and the internal users (EventBridge targets, event
@@ -20,22 +21,38 @@ import {
 import { MoveTask, MoveTasks } from './sqs-move';
 import { Queue, SqsMessage, queueAttributeString } from './sqs-queue';
 import type { EventStream } from './stream';
+import { arns, partitionOf } from '../assembly/arn';
 
 export * from './sqs-attributes';
 export * from './sqs-move';
 export * from './sqs-queue';
 
+/** The account and region a queue lives in: its stack's. */
+export interface QueuePlacement {
+  account: string;
+  region: string;
+}
+
+/** An account id as queue URLs and QueueOwnerAWSAccountId spell it. */
+const ACCOUNT_ID = /^\d{12}$/;
+
 export interface SqsBrokerOptions {
   clock: Clock;
   stream: EventStream;
+  /** Region of queues created without a placement (CreateQueue over the API). */
   region: string;
+  /** The caller's account: CreateQueue, GetQueueUrl and ListQueues act in it (see `callerAccount`). */
   accountId: string;
   /** Base of queue URLs, e.g. http://127.0.0.1:4566. */
   endpoint: string;
 }
 
-/** All queues of the account, by name, ARN and URL; message move tasks. */
+/**
+ * All queues of every account, by ARN and by `account/name`; message move tasks. A queue URL on
+ * the local endpoint has no region, so one account may not hold the same queue name in two regions.
+ */
 export class SqsBroker {
+  /** By `account/name`: what a queue URL names. */
   private readonly queues = new Map<string, Queue>();
   private readonly arns = new Map<string, Queue>();
   private readonly moves: MoveTasks;
@@ -62,39 +79,70 @@ export class SqsBroker {
     return this.moves.tasks;
   }
 
-  arnOf(name: string): string {
-    return `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
+  /**
+   * The account of whoever calls the API. Until requests carry identities this is the runtime's
+   * account for every caller; this is the one place that decides it.
+   */
+  callerAccount(): string {
+    return this.accountId;
   }
 
-  urlOf(name: string): string {
-    return `${this.endpoint}/${this.accountId}/${name}`;
+  arnOf(name: string, where: QueuePlacement = { account: this.callerAccount(), region: this.region }): string {
+    return arns.queue({ partition: partitionOf(where.region), ...where }, name);
   }
 
+  urlOf(name: string, account = this.callerAccount()): string {
+    return `${this.endpoint}/${account}/${name}`;
+  }
+
+  /** Every queue of every account. */
   list(): Queue[] {
     return [...this.queues.values()];
   }
 
-  get(name: string): Queue | undefined {
-    return this.queues.get(name);
+  /** The queues of one account (ListQueues lists the caller's). */
+  listOf(account: string): Queue[] {
+    return this.list().filter((q) => q.account === account);
+  }
+
+  /** A queue by name in one account, the caller's unless given. */
+  get(name: string, account = this.callerAccount()): Queue | undefined {
+    return this.queues.get(`${account}/${name}`);
   }
 
   byArn(arn: string): Queue | undefined {
     return this.arns.get(arn);
   }
 
-  /** Resolves a QueueUrl (any host, as SDKs rewrite it) or a bare name. */
+  /**
+   * Resolves a QueueUrl (any host, as SDKs rewrite it) or a bare name. The path's `/ACCOUNT/NAME`
+   * chooses the account; a URL without an account segment, or a bare name, means the caller's.
+   */
   byUrl(url: string | undefined): Queue {
     if (!url) throw sqsError.missing('The request must contain the parameter QueueUrl.');
-    const name = url.includes('/') ? (url.replace(/\/+$/, '').split('/').pop() ?? '') : url;
-    const q = this.queues.get(name);
+    const segments = url.replace(/\/+$/, '').split('/');
+    const name = segments.pop() ?? '';
+    const owner = segments.pop();
+    const q = this.get(name, owner !== undefined && ACCOUNT_ID.test(owner) ? owner : this.callerAccount());
     if (!q) throw sqsError.noQueue();
     return q;
   }
 
-  create(name: string, attributes: Record<string, string> = {}): Queue {
+  /** CreateQueue; `where` is the queue's stack placement, the caller's account and the runtime's region otherwise. */
+  create(name: string, attributes: Record<string, string> = {}, where?: QueuePlacement): Queue {
     validateQueueName(name, attributes);
-    const settings = parseQueueAttributes(attributes, name.endsWith('.fifo'), this.redriveContext(this.arnOf(name)));
-    const existing = this.queues.get(name);
+    const place = where ?? { account: this.callerAccount(), region: this.region };
+    const arn = this.arnOf(name, place);
+    const settings = parseQueueAttributes(attributes, name.endsWith('.fifo'), this.redriveContext(arn));
+    const existing = this.get(name, place.account);
+    if (existing && existing.arn !== arn) {
+      throw new AwsError(
+        'QueueNameExists',
+        `A queue named ${name} already exists in account ${place.account} (${existing.arn}); queue URLs on the local endpoint carry no region, so one account cannot hold the name in two regions`,
+        400,
+        'QueueAlreadyExists',
+      );
+    }
     if (existing) {
       const same = Object.entries(attributes).every(([k, v]) => queueAttributeString(existing, k) === v);
       if (!same) {
@@ -107,8 +155,8 @@ export class SqsBroker {
       }
       return existing;
     }
-    const q = new Queue(this, name, this.arnOf(name), this.urlOf(name), settings);
-    this.queues.set(name, q);
+    const q = new Queue(this, name, arn, this.urlOf(name, place.account), settings);
+    this.queues.set(`${place.account}/${name}`, q);
     this.arns.set(q.arn, q);
     this.stream.publish('queue.created', { queueName: q.name, queueArn: q.arn, fifo: q.fifo });
     return q;
@@ -117,7 +165,7 @@ export class SqsBroker {
   delete(q: Queue): void {
     const messages = q.counts.ready + q.counts.inflight + q.counts.delayed;
     q.close();
-    this.queues.delete(q.name);
+    this.queues.delete(`${q.account}/${q.name}`);
     this.arns.delete(q.arn);
     this.stream.publish('queue.deleted', { queueName: q.name, queueArn: q.arn, messages });
   }

@@ -161,6 +161,21 @@ export function appEnvironment(assemblyDir: string): { account?: string; region?
   return { ...(account ? { account } : {}), ...(region ? { region } : {}) };
 }
 
+/**
+ * The account callers act in when the app's stacks span accounts: that of the first stack naming
+ * one, in the assembly's deployment order (the router stack of a split app, which the consumer
+ * stacks depend on). Undefined when no stack names an account.
+ */
+export function homeAccount(assemblyDir: string): string | undefined {
+  try {
+    return CloudAssembly.load(assemblyDir)
+      .inDependencyOrder()
+      .find((s) => s.environment.account !== undefined)?.environment.account;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads every stack of the assembly in `assemblyDir` into the local topology. */
 export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
   const assembly = new Assembly(CloudAssembly.load(assemblyDir), {

@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
  */
 import { randomUUID } from 'node:crypto';
+import { arn, arns, partitionOf } from '../../assembly/arn';
 
 /** The record format version this module writes. */
 export const EVENT_VERSION = '1.11';
@@ -162,14 +163,15 @@ function bounded(v: unknown): unknown {
   return JSON.stringify(cased).length > MAX_ELEMENTS_BYTES ? null : cased;
 }
 
-export function userIdentityOf(identity: CallerIdentity | undefined, accountId: string): Record<string, unknown> {
+export function userIdentityOf(identity: CallerIdentity | undefined, accountId: string, partition = 'aws'): Record<string, unknown> {
   const id = identity ?? { type: 'Root', accountId };
+  const env = { partition, account: id.type === 'AWSService' ? accountId : id.accountId };
   switch (id.type) {
     case 'Root':
       return {
         type: 'Root',
         principalId: id.accountId,
-        arn: `arn:aws:iam::${id.accountId}:root`,
+        arn: arns.accountRoot(env),
         accountId: id.accountId,
         ...(id.accessKeyId ? { accessKeyId: id.accessKeyId } : {}),
       };
@@ -177,18 +179,24 @@ export function userIdentityOf(identity: CallerIdentity | undefined, accountId: 
       return {
         type: 'IAMUser',
         principalId: id.principalId ?? `AIDA${pseudoId(id.userName)}`,
-        arn: `arn:aws:iam::${id.accountId}:user/${id.userName}`,
+        arn: arn({ partition, service: 'iam', region: '', account: id.accountId, resource: `user/${id.userName}` }),
         accountId: id.accountId,
         ...(id.accessKeyId ? { accessKeyId: id.accessKeyId } : {}),
         userName: id.userName,
       };
     case 'AssumedRole': {
       const roleId = id.roleId ?? `AROA${pseudoId(id.roleName)}`;
-      const roleArn = `arn:aws:iam::${id.accountId}:role${id.path ?? '/'}${id.roleName}`;
+      const roleArn = arns.role(env, id.roleName, id.path ?? '/');
       return {
         type: 'AssumedRole',
         principalId: `${roleId}:${id.sessionName}`,
-        arn: `arn:aws:sts::${id.accountId}:assumed-role/${id.roleName}/${id.sessionName}`,
+        arn: arn({
+          partition,
+          service: 'sts',
+          region: '',
+          account: id.accountId,
+          resource: `assumed-role/${id.roleName}/${id.sessionName}`,
+        }),
         accountId: id.accountId,
         ...(id.accessKeyId ? { accessKeyId: id.accessKeyId } : {}),
         sessionContext: {
@@ -234,7 +242,7 @@ export function buildCloudTrailRecord(call: ServedCall, newId: () => string = ra
   const eventSource = eventSourceOf(call.service);
   if (!isLogged(eventSource, call.operation)) return undefined;
   const data = isDataEvent(eventSource, call.operation);
-  const userIdentity = userIdentityOf(call.identity, call.recipientAccountId);
+  const userIdentity = userIdentityOf(call.identity, call.recipientAccountId, partitionOf(call.region));
   const service = call.identity?.type === 'AWSService' ? call.identity.invokedBy : undefined;
   return {
     eventVersion: EVENT_VERSION,

@@ -10,6 +10,7 @@
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
  */
+import { arns, parseArn, partitionOf } from '../../assembly/arn';
 import { AwsError } from '../errors';
 import { isPercentile, statistic, type Dimension, type MetricStore } from './metric-store';
 
@@ -308,7 +309,7 @@ export class AlarmRegistry {
     const existing = this.alarms.get(definition.AlarmName);
     const alarm: Alarm = {
       definition,
-      arn: `arn:aws:cloudwatch:${this.region}:${this.accountId}:alarm:${definition.AlarmName}`,
+      arn: arns.alarm({ partition: partitionOf(this.region), region: this.region, account: this.accountId }, definition.AlarmName),
       configurationUpdated: now,
       status: existing?.status ?? {
         value: 'INSUFFICIENT_DATA',
@@ -403,7 +404,7 @@ export class AlarmRegistry {
     if (d.ActionsEnabled === false) return;
     const actions = next.value === 'ALARM' ? d.AlarmActions : next.value === 'OK' ? d.OKActions : d.InsufficientDataActions;
     for (const topicArn of actions ?? []) {
-      if (!topicArn.startsWith('arn:aws:sns:')) continue;
+      if (parseArn(topicArn)?.service !== 'sns') continue;
       const n: AlarmNotification = {
         topicArn,
         subject: `${next.value}: "${name}" in ${REGION_NAMES[this.region] ?? this.region}`.slice(0, 100),

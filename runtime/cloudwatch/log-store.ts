@@ -4,6 +4,7 @@
  * as events arrive. The API handler (`logs-api.ts`) reads and writes only through this class.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogsConcepts.html
  */
+import { arns, partitionOf } from '../../assembly/arn';
 import { AwsError } from '../errors';
 import {
   applyMetricFilter,
@@ -100,7 +101,7 @@ export class LogStore {
   }
 
   public arn(group: string): string {
-    return `arn:aws:logs:${this.region}:${this.accountId}:log-group:${group}`;
+    return arns.logGroup({ partition: partitionOf(this.region), region: this.region, account: this.accountId }, group, false);
   }
 
   public get totalStoredBytes(): number {
