@@ -59,10 +59,28 @@ export function packEntries(
   maxEntries: number = PUT_EVENTS_MAX_ENTRIES,
   maxBytes: number = PUT_EVENTS_MAX_REQUEST_BYTES,
 ): number[][] {
-  const requests: number[][] = [];
-  let current: number[] = [];
+  const indexed = sizes.map((size, index) => ({ size, index }));
+  return packBySize(indexed, (entry) => entry.size, maxEntries, maxBytes).map((request) => request.map((entry) => entry.index));
+}
+
+/**
+ * `packEntries` over the items themselves: groups `items`, in order, into requests within
+ * both limits, with `sizeOf` giving each item's entry size. Every item must already fit on
+ * its own.
+ *
+ * @returns the items, grouped per request
+ */
+export function packBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  maxEntries: number = PUT_EVENTS_MAX_ENTRIES,
+  maxBytes: number = PUT_EVENTS_MAX_REQUEST_BYTES,
+): T[][] {
+  const requests: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  sizes.forEach((size, index) => {
+  items.forEach((item, index) => {
+    const size = sizeOf(item);
     if (size > maxBytes) {
       throw new RangeError(`Entry at index ${index} is ${size} bytes, over the ${maxBytes}-byte PutEvents limit`);
     }
@@ -71,7 +89,7 @@ export function packEntries(
       current = [];
       bytes = 0;
     }
-    current.push(index);
+    current.push(item);
     bytes += size;
   });
   if (current.length > 0) requests.push(current);

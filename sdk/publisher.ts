@@ -5,11 +5,11 @@
  * outcome: an event id, or the error that stopped it.
  */
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import type { DataOf, EventCatalog, EventDefinition, EventMetadata } from './catalog';
 import { currentCorrelation, type CorrelationContext } from './correlation';
 import { EventTooLargeError, EventValidationError, InvalidOptionError, PublishFailedError } from './errors';
-import { PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, RETRYABLE_ENTRY_ERROR_CODES, entrySize, packEntries } from './limits';
+import { PUT_EVENTS_MAX_ENTRIES, PUT_EVENTS_MAX_REQUEST_BYTES, RETRYABLE_ENTRY_ERROR_CODES, entrySize, packBySize } from './limits';
 
 /** One event to publish. */
 export interface PublishEntry {
@@ -89,6 +89,11 @@ export interface CorrelationOptions {
 interface PreparedEntry {
   readonly entry: PutEventsRequestEntry;
   readonly size: number;
+}
+
+/** A prepared entry still awaiting its outcome, with its position in the input. */
+interface PendingEntry extends PreparedEntry {
+  readonly index: number;
 }
 
 interface AttemptResult {
@@ -181,30 +186,22 @@ export class EventPublisher {
     // One correlation context for the whole call: read it once, not per entry.
     const inherited = currentCorrelation();
     const eventBusName = typeof this.eventBusName === 'function' ? this.eventBusName() : this.eventBusName;
-    const prepared = entries.map((entry, index) => this.prepare(entry, index, inherited, eventBusName));
+    let pending: PendingEntry[] = entries.map((entry, index) => ({ index, ...this.prepare(entry, index, inherited, eventBusName) }));
     const outcomes: PublishOutcome[] = new Array(entries.length);
     let done = 0;
-    let pending = prepared.map((_, index) => index);
 
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > 1) await sleep(this.backoff(attempt - 1));
-      const retry: number[] = [];
-      const requests = packEntries(
-        pending.map((i) => prepared[i].size),
-        PUT_EVENTS_MAX_ENTRIES,
-        this.maxRequestBytes,
-      ).map((group) => group.map((j) => pending[j]));
+      const retry: PendingEntry[] = [];
+      const requests = packBySize(pending, (p) => p.size, PUT_EVENTS_MAX_ENTRIES, this.maxRequestBytes);
       await this.forEachBounded(requests, async (request) => {
-        const results = await this.send(
-          eventBusName,
-          request.map((i) => prepared[i].entry),
-        );
-        results.forEach((result, k) => {
-          const index = request[k];
+        const results = await this.send(eventBusName, request);
+        results.forEach(({ item, result }) => {
+          const index = item.index;
           if (result.eventId !== undefined) {
             outcomes[index] = { index, eventId: result.eventId };
           } else if (result.retryable && attempt < this.maxAttempts) {
-            retry.push(index);
+            retry.push(item);
             return;
           } else {
             outcomes[index] = { index, errorCode: result.errorCode, errorMessage: result.errorMessage };
@@ -218,7 +215,7 @@ export class EventPublisher {
         }
       });
       // Retried entries keep their input order, so a request never reorders events.
-      pending = retry.sort((a, b) => a - b);
+      pending = retry.sort((a, b) => a.index - b.index);
     }
 
     const successCount = outcomes.filter((o) => o.eventId !== undefined).length;
@@ -240,11 +237,11 @@ export class EventPublisher {
     if (correlation.causationId !== undefined) metadata.causationId = correlation.causationId;
     const result = await this.publish([{ source: definition.source, detailType: definition.detailType, detail: { metadata, data } }]);
     const outcome = result.outcomes[0];
-    if (outcome.eventId === undefined) {
+    if (outcome?.eventId === undefined) {
       throw new PublishFailedError({
         detailType: definition.detailType,
-        errorCode: outcome.errorCode ?? 'Unknown',
-        errorMessage: outcome.errorMessage,
+        errorCode: outcome?.errorCode ?? 'Unknown',
+        errorMessage: outcome?.errorMessage,
       });
     }
     return outcome.eventId;
@@ -279,6 +276,8 @@ export class EventPublisher {
     const parsed = definition.detail.safeParse(detail);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
+      // A failed parse carries at least one issue; should one come without, the whole detail is what failed.
+      if (!issue) throw invalid('detail', 'does not match the schema', parsed.error);
       throw invalid(['detail', ...issue.path.map(String)].join('.'), issue.message, parsed.error);
     }
     if (input.time !== undefined && !(input.time instanceof Date && !Number.isNaN(input.time.getTime()))) {
@@ -306,13 +305,16 @@ export class EventPublisher {
     return { entry, size };
   }
 
-  /** Sends one request and maps its answer to one result per entry; never throws. */
-  private async send(eventBusName: string, entries: PutEventsRequestEntry[]): Promise<AttemptResult[]> {
+  /** Sends one request and pairs each of its entries with its result; never throws. */
+  private async send<T extends PreparedEntry>(
+    eventBusName: string,
+    request: readonly T[],
+  ): Promise<Array<{ item: T; result: AttemptResult }>> {
+    const entries = request.map((item) => item.entry);
     try {
       const response = await this.client.send(new PutEventsCommand({ Entries: entries }));
       const results = response.Entries ?? [];
-      return entries.map((_, k): AttemptResult => {
-        const result = results[k];
+      const toResult = (result: PutEventsResultEntry | undefined): AttemptResult => {
         if (result?.ErrorCode) {
           return {
             errorCode: result.ErrorCode,
@@ -327,11 +329,12 @@ export class EventPublisher {
           errorMessage: `PutEvents to ${eventBusName} answered ${results.length} results for ${entries.length} entries; this entry's fate is unknown`,
           retryable: false,
         };
-      });
+      };
+      return request.map((item, k) => ({ item, result: toResult(results[k]) }));
     } catch (err) {
       const e = err as { name?: string; message?: string };
       const failure = { errorCode: e?.name ?? 'Error', errorMessage: e?.message ?? String(err), retryable: isRetryableRequestError(err) };
-      return entries.map(() => failure);
+      return request.map((item) => ({ item, result: failure }));
     }
   }
 
@@ -343,9 +346,10 @@ export class EventPublisher {
 
   /** Runs `fn` over `items` with at most `maxConcurrency` calls in flight. */
   private async forEachBounded<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
+    // One iterator shared by the workers: each takes the next item when it is free.
+    const queue = items.values();
     const worker = async () => {
-      while (next < items.length) await fn(items[next++]);
+      for (const item of queue) await fn(item);
     };
     await Promise.all(Array.from({ length: Math.min(this.maxConcurrency, items.length) }, worker));
   }

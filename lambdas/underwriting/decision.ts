@@ -33,19 +33,27 @@ export const PURPOSE_POLICY: Readonly<Record<Purpose, { maxTermMonths: number; m
   personal: { maxTermMonths: 84, maxIncomeMultiple: 0.5, marginPercent: 3 },
 };
 
+export interface RateTier {
+  readonly minScore: number;
+  readonly ratePercent: number;
+}
+
+/** The lowest tier, at the approval threshold; a score below every tier is priced here. */
+const LOWEST_RATE_TIER: RateTier = { minScore: MIN_CREDIT_SCORE, ratePercent: 9.5 };
+
 /** Base rate by credit score, best tier first. */
-export const RATE_TIERS: ReadonlyArray<{ minScore: number; ratePercent: number }> = [
+export const RATE_TIERS: ReadonlyArray<RateTier> = [
   { minScore: 760, ratePercent: 5 },
   { minScore: 700, ratePercent: 6 },
   { minScore: 660, ratePercent: 7.5 },
-  { minScore: MIN_CREDIT_SCORE, ratePercent: 9.5 },
+  LOWEST_RATE_TIER,
 ];
 
 const roundCents = (value: number) => Math.round(value * 100) / 100;
 
 /** Base rate of the best tier the score reaches; below every tier, the lowest tier's rate (for the DTI check). */
 export function annualRatePercent(creditScore: number, purpose: Purpose): number {
-  const tier = RATE_TIERS.find((t) => creditScore >= t.minScore) ?? RATE_TIERS[RATE_TIERS.length - 1];
+  const tier = RATE_TIERS.find((t) => creditScore >= t.minScore) ?? LOWEST_RATE_TIER;
   return tier.ratePercent + PURPOSE_POLICY[purpose].marginPercent;
 }
 

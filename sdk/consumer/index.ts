@@ -140,6 +140,8 @@ type Envelope = ReturnType<typeof EventBridgeSchema.parse>;
 
 function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, prefix: string[]): [string, string] {
   const issue = error.issues[0];
+  // A failed parse carries at least one issue; should one come without, the whole value is what failed.
+  if (!issue) return [prefix.join('.'), 'does not match the schema'];
   return [[...prefix, ...issue.path.map(String)].join('.'), issue.message];
 }
 

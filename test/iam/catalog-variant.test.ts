@@ -53,7 +53,7 @@ describe('the matrix of the variant', () => {
     expect(names).toContain('case-auditor may publish AuditCaseOpened with its catalog source');
     expect(names).toContain("underwriting's role may not receive from case-auditor's queue");
     expect(names).toContain(
-      "case-auditor's role may not write underwriting's table " + topology.consumers.underwriting.tables[0].split('/').pop(),
+      "case-auditor's role may not write underwriting's table " + topology.consumers.underwriting!.tables[0].split('/').pop(),
     );
   });
 

@@ -69,7 +69,7 @@ function fixture(): { template: CfnTemplate; model: PolicyModel; r: Resolver } {
 
 describe('intrinsic resolution', () => {
   const { r, template } = fixture();
-  const id = (type: string) => Object.keys(template.Resources).find((k) => template.Resources[k].Type === type) as string;
+  const id = (type: string) => Object.keys(template.Resources).find((k) => template.Resources[k]!.Type === type) as string;
 
   test('resolves pseudo parameters in Fn::Join and Fn::Sub', () => {
     expect(r.resolve({ 'Fn::Join': [':', [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }]] })).toBe(
@@ -87,7 +87,7 @@ describe('intrinsic resolution', () => {
     expect(r.getAtt(id('AWS::Events::EventBus'), 'Arn')).toBe('arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus');
     expect(r.getAtt(id('AWS::KMS::Key'), 'Arn')).toMatch(/^arn:aws:kms:us-east-1:111111111111:key\/[0-9a-f]{8}-[0-9a-f]{4}-/);
     const reader = Object.keys(template.Resources).find(
-      (k) => k.startsWith('Reader') && template.Resources[k].Type === 'AWS::IAM::Role',
+      (k) => k.startsWith('Reader') && template.Resources[k]!.Type === 'AWS::IAM::Role',
     ) as string;
     expect(r.getAtt(reader, 'Arn')).toBe(`arn:aws:iam::111111111111:role/${reader}`);
   });
@@ -104,15 +104,15 @@ describe('policy collection', () => {
   const roleArn = (name: string) => Object.keys(model.identity).find((arn) => arn.includes(`:role/${name}`)) as string;
 
   test('attaches AWS::IAM::Policy resources and inline policies to their roles', () => {
-    const actions = (arn: string) => model.identity[arn].flatMap((p) => p.document.Statement.flatMap((s) => s.Action));
+    const actions = (arn: string) => model.identity[arn]!.flatMap((p) => p.document.Statement.flatMap((s) => s.Action));
     expect(actions(roleArn('Reader'))).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
     expect(actions(roleArn('Inline'))).toEqual(['sqs:GetQueueUrl']);
   });
 
   test('merges the bus Policy property with AWS::Events::EventBusPolicy statements', () => {
-    const bus = model.resource['arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus'];
+    const bus = model.resource['arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus']!;
     expect(bus.document.Statement.map((s) => s.Sid)).toEqual(['Partner', 'Org']);
-    expect(bus.document.Statement[1].Principal).toEqual({ AWS: 'arn:aws:iam::333333333333:root' });
+    expect(bus.document.Statement[1]!.Principal).toEqual({ AWS: 'arn:aws:iam::333333333333:root' });
   });
 
   test('reads the legacy AWS::Events::EventBusPolicy form (Principal account, Action, Condition)', () => {
@@ -131,7 +131,7 @@ describe('policy collection', () => {
         },
       },
     };
-    expect(collectPolicies(legacy).resource['arn:aws:events:us-east-1:111111111111:event-bus/b'].document.Statement).toEqual([
+    expect(collectPolicies(legacy).resource['arn:aws:events:us-east-1:111111111111:event-bus/b']!.document.Statement).toEqual([
       {
         Sid: 'Org',
         Effect: 'Allow',
@@ -198,7 +198,7 @@ describe('evaluation', () => {
     const request = { principal: reader, action: 'kms:Decrypt', resource: keyArn };
     expect(await decide(model, request)).toBe('Allowed');
     const undelegated = structuredClone(model);
-    undelegated.resource[keyArn].document.Statement = [
+    undelegated.resource[keyArn]!.document.Statement = [
       { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:role/other' }, Action: 'kms:*', Resource: '*' },
     ];
     expect(await decide(undelegated, request)).toBe('ImplicitlyDenied');
@@ -206,7 +206,7 @@ describe('evaluation', () => {
 
   test('evaluates kms:EncryptionContext keys, which the simulator would otherwise drop', async () => {
     const m = structuredClone(model);
-    m.resource[keyArn].document.Statement = [
+    m.resource[keyArn]!.document.Statement = [
       {
         Effect: 'Allow',
         Principal: { Service: 'events.amazonaws.com' },

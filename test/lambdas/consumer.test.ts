@@ -66,7 +66,7 @@ describe('consumer', () => {
       source: LoanApplicationSubmitted.source,
       detailType: 'LoanApplicationSubmitted',
       metadata: { correlationId: 'corr-app-a1', schemaVersion: '1' },
-      messageId: records[0].messageId,
+      messageId: records[0]!.messageId,
       receiveCount: 1,
     });
   });
@@ -76,12 +76,12 @@ describe('consumer', () => {
     failing.set('app-b2', 1);
     const records = ['app-b1', 'app-b2', 'app-b3'].map((a) => sqsRecord(submitted(a)));
     const { result, lines } = await invoke(sqsEvent(...records));
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: records[1].messageId }] });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]!.messageId }] });
     const failure = lines.find((l) => l.message === 'Event processing failed; it will be retried');
     expect(failure).toMatchObject({
       level: 'ERROR',
       correlationId: 'corr-app-b2',
-      messageId: records[1].messageId,
+      messageId: records[1]!.messageId,
       error: { message: 'downstream unavailable for app-b2' },
     });
   });
@@ -196,7 +196,7 @@ describe('consumer idempotency (dynalite)', () => {
     expect(calls.filter((c) => c.id === 'evt-same-batch')).toHaveLength(1);
     expect(result.batchItemFailures).toHaveLength(1);
     // The failed copy comes back from the queue later and is recognised as done.
-    const failedCopy = result.batchItemFailures[0].itemIdentifier === a.messageId ? a : b;
+    const failedCopy = result.batchItemFailures[0]!.itemIdentifier === a.messageId ? a : b;
     const redelivery = await invoke(sqsEvent(failedCopy));
     expect(redelivery.result).toEqual({ batchItemFailures: [] });
     expect(calls.filter((c) => c.id === 'evt-same-batch')).toHaveLength(1);
@@ -233,7 +233,7 @@ describe('correlation', () => {
       )(sqsEvent(sqsRecord(submitted('app-i1', 'evt-cause', 'corr-chain'))), lambdaContext()),
     );
     const [published] = aws.eventBridge.accepted.slice(before);
-    expect(JSON.parse(published.Detail ?? '').metadata).toEqual({
+    expect(JSON.parse(published!.Detail ?? '').metadata).toEqual({
       correlationId: 'corr-chain',
       causationId: 'evt-cause',
       schemaVersion: '1',

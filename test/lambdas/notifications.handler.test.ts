@@ -81,10 +81,10 @@ describe('handler', () => {
         data: {
           applicationId: 'app-n1',
           applicantId: 'applicant-1',
-          notificationId: record.notificationId,
+          notificationId: record!.notificationId,
           channel: 'email',
           template: 'loan-approved',
-          sentAt: record.sentAt,
+          sentAt: record!.sentAt,
         },
       },
     ]);
@@ -127,7 +127,7 @@ describe('handler', () => {
       notified()
         .filter((n) => n.data.applicationId === 'app-n3')
         .map((n) => n.data.notificationId),
-    ).toEqual([stored.notificationId]);
+    ).toEqual([stored!.notificationId]);
   });
 
   test('a decision published twice (two event ids) still leaves one notification record', async () => {
@@ -136,6 +136,6 @@ describe('handler', () => {
     await invoke(sqsEvent(sqsRecord(eventBridgeEvent(LoanApplicationApproved, detail, 'evt-n4b'))));
     const stored = await records('app-n4');
     expect(stored).toHaveLength(1);
-    expect(new Set(notified().map((n) => n.data.notificationId))).toEqual(new Set([stored[0].notificationId]));
+    expect(new Set(notified().map((n) => n.data.notificationId))).toEqual(new Set([stored[0]!.notificationId]));
   });
 });

@@ -88,7 +88,7 @@ describe('audit trail', () => {
   });
 
   test('the bucket policy confines CloudTrail writes to this trail', () => {
-    const [[, policy]] = resourcesOf(template, 'AWS::S3::BucketPolicy').filter(([id]) => id.startsWith('AuditBucketPolicy'));
+    const [, policy] = resourcesOf(template, 'AWS::S3::BucketPolicy').filter(([id]) => id.startsWith('AuditBucketPolicy'))[0]!;
     const deny = flat(policy.PolicyDocument.Statement).find((s: any) => s.Sid === 'DenyOtherTrails');
     expect(deny).toMatchObject({
       Effect: 'Deny',
@@ -214,7 +214,7 @@ describe('alarms', () => {
       TopicName: 'LoanEvents-alarms',
       KmsMasterKeyId: keyArn,
     });
-    const [[, policy]] = resourcesOf(template, 'AWS::SNS::TopicPolicy');
+    const [, policy] = resourcesOf(template, 'AWS::SNS::TopicPolicy')[0]!;
     expect(policy.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );

@@ -85,7 +85,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
 
   test('gotcha: the queue policies let EventBridge send only from this rule, and only over TLS', () => {
     for (const q of [`${id}Queue`, `${id}DeliveryDeadLetterQueue`]) {
-      const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([pid]) => pid.startsWith(`${q}Policy`));
+      const [, policy] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([pid]) => pid.startsWith(`${q}Policy`))[0]!;
       const statements: Record<string, any>[] = policy.PolicyDocument.Statement;
       const allows = statements.filter((s) => s.Effect === 'Allow');
       expect(allows).toEqual([
@@ -181,7 +181,7 @@ describe.each(loanCatalog.consumers.map((c) => [c.name, c] as [string, ConsumerD
     const tables = resourcesOf(template, 'AWS::DynamoDB::Table').filter(([tid]) => tid.startsWith(`${id}StateTable`));
     expect(tables).toHaveLength(consumer.stateTable ? 1 : 0);
     if (!consumer.stateTable) return;
-    const [[, table]] = tables;
+    const [, table] = tables[0]!;
     expect(table.KeySchema).toEqual([
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },

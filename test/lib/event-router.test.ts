@@ -85,7 +85,9 @@ describe('event bus', () => {
       MessageRetentionPeriod: 1209600,
       RedriveAllowPolicy: { redrivePermission: 'denyAll' },
     });
-    const [[, policy]] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) => id.startsWith('EventRouterDeadLetterQueuePolicy'));
+    const [, policy] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) =>
+      id.startsWith('EventRouterDeadLetterQueuePolicy'),
+    )[0]!;
     const statements = flat(policy.PolicyDocument.Statement);
     expect(statements).toContainEqual(
       expect.objectContaining({
@@ -144,7 +146,7 @@ describe('publisher roles', () => {
   });
 
   test('may PutEvents on this bus only, with the catalog source and detail-types as conditions', () => {
-    const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'));
+    const [, policy] = resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterLoanIntakePublisherRole'))[0]!;
     expect(flat(policy.PolicyDocument.Statement)).toEqual([
       {
         Effect: 'Allow',
@@ -232,7 +234,7 @@ describe('bus policy', () => {
   const policy = flat(busPolicy(template));
 
   test('denies PutEvents to every principal but the app-named publisher and consumer roles, sparing AWS services', () => {
-    const deny = busPolicy(template).DenyPutEventsFromUnlistedPrincipals;
+    const deny = busPolicy(template).DenyPutEventsFromUnlistedPrincipals!;
     expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'events:PutEvents' });
     expect(flat(deny.Resource)).toBe(BUS_ARN);
     // Archive replays are put by EventBridge itself, which a Principal * deny would block.
@@ -280,7 +282,7 @@ describe('bus policy', () => {
       deploymentRoleArns: ['arn:aws:iam::123456789012:role/deployer'],
       ruleManagerArns: ['arn:aws:iam::123456789012:role/operator'],
     });
-    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
+    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles!.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
       'arn:aws:iam::123456789012:role/deployer',
       'arn:aws:iam::123456789012:role/operator',
     ]);
@@ -307,7 +309,7 @@ describe('a publisher of several sources', () => {
   const { template: t } = buildStack({ catalog }, 'MultiSource');
 
   test('gets one IAM statement per source, so source and detail-type pairs stay exact', () => {
-    const [[, policy]] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'));
+    const [, policy] = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('EventRouterGatewayPublisherRole'))[0]!;
     expect(policy.PolicyDocument.Statement.map((s: any) => s.Condition['ForAllValues:StringEquals'])).toEqual([
       { 'events:source': 'com.partner.loans', 'events:detail-type': ['PartnerApplicationSubmitted', 'PartnerApplicationWithdrawn'] },
       { 'events:source': 'com.example.audit', 'events:detail-type': ['ApplicationAudited'] },

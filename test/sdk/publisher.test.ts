@@ -32,6 +32,13 @@ function sentRequests(): PutEventsRequestEntry[][] {
   return ebMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries ?? []);
 }
 
+/** The first entry of the first PutEvents request. */
+function firstSentEntry(): PutEventsRequestEntry {
+  const entry = sentRequests()[0]?.[0];
+  expect(entry).toBeDefined();
+  return entry!;
+}
+
 const detailOf = (entry: PutEventsRequestEntry) => JSON.parse(entry.Detail ?? '{}');
 const seqOf = (entry: PutEventsRequestEntry): string => {
   const data = detailOf(entry).data;
@@ -67,7 +74,7 @@ describe('EventPublisher.publish', () => {
       successCount: 3,
       failedCount: 0,
     });
-    const [entries] = sentRequests();
+    const entries = sentRequests()[0]!;
     expect(entries.map((e) => e.EventBusName)).toEqual(['loans', 'loans', 'loans']);
     expect(entries.map(seqOf)).toEqual(['app-1', 'app-2', 'app-3']);
   });
@@ -75,7 +82,7 @@ describe('EventPublisher.publish', () => {
   test('fills missing metadata with a new correlation id and the catalog schema version', async () => {
     acceptAll();
     await publisher().publish([submittedEntry(1), submittedEntry(2)]);
-    const [first, second] = sentRequests()[0].map(detailOf);
+    const [first, second] = sentRequests()[0]!.map(detailOf);
     expect(first.metadata).toEqual({ correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/), schemaVersion: '1' });
     expect(second.metadata.correlationId).not.toEqual(first.metadata.correlationId);
     expect(Object.keys(first)).toEqual(['metadata', 'data']);
@@ -85,13 +92,13 @@ describe('EventPublisher.publish', () => {
     acceptAll();
     const entry = { ...submittedEntry(1), detail: { metadata: { correlationId: 'corr-1', causationId: 'evt-0' }, data: submittedData() } };
     await publisher().publish([entry]);
-    expect(detailOf(sentRequests()[0][0]).metadata).toEqual({ correlationId: 'corr-1', causationId: 'evt-0', schemaVersion: '1' });
+    expect(detailOf(firstSentEntry()).metadata).toEqual({ correlationId: 'corr-1', causationId: 'evt-0', schemaVersion: '1' });
   });
 
   test('inherits the correlation id and causation id of the event being handled', async () => {
     acceptAll();
     await runWithCorrelation({ correlationId: 'corr-in', causationId: 'evt-in' }, () => publisher().publish([submittedEntry(1)]));
-    expect(detailOf(sentRequests()[0][0]).metadata).toEqual({ correlationId: 'corr-in', causationId: 'evt-in', schemaVersion: '1' });
+    expect(detailOf(firstSentEntry()).metadata).toEqual({ correlationId: 'corr-in', causationId: 'evt-in', schemaVersion: '1' });
   });
 
   test('sends Time and Resources when given, and reads the bus name lazily', async () => {
@@ -101,7 +108,7 @@ describe('EventPublisher.publish', () => {
     busName = 'second';
     const time = new Date('2026-01-01T00:00:00Z');
     await p.publish([{ ...submittedEntry(1), time, resources: ['arn:aws:s3:::bucket'] }]);
-    expect(sentRequests()[0][0]).toMatchObject({ EventBusName: 'second', Time: time, Resources: ['arn:aws:s3:::bucket'] });
+    expect(firstSentEntry()).toMatchObject({ EventBusName: 'second', Time: time, Resources: ['arn:aws:s3:::bucket'] });
   });
 
   test('fails on an invalid field, naming the event and the field, and sends nothing', async () => {
@@ -154,7 +161,7 @@ describe('EventPublisher.publish', () => {
     acceptAll();
     const result = await publisher({ catalog: blobCatalog }).publish([blobEntryOfSize(0, PUT_EVENTS_MAX_REQUEST_BYTES)]);
     expect(result.successCount).toBe(1);
-    expect(entrySize(sentRequests()[0][0])).toBe(PUT_EVENTS_MAX_REQUEST_BYTES);
+    expect(entrySize(firstSentEntry())).toBe(PUT_EVENTS_MAX_REQUEST_BYTES);
   });
 });
 
@@ -399,7 +406,7 @@ describe('EventPublisher.publishEvent', () => {
     };
     const id = await publisher().publishEvent(LoanApplicationApproved, data, { correlationId: 'corr-7', causationId: 'evt-6' });
     expect(id).toBe('evt-0');
-    const [entry] = sentRequests()[0];
+    const entry = firstSentEntry();
     expect(entry).toMatchObject({ Source: LoanApplicationApproved.source, DetailType: 'LoanApplicationApproved' });
     expect(detailOf(entry)).toEqual({ metadata: { correlationId: 'corr-7', causationId: 'evt-6', schemaVersion: '1' }, data });
   });

@@ -32,6 +32,13 @@ const allow = (action: string | string[], resource: string | string[] = '*'): Po
 /** What an account administrator, or CloudFormation's execution role, has. */
 const ADMIN = allow('*');
 
+/** The first of `items`, or an error naming what the catalog lacks. */
+function first<T>(items: readonly T[], what: string): T {
+  const [item] = items;
+  if (item === undefined) throw new Error(`The matrix needs ${what}, and there is none`);
+  return item;
+}
+
 const putEvents = (e: EventDefinition, source = e.source) => ({ 'events:source': source, 'events:detail-type': e.detailType });
 
 /**
@@ -59,6 +66,8 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   const sqsVia = `sqs.${region}.amazonaws.com`;
   const dynamodbVia = `dynamodb.${region}.amazonaws.com`;
 
+  const anyEvent = first(t.catalog.events, 'an event type in the catalog');
+
   const bounded = (name: string) => t.policies.boundaries[t.publisherRoles[name] ?? ''] !== undefined;
 
   const refuser = (name: string) => (bounded(name) ? `the permissions boundary of ${name}` : 'the bus policy');
@@ -68,6 +77,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   for (const [name, role] of Object.entries(t.publisherRoles)) {
     const own = publishesOf(t, name);
     const others = t.catalog.events.filter((e) => !own.includes(e));
+    const ownEvent = first(own, `an event type that ${name} publishes`);
     for (const e of own) {
       add(`${name} may publish ${e.detailType} with its catalog source`, 'Allowed', {
         principal: role,
@@ -84,59 +94,60 @@ export function buildMatrix(t: Topology): MatrixCase[] {
         context: putEvents(e),
       });
     }
-    add(`${name} may not publish ${own[0].detailType} under a forged source`, 'Denied', {
+    add(`${name} may not publish ${ownEvent.detailType} under a forged source`, 'Denied', {
       principal: role,
       action: 'events:PutEvents',
       resource: t.busArn,
-      context: putEvents(own[0], 'com.example.forged'),
+      context: putEvents(ownEvent, 'com.example.forged'),
     });
-    add(`${name}'s IAM policy alone does not allow ${own[0].detailType} on another bus`, 'Denied', {
+    add(`${name}'s IAM policy alone does not allow ${ownEvent.detailType} on another bus`, 'Denied', {
       principal: role,
       action: 'events:PutEvents',
       resource: otherBus,
-      context: putEvents(own[0]),
+      context: putEvents(ownEvent),
       identityPoliciesOnly: true,
     });
     if (bounded(name)) {
       add(
-        `the permissions boundary of ${name} refuses ${own[0].detailType} on another bus even if its IAM policy allowed any PutEvents`,
+        `the permissions boundary of ${name} refuses ${ownEvent.detailType} on another bus even if its IAM policy allowed any PutEvents`,
         'Denied',
         {
           principal: role,
           action: 'events:PutEvents',
           resource: otherBus,
-          context: putEvents(own[0]),
+          context: putEvents(ownEvent),
           identityPolicies: [allow('events:PutEvents')],
         },
       );
     }
-    add(`${name} may not publish ${own[0].detailType} to another bus`, 'Denied', {
+    add(`${name} may not publish ${ownEvent.detailType} to another bus`, 'Denied', {
       principal: role,
       action: 'events:PutEvents',
       resource: otherBus,
-      context: putEvents(own[0]),
+      context: putEvents(ownEvent),
     });
     add(`${name}'s IAM policy alone does not allow a rule on the bus, even for its own events`, 'Denied', {
       principal: role,
       action: 'events:PutRule',
       resource: newRule,
-      context: putEvents(own[0]),
+      context: putEvents(ownEvent),
       identityPoliciesOnly: true,
     });
-    if (others.length > 0) {
-      add(`${name}'s IAM policy alone does not allow ${others[0].detailType}`, 'Denied', {
+    const [otherEvent] = others;
+    if (otherEvent) {
+      add(`${name}'s IAM policy alone does not allow ${otherEvent.detailType}`, 'Denied', {
         principal: role,
         action: 'events:PutEvents',
         resource: t.busArn,
-        context: putEvents(others[0]),
+        context: putEvents(otherEvent),
         identityPoliciesOnly: true,
       });
       // Same-account roles are capped by their permissions boundary (an implicit deny); others by the bus policy.
-      add(`${refuser(name)} refuses ${others[0].detailType} from ${name} even if its IAM policy allowed any PutEvents`, refusal(name), {
+      add(`${refuser(name)} refuses ${otherEvent.detailType} from ${name} even if its IAM policy allowed any PutEvents`, refusal(name), {
         principal: role,
         action: 'events:PutEvents',
         resource: t.busArn,
-        context: putEvents(others[0]),
+        context: putEvents(otherEvent),
         identityPolicies: [allow('events:PutEvents')],
       });
     }
@@ -156,7 +167,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
   }
   // Consumers that publish nothing: no IAM grant, and the bus policy does not list them.
   for (const c of t.catalog.consumers.filter((x) => x.publishes.length === 0)) {
-    const role = t.consumers[c.name].role;
+    const role = t.consumers[c.name]!.role;
     for (const e of t.catalog.events) {
       add(`${c.name} publishes nothing, so it may not publish ${e.detailType}`, 'Denied', {
         principal: role,
@@ -165,7 +176,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
         context: putEvents(e),
       });
     }
-    const e = t.catalog.events[0];
+    const e = anyEvent;
     const cBounded = t.policies.boundaries[role] !== undefined;
     add(
       `${cBounded ? `the permissions boundary of ${c.name}` : 'the bus policy'} refuses ${c.name}, which publishes nothing, even if its IAM policy allowed any PutEvents`,
@@ -179,7 +190,6 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       },
     );
   }
-  const anyEvent = t.catalog.events[0];
   add('an unlisted role of the account with events:PutEvents on * is denied by the bus policy', 'ExplicitlyDenied', {
     principal: unlistedRole,
     action: 'events:PutEvents',
@@ -213,7 +223,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       principal: role,
       action: 'events:PutEvents',
       resource: t.busArn,
-      context: putEvents(p.publishes[0], 'com.example.forged'),
+      context: putEvents(first(p.publishes, `an event type that ${p.name} publishes`), 'com.example.forged'),
       identityPolicies: [ADMIN],
     });
     // The bus policy guards cross-account publishing twice, with an Allow and Deny statements:

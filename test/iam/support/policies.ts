@@ -62,7 +62,7 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
     for (const ref of asArray(r.resolve(roles) as string | string[])) {
       const roleArn = roleArnByRef.get(ref);
       if (!roleArn) throw new Error(`${policy.source} is attached to role '${ref}', which the template does not define`);
-      model.identity[roleArn].push(policy);
+      model.identity[roleArn]!.push(policy);
     }
   };
 
@@ -82,7 +82,7 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
     const roleArn = r.getAtt(id, 'Arn');
     for (const inline of asArray(props.Policies as { PolicyName: string; PolicyDocument: unknown }[])) {
       const source = `${id}.Policies.${r.str(inline.PolicyName)}`;
-      model.identity[roleArn].push({ source, document: normalize(r.resolve(inline.PolicyDocument), source) });
+      model.identity[roleArn]!.push({ source, document: normalize(r.resolve(inline.PolicyDocument), source) });
     }
     if (props.PermissionsBoundary !== undefined) {
       const boundaryArn = r.str(props.PermissionsBoundary);
@@ -213,8 +213,9 @@ export function statements(model: PolicyModel): StatementRef[] {
 }
 
 export function statementAt(model: PolicyModel, ref: StatementRef): Statement {
-  const policy = policyAt(model, ref);
-  return policy.document.Statement[ref.statementIndex];
+  const statement = policyAt(model, ref).document.Statement[ref.statementIndex];
+  if (!statement) throw new Error(`No statement ${ref.statementIndex} in the ${ref.kind} policy for ${ref.label}`);
+  return statement;
 }
 
 /** A deep copy of `model` with the statement at `ref` replaced (or removed, when `next` is undefined). */

@@ -51,7 +51,7 @@ function principalContext(principal: string): Record<string, string> {
   if (iam) {
     return {
       'aws:PrincipalArn': principal,
-      'aws:PrincipalAccount': iam[2],
+      'aws:PrincipalAccount': iam[2]!,
       'aws:PrincipalIsAWSService': 'false',
     };
   }
@@ -129,7 +129,7 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
   const ecKeys = Object.keys(request.context ?? {}).filter((k) => aliasEncryptionContextKey(k) !== k);
   if (ecKeys.length > 0) {
     const [service, action] = request.action.split(':');
-    const allowed = await allowedContextKeysForRequest(service, action, request.resource, false, undefined);
+    const allowed = await allowedContextKeysForRequest(service!, action!, request.resource, false, undefined);
     if (!allowed.includes('kms:encryptioncontext:${encryptioncontextkey}')) {
       throw new Error(`Context keys ${ecKeys.join(', ')} do not apply to ${request.action}`);
     }
@@ -139,6 +139,8 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
     ...principalContext(request.principal),
     ...request.context,
   };
+  // "The identity policy alone" means without the permissions boundary too.
+  const boundary = request.identityPoliciesOnly ? undefined : model.boundaries?.[request.principal];
   const result = await runSimulation(
     {
       request: {
@@ -151,11 +153,7 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
-      // "The identity policy alone" means without the permissions boundary too.
-      permissionBoundaryPolicies:
-        !request.identityPoliciesOnly && model.boundaries?.[request.principal]
-          ? [{ name: model.boundaries[request.principal].source, policy: aliasPolicy(model.boundaries[request.principal].document) }]
-          : undefined,
+      permissionBoundaryPolicies: boundary ? [{ name: boundary.source, policy: aliasPolicy(boundary.document) }] : undefined,
     },
     {},
   );

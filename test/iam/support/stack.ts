@@ -58,8 +58,8 @@ export interface ConsumerResources {
   readonly key: string;
   /** ARN of a log stream in the function's log group. */
   readonly logStream: string;
-  /** The consumer's own DynamoDB tables (idempotency records and, if any, state). */
-  readonly tables: string[];
+  /** The consumer's own DynamoDB tables: idempotency records first, then state if it has any. */
+  readonly tables: readonly [idempotency: string, ...state: string[]];
 }
 
 export interface Topology {
@@ -209,7 +209,7 @@ export function describeStack(
       rule: a(built.rule.ruleArn),
       key: a(built.encryptionKey.keyArn),
       logStream: logStream(a(built.logGroup.logGroupArn)),
-      tables: [built.idempotencyTable, ...(built.stateTable ? [built.stateTable] : [])].map((t) => a(t.tableArn)),
+      tables: [a(built.idempotencyTable.tableArn), ...(built.stateTable ? [a(built.stateTable.tableArn)] : [])],
     };
   }
   const publisherRoles: Record<string, string> = {};
@@ -218,19 +218,19 @@ export function describeStack(
     if (!role) throw new Error(`The stack built no publisher role for '${p.name}'`);
     publisherRoles[p.name] = arn(role.roleArn);
   }
-  for (const c of catalog.consumers.filter((c) => c.publishes.length > 0)) publisherRoles[c.name] = consumers[c.name].role;
+  for (const c of catalog.consumers.filter((c) => c.publishes.length > 0)) publisherRoles[c.name] = consumers[c.name]!.role;
 
   let trail: Topology['trail'];
   if (stack.audit) {
     // CloudTrail's log-delivery role is internal to the Trail construct: find it by its trust policy.
     const trailRoles = r
       .ofType('AWS::IAM::Role')
-      .filter((id) => JSON.stringify(template.Resources[id].Properties?.AssumeRolePolicyDocument).includes('cloudtrail.amazonaws.com'));
+      .filter((id) => JSON.stringify(template.Resources[id]!.Properties?.AssumeRolePolicyDocument).includes('cloudtrail.amazonaws.com'));
     if (trailRoles.length !== 1) throw new Error(`Expected one role trusted by CloudTrail, found ${trailRoles.length}`);
     trail = {
       arn: arn(stack.audit.trailArn),
       logStream: logStream(arn(stack.audit.logGroup.logGroupArn)),
-      role: r.getAtt(trailRoles[0], 'Arn'),
+      role: r.getAtt(trailRoles[0]!, 'Arn'),
     };
   }
 
