@@ -28,7 +28,10 @@ function memoryApp(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'memory-bench-'));
   writeFileSync(
     path.join(dir, 'manifest.json'),
-    JSON.stringify({ version: '55.0.0', artifacts: { Mem: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Mem.template.json' } } } }),
+    JSON.stringify({
+      version: '55.0.0',
+      artifacts: { Mem: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Mem.template.json' } } },
+    }),
   );
   const template = {
     Resources: {
@@ -37,7 +40,11 @@ function memoryApp(): string {
       Queue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'mem' } },
       Rule: {
         Type: 'AWS::Events::Rule',
-        Properties: { EventBusName: { Ref: 'Bus' }, EventPattern: { source: ['mem'] }, Targets: [{ Id: 'q', Arn: { 'Fn::GetAtt': ['Queue', 'Arn'] } }] },
+        Properties: {
+          EventBusName: { Ref: 'Bus' },
+          EventPattern: { source: ['mem'] },
+          Targets: [{ Id: 'q', Arn: { 'Fn::GetAtt': ['Queue', 'Arn'] } }],
+        },
       },
     },
   };
