@@ -8,13 +8,9 @@ import * as os from 'node:os';
 import { Fuzzer, OPERATION_COUNT } from '../test/runtime/fuzz-harness';
 import { FIXTURE_APP, startHarness } from '../test/runtime/helpers';
 import { dynamo } from '../test/runtime/raw-http';
+import { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
-// The SDK's notice that future releases need Node.js 22 is not a benchmark result.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+silenceSdkNodeVersionWarning();
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 50_000);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);

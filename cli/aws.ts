@@ -9,17 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { UsageError } from './errors';
 
-/**
- * Drops the AWS SDK's NodeVersionSupportWarning (SDK releases after early 2027 need Node.js 22):
- * advice for whoever upgrades the dependencies, noise in every command's output. Other warnings pass.
- */
-export function silenceSdkNodeVersionWarning(): void {
-  const emitWarning = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-    (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-  }) as typeof process.emitWarning;
-}
+export { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
 export interface AwsOptions {
   readonly region?: string;

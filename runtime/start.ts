@@ -6,19 +6,14 @@
  */
 import { startLocalRuntime } from './index';
 import { synthesize } from '../assembly';
+import { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-// The runtime's own SDK clients warn that future SDK releases need Node.js 22; that is for
-// whoever upgrades the dependencies, not for someone running the app.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+silenceSdkNodeVersionWarning();
 
 async function main(): Promise<void> {
   const assembly = arg('assembly');

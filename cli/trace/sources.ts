@@ -12,14 +12,9 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { clientConfig, type AwsOptions } from '../aws';
 import { UsageError } from '../errors';
+import { silenceSdkNodeVersionWarning } from '../../sdk/node-version-notice';
 
-// The SDK warns that its releases after January 2027 need Node.js 22: advice for whoever
-// upgrades the dependencies, not for someone running the CLI.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+silenceSdkNodeVersionWarning();
 
 /**
  * A CloudWatch Logs client configured as the other clients: --endpoint-url, then

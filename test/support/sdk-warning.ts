@@ -1,12 +1,7 @@
 /**
- * The AWS SDK warns, once per process, that its releases after January 2027 need Node.js 22.
- * That is for whoever upgrades the dependencies; test output drops it (runtime/start.ts does
- * the same for the CLI). Every other warning still prints.
+ * Loaded by jest's setupFiles for every test file: the AWS SDK's Node.js-version notice is not
+ * test output (see sdk/node-version-notice.ts). Every other warning still prints.
  */
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+import { silenceSdkNodeVersionWarning } from '../../sdk/node-version-notice';
 
-export {};
+silenceSdkNodeVersionWarning();

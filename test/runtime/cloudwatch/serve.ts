@@ -6,13 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AwsError } from '../../../runtime/errors';
-
-// The SDK warns that its future releases need Node.js 22: noise for these tests.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+import '../../support/sdk-warning';
 
 export interface Served {
   readonly endpoint: string;
