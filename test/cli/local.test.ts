@@ -3,7 +3,6 @@
  * code path as against AWS, selected by one variable (AWS_ENDPOINT_URL), with no region or keys.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -19,7 +18,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { startLocalRuntime, type LocalRuntime } from '../../runtime';
 import { ensureSynth } from '../../assembly';
-import { parseTemplate, templatePath, type Topology } from '../../cli/topology';
+import { loadTopology, type Topology } from '../../cli/topology';
+import { appPrefix, assemblyStacks } from '../../cli/app-names';
 import { TAIL_PREFIX } from '../../cli/discovery';
 import { submittedData } from '../sdk/factories';
 import { json, runCli, type CliResult } from './helpers';
@@ -73,7 +73,8 @@ async function tailWhile(args: string[], during: () => Promise<void>): Promise<C
 
 beforeAll(async () => {
   const assembly = await ensureSynth();
-  topology = parseTemplate(JSON.parse(readFileSync(templatePath({ assembly, stack: 'LoanEvents', cwd: process.cwd() }), 'utf8')));
+  // The whole app: the router stack and every consumer stack.
+  topology = loadTopology({ assembly, stack: appPrefix(assemblyStacks(assembly)) ?? '', cwd: process.cwd() });
   rt = await startLocalRuntime({ assemblyDir: assembly, port: 0, host: '127.0.0.1', quiet: true, log: () => undefined, prewarm: false });
   env = { AWS_ENDPOINT_URL: rt.endpoint };
   const config = { endpoint: rt.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
