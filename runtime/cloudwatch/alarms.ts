@@ -13,6 +13,7 @@
 import { arns, parseArn, partitionOf } from '../../assembly/arn';
 import { AwsError } from '../errors';
 import { isPercentile, statistic, type Dimension, type MetricStore } from './metric-store';
+import type { Clock, ClockTimer } from '../clock';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 export type ComparisonOperator =
@@ -514,11 +515,7 @@ export function validateAlarm(d: AlarmDefinition): void {
 // Scheduler
 
 /** The part of the runtime's clock the scheduler needs. */
-export interface SchedulerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type SchedulerClock = Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
 
 /**
  * Evaluates every alarm once a minute (CloudWatch's cadence), or each period for high-resolution
@@ -526,7 +523,7 @@ export interface SchedulerClock {
  * fire in seconds.
  */
 export class AlarmScheduler {
-  private handle: unknown;
+  private handle: ClockTimer | undefined;
   private running = false;
 
   public constructor(

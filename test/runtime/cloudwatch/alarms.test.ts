@@ -7,10 +7,10 @@ import {
   type AlarmState,
   type AlarmStatus,
   type EvaluatedPeriod,
-  type SchedulerClock,
   type TreatMissingData,
 } from '../../../runtime/cloudwatch/alarms';
 import { MetricStore } from '../../../runtime/cloudwatch/metric-store';
+import { VirtualClock } from '../../../runtime/clock';
 
 const T0 = Date.parse('2026-11-29T12:00:00Z');
 const MIN = 60_000;
@@ -107,40 +107,10 @@ describe('alarm evaluation (M of N, missing data)', () => {
   });
 });
 
-/** A clock whose timers run only when the test advances it. */
-class ManualClock implements SchedulerClock {
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private seq = 0;
-  public constructor(public t: number) {}
-  public now(): number {
-    return this.t;
-  }
-  public setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  public clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  public advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
-
 describe('registry, actions and scheduler', () => {
   const topic = 'arn:aws:sns:us-east-1:111122223333:LoanEvents-alarms';
   function setup() {
-    const clock = new ManualClock(T0 + 30_000); // mid-minute, as datapoints usually are
+    const clock = new VirtualClock(T0 + 30_000); // mid-minute, as datapoints usually are
     const metrics = new MetricStore({ now: () => clock.now() });
     const notified: string[] = [];
     const registry = new AlarmRegistry({

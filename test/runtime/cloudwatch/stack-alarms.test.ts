@@ -3,13 +3,14 @@
  * the runtime events that mean trouble (vended metrics, or a denied call through the stack's
  * metric filter), and notifies its topic. Counts and names come from the template.
  */
-import { AlarmRegistry, AlarmScheduler, type SchedulerClock } from '../../../runtime/cloudwatch/alarms';
+import { AlarmRegistry, AlarmScheduler } from '../../../runtime/cloudwatch/alarms';
 import { alarmDefinition } from '../../../runtime/cloudwatch/cloudwatch-api';
 import { LogStore } from '../../../runtime/cloudwatch/log-store';
 import { MetricStore } from '../../../runtime/cloudwatch/metric-store';
 import { vendedDatapoints, type VendedEvent } from '../../../runtime/cloudwatch/vended';
 import { buildCloudTrailRecord } from '../../../runtime/cloudtrail/record';
 import { buildStack, resourcesOf } from '../../lib/helpers';
+import { VirtualClock } from '../../../runtime/clock';
 
 const T0 = Date.parse('2026-11-29T12:00:30Z');
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:LoanEvents-AlarmTopic';
@@ -24,32 +25,6 @@ function resolve(v: unknown): unknown {
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
   }
   return v;
-}
-
-class ManualClock implements SchedulerClock {
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private seq = 0;
-  public constructor(public t: number) {}
-  public now = () => this.t;
-  public setTimeout(fn: () => void, ms: number): unknown {
-    this.timers.push({ at: this.t + ms, fn, id: ++this.seq });
-    return this.seq;
-  }
-  public clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  public advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
 }
 
 /** The runtime event that should breach an alarm on this metric, or undefined when a log line does it. */
@@ -84,11 +59,11 @@ test("every alarm of the stack goes to ALARM on the trouble it watches, and noti
   const filters = resourcesOf(template, 'AWS::Logs::MetricFilter').map(([, props]) => resolve(props) as Record<string, unknown>);
   expect(alarms.length).toBeGreaterThan(0);
 
-  const clock = new ManualClock(T0);
-  const metrics = new MetricStore({ now: clock.now });
-  const registry = new AlarmRegistry({ now: clock.now, metrics, accountId: '111122223333' });
+  const clock = new VirtualClock(T0);
+  const metrics = new MetricStore({ now: () => clock.now() });
+  const registry = new AlarmRegistry({ now: () => clock.now(), metrics, accountId: '111122223333' });
   const logs = new LogStore({
-    now: clock.now,
+    now: () => clock.now(),
     accountId: '111122223333',
     onMetric: (dp, t) =>
       metrics.put({
