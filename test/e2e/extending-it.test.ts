@@ -15,9 +15,7 @@ import { EventPublisher } from '../../sdk';
 import type { AppDefinition, ConsumerDefinition, DataOf, EventDefinition } from '../../sdk/catalog';
 import { names } from '../../sdk/catalog';
 import { buildStacks } from '../../lib/stacks';
-import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
-import { runtimeActivity } from '../../runtime/stream';
-import { Harness, startHarness, waitFor } from '../runtime/helpers';
+import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
 
 jest.setTimeout(240_000);
 
@@ -92,7 +90,6 @@ const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'extending-it-'));
 afterAll(() => [copy, outdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 let h: Harness;
-let stopDriving: () => void = () => undefined;
 let definition: AppDefinition;
 let consumer: ConsumerDefinition;
 let Submitted: EventDefinition;
@@ -111,17 +108,10 @@ beforeAll(async () => {
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true } });
   buildStacks(app, definition, { handlersDir: path.join(copy, 'lambdas') });
   app.synth();
-  const clock = new VirtualClock();
-  h = await startHarness(outdir, { clock });
-  const activity = runtimeActivity(h.stream);
-  const driver = driveWhenIdle(clock, activity);
-  stopDriving = () => {
-    driver.stop();
-    activity.stop();
-  };
+  // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.
+  h = await startIdleDrivenHarness(outdir);
 });
 afterAll(async () => {
-  stopDriving();
   await h?.close();
 });
 

@@ -18,8 +18,6 @@ import { AppDefinition, DataOf, defineApp, defineCatalog, isRemoteConsumer, name
 import { consumerNames } from '../../lib/buffered-consumer';
 import { buildStacks } from '../../lib/stacks';
 import { CloudAssembly } from '../../assembly';
-import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
-import { runtimeActivity } from '../../runtime/stream';
 import {
   FRAUD_REVIEW_THRESHOLD,
   OrderPlaced,
@@ -30,7 +28,7 @@ import {
   ordersApp,
   ordersHandlers,
 } from '../fixtures/orders/catalog';
-import { Harness, startHarness, waitFor } from '../runtime/helpers';
+import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
 
 jest.setTimeout(240_000);
 
@@ -117,21 +115,12 @@ const variants: [string, AppDefinition, () => string][] = [
 describe.each(variants)('in the local runtime, the orders app %s', (_label, definition, assemblyOf) => {
   const accountIn = (consumer: string) => definition.catalog.consumers.find((c) => c.name === consumer)?.account ?? BUS_ACCOUNT;
   let h: Harness;
-  let stopDriving: () => void = () => undefined;
 
   beforeAll(async () => {
     // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.
-    const clock = new VirtualClock();
-    h = await startHarness(assemblyOf(), { clock, accountId: BUS_ACCOUNT, region: REGION });
-    const activity = runtimeActivity(h.stream);
-    const driver = driveWhenIdle(clock, activity);
-    stopDriving = () => {
-      driver.stop();
-      activity.stop();
-    };
+    h = await startIdleDrivenHarness(assemblyOf(), { accountId: BUS_ACCOUNT, region: REGION });
   });
   afterAll(async () => {
-    stopDriving();
     await h?.close();
   });
 

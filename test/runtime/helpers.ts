@@ -7,11 +7,18 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalRuntimeOptions, startLocalRuntime } from '../../runtime';
-import { VirtualClock } from '../../runtime/clock';
 import { EventBroker, type DeliveryRetryOptions, type FunctionInvoker } from '../../runtime/events';
 import { SqsBroker } from '../../runtime/sqs';
-import { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEventType, type RuntimeEvents } from '../../runtime/stream';
+import {
+  EventStream,
+  runtimeActivity,
+  type AnyRuntimeEvent,
+  type RuntimeEvent,
+  type RuntimeEventType,
+  type RuntimeEvents,
+} from '../../runtime/stream';
 import { waitFor } from '../support/wait';
+import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
 
 export { waitFor };
 
@@ -61,6 +68,26 @@ export async function startHarness(assemblyDir: string, options: Partial<LocalRu
       dynamodb.destroy();
       await rt.close();
       recorded.stop();
+    },
+  };
+}
+
+/**
+ * A harness on a virtual clock that jumps to its next timer whenever the app is idle: batching
+ * windows, visibility timeouts and retries pass without waiting, and a handler still running
+ * holds time still. `close()` stops the driving first.
+ */
+export async function startIdleDrivenHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+  const clock = new VirtualClock();
+  const h = await startHarness(assemblyDir, { ...options, clock });
+  const activity = runtimeActivity(h.stream);
+  const driver = driveWhenIdle(clock, activity);
+  return {
+    ...h,
+    close: async () => {
+      driver.stop();
+      activity.stop();
+      await h.close();
     },
   };
 }

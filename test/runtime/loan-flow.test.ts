@@ -16,32 +16,21 @@ import {
 } from '../../catalog/loans';
 import type { DataOf } from '../../sdk/catalog';
 import { EventPublisher } from '../../sdk';
-import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
-import { runtimeActivity } from '../../runtime/stream';
 import { ensureSynth } from '../../assembly';
-import { Harness, startHarness, waitFor } from './helpers';
+import { Harness, startIdleDrivenHarness, waitFor } from './helpers';
 
 jest.setTimeout(240_000);
 
 let h: Harness;
 let tables: string[] = [];
-let stopDriving: () => void = () => undefined;
 
 beforeAll(async () => {
   const dir = await ensureSynth();
   // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.
-  const clock = new VirtualClock();
-  h = await startHarness(dir, { clock });
-  const activity = runtimeActivity(h.stream);
-  const driver = driveWhenIdle(clock, activity);
-  stopDriving = () => {
-    driver.stop();
-    activity.stop();
-  };
+  h = await startIdleDrivenHarness(dir);
   tables = (await h.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
 });
 afterAll(async () => {
-  stopDriving();
   await h?.close();
 });
 
