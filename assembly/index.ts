@@ -9,6 +9,7 @@ export * from './errors';
 export * from './json';
 export * from './model';
 export * from './naming';
+export * from './policies';
 export * from './resolver';
 export * from './synth';
 export * from './template';

@@ -13,6 +13,7 @@ import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
+import type { IamMode } from './iam-mode';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -63,6 +64,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Memory cap of each archive; the oldest events are dropped past it. @default 100,000 events or 64 MiB */
   archiveLimits?: ArchiveLimits;
+  /** What a call or delivery the app's policies deny does (see iam-mode.ts). @default 'warn' */
+  iam?: IamMode;
 }
 
 export interface LocalRuntime {
