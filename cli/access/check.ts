@@ -99,22 +99,28 @@ export function resolvePrincipal(app: AccessApp, arg: string, partition: string)
   );
 }
 
-/** The resource an argument names: an ARN, or the name of a bus, rule, queue or key of the app. */
-export function resolveResource(app: AccessApp, arg: string): string {
+/**
+ * The resource an argument names: an ARN, or the name of a bus, rule, queue or key of the app.
+ * A name is looked up among the resources of the action's service (a queue and a rule may share one).
+ */
+export function resolveResource(app: AccessApp, arg: string, action: string): string {
   if (arg.startsWith('arn:')) {
     if (arg.length > 2048) throw new UsageError('resource ARN is over 2048 characters');
     return arg;
   }
+  const service = action.split(':')[0];
   const candidates = [
-    ...app.buses.map((r) => ({ names: [r.name], arn: r.arn })),
-    ...app.rules.map((r) => ({ names: [r.name], arn: r.arn })),
-    ...app.queues.map((r) => ({ names: [r.name], arn: r.arn })),
-    ...app.keys.map((r) => ({ names: [r.name, r.keyId, r.path], arn: r.arn })),
+    ...(service === 'events' ? app.buses.map((r) => ({ names: [r.name], arn: r.arn })) : []),
+    ...(service === 'events' ? app.rules.map((r) => ({ names: [r.name], arn: r.arn })) : []),
+    ...(service === 'sqs' ? app.queues.map((r) => ({ names: [r.name], arn: r.arn })) : []),
+    ...(service === 'kms' ? app.keys.map((r) => ({ names: [r.name, r.keyId, r.path], arn: r.arn })) : []),
   ];
   const hits = [...new Set(candidates.filter((c) => c.names.includes(arg)).map((c) => c.arn))];
   if (hits.length === 1) return hits[0] as string;
   if (hits.length > 1) throw new UsageError(`'${arg}' names several resources of the app: ${hits.join(', ')}; give the ARN`);
-  throw new UsageError(`'${arg.slice(0, 120)}' is not an ARN nor the name of a bus, rule, queue or key of the app`);
+  throw new UsageError(
+    `'${arg.slice(0, 120)}' is not an ARN nor the name of a ${service === 'sqs' ? 'queue' : service === 'kms' ? 'key' : service === 'events' ? 'bus or rule' : 'bus, rule, queue or key'} of the app`,
+  );
 }
 
 const ref = (f: Found): StatementRef => {
@@ -139,9 +145,14 @@ export interface CheckOptions {
   readonly assumeIdentityAllow: boolean;
 }
 
+/** Throws a usage error unless `action` looks like `service:Action`. */
+export function checkAction(action: string): string {
+  if (!ACTION.test(action)) throw new UsageError(`action '${action.slice(0, 80)}' must look like service:Action, e.g. events:PutEvents`);
+  return action;
+}
+
 export function checkAccess(app: AccessApp, o: CheckOptions): CheckResult {
-  if (!ACTION.test(o.action))
-    throw new UsageError(`action '${o.action.slice(0, 80)}' must look like service:Action, e.g. events:PutEvents`);
+  checkAction(o.action);
   let principal: RequestPrincipal;
   try {
     principal = principalOf(o.principal, Object.keys(o.principalTags).length > 0 ? o.principalTags : undefined);

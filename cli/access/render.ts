@@ -134,7 +134,14 @@ export function renderSurface(out: Output, surface: Surface, app: AccessApp): vo
       for (const same of groupBy(cells, (c) => `${c.actions}\n${c.gate}\n${c.decided}`)) {
         const first = same[0] as (typeof same)[number];
         const resources = uniq(same.map((c) => c.resource));
-        const where = resources.length === all.length && all.length > 1 ? `all ${all.length} ${noun}` : resources.map(short).join(', ');
+        const inAccount = (account: string) => all.filter((r) => r.split(':')[4] === account);
+        const account = resources[0]?.split(':')[4] ?? '';
+        const where =
+          resources.length === all.length && all.length > 1
+            ? `all ${all.length} ${noun}`
+            : resources.length > 1 && resources.every((r) => r.split(':')[4] === account) && resources.length === inAccount(account).length
+              ? `all ${resources.length} ${noun} of ${account}`
+              : resources.map(short).join(', ');
         rows.push([
           label(
             first.grants[0]!.principal,

@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { PROGRAM_NAME, type Wrap } from '../command';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION, loadAccessApp, type AccessApp } from '../access/app';
-import { checkAccess, parseContext, resolvePrincipal, resolveResource } from '../access/check';
+import { checkAccess, checkAction, parseContext, resolvePrincipal, resolveResource } from '../access/check';
 import { renderSurface } from '../access/render';
 import { buildSurface } from '../access/surface';
 
@@ -96,13 +96,14 @@ aws:SecureTransport is true unless given.`,
         if (principalArg === undefined || action === undefined || resourceArg === undefined) {
           throw new UsageError('access check needs <principal> <action> <resource>');
         }
+        checkAction(action);
         const app = load(io, opts, globals.region, (m) => out.note(m));
         const partition = (app.buses[0]?.arn ?? app.queues[0]?.arn ?? 'arn:aws').split(':')[1] ?? 'aws';
         const tags = parseContext(opts.principalTag, '--principal-tag');
         const result = checkAccess(app, {
           principal: resolvePrincipal(app, principalArg, partition),
           action,
-          resource: resolveResource(app, resourceArg),
+          resource: resolveResource(app, resourceArg, action),
           context: parseContext(contextArgs),
           principalTags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, typeof v === 'string' ? v : v.join(',')])),
           assumeIdentityAllow: opts.assumeIdentityAllow,
