@@ -27,8 +27,12 @@ export type PrincipalKind =
   | 'anonymous';
 
 export interface CandidatePrincipal {
-  /** The ARN (or service name) the evaluator is asked with; for patterns and accounts a sample that matches. */
+  /** Unique: the ARN (or service name), followed by `?tag=value` for a principal asked with tags. */
   readonly id: string;
+  /** The ARN (or service name) the evaluator is asked with; for patterns and accounts a sample that matches. */
+  readonly arn: string;
+  /** Principal tags (`aws:PrincipalTag/<key>`) it is asked with. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly kind: PrincipalKind;
   /** What a reader sees. */
   readonly label: string;
@@ -98,8 +102,8 @@ const accountOfIam = (arn: string) => /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(a
 export function candidatePrincipals(app: AccessApp, partition: string): CandidatePrincipal[] {
   const roles = new Set(Object.keys(app.model.identity));
   const found = new Map<string, CandidatePrincipal>();
-  const add = (p: CandidatePrincipal) => {
-    if (!found.has(p.id)) found.set(p.id, p);
+  const add = (p: Omit<CandidatePrincipal, 'arn'>) => {
+    if (!found.has(p.id)) found.set(p.id, { ...p, arn: p.id });
   };
   for (const arn of roles) add({ id: arn, kind: 'role', label: roleName(arn), assumesIdentityAllow: false });
 
@@ -173,6 +177,17 @@ export function candidatePrincipals(app: AccessApp, partition: string): Candidat
     });
   }
   add({ id: 'anonymous', kind: 'anonymous', label: 'anonymous', assumesIdentityAllow: false });
+  // A role pattern asked once more with each tag value the policies' resource names take from it.
+  const tagged = principalTagValues(app);
+  for (const p of [...found.values()].filter((x) => x.kind === 'pattern')) {
+    for (const { key, values, principalPatterns } of tagged) {
+      if (principalPatterns.length > 0 && !principalPatterns.includes(p.pattern ?? '')) continue;
+      for (const value of values) {
+        const id = `${p.arn}?${key}=${value}`;
+        found.set(id, { ...p, id, label: `${p.label} tagged ${key}=${value}`, tags: { [key]: value } });
+      }
+    }
+  }
   const order: PrincipalKind[] = ['role', 'named', 'pattern', 'account', 'unlisted-principal', 'unlisted-account', 'service', 'anonymous'];
   return [...found.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.label.localeCompare(b.label));
 }
@@ -257,6 +272,38 @@ export function candidateContexts(documents: readonly PolicyDocument[]): Record<
         if (seen.has(id)) continue;
         seen.add(id);
         out.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Values of principal tags that policy variables put into resource names: for
+ * `rule/orders/Orders-${aws:PrincipalTag/event-router:consumer}` and a rule `Orders-fulfilment` of
+ * the app, `event-router:consumer` -> `fulfilment`, for the principals the statement's
+ * `aws:PrincipalArn` condition names (every pattern when it names none). A principal carrying such
+ * a tag reaches that resource, so the surface asks with each value.
+ */
+export function principalTagValues(app: AccessApp): { key: string; values: string[]; principalPatterns: string[] }[] {
+  const resources = [...app.buses, ...app.rules, ...app.queues, ...app.keys].map((r) => r.arn);
+  const out: { key: string; values: string[]; principalPatterns: string[] }[] = [];
+  for (const doc of allDocuments(app)) {
+    for (const st of doc.Statement) {
+      const principalPatterns = conditionEntries(st)
+        .filter((c) => c.key.toLowerCase() === 'aws:principalarn')
+        .flatMap((c) => c.values);
+      for (const template of [...strings(st.Resource), ...strings(st.NotResource)]) {
+        const m = /\$\{aws:PrincipalTag\/([^}]+)\}/i.exec(template);
+        if (!m?.[1] || template.indexOf('${') !== m.index || template.lastIndexOf('${') !== m.index) continue;
+        const glob = (t: string) => escapeRegExp(t).replace(/\*/g, '.*').replace(/\?/g, '.');
+        const re = new RegExp(`^${glob(template.slice(0, m.index))}(.+?)${glob(template.slice(m.index + m[0].length))}$`);
+        const values = [
+          ...new Set(resources.map((arn) => re.exec(arn)?.[1]).filter((v): v is string => v !== undefined && !/[/:]/.test(v))),
+        ];
+        if (values.length > 0) out.push({ key: m[1], values, principalPatterns });
       }
     }
   }

@@ -120,10 +120,10 @@ const partitionOf = (arn: string) => arn.split(':')[1] ?? 'aws';
 export function buildSurface(app: AccessApp): Surface {
   const partition = partitionOf(app.buses[0]?.arn ?? app.queues[0]?.arn ?? 'arn:aws');
   const principals = candidatePrincipals(app, partition);
-  const assumed = new Set(principals.filter((p) => p.assumesIdentityAllow).map((p) => p.id));
+  const assumed = new Set(principals.filter((p) => p.assumesIdentityAllow).map((p) => p.arn));
   const evaluator = new PolicyEvaluator(storeFor(app, (p) => assumed.has(p.arn)));
   const withoutAssumption = new PolicyEvaluator(storeFor(app, () => false));
-  const parsed = new Map(principals.map((p) => [p.id, principalOf(p.id)]));
+  const parsed = new Map(principals.map((p) => [p.id, principalOf(p.arn, p.tags ? { ...p.tags } : undefined)]));
   let evaluations = 0;
 
   const ask = (p: CandidatePrincipal, action: string, resource: string, when: Record<string, ContextValue>): Grant | undefined => {

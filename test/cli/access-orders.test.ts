@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { names, type EventDefinition } from '../../sdk/catalog';
+import { CONSUMER_TAG_KEY } from '../../lib/event-router';
 import { buildStacks } from '../../lib/stacks';
 import { ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
 import { surfaceSchema, type SurfaceJson } from './access-schema';
@@ -30,7 +31,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-access-orders-'));
   // Bundling off: the policies do not depend on function code.
   const app = new App({ outdir: join(dir, 'cdk.out'), context: { 'aws:cdk:bundling-stacks': [] } });
-  buildStacks(app, ordersApp, { handlersDir: ordersHandlers });
+  // With the consumer teams' deployment roles, whose bus policy statement names rules through a principal tag.
+  buildStacks(app, ordersApp, { handlersDir: ordersHandlers, consumerDeploymentRoles: true });
   app.synth();
   const r = await runCli(['access', '--json'], { cwd: dir });
   expect(r.code).toBe(0);
@@ -73,6 +75,19 @@ describe('access over the orders app', () => {
       (g) => g.principal === role(accountOf(name), names.consumerRole(ordersApp, name)) && g.action === 'sqs:ReceiveMessage',
     );
     expect(reads.map((g) => g.resource)).toEqual([queue]);
+  });
+
+  test("a consumer team's deployment role, tagged with its consumer, may manage that consumer's rule and no other", () => {
+    const busArn = `arn:aws:events:${REGION}:${BUS_ACCOUNT}:event-bus/${ordersApp.eventBusName}`;
+    for (const c of catalog.consumers) {
+      const deployers = surface.principals.filter((p) => p.tags?.[CONSUMER_TAG_KEY] === c.name);
+      expect(deployers).toHaveLength(1);
+      const rules = surface.subscribe.filter((g) => g.principal === deployers[0]?.id);
+      const ownRule = `${busArn.replace(':event-bus/', ':rule/')}/${names.consumerPrefix(ordersApp, c.name)}`;
+      expect([...new Set(rules.map((g) => g.resource))]).toEqual([ownRule]);
+      // Its own IAM policies are not in the app: the grant is the bus policy's, if they allow.
+      expect(rules.every((g) => g.ifIdentityAllows)).toBe(true);
+    }
   });
 
   test('a principal of an account the app does not name may do nothing', () => {

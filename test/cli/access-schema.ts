@@ -29,6 +29,8 @@ export const surfaceSchema = z
       z
         .object({
           id: z.string(),
+          arn: z.string(),
+          tags: z.record(z.string(), z.string()).optional(),
           kind: z.enum(['role', 'named', 'pattern', 'account', 'unlisted-principal', 'unlisted-account', 'service', 'anonymous']),
           label: z.string(),
           pattern: z.string().optional(),
