@@ -23,7 +23,7 @@ import { registerAccess } from './commands/access';
 export function buildProgram(io: CliIO, onExit: (code: number) => void): Command {
   const program = new Command(PROGRAM_NAME);
   program
-    .description('Operate an event router app: publish, tail, test patterns, dead letters, replay, cost, diagram.')
+    .description('Operate an event router app: publish, tail, test patterns, dead letters, replay, cost, diagram, access.')
     .version(readVersion(), '-V, --version')
     .addOption(new Option('--region <region>', "AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option('--profile <name>', 'named profile from ~/.aws/config'))

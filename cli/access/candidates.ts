@@ -278,6 +278,9 @@ export function candidateContexts(documents: readonly PolicyDocument[]): Record<
   return out;
 }
 
+/** Most wildcards a resource template may have for the surface to read tag values from it. */
+const MAX_TEMPLATE_WILDCARDS = 8;
+
 const escapeRegExp = (s: string) => s.replace(/[.+^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -298,6 +301,8 @@ export function principalTagValues(app: AccessApp): { key: string; values: strin
       for (const template of [...strings(st.Resource), ...strings(st.NotResource)]) {
         const m = /\$\{aws:PrincipalTag\/([^}]+)\}/i.exec(template);
         if (!m?.[1] || template.indexOf('${') !== m.index || template.lastIndexOf('${') !== m.index) continue;
+        // A pattern with many wildcards would make the match below backtrack for long.
+        if ((template.match(/[*?]/g) ?? []).length > MAX_TEMPLATE_WILDCARDS) continue;
         const glob = (t: string) => escapeRegExp(t).replace(/\*/g, '.*').replace(/\?/g, '.');
         const re = new RegExp(`^${glob(template.slice(0, m.index))}(.+?)${glob(template.slice(m.index + m[0].length))}$`);
         const values = [
