@@ -13,6 +13,7 @@ import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
+import { Observability, type ObservabilityLimits } from './observability';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -63,6 +64,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Memory cap of each archive; the oldest events are dropped past it. @default 100,000 events or 64 MiB */
   archiveLimits?: ArchiveLimits;
+  /** Memory caps of CloudWatch Logs and CloudTrail event history. @default 128 MiB of log events; 50,000 trail events or 32 MiB */
+  observabilityLimits?: ObservabilityLimits;
 }
 
 export interface LocalRuntime {
@@ -70,6 +73,8 @@ export interface LocalRuntime {
   /** What happens inside the runtime, as typed events (the log is one subscriber). */
   stream: EventStream;
   clock: Clock;
+  /** CloudWatch Logs, CloudTrail event history, CloudWatch metrics and alarms. */
+  observability: Observability;
   close(): Promise<void>;
 }
 
@@ -112,6 +117,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
+  const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits });
+  const recording = observability.attach(stream);
   const functions = new FunctionRegistry(log, { account: accountId, region });
   const events = new EventBroker({
     clock,
@@ -127,7 +134,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge }));
+  server.on(
+    'request',
+    createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, stream, observability }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -141,6 +151,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      recording.unsubscribe();
       log.flush();
     })();
     return closing;
@@ -154,7 +165,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId });
+    observability.load(topo);
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability });
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -167,7 +179,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, close };
+  return { endpoint, stream, clock, observability, close };
 }
 
 interface BuildContext {
@@ -181,6 +193,7 @@ interface BuildContext {
   endpoint: string;
   region: string;
   accountId: string;
+  observability: Observability;
 }
 
 /** The account and region of a resource: its stack's, else the runtime's. */
@@ -259,7 +272,12 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
     const where = placeOf(f, c);
-    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint }, c.log, 1);
+    const fn = new LambdaFunction(
+      f,
+      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs },
+      c.log,
+      1,
+    );
     fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
     if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
     c.functions.add(fn);
@@ -364,6 +382,7 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
     lines.push(`  function ${f.name} (${f.def.handler}, timeout ${f.def.timeoutSeconds}s)${src.length ? ` <- ${src.join('; ')}` : ''}`);
   }
   for (const t of topo.tables) lines.push(`  table ${t.name}`);
+  for (const t of topo.trails) lines.push(`  trail ${t.name} -> log group ${t.logGroupName}`);
   const skipped = Object.entries(topo.unsupported);
   if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
   for (const w of topo.warnings) lines.push(`  WARNING: ${w}`);

@@ -47,9 +47,13 @@ export function detectProtocol(req: WireRequest): Protocol | undefined {
 }
 
 /** Serves one CloudWatch request in whatever protocol it came. */
-export function serveCloudWatch(req: WireRequest, handle: (operation: string, input: unknown) => Record<string, unknown>): WireResponse {
+export function serveCloudWatch(
+  req: WireRequest,
+  handle: (operation: string, input: unknown) => Record<string, unknown>,
+  /** The id the answer carries; the HTTP edge passes its own so that logs and records agree. */
+  requestId: string = randomUUID(),
+): WireResponse {
   const protocol = detectProtocol(req);
-  const requestId = randomUUID();
   if (!protocol) return xmlError(new AwsError('InvalidAction', 'Not a CloudWatch request.'), requestId);
   try {
     let operation: string;
