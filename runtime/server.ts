@@ -7,7 +7,7 @@
  * - a form-encoded body or query string with `Action=` is the query protocol (SQS, and STS
  *   GetCallerIdentity so that credential checks in tools pass);
  * - `X-Amz-Target: Logs_20140328.*` is CloudWatch Logs and
- *   `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*` is CloudTrail (AWS JSON 1.1);
+ *   `X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.*` is CloudTrail (AWS JSON 1.1);
  * - CloudWatch in the three protocols its clients speak (cloudwatch/protocols.ts): Smithy RPC v2
  *   CBOR (`/service/GraniteServiceVersion20100801/operation/<Op>`), AWS JSON 1.0
  *   (`X-Amz-Target: GraniteServiceVersion20100801.*`) and query (`Version=2010-08-01`).
@@ -78,7 +78,8 @@ function protocolOf(target: string): Protocol {
   if (target.startsWith('AmazonSQS.')) return 'sqs';
   if (target.startsWith('DynamoDB_')) return 'dynamodb';
   if (target.startsWith(LOGS_TARGET_PREFIX)) return 'logs';
-  if (target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) return 'cloudtrail';
+  // The AWS CLI sends the full service id; SDK v3 sends the service shape's name alone.
+  if (target.startsWith(CLOUDTRAIL_TARGET_PREFIX) || target.startsWith('CloudTrail_20131101.')) return 'cloudtrail';
   return 'query';
 }
 

@@ -51,7 +51,7 @@ export function registerTrace(program: Command, wrap: Wrap): void {
     .argument('<id>', 'an event id or a correlation id')
     .option('--since <time>', 'start of the search window (ISO 8601 or relative, e.g. -2h)', '-24h')
     .option('--until <time>', 'end of the search window', 'now')
-    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<stack>-audit)")
+    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<app>-audit)")
     .option('--function-log-group-prefix <prefix>', 'prefix of the consumers’ log groups (default: /aws/lambda/<stack>-)')
     .option('--no-dlq', 'do not look into the dead-letter queues (reading them raises their receive counts)')
     .option('--max <n>', 'log events read per log group', intInRange(1, 100_000), 10_000)
@@ -87,7 +87,7 @@ Example:
             lines.find((l) => l.eventId === id)?.correlationId ?? (lines.some((l) => l.correlationId === id) ? id : undefined);
           if (correlationId && correlationId !== id) lines = await readLines(`{ $.correlationId = "${correlationId}" }`);
 
-          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(names.stack());
+          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(names.app());
           const ids = [...new Set([correlationId ?? id, id, ...lines.map((l) => l.eventId).filter((x): x is string => Boolean(x))])];
           const records = [];
           for (let i = 0; i < ids.length; i += IDS_PER_PATTERN) {
