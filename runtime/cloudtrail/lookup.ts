@@ -145,7 +145,13 @@ export function handleCloudTrailRequest(history: EventHistory, operation: string
   if (start !== undefined && end !== undefined && start > end)
     throw new AwsError('InvalidTimeRangeException', 'Start time must be less than or equal to end time.');
   const maxRaw = r.raw('MaxResults');
-  const max = maxRaw === undefined || maxRaw === null ? MAX_LOOKUP_RESULTS : Number(maxRaw);
+  // Only a number or a numeric string: Number() of an object without a prototype would throw.
+  const max =
+    maxRaw === undefined || maxRaw === null
+      ? MAX_LOOKUP_RESULTS
+      : typeof maxRaw === 'number' || typeof maxRaw === 'string'
+        ? Number(maxRaw)
+        : Number.NaN;
   if (!Number.isInteger(max) || max < 1 || max > MAX_LOOKUP_RESULTS) {
     throw new AwsError('InvalidMaxResultsException', `MaxResults must be from 1 to ${MAX_LOOKUP_RESULTS}.`);
   }
