@@ -61,7 +61,7 @@ export function serveCloudWatch(
     let input: unknown;
     if (protocol === 'cbor') {
       operation = req.path.split('/').pop() ?? '';
-      input = req.body.length ? cbor.deserialize(new Uint8Array(req.body)) : {};
+      input = req.body.length ? decodeCbor(req.body) : {};
     } else if (protocol === 'json') {
       operation = (req.headers['x-amz-target'] ?? '').slice(CLOUDWATCH_TARGET_PREFIX.length + 1);
       input = req.body.length ? (JSON.parse(req.body.toString('utf8')) as unknown) : {};
@@ -111,6 +111,15 @@ export function serveCloudWatch(
       headers,
       body: protocol === 'cbor' ? Buffer.from(cbor.serialize(body)) : Buffer.from(JSON.stringify(body)),
     };
+  }
+}
+
+/** A CBOR body, or the caller's SerializationException: whatever the decoder throws on bad bytes is the caller's fault. */
+function decodeCbor(body: Buffer): unknown {
+  try {
+    return cbor.deserialize(new Uint8Array(body));
+  } catch {
+    throw new AwsError('SerializationException', 'The request body is not valid CBOR.');
   }
 }
 
