@@ -165,7 +165,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
-    observability.load(topo);
+    topo.warnings.push(...observability.load(topo));
     await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability });
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });

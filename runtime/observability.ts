@@ -26,7 +26,7 @@ import { MetricStore } from './cloudwatch/metric-store';
 import type { Clock } from './clock';
 import type { FunctionLogSink } from './lambda';
 import type { EventStream, Principal, RuntimeEvent, Subscription } from './stream';
-import { TemplateError, type LogGroupDef, type TrailDef } from './template';
+import type { LogGroupDef, TrailDef } from './template';
 
 /** Bounds on what the runtime keeps in memory for CloudWatch Logs and CloudTrail. */
 export interface ObservabilityLimits {
@@ -68,17 +68,23 @@ export class Observability {
     this.recorder = this.newRecorder();
   }
 
-  /** Creates the stacks' log groups and starts delivering to the stacks' trails. */
-  load(topology: { logGroups: readonly LogGroupDef[]; trails: readonly TrailDef[] }): void {
+  /**
+   * Creates the stacks' log groups and starts delivering to the stacks' trails. A group CloudWatch
+   * Logs would refuse (its name or retention) is skipped, and said so in the returned warnings:
+   * the rest of the app still runs.
+   */
+  load(topology: { logGroups: readonly LogGroupDef[]; trails: readonly TrailDef[] }): string[] {
+    const warnings: string[] = [];
     for (const g of topology.logGroups) {
       try {
         this.logs.createLogGroup(g.name, g.retentionInDays);
       } catch (e) {
-        throw new TemplateError(`Log group ${g.name}: ${(e as Error).message}`, { cause: e });
+        warnings.push(`log group ${g.name.slice(0, 100)} is not created: ${(e as Error).message}`);
       }
     }
     this.trails = topology.trails;
     this.recorder = this.newRecorder();
+    return warnings;
   }
 
   private newRecorder(): CloudTrailRecorder {

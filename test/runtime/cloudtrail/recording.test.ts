@@ -123,3 +123,17 @@ test('a function line over the CloudWatch Logs event size is cut to it, not drop
   expect(big!.bytes).toBeGreaterThan(262_144 - 4);
   expect(/^é+$/.test(big!.message)).toBe(true);
 });
+
+test('a log group CloudWatch Logs would refuse is skipped with a warning, and the others are created', () => {
+  const clock = new VirtualClock();
+  const o = new Observability({ clock, accountId: ACCOUNT, region: REGION });
+  const warnings = o.load({
+    logGroups: [{ name: 'bad name with spaces' }, { name: '/ok', retentionInDays: 2 }, { name: '/ok-too', retentionInDays: 14 }],
+    trails: [],
+  });
+  expect(warnings).toEqual([
+    expect.stringMatching(/^log group bad name with spaces is not created: logGroupName/),
+    expect.stringMatching(/^log group \/ok is not created: retentionInDays must be one of/),
+  ]);
+  expect(o.logs.listGroups().map((g) => g.name)).toEqual(['/ok-too']);
+});
