@@ -16,7 +16,14 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeRuleCommand, PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { ApplicantNotified, LoanApplicationApproved, LoanApplicationSubmitted, loanCatalog } from '../../catalog/loans';
+import {
+  ApplicantNotified,
+  LoanApplicationApproved,
+  LoanApplicationSubmitted,
+  loanCatalog,
+  notifications,
+  underwriting,
+} from '../../catalog/loans';
 import { ensureSynth } from '../../assembly';
 import { loadTopology, type Topology } from '../../runtime/template';
 import { EventPublisher } from '../../sdk';
@@ -284,6 +291,7 @@ describe('trace and audit against the runtime', () => {
     detailType?: string;
     publishedBy?: string;
     attempts: { consumer: string; outcome: string; lines: { message: string }[] }[];
+    rules?: { name: string; targets: string[] }[];
     caused: TraceNode[];
   }
 
@@ -303,6 +311,13 @@ describe('trace and audit against the runtime', () => {
     expect(approved).toMatchObject({ detailType: LoanApplicationApproved.detailType, publishedBy: ROOT });
     expect(approved.attempts.map((a) => [a.consumer, a.outcome])).toEqual([['LoanEvents-notifications', 'processed']]);
     expect(approved.caused.map((c) => [c.detailType, c.publishedBy])).toEqual([[ApplicantNotified.detailType, ROOT]]);
+    // The rules that match each event, with their targets: the consumers' buffer queues (manual review's
+    // content filter leaves this amount out); nobody consumes ApplicantNotified.
+    const ruleOf = (consumer: string) => topo.rules.find((x) => x.name === `LoanEvents-${consumer}`)!;
+    const expected = (consumer: string) => ({ name: ruleOf(consumer).name, targets: ruleOf(consumer).targets.map((x) => x.arn) });
+    expect(root.rules).toEqual([expected(underwriting.name)]);
+    expect(approved.rules).toEqual([expected(notifications.name)]);
+    expect(approved.caused[0]!.rules).toEqual([]);
   });
 
   test('audit lists the publishers by principal and the rule changes', async () => {
