@@ -38,7 +38,9 @@ describe('npm run demo', () => {
     // Submitted -> LoanApplicationApproved (underwriting) -> ApplicantNotified (notifications)
     expect(trace[0]).toBe('correlation demo-app-demo-approved: 3 event(s)');
     expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:iam::\d{12}:root$/);
+    expect(trace[2]).toBe('  rule LoanEvents-underwriting -> LoanEvents-underwriting');
     expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanEvents-underwriting receive 1: processed at /));
+    expect(trace).toContain('    rule LoanEvents-notifications -> LoanEvents-notifications');
     expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanApplicationApproved \S+ published /));
     expect(trace).toContainEqual(expect.stringMatching(/^ {4}LoanEvents-notifications receive 1: processed at /));
     expect(trace).toContainEqual(expect.stringMatching(/^ {4}ApplicantNotified \S+ published /));
