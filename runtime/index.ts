@@ -14,6 +14,7 @@ import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
 import type { IamMode } from './iam-mode';
+import { Observability, type ObservabilityLimits } from './observability';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -66,6 +67,8 @@ export interface LocalRuntimeOptions {
   archiveLimits?: ArchiveLimits;
   /** What a call or delivery the app's policies deny does (see iam-mode.ts). @default 'warn' */
   iam?: IamMode;
+  /** Memory caps of CloudWatch Logs and CloudTrail event history. @default 128 MiB of log events; 50,000 trail events or 32 MiB */
+  observabilityLimits?: ObservabilityLimits;
 }
 
 export interface LocalRuntime {
@@ -73,6 +76,8 @@ export interface LocalRuntime {
   /** What happens inside the runtime, as typed events (the log is one subscriber). */
   stream: EventStream;
   clock: Clock;
+  /** CloudWatch Logs, CloudTrail event history, CloudWatch metrics and alarms. */
+  observability: Observability;
   close(): Promise<void>;
 }
 
@@ -115,6 +120,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
+  const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits });
+  const recording = observability.attach(stream);
   const functions = new FunctionRegistry(log, { account: accountId, region });
   const events = new EventBroker({
     clock,
@@ -130,7 +137,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge }));
+  server.on(
+    'request',
+    createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, stream, observability }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -144,6 +154,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      recording.unsubscribe();
       log.flush();
     })();
     return closing;
@@ -157,7 +168,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId });
+    topo.warnings.push(...observability.load(topo));
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability });
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -170,7 +182,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, close };
+  return { endpoint, stream, clock, observability, close };
 }
 
 interface BuildContext {
@@ -184,6 +196,7 @@ interface BuildContext {
   endpoint: string;
   region: string;
   accountId: string;
+  observability: Observability;
 }
 
 /** The account and region of a resource: its stack's, else the runtime's. */
@@ -262,7 +275,12 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
     const where = placeOf(f, c);
-    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint }, c.log, 1);
+    const fn = new LambdaFunction(
+      f,
+      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs },
+      c.log,
+      1,
+    );
     fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
     if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
     c.functions.add(fn);
@@ -367,6 +385,7 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
     lines.push(`  function ${f.name} (${f.def.handler}, timeout ${f.def.timeoutSeconds}s)${src.length ? ` <- ${src.join('; ')}` : ''}`);
   }
   for (const t of topo.tables) lines.push(`  table ${t.name}`);
+  for (const t of topo.trails) lines.push(`  trail ${t.name} -> log group ${t.logGroupName}`);
   const skipped = Object.entries(topo.unsupported);
   if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
   for (const w of topo.warnings) lines.push(`  WARNING: ${w}`);

@@ -18,6 +18,9 @@ import { VirtualClock, driveWhenIdle } from '../runtime/clock';
 import { runtimeActivity } from '../runtime/stream';
 import { ensureSynth } from '../assembly';
 import { EventPublisher } from '../sdk';
+import { run as runCli } from '../cli/program';
+import { Readable } from 'node:stream';
+import * as path from 'node:path';
 
 /** Failed records come back after this many seconds instead of the template's minutes. */
 const DEMO_VISIBILITY_TIMEOUT_SECONDS = 5;
@@ -49,6 +52,8 @@ export interface DemoResult {
   readonly reviewCases: string[];
   /** The poison message as it sits in underwriting's DLQ. */
   readonly deadLetter: { readonly applicationId: string | undefined; readonly receiveCount: number };
+  /** `trace` of the approved application, as printed: from the trail's and the functions' log groups. */
+  readonly trace: string[];
 }
 
 function application(id: string, overrides: Partial<Application> & { creditScore?: number }): Application {
@@ -84,8 +89,9 @@ async function waitFor<T>(what: string, deadline: number, probe: () => Promise<T
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const say = options.say ?? ((line: string) => process.stdout.write(`${line}\n`));
   const clock = options.virtualTime ? new VirtualClock() : undefined;
+  const assemblyDir = await ensureSynth();
   const runtime = await startLocalRuntime({
-    assemblyDir: await ensureSynth(),
+    assemblyDir,
     port: options.port ?? 4566,
     quiet: options.quiet,
     log: options.log,
@@ -101,6 +107,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       activity.stop();
     });
   }
+  const started = runtime.clock.now();
   try {
     const client = { endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } };
     const eventBridge = new EventBridgeClient(client);
@@ -182,7 +189,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const deadLetter = { applicationId: body?.detail?.data?.applicationId as string | undefined, receiveCount };
     say(`== dead letter in LoanEvents-${underwriting.name}-dlq: ${deadLetter.applicationId} after ${receiveCount} receives`);
     say('== inspect it with: AWS_ENDPOINT_URL=' + runtime.endpoint + ' npm run cli -- dlq list');
-    return { runtime, notifications, reviewCases, deadLetter };
+
+    // The approved application's life, as the operator CLI rebuilds it from CloudTrail and CloudWatch Logs.
+    const correlationId = `demo-${approved.applicationId}`;
+    let printed = '';
+    const window = ['--since', new Date(started - 60_000).toISOString(), '--until', new Date(runtime.clock.now() + 60_000).toISOString()];
+    await runCli(['trace', correlationId, ...window, '--no-dlq'], {
+      stdout: { write: (text: string) => (printed += text), isTTY: false },
+      stderr: { write: (text: string) => (printed += text), isTTY: false },
+      stdin: Readable.from([]),
+      env: {
+        PATH: process.env.PATH,
+        NO_COLOR: '1',
+        AWS_ENDPOINT_URL: runtime.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'demo',
+        AWS_SECRET_ACCESS_KEY: 'demo',
+      },
+      cwd: path.dirname(assemblyDir),
+      onInterrupt: () => () => undefined,
+    });
+    const trace = printed.trimEnd().split('\n');
+    say(`== trace of ${approved.applicationId} (npm run cli -- trace ${correlationId}):`);
+    for (const line of trace) say(`   ${line}`);
+    return { runtime, notifications, reviewCases, deadLetter, trace };
   } catch (err) {
     await runtime.close();
     throw err;
