@@ -12,6 +12,7 @@ import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
 import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
+import { LocalCloudWatch, loadCloudWatchResources } from './metrics';
 import type { EdgeOptions } from './http/edge';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
@@ -70,6 +71,8 @@ export interface LocalRuntime {
   /** What happens inside the runtime, as typed events (the log is one subscriber). */
   stream: EventStream;
   clock: Clock;
+  /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
+  cloudwatch: LocalCloudWatch;
   close(): Promise<void>;
 }
 
@@ -124,16 +127,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     archiveLimits: options.archiveLimits,
   });
   const mappings: SqsEventSource[] = [];
+  const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge }));
+  server.on(
+    'request',
+    createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, cloudwatch }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       // PutEvents is refused from the first moment of shutdown, never accepted and then lost.
       events.beginClose();
+      cloudwatch.close();
       await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
       const pendingRetries = events.close();
       stream.publish('runtime.closing', { pendingRetries });
@@ -155,6 +163,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
     await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId });
+    cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -167,7 +176,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, close };
+  return { endpoint, stream, clock, cloudwatch, close };
 }
 
 interface BuildContext {
@@ -259,7 +268,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
     const where = placeOf(f, c);
-    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint }, c.log, 1);
+    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint, stream: c.stream }, c.log, 1);
     fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
     if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
     c.functions.add(fn);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { RuntimeLog } from './log';
+import type { EventStream } from './stream';
 import type { FunctionDef } from './template';
 import { WORKER_SOURCE } from './worker-source';
 import { arn, arns, parseArn, partitionOf } from '../assembly/arn';
@@ -37,6 +38,8 @@ export interface FunctionSettings {
   region: string;
   accountId: string;
   endpoint: string;
+  /** Receives each output line as a `function.output` event (EMF metrics are read from there). */
+  stream?: EventStream;
 }
 
 export class LambdaFunction {
@@ -105,7 +108,10 @@ export class LambdaFunction {
     const init = new Promise<InvokeError | undefined>((resolve) => (initDone = resolve));
     const env: Env = { worker, busy: false, dead: false, init };
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.log.function(this.def.name, line));
+      createInterface({ input: stream }).on('line', (line) => {
+        this.log.function(this.def.name, line);
+        this.settings.stream?.publish('function.output', { functionName: this.def.name, functionArn: this.arn, line });
+      });
     }
     worker.on('message', (m: { type: string; id: string; ok: boolean; payload?: string; error?: InvokeError; durationMs: number }) => {
       if (m.type === 'init') initDone(m.ok ? undefined : m.error);

@@ -28,6 +28,8 @@ import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknown
 import type { SqsBroker } from './sqs';
 import { arns } from '../assembly/arn';
 import { withRequest } from './stream';
+import { handleCloudWatchRequest, type CloudWatchBackend } from './cloudwatch/cloudwatch-api';
+import { detectProtocol, serveCloudWatch as serveCloudWatchWire } from './cloudwatch/protocols';
 
 export { MAX_BODY_BYTES } from './http/body';
 
@@ -46,6 +48,8 @@ export interface Services {
   host?: string;
   /** Origin and Host rules for browsers. */
   edge?: EdgeOptions;
+  /** CloudWatch metrics and alarms (query, JSON 1.0 and RPC v2 CBOR). @default - not served */
+  cloudwatch?: CloudWatchBackend;
 }
 
 type Json = Record<string, unknown>;
@@ -207,11 +211,25 @@ async function serve(
 
   // Requests that arrive while the app is being built wait, rather than see half a topology.
   await s.ready;
+  if (s.cloudwatch && serveCloudWatch(s.cloudwatch, req, res, body)) return;
   if (protocol !== 'query') {
     await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId);
     return;
   }
   await serveQuery(s, req, res, body, requestId);
+}
+
+/** A CloudWatch request in any of its protocols, answered; false when the request is not one. */
+function serveCloudWatch(cw: CloudWatchBackend, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): boolean {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const wire = { method: req.method ?? 'POST', path: new URL(req.url ?? '/', 'http://localhost').pathname, headers, body };
+  if (!detectProtocol(wire)) return false;
+  const out = serveCloudWatchWire(wire, (op, input) => handleCloudWatchRequest(cw, op, input));
+  res.removeHeader('x-amzn-RequestId');
+  res.writeHead(out.status, { ...out.headers, 'Content-Length': out.body.length });
+  res.end(out.body);
+  return true;
 }
 
 async function serveQuery(
