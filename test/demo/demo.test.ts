@@ -32,4 +32,11 @@ describe('npm run demo', () => {
     expect(result!.deadLetter).toEqual({ applicationId: 'app-demo-poison', receiveCount: 5 });
     expect(narration).toContain('== dead letter in LoanEvents-underwriting-dlq: app-demo-poison after 5 receives');
   });
+
+  test('the poison message raises the alarm on the underwriting DLQ, which notifies the alarm topic', () => {
+    const alarm = result!.deadLetterAlarm;
+    expect(alarm.state).toBe('ALARM');
+    expect(alarm.notified).toEqual([expect.stringMatching(/^arn:aws:sns:[a-z0-9-]+:\d{12}:LoanEvents-alarms$/)]);
+    expect(narration.some((l) => l.startsWith(`== alarm ${alarm.name}: ALARM (Threshold Crossed: `))).toBe(true);
+  });
 });
