@@ -97,8 +97,17 @@ export function canonicalDimensions(dimensions: readonly Dimension[]): Dimension
   return [...dimensions].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
+/** One key per namespace, name and set of dimensions (in any order); each part is length-prefixed, so no two differ only in where they split. */
 export function seriesKey(namespace: string, metricName: string, dimensions: readonly Dimension[]): string {
-  return JSON.stringify([namespace, metricName, canonicalDimensions(dimensions).map((d) => [d.Name, d.Value])]);
+  let key = `${namespace.length}:${namespace}${metricName.length}:${metricName}`;
+  const dims = isSorted(dimensions) ? dimensions : canonicalDimensions(dimensions);
+  for (const d of dims) key += `${d.Name.length}:${d.Name}${d.Value.length}:${d.Value}`;
+  return key;
+}
+
+function isSorted(dimensions: readonly Dimension[]): boolean {
+  for (let i = 1; i < dimensions.length; i++) if (dimensions[i - 1]!.Name > dimensions[i]!.Name) return false;
+  return true;
 }
 
 export interface MetricStoreOptions {
@@ -147,24 +156,33 @@ export class MetricStore {
    */
   public put(d: Datapoint): void {
     const key = seriesKey(d.namespace, d.metricName, d.dimensions);
+    const now = this.now();
     let s = this.series.get(key);
-    if (s) {
-      // Most recently put last: Map order is the eviction order.
-      this.series.delete(key);
-      this.series.set(key, s);
-    } else {
+    if (!s) {
+      if (this.series.size >= this.maxSeries) this.evict();
       s = { namespace: d.namespace, metricName: d.metricName, dimensions: canonicalDimensions(d.dimensions), points: [], lastPut: 0 };
       this.series.set(key, s);
-      if (this.series.size > this.maxSeries) {
-        const oldest = this.series.keys().next().value;
-        if (oldest !== undefined) this.series.delete(oldest);
-      }
     }
-    s.lastPut = this.now();
-    const p = toPoint(d, this.random);
-    if (!p) return;
+    s.lastPut = now;
     const pts = s.points;
     const last = pts[pts.length - 1];
+    // The common case, a single value in the interval the series is filling: no new object.
+    if (
+      last &&
+      d.value !== undefined &&
+      d.storageResolution !== 1 &&
+      Math.floor(d.timestamp / STANDARD_RESOLUTION_MS) * STANDARD_RESOLUTION_MS === last.t
+    ) {
+      last.sampleCount++;
+      last.sum += d.value;
+      if (d.value < last.min) last.min = d.value;
+      if (d.value > last.max) last.max = d.value;
+      if (last.unit === undefined && d.unit !== undefined && d.unit !== 'None') last.unit = d.unit;
+      sample(last, d.value, this.random);
+      return;
+    }
+    const p = toPoint(d, this.random);
+    if (!p) return;
     if (last && last.t === p.t) merge(last, p, this.random);
     else if (!last || last.t < p.t) pts.push(p);
     else {
@@ -174,8 +192,15 @@ export class MetricStore {
       else pts.splice(i, 0, p);
     }
     if (pts.length > this.maxPoints) pts.splice(0, pts.length - this.maxPoints);
-    const cutoff = this.now() - RETENTION_MS;
+    const cutoff = now - RETENTION_MS;
     if (pts[0] && pts[0].t < cutoff) pts.splice(0, lowerBound(pts, cutoff));
+  }
+
+  /** Past the series cap: drops the tenth of the series written to least recently (at least one), so eviction stays cheap per put. */
+  private evict(): void {
+    const byAge = [...this.series].sort((a, b) => a[1].lastPut - b[1].lastPut);
+    const n = Math.max(1, Math.floor(this.maxSeries / 10));
+    for (const [key] of byAge.slice(0, n)) this.series.delete(key);
   }
 
   /** Drops datapoints past the retention, and series left without any. */

@@ -198,10 +198,10 @@ test('the metric store keeps one aggregate per series and minute however many da
   expect([p!.sampleCount, p!.min, p!.max, p!.sum]).toEqual([10_000, 0, 99, 100 * 4950]);
   // The percentile comes from a bounded sample, so it is an estimate of the true p50 (49.5).
   expect(Math.abs(statistic(p!, 'p50')! - 49.5)).toBeLessThan(15);
-  store.put(d('a', 1));
-  store.put(d('b', 1));
-  store.put(d('busy', 1));
-  store.put(d('c', 1));
+  for (const name of ['a', 'b', 'busy', 'c']) {
+    now += 1000;
+    store.put(d(name, 1));
+  }
   expect(store.size).toBe(3);
   expect(store.get('N', 'a', [])).toBeUndefined();
   expect(store.get('N', 'busy', [])).toBeDefined();
