@@ -24,6 +24,9 @@ import type { LocalContext } from './template';
 
 /** SQS publishes its queue gauges once a minute. */
 export const SAMPLE_INTERVAL_MS = 60_000;
+/** EMF datapoints outside PutMetricData's window around the log event's time are dropped. */
+export const EMF_PAST_MS = 14 * 86_400_000;
+export const EMF_FUTURE_MS = 2 * 3_600_000;
 
 /** A stack's `AWS::Logs::MetricFilter`, in PutMetricFilter's terms. */
 export interface StackMetricFilter {
@@ -324,7 +327,9 @@ export class LocalCloudWatch implements CloudWatchBackend {
     on(
       stream.subscribe('function.output', (e) => {
         try {
-          for (const p of parseEmf(e.properties.line, e.at)) this.metrics.put(p);
+          // The window PutMetricData accepts (two weeks back, two hours ahead), applied to EMF too: our choice, unconfirmed for EMF.
+          for (const p of parseEmf(e.properties.line, e.at))
+            if (p.timestamp >= e.at - EMF_PAST_MS && p.timestamp <= e.at + EMF_FUTURE_MS) this.metrics.put(p);
         } catch (err) {
           // CloudWatch drops such a line; say so once per function rather than on every line.
           if (!(err instanceof EmfError) || this.badEmf.has(e.properties.functionArn)) return;

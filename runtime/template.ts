@@ -134,6 +134,9 @@ export const EMULATED_TYPES = new Set([
   'AWS::Lambda::EventSourceMapping',
   'AWS::DynamoDB::Table',
   'AWS::DynamoDB::GlobalTable',
+  // Read by runtime/metrics.ts, not into the topology.
+  'AWS::CloudWatch::Alarm',
+  'AWS::Logs::MetricFilter',
 ]);
 
 /** Types that exist only for deployment bookkeeping; not worth a warning. */

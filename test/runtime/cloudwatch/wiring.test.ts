@@ -125,10 +125,10 @@ test('EMF lines of a function become datapoints; a line that breaks the specific
   env = setUp();
   const warnings: string[] = [];
   env.stream.subscribe('runtime.warning', (e) => warnings.push(e.properties.message));
-  const emf = (value: number) =>
+  const emf = (value: number, at = env.clock.now()) =>
     JSON.stringify({
       _aws: {
-        Timestamp: env.clock.now(),
+        Timestamp: at,
         CloudWatchMetrics: [{ Namespace: 'Shop', Dimensions: [['service']], Metrics: [{ Name: 'Orders', Unit: 'Count' }] }],
       },
       service: 'checkout',
@@ -142,6 +142,9 @@ test('EMF lines of a function become datapoints; a line that breaks the specific
     });
   out(emf(2));
   out(emf(3));
+  // Outside the two-weeks-back, two-hours-ahead window: dropped.
+  out(emf(100, env.clock.now() - 15 * 86_400_000));
+  out(emf(100, env.clock.now() + 3 * 3_600_000));
   out('{"level":"INFO","message":"not a metric"}');
   const broken = '{"_aws":{"CloudWatchMetrics":"no"}}';
   out(broken);
