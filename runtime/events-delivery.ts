@@ -217,6 +217,7 @@ export class TargetDelivery {
         errorCode: err.code,
         errorMessage: err.message,
         reason: t.deadLetterArn ? `dead-letter queue ${t.deadLetterArn} does not exist` : 'no dead-letter queue',
+        deadLetterQueueArn: t.deadLetterArn,
       });
       return;
     }
@@ -251,6 +252,7 @@ export class TargetDelivery {
         errorCode: err.code,
         errorMessage: err.message,
         reason: `its dead-letter queue ${dlq.name} refused it: ${(e as Error).message}`,
+        deadLetterQueueArn: dlq.arn,
       });
     }
   }

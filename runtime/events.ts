@@ -439,6 +439,7 @@ export class EventBroker {
         });
       }
     });
+    this.stream.publish('events.put', { entries: list.length, failed });
     return { FailedEntryCount: failed, Entries: results };
   }
 

@@ -12,6 +12,7 @@ import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
 import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
+import { LocalCloudWatch, loadCloudWatchResources } from './metrics';
 import type { EdgeOptions } from './http/edge';
 import type { IamMode } from './iam-mode';
 import { Observability, type ObservabilityLimits } from './observability';
@@ -78,6 +79,8 @@ export interface LocalRuntime {
   clock: Clock;
   /** CloudWatch Logs, CloudTrail event history, CloudWatch metrics and alarms. */
   observability: Observability;
+  /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
+  cloudwatch: LocalCloudWatch;
   close(): Promise<void>;
 }
 
@@ -120,8 +123,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
-  const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits });
-  const recording = observability.attach(stream);
   const functions = new FunctionRegistry(log, { account: accountId, region });
   const events = new EventBroker({
     clock,
@@ -134,6 +135,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     archiveLimits: options.archiveLimits,
   });
   const mappings: SqsEventSource[] = [];
+  const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
+  const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits, cloudwatch });
+  const recording = observability.attach(stream);
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -147,6 +151,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     closing ??= (async () => {
       // PutEvents is refused from the first moment of shutdown, never accepted and then lost.
       events.beginClose();
+      cloudwatch.close();
       await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
       const pendingRetries = events.close();
       stream.publish('runtime.closing', { pendingRetries });
@@ -170,6 +175,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     topo.warnings.push(...observability.load(topo));
     await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability });
+    cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
+    cloudwatch.attachLogStore(observability.logs);
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -182,7 +189,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, observability, close };
+  return { endpoint, stream, clock, observability, cloudwatch, close };
 }
 
 interface BuildContext {
@@ -277,7 +284,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     const where = placeOf(f, c);
     const fn = new LambdaFunction(
       f,
-      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs },
+      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs, stream: c.stream },
       c.log,
       1,
     );

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { RuntimeLog } from './log';
+import type { EventStream } from './stream';
 import type { FunctionDef } from './template';
 import { WORKER_SOURCE } from './worker-source';
 import { arn, arns, parseArn, partitionOf } from '../assembly/arn';
@@ -76,6 +77,8 @@ export interface FunctionSettings {
   endpoint: string;
   /** Where its output goes besides the runtime's log. @default - the runtime's log only */
   logs?: FunctionLogSink;
+  /** Receives each output line as a `function.output` event (EMF metrics are read from there). */
+  stream?: EventStream;
 }
 
 export class LambdaFunction {
@@ -163,6 +166,7 @@ export class LambdaFunction {
         if (mark < 0 || text.length > 0) {
           this.log.function(this.def.name, text);
           this.writeApplicationLine(env, text);
+          this.settings.stream?.publish('function.output', { functionName: this.def.name, functionArn: this.arn, line: text });
         }
         if (mark >= 0) env.ended.get(line.slice(mark + END_MARK.length))?.();
       });

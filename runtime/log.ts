@@ -140,6 +140,15 @@ export function formatEvent(e: AnyRuntimeEvent): { kind: string; fields: Fields 
       return undefined;
     case 'archive.evicted':
       return { kind: 'evict', fields: { archive: e.properties.archiveName, events: e.properties.events, reason: e.properties.reason } };
+    case 'alarm.state-changed': {
+      const p = e.properties;
+      return { kind: 'alarm', fields: { name: p.alarmName, from: p.oldState, to: p.newState, reason: p.reason } };
+    }
+    case 'alarm.notified': {
+      // The alarm action's SNS message, recorded: SNS itself is not emulated.
+      const p = e.properties;
+      return { always: `SNS notification to ${p.topicArn}: ${p.subject}` };
+    }
     case 'runtime.warning':
     case 'mapping.paused':
       return {

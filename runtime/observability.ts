@@ -49,6 +49,8 @@ export interface ObservabilityOptions {
   accountId: string;
   region: string;
   limits?: ObservabilityLimits;
+  /** The metrics and alarms CloudWatch serves. @default an empty store and no alarms */
+  cloudwatch?: CloudWatchBackend;
 }
 
 export class Observability {
@@ -64,7 +66,10 @@ export class Observability {
     this.logs = new LogStore({ now, region: options.region, accountId: options.accountId, maxStoredBytes: limits.maxLogBytes });
     this.history = new EventHistory({ now, maxEvents: limits.maxTrailEvents, maxBytes: limits.maxTrailBytes });
     const metrics = new MetricStore({ now });
-    this.cloudwatch = { metrics, alarms: new AlarmRegistry({ now, metrics, region: options.region, accountId: options.accountId }) };
+    this.cloudwatch = options.cloudwatch ?? {
+      metrics,
+      alarms: new AlarmRegistry({ now, metrics, region: options.region, accountId: options.accountId }),
+    };
     this.recorder = this.newRecorder();
   }
 

@@ -104,6 +104,8 @@ export class Queue {
   private readonly inflightGroups = new Map<string, number>();
   private seq = 0n;
   counts = { ready: 0, inflight: 0, delayed: 0 };
+  /** ReceiveMessage calls (long polls included) that returned no message; CloudWatch's NumberOfEmptyReceives samples it. */
+  emptyReceives = 0;
   deleted = false;
 
   constructor(
@@ -446,7 +448,11 @@ export class Queue {
     const vt = opts.visibilityTimeout ?? this.settings.VisibilityTimeout;
     const wait = opts.waitSeconds ?? this.settings.ReceiveMessageWaitTimeSeconds;
     let got = this.take(max, vt);
-    if (got.length > 0 || wait <= 0) return got;
+    if (got.length > 0) return got;
+    if (wait <= 0) {
+      this.emptyReceives++;
+      return got;
+    }
     const deadline = this.clock.now() + wait * 1000;
     while (got.length === 0 && !this.deleted && !opts.signal?.aborted) {
       const left = deadline - this.clock.now();
@@ -464,6 +470,7 @@ export class Queue {
       });
       got = this.take(max, vt);
     }
+    if (got.length === 0) this.emptyReceives++;
     return got;
   }
 

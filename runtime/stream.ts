@@ -76,6 +76,8 @@ export interface RuntimeEvents {
   /** PutEvents refused one entry; the entry's index in the request and its error. */
   'event.rejected': { busName?: string; index: number; errorCode: string; errorMessage: string; source?: string; detailType?: string };
   'event.unmatched': { busName: string; busArn: string; eventId: string };
+  /** A PutEvents request was answered: its entries and how many of them failed. */
+  'events.put': { entries: number; failed: number };
   'rule.matched': RuleRef & { eventId: string; targets: number; replayName?: string };
   'rule.put': RuleRef & { state: string; eventPattern?: string; scheduleExpression?: string; created: boolean };
   'rule.deleted': RuleRef;
@@ -95,7 +97,13 @@ export interface RuntimeEvents {
     exhaustedRetryCondition?: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
   };
   /** EventBridge drops the event: its delivery failed and there is no usable dead-letter queue. */
-  'target.dropped': TargetRef & { errorCode: string; errorMessage: string; reason: string };
+  'target.dropped': TargetRef & {
+    errorCode: string;
+    errorMessage: string;
+    reason: string;
+    /** The dead-letter queue the target names, when it has one that is missing or refused the event. */
+    deadLetterQueueArn?: string;
+  };
 
   'message.sent': QueueRef & {
     messageId: string;
@@ -147,6 +155,13 @@ export interface RuntimeEvents {
     reason: string;
   };
   'mapping.paused': { functionName: string; queueArn: string; reason: string };
+  /** One line a function wrote to stdout or stderr (its log output, EMF metrics included). */
+  'function.output': { functionName: string; functionArn: string; line: string };
+
+  /** A CloudWatch alarm changed state. */
+  'alarm.state-changed': { alarmName: string; alarmArn: string; oldState: string; newState: string; reason: string };
+  /** An alarm action's notification to an SNS topic (recorded, not delivered: SNS is not emulated). */
+  'alarm.notified': { alarmName: string; alarmArn: string; topicArn: string; subject: string; newState: string };
 
   'schedule.fired': { ruleName: string; ruleArn: string; eventId: string; scheduleExpression: string };
   'archive.stored': { archiveName: string; archiveArn: string; eventId: string; bytes: number };

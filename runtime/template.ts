@@ -166,6 +166,9 @@ export const EMULATED_TYPES = new Set([
   'AWS::DynamoDB::GlobalTable',
   'AWS::Logs::LogGroup',
   'AWS::CloudTrail::Trail',
+  // Read by runtime/metrics.ts, not into the topology.
+  'AWS::CloudWatch::Alarm',
+  'AWS::Logs::MetricFilter',
 ]);
 
 /** Types that exist only for deployment bookkeeping; not worth a warning. */

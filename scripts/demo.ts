@@ -11,6 +11,7 @@ import { app } from '../catalog';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CloudWatchClient, DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { LoanApplicationSubmitted, underwriting } from '../catalog/loans';
 import type { DataOf } from '../sdk/catalog';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
@@ -54,6 +55,8 @@ export interface DemoResult {
   readonly deadLetter: { readonly applicationId: string | undefined; readonly receiveCount: number };
   /** `trace` of the approved application, as printed: from the trail's and the functions' log groups. */
   readonly trace: string[];
+  /** The template's alarm on that DLQ, once CloudWatch evaluated it, and the topics its ALARM notified. */
+  readonly deadLetterAlarm: { readonly name: string; readonly state: string; readonly notified: string[] };
 }
 
 function application(id: string, overrides: Partial<Application> & { creditScore?: number }): Application {
@@ -212,7 +215,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const trace = printed.trimEnd().split('\n');
     say(`== trace of ${approved.applicationId} (npm run cli -- trace ${correlationId}):`);
     for (const line of trace) say(`   ${line}`);
-    return { runtime, notifications, reviewCases, deadLetter, trace };
+    // The template's alarm on that DLQ, read through the CloudWatch API as on AWS.
+    const cloudwatch = new CloudWatchClient(client);
+    const dlqName = `LoanEvents-${underwriting.name}-dlq`;
+    say(`== waiting for CloudWatch to evaluate the alarm on ${dlqName} (once a minute on the runtime's clock)`);
+    const alarm = await waitFor(`the alarm on ${dlqName} in ALARM`, Date.now() + 180_000, async () => {
+      const all = (await cloudwatch.send(new DescribeAlarmsCommand({ StateValue: 'ALARM' }))).MetricAlarms ?? [];
+      return all.find((a) => a.Dimensions?.some((d) => d.Name === 'QueueName' && d.Value === dlqName));
+    });
+    const history = await cloudwatch.send(new DescribeAlarmHistoryCommand({ AlarmName: alarm.AlarmName, HistoryItemType: 'Action' }));
+    // The actions of its last transition, to ALARM (its first evaluation, to OK, notified the OK actions).
+    const since = alarm.StateTransitionedTimestamp?.getTime() ?? 0;
+    const notified = (history.AlarmHistoryItems ?? [])
+      .filter((i) => (i.Timestamp?.getTime() ?? 0) >= since)
+      .map((i) => (JSON.parse(i.HistoryData ?? '{}') as { notificationResource?: string }).notificationResource ?? '?');
+    const deadLetterAlarm = { name: alarm.AlarmName ?? '?', state: alarm.StateValue ?? '?', notified };
+    say(`== alarm ${deadLetterAlarm.name}: ${deadLetterAlarm.state} (${alarm.StateReason}); SNS notification to ${notified.join(', ')}`);
+    cloudwatch.destroy();
+    return { runtime, notifications, reviewCases, deadLetter, trace, deadLetterAlarm };
   } catch (err) {
     await runtime.close();
     throw err;

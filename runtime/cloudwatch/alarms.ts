@@ -280,7 +280,9 @@ export interface AlarmRegistryOptions {
   readonly region?: string;
   readonly accountId?: string;
   /** Called for every notification an alarm action sends (the runtime prints them). */
-  readonly onNotification?: (n: AlarmNotification) => void;
+  readonly onNotification?: (n: AlarmNotification, alarm: Alarm) => void;
+  /** Called for every change of an alarm's state value, before its actions run. */
+  readonly onStateChange?: (alarm: Alarm, old: AlarmStatus) => void;
   /** Bounds on the kept history and notifications; the oldest go first. */
   readonly maxHistory?: number;
 }
@@ -393,6 +395,7 @@ export class AlarmRegistry {
       stateReason: s.reason,
       ...(s.reasonData ? { stateReasonData: JSON.parse(s.reasonData) as unknown } : {}),
     });
+    this.options.onStateChange?.(alarm, old);
     this.record({
       AlarmName: name,
       AlarmType: 'MetricAlarm',
@@ -427,7 +430,7 @@ export class AlarmRegistry {
           publishedMessage: 'recorded locally',
         }),
       });
-      this.options.onNotification?.(n);
+      this.options.onNotification?.(n, alarm);
     }
   }
 

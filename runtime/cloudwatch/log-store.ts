@@ -89,6 +89,7 @@ export class LogStore {
   private readonly maxStoredBytes: number;
   private storedBytes = 0;
   private seq = 0;
+  private readonly metricListeners = new Set<(datapoint: ExtractedDatapoint, timestamp: number) => void>();
 
   public constructor(private readonly options: LogStoreOptions) {
     this.region = options.region ?? 'us-east-1';
@@ -222,7 +223,9 @@ export class LogStore {
       for (const f of g.metricFilters.values()) {
         for (const t of f.metricTransformations) {
           const dp = applyMetricFilter(f.parsed, t, e.message);
-          if (dp) this.options.onMetric?.(dp, e.timestamp);
+          if (!dp) continue;
+          this.options.onMetric?.(dp, e.timestamp);
+          for (const l of this.metricListeners) l(dp, e.timestamp);
         }
       }
     }
@@ -236,6 +239,15 @@ export class LogStore {
     const g = this.ensureLogGroup(group);
     if (!g.streams.has(stream)) this.createLogStream(group, stream);
     this.putLogEvents(group, stream, [{ timestamp, message }]);
+  }
+
+  /**
+   * Also sends what the groups' metric filters extract to `listener` (the runtime's metric store
+   * subscribes here when the log store is built elsewhere). Returns a function that unsubscribes.
+   */
+  public addMetricListener(listener: (datapoint: ExtractedDatapoint, timestamp: number) => void): () => void {
+    this.metricListeners.add(listener);
+    return () => this.metricListeners.delete(listener);
   }
 
   public putMetricFilter(

@@ -24,18 +24,26 @@ export interface Datapoint {
   readonly values?: readonly number[];
   readonly counts?: readonly number[];
   readonly statisticValues?: { readonly SampleCount: number; readonly Sum: number; readonly Minimum: number; readonly Maximum: number };
+  /** 1 for a high-resolution metric (kept per second); otherwise kept per minute, as CloudWatch stores standard resolution. */
+  readonly storageResolution?: number;
 }
 
-/** What is kept per observation: the aggregate, and the raw values for percentiles when known. */
+/**
+ * What is kept per series and storage interval (a minute, or a second for high resolution): the
+ * aggregate, and a bounded sample of the values for percentiles when they are known.
+ */
 interface Point {
+  /** Start of the storage interval. */
   readonly t: number;
-  readonly sampleCount: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  readonly unit?: string;
-  /** Undefined for statistic sets, which carry no distribution. */
-  readonly values?: readonly number[];
+  sampleCount: number;
+  sum: number;
+  min: number;
+  max: number;
+  unit?: string;
+  /** Undefined once a statistic set joined the interval: statistic sets carry no distribution. */
+  values?: number[];
+  /** Values seen in the interval, of which `values` is a uniform sample (reservoir). */
+  seen: number;
 }
 
 export interface Series {
@@ -64,8 +72,18 @@ export interface PeriodStats {
 
 export const MAX_DIMENSIONS = 30;
 export const MAX_VALUES_PER_DATUM = 150;
-/** Our bound on points per series; the oldest go first. */
+/** Our bound on storage intervals kept per series (100,000 minutes: about 69 days); the oldest go first. */
 export const DEFAULT_MAX_POINTS_PER_SERIES = 100_000;
+/** Our bound on series; the one put to least recently goes first. */
+export const DEFAULT_MAX_SERIES = 10_000;
+/**
+ * Values kept per storage interval for percentiles: a uniform sample of this size (our bound;
+ * CloudWatch does not publish how it keeps distributions), so percentiles over a busy minute
+ * are estimates.
+ */
+export const VALUES_SAMPLE_SIZE = 128;
+/** CloudWatch's standard resolution: one aggregate per minute. */
+export const STANDARD_RESOLUTION_MS = 60_000;
 /** CloudWatch keeps datapoints for 15 months (455 days). */
 export const RETENTION_MS = 455 * 86_400_000;
 
@@ -79,51 +97,118 @@ export function canonicalDimensions(dimensions: readonly Dimension[]): Dimension
   return [...dimensions].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
+/** One key per namespace, name and set of dimensions (in any order); each part is length-prefixed, so no two differ only in where they split. */
 export function seriesKey(namespace: string, metricName: string, dimensions: readonly Dimension[]): string {
-  return JSON.stringify([namespace, metricName, canonicalDimensions(dimensions).map((d) => [d.Name, d.Value])]);
+  let key = `${namespace.length}:${namespace}${metricName.length}:${metricName}`;
+  const dims = isSorted(dimensions) ? dimensions : canonicalDimensions(dimensions);
+  for (const d of dims) key += `${d.Name.length}:${d.Name}${d.Value.length}:${d.Value}`;
+  return key;
+}
+
+function isSorted(dimensions: readonly Dimension[]): boolean {
+  for (let i = 1; i < dimensions.length; i++) if (dimensions[i - 1]!.Name > dimensions[i]!.Name) return false;
+  return true;
+}
+
+export interface MetricStoreOptions {
+  /** Epoch milliseconds; the runtime's injected clock. */
+  readonly now: () => number;
+  /** @default DEFAULT_MAX_POINTS_PER_SERIES */
+  readonly maxPointsPerSeries?: number;
+  /** @default DEFAULT_MAX_SERIES */
+  readonly maxSeries?: number;
+  /** Picks the sample slot a value replaces (reservoir sampling). @default Math.random */
+  readonly random?: () => number;
 }
 
 export class MetricStore {
   private readonly series = new Map<string, Series>();
   private readonly maxPoints: number;
+  private readonly maxSeries: number;
+  private readonly random: () => number;
 
-  public constructor(private readonly options: { readonly now: () => number; readonly maxPointsPerSeries?: number }) {
+  public constructor(private readonly options: MetricStoreOptions) {
     this.maxPoints = options.maxPointsPerSeries ?? DEFAULT_MAX_POINTS_PER_SERIES;
+    this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+    this.random = options.random ?? Math.random;
   }
 
   public now(): number {
     return this.options.now();
   }
 
-  /** Stores one datapoint; validation of API input happens in the handler. */
+  /** Series held. */
+  public get size(): number {
+    return this.series.size;
+  }
+
+  /** Storage intervals held, over every series. */
+  public get pointCount(): number {
+    let n = 0;
+    for (const s of this.series.values()) n += s.points.length;
+    return n;
+  }
+
+  /**
+   * Stores one datapoint; validation of API input happens in the handler. Datapoints of one
+   * series in the same minute (second, for high resolution) are merged into one aggregate, so a
+   * series costs one entry per minute however busy it is.
+   */
   public put(d: Datapoint): void {
     const key = seriesKey(d.namespace, d.metricName, d.dimensions);
+    const now = this.now();
     let s = this.series.get(key);
     if (!s) {
+      if (this.series.size >= this.maxSeries) this.evict();
       s = { namespace: d.namespace, metricName: d.metricName, dimensions: canonicalDimensions(d.dimensions), points: [], lastPut: 0 };
       this.series.set(key, s);
     }
-    s.lastPut = this.now();
-    const p = toPoint(d);
-    if (!p) return;
+    s.lastPut = now;
     const pts = s.points;
     const last = pts[pts.length - 1];
-    if (!last || last.t <= p.t) pts.push(p);
+    // The common case, a single value in the interval the series is filling: no new object.
+    if (
+      last &&
+      d.value !== undefined &&
+      d.storageResolution !== 1 &&
+      Math.floor(d.timestamp / STANDARD_RESOLUTION_MS) * STANDARD_RESOLUTION_MS === last.t
+    ) {
+      last.sampleCount++;
+      last.sum += d.value;
+      if (d.value < last.min) last.min = d.value;
+      if (d.value > last.max) last.max = d.value;
+      if (last.unit === undefined && d.unit !== undefined && d.unit !== 'None') last.unit = d.unit;
+      sample(last, d.value, this.random);
+      return;
+    }
+    const p = toPoint(d, this.random);
+    if (!p) return;
+    if (last && last.t === p.t) merge(last, p, this.random);
+    else if (!last || last.t < p.t) pts.push(p);
     else {
-      let lo = 0;
-      let hi = pts.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pts[mid]!.t <= p.t) lo = mid + 1;
-        else hi = mid;
-      }
-      pts.splice(lo, 0, p);
+      const i = lowerBound(pts, p.t);
+      const at = pts[i];
+      if (at && at.t === p.t) merge(at, p, this.random);
+      else pts.splice(i, 0, p);
     }
     if (pts.length > this.maxPoints) pts.splice(0, pts.length - this.maxPoints);
+    const cutoff = now - RETENTION_MS;
+    if (pts[0] && pts[0].t < cutoff) pts.splice(0, lowerBound(pts, cutoff));
+  }
+
+  /** Past the series cap: drops the tenth of the series written to least recently (at least one), so eviction stays cheap per put. */
+  private evict(): void {
+    const byAge = [...this.series].sort((a, b) => a[1].lastPut - b[1].lastPut);
+    const n = Math.max(1, Math.floor(this.maxSeries / 10));
+    for (const [key] of byAge.slice(0, n)) this.series.delete(key);
+  }
+
+  /** Drops datapoints past the retention, and series left without any. */
+  public expire(): void {
     const cutoff = this.now() - RETENTION_MS;
-    if (pts[0] && pts[0].t < cutoff) {
-      const keep = pts.findIndex((x) => x.t >= cutoff);
-      pts.splice(0, keep < 0 ? pts.length : keep);
+    for (const [key, s] of this.series) {
+      if (s.points[0] && s.points[0].t < cutoff) s.points.splice(0, lowerBound(s.points, cutoff));
+      if (s.points.length === 0 && s.lastPut < cutoff) this.series.delete(key);
     }
   }
 
@@ -188,28 +273,55 @@ function lowerBound(points: readonly Point[], t: number): number {
   return lo;
 }
 
-function toPoint(d: Datapoint): Point | undefined {
+function toPoint(d: Datapoint, random: () => number): Point | undefined {
   const unit = d.unit && d.unit !== 'None' ? { unit: d.unit } : {};
+  const interval = d.storageResolution === 1 ? 1000 : STANDARD_RESOLUTION_MS;
+  const t = Math.floor(d.timestamp / interval) * interval;
   if (d.statisticValues) {
     const v = d.statisticValues;
-    return { t: d.timestamp, sampleCount: v.SampleCount, sum: v.Sum, min: v.Minimum, max: v.Maximum, ...unit };
+    return { t, sampleCount: v.SampleCount, sum: v.Sum, min: v.Minimum, max: v.Maximum, seen: 0, ...unit };
   }
   if (d.values && d.values.length > 0) {
-    const expanded: number[] = [];
-    let sampleCount = 0;
-    let sum = 0;
+    const p: Point = { t, sampleCount: 0, sum: 0, min: Infinity, max: -Infinity, values: [], seen: 0, ...unit };
     d.values.forEach((v, i) => {
       const n = d.counts?.[i] ?? 1;
-      sampleCount += n;
-      sum += v * n;
-      // Counts can be large; the distribution keeps at most 1,000 copies of one value.
-      for (let k = 0; k < Math.min(n, 1000); k++) expanded.push(v);
+      p.sampleCount += n;
+      p.sum += v * n;
+      p.min = Math.min(p.min, v);
+      p.max = Math.max(p.max, v);
+      // Counts can be large; the distribution sees at most 1,000 copies of one value.
+      for (let k = 0; k < Math.min(n, 1000); k++) sample(p, v, random);
     });
-    return { t: d.timestamp, sampleCount, sum, min: Math.min(...d.values), max: Math.max(...d.values), values: expanded, ...unit };
+    return p;
   }
-  if (d.value !== undefined)
-    return { t: d.timestamp, sampleCount: 1, sum: d.value, min: d.value, max: d.value, values: [d.value], ...unit };
+  if (d.value !== undefined) return { t, sampleCount: 1, sum: d.value, min: d.value, max: d.value, values: [d.value], seen: 1, ...unit };
   return undefined;
+}
+
+/** Reservoir sampling: after n values, each of them is in `values` with the same probability. */
+function sample(p: Point, v: number, random: () => number): void {
+  if (!p.values) return;
+  p.seen++;
+  if (p.values.length < VALUES_SAMPLE_SIZE) p.values.push(v);
+  else {
+    const j = Math.floor(random() * p.seen);
+    if (j < VALUES_SAMPLE_SIZE) p.values[j] = v;
+  }
+}
+
+/** Adds `p` to the aggregate `into` of the same interval, keeping a uniform sample of the values. */
+function merge(into: Point, p: Point, random: () => number): void {
+  into.sampleCount += p.sampleCount;
+  into.sum += p.sum;
+  into.min = Math.min(into.min, p.min);
+  into.max = Math.max(into.max, p.max);
+  if (into.unit === undefined && p.unit !== undefined) into.unit = p.unit;
+  if (!into.values || !p.values) {
+    delete into.values;
+    return;
+  }
+  // An incoming datapoint's own sample stands for all of its values.
+  for (const v of p.values) sample(into, v, random);
 }
 
 /**

@@ -46,4 +46,11 @@ describe('npm run demo', () => {
     expect(trace).toContainEqual(expect.stringMatching(/^ {4}ApplicantNotified \S+ published /));
     expect(narration).toContain('== trace of app-demo-approved (npm run cli -- trace demo-app-demo-approved):');
   });
+
+  test('the poison message raises the alarm on the underwriting DLQ, which notifies the alarm topic', () => {
+    const alarm = result!.deadLetterAlarm;
+    expect(alarm.state).toBe('ALARM');
+    expect(alarm.notified).toEqual([expect.stringMatching(/^arn:aws:sns:[a-z0-9-]+:\d{12}:LoanEvents-alarms$/)]);
+    expect(narration.some((l) => l.startsWith(`== alarm ${alarm.name}: ALARM (Threshold Crossed: `))).toBe(true);
+  });
 });
