@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { RuleMatcher, validateEventPattern, validateTargetInput } from '../engine';
 import { arns, parseArn, partitionOf } from '../assembly/arn';
 import type { Clock } from './clock';
+import type { DeliveryAuthorizer } from './delivery-authorization';
 import { AwsError, validation } from './errors';
 import { Archive, ArchiveDef, ArchiveLimits, Archives, Replay, ReplayInput } from './events-archive';
 import { DeliveryRetryOptions, FunctionInvoker, TargetDelivery, targetInput } from './events-delivery';
@@ -94,6 +95,11 @@ export interface EventBrokerOptions {
   deliveryRetry?: DeliveryRetryOptions;
   /** Memory cap of each archive. @default 100,000 events or 64 MiB */
   archiveLimits?: ArchiveLimits;
+  /**
+   * Checks deliveries to queues against the app's queue and key policies (`deliveryAuthorizer()`
+   * in delivery-authorization.ts). @default - nothing is checked
+   */
+  deliveryAuthorizer?: DeliveryAuthorizer;
 }
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -130,6 +136,7 @@ export class EventBroker {
       sqs: o.sqs,
       functions: o.functions,
       retry: o.deliveryRetry,
+      authorizer: o.deliveryAuthorizer,
       buses: { forward: (arn, event, fromRuleArn) => this.forward(arn, event, fromRuleArn) },
     });
     this.schedules = new Schedules(o.clock);

@@ -1,0 +1,183 @@
+/**
+ * Service-to-service authorization of rule deliveries, as EventBridge meets it on AWS: a rule
+ * sends to an SQS queue as the service principal `events.amazonaws.com`, so the queue's policy
+ * must allow `sqs:SendMessage` for it (with `aws:SourceArn` the rule's ARN), and a queue
+ * encrypted with a customer managed KMS key needs that key's policy to allow the service
+ * `kms:GenerateDataKey` and `kms:Decrypt` (SQS asks KMS for a data key for each message it stores).
+ * The same holds for the target's dead-letter queue. A queue encrypted with the AWS managed key
+ * `alias/aws/sqs` cannot receive from EventBridge at all: that key's policy cannot be changed.
+ *
+ * Decisions come from the project's own evaluator (iam/), on the policies of the synthesized app
+ * (a queue policy set at run time with SetQueueAttributes replaces the template's).
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#sqs-what-permissions-for-sse
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+ */
+import { compilePolicy, denialMessage, evaluate, type AccessRequest, type CompiledPolicy, type Decision, type PolicyStore } from '../iam';
+import { parseArn } from '../assembly/arn';
+import type { IamMode } from './iam-mode';
+
+/** The principal EventBridge delivers as. */
+export const EVENTS_SERVICE_PRINCIPAL = 'events.amazonaws.com';
+
+/** The AWS managed key of SQS: its key policy admits only callers of its own account, never a service principal. */
+export const AWS_MANAGED_SQS_KEY = 'alias/aws/sqs';
+
+/**
+ * The DLQ `ERROR_CODE` of a delivery refused for lack of permissions, from the codes the
+ * EventBridge User Guide lists. The exact `ERROR_MESSAGE` text AWS writes is not documented;
+ * the runtime writes the error SQS answers its caller (`AccessDenied`, `KMS.AccessDeniedException`)
+ * followed by IAM's access-denied message.
+ */
+export const NO_PERMISSIONS = 'NO_PERMISSIONS';
+
+/** One delivery of EventBridge to an SQS queue: a rule's target or its dead-letter queue. */
+export interface QueueDeliveryRequest {
+  /** The rule whose target is being delivered (`aws:SourceArn`). */
+  readonly ruleArn: string;
+  readonly queueArn: string;
+  /** The queue's KmsMasterKeyId attribute (key ARN, key id or alias), when it has one. */
+  readonly kmsMasterKeyId?: string;
+  /** The queue's Policy attribute as set at run time, when it has one; else the template's policy applies. */
+  readonly queuePolicy?: string;
+}
+
+/** A check AWS would refuse: what was asked, the decision and the message AWS gives. */
+export interface DeliveryDenial {
+  readonly action: string;
+  readonly resource: string;
+  /** The error SQS answers EventBridge with: `AccessDenied` or `KMS.AccessDeniedException`. */
+  readonly serviceError: string;
+  /** IAM's access-denied message, prefixed by the service error. */
+  readonly message: string;
+  /** One line naming the deciding statement (or the missing Allow). */
+  readonly explanation: string;
+}
+
+export interface DeliveryAuthorizer {
+  /** `warn` delivers and reports; `enforce` fails the delivery. */
+  readonly mode: Exclude<IamMode, 'off'>;
+  /** The first check of `request` that AWS would refuse, or undefined when every check allows. */
+  checkQueue(request: QueueDeliveryRequest): DeliveryDenial | undefined;
+}
+
+export interface DeliveryAuthorizerOptions {
+  mode: IamMode;
+  /** The app's policies (bus, queue and key policies by ARN), e.g. `compilePolicyStore(policiesOf(assembly))`. */
+  policies: PolicyStore;
+}
+
+/** An authorizer for `mode`, or undefined when the mode is `off` (nothing is evaluated). */
+export function deliveryAuthorizer(o: DeliveryAuthorizerOptions): DeliveryAuthorizer | undefined {
+  if (o.mode === 'off') return undefined;
+  const live = new Map<string, CompiledPolicy | undefined>();
+  const queuePolicy = (r: QueueDeliveryRequest): CompiledPolicy | undefined => {
+    if (r.queuePolicy === undefined) return o.policies.resourcePolicy?.(r.queueArn);
+    if (!live.has(r.queuePolicy)) {
+      let compiled: CompiledPolicy | undefined;
+      try {
+        compiled = compilePolicy(JSON.parse(r.queuePolicy), `${r.queueArn}.Policy`);
+      } catch {
+        // A policy that does not parse allows nothing.
+        compiled = undefined;
+      }
+      // Bounded: one entry per distinct policy text that has ever been set.
+      if (live.size > 1000) live.clear();
+      live.set(r.queuePolicy, compiled);
+    }
+    return live.get(r.queuePolicy);
+  };
+  return {
+    mode: o.mode,
+    checkQueue(r) {
+      const queue = parseArn(r.queueArn);
+      const rule = parseArn(r.ruleArn);
+      const common = {
+        'aws:SourceArn': r.ruleArn,
+        'aws:SourceAccount': rule?.account ?? '',
+        // EventBridge calls SQS and KMS over TLS.
+        'aws:SecureTransport': 'true',
+      };
+      const send: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action: 'sqs:SendMessage', resource: r.queueArn, context: common };
+      const sent = evaluate(send, { resource: queuePolicy(r) });
+      if (sent.decision !== 'Allow') return denial(send, sent, 'AccessDenied');
+
+      const keyId = r.kmsMasterKeyId;
+      if (keyId === undefined || keyId === '') return undefined;
+      const region = queue?.region ?? '';
+      if (
+        keyId === AWS_MANAGED_SQS_KEY ||
+        keyId === `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account}:${AWS_MANAGED_SQS_KEY}`
+      ) {
+        const request: AccessRequest = {
+          principal: EVENTS_SERVICE_PRINCIPAL,
+          action: 'kms:GenerateDataKey',
+          resource: keyId,
+          context: common,
+        };
+        return {
+          action: request.action,
+          resource: keyId,
+          serviceError: 'KMS.AccessDeniedException',
+          message: `KMS.AccessDeniedException: User: ${EVENTS_SERVICE_PRINCIPAL} is not authorized to perform: kms:GenerateDataKey on resource: ${keyId} because no resource-based policy allows the kms:GenerateDataKey action`,
+          explanation: `queue ${r.queueArn} is encrypted with the AWS managed key ${AWS_MANAGED_SQS_KEY}, whose key policy cannot admit ${EVENTS_SERVICE_PRINCIPAL}; use a customer managed key`,
+        };
+      }
+      const keyArn = keyId.startsWith('arn:')
+        ? keyId
+        : keyId.startsWith('alias/')
+          ? undefined
+          : `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account ?? ''}:key/${keyId}`;
+      // An alias of the app's own key, or a key the app does not define: its policy is unknown here.
+      const keyPolicy = keyArn === undefined ? undefined : (o.policies.keyPolicy?.(keyArn) ?? o.policies.resourcePolicy?.(keyArn));
+      if (keyArn === undefined || keyPolicy === undefined) return undefined;
+      const kmsContext = {
+        ...common,
+        'kms:EncryptionContext:aws:sqs:arn': r.queueArn,
+        'kms:ViaService': `sqs.${region}.amazonaws.com`,
+      };
+      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+        const request: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action, resource: keyArn, context: kmsContext };
+        const decision = evaluate(request, { key: keyPolicy });
+        if (decision.decision !== 'Allow') return denial(request, decision, 'KMS.AccessDeniedException');
+      }
+      return undefined;
+    },
+  };
+}
+
+function denial(request: AccessRequest, decision: Decision, serviceError: string): DeliveryDenial {
+  return {
+    action: request.action,
+    resource: request.resource,
+    serviceError,
+    message: `${serviceError}: ${denialMessage(request, decision)}`,
+    explanation: decision.explanation,
+  };
+}
+
+declare module './stream' {
+  interface RuntimeEvents {
+    /**
+     * A delivery of a rule that the app's policies would refuse on AWS. In `warn` mode it was
+     * delivered anyway; in `enforce` mode it failed (and `target.failed` follows).
+     */
+    'delivery.unauthorized': {
+      busName: string;
+      ruleName: string;
+      ruleArn: string;
+      targetId: string;
+      targetArn: string;
+      eventId: string;
+      /** The queue checked: the target or the target's dead-letter queue. */
+      queueArn: string;
+      purpose: 'target' | 'dead-letter';
+      mode: 'warn' | 'enforce';
+      principal: string;
+      action: string;
+      resource: string;
+      errorMessage: string;
+      explanation: string;
+    };
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The delivery authorizer on its own: which policy governs a queue, how the key of an encrypted
+ * queue is found, and what `off` means.
+ */
+import { compilePolicy, type CompiledPolicy } from '../../iam';
+import { AWS_MANAGED_SQS_KEY, deliveryAuthorizer, EVENTS_SERVICE_PRINCIPAL } from '../../runtime/delivery-authorization';
+
+const ACCOUNT = '111111111111';
+const RULE = `arn:aws:events:us-east-1:${ACCOUNT}:rule/bus/orders`;
+const QUEUE = `arn:aws:sqs:us-east-1:${ACCOUNT}:orders`;
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`;
+
+const sendStatement = (sourceArn: string) => ({
+  Effect: 'Allow',
+  Principal: { Service: EVENTS_SERVICE_PRINCIPAL },
+  Action: 'sqs:SendMessage',
+  Resource: QUEUE,
+  Condition: { ArnEquals: { 'aws:SourceArn': sourceArn } },
+});
+const queuePolicy = (sourceArn: string) => ({ Version: '2012-10-17', Statement: [sendStatement(sourceArn)] });
+const keyPolicy = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'AllowEventBridge',
+      Effect: 'Allow',
+      Principal: { Service: EVENTS_SERVICE_PRINCIPAL },
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:EncryptionContext:aws:sqs:arn': QUEUE, 'aws:SourceAccount': ACCOUNT } },
+    },
+  ],
+};
+
+function authorizer(resource: Record<string, object>, mode: 'warn' | 'enforce' | 'off' = 'enforce') {
+  const compiled = new Map<string, CompiledPolicy>(Object.entries(resource).map(([arn, doc]) => [arn, compilePolicy(doc, arn)]));
+  return deliveryAuthorizer({ mode, policies: { resourcePolicy: (arn) => compiled.get(arn) } });
+}
+
+describe('deliveryAuthorizer', () => {
+  test('allows a rule its queue policy names, through a key that admits EventBridge for that queue', () => {
+    const a = authorizer({ [QUEUE]: queuePolicy(RULE), [KEY]: keyPolicy });
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: KEY })).toBeUndefined();
+  });
+
+  test('finds the key of a queue that names it by key id', () => {
+    const a = authorizer({ [QUEUE]: queuePolicy(RULE), [KEY]: { Version: '2012-10-17', Statement: [] } });
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: KEY_ID })).toMatchObject({
+      action: 'kms:GenerateDataKey',
+      resource: KEY,
+      serviceError: 'KMS.AccessDeniedException',
+    });
+  });
+
+  test('refuses another rule of the account', () => {
+    const a = authorizer({ [QUEUE]: queuePolicy(RULE) });
+    const denied = a!.checkQueue({ ruleArn: `${RULE}-other`, queueArn: QUEUE });
+    expect(denied).toMatchObject({ action: 'sqs:SendMessage', serviceError: 'AccessDenied' });
+    expect(denied!.explanation).toMatch(/^implicit deny: no resource-based policy allows sqs:SendMessage/);
+  });
+
+  test('a Policy attribute set at run time replaces the template policy', () => {
+    const a = authorizer({ [QUEUE]: queuePolicy(RULE) });
+    const other = `${RULE}-other`;
+    expect(a!.checkQueue({ ruleArn: other, queueArn: QUEUE, queuePolicy: JSON.stringify(queuePolicy(other)) })).toBeUndefined();
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, queuePolicy: JSON.stringify(queuePolicy(other)) })).toBeDefined();
+    // A policy that does not parse allows nothing.
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, queuePolicy: '{not json' })).toMatchObject({ action: 'sqs:SendMessage' });
+  });
+
+  test('an explicit deny in the queue policy names its statement', () => {
+    const deny = { Sid: 'DenyRule', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: QUEUE };
+    const a = authorizer({ [QUEUE]: { Version: '2012-10-17', Statement: [sendStatement(RULE), deny] } });
+    const denied = a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE });
+    expect(denied!.explanation).toContain('statement DenyRule');
+    expect(denied!.message).toMatch(/with an explicit deny in a resource-based policy$/);
+  });
+
+  test.each([AWS_MANAGED_SQS_KEY, `arn:aws:kms:us-east-1:${ACCOUNT}:${AWS_MANAGED_SQS_KEY}`])(
+    'a queue encrypted with the AWS managed key (%s) never admits EventBridge',
+    (keyId) => {
+      const a = authorizer({ [QUEUE]: queuePolicy(RULE) });
+      expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: keyId })).toMatchObject({
+        serviceError: 'KMS.AccessDeniedException',
+        explanation: expect.stringContaining('customer managed key'),
+      });
+    },
+  );
+
+  test('a key the app does not define is not checked', () => {
+    const a = authorizer({ [QUEUE]: queuePolicy(RULE) });
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: 'alias/some-imported-key' })).toBeUndefined();
+    expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: `${KEY}-imported` })).toBeUndefined();
+  });
+
+  test('off is no authorizer at all', () => {
+    expect(authorizer({}, 'off')).toBeUndefined();
+    expect(authorizer({}, 'warn')!.mode).toBe('warn');
+  });
+});
