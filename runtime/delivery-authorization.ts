@@ -70,80 +70,95 @@ export interface DeliveryAuthorizerOptions {
 /** An authorizer for `mode`, or undefined when the mode is `off` (nothing is evaluated). */
 export function deliveryAuthorizer(o: DeliveryAuthorizerOptions): DeliveryAuthorizer | undefined {
   if (o.mode === 'off') return undefined;
-  const live = new Map<string, CompiledPolicy | undefined>();
-  const queuePolicy = (r: QueueDeliveryRequest): CompiledPolicy | undefined => {
-    if (r.queuePolicy === undefined) return o.policies.resourcePolicy?.(r.queueArn);
-    if (!live.has(r.queuePolicy)) {
-      let compiled: CompiledPolicy | undefined;
+  // Policies set at run time, compiled once per text, each with an id for the decision cache.
+  const live = new Map<string, { id: number; policy: CompiledPolicy | undefined }>();
+  let ids = 0;
+  const livePolicy = (text: string) => {
+    let entry = live.get(text);
+    if (!entry) {
+      let policy: CompiledPolicy | undefined;
       try {
-        compiled = compilePolicy(JSON.parse(r.queuePolicy), `${r.queueArn}.Policy`);
+        policy = compilePolicy(JSON.parse(text), 'Policy');
       } catch {
         // A policy that does not parse allows nothing.
-        compiled = undefined;
+        policy = undefined;
       }
-      // Bounded: one entry per distinct policy text that has ever been set.
-      if (live.size > 1000) live.clear();
-      live.set(r.queuePolicy, compiled);
+      // Bounded: a long session that sets many policies recompiles, never grows without end.
+      if (live.size >= 100) live.clear();
+      entry = { id: ++ids, policy };
+      live.set(text, entry);
     }
-    return live.get(r.queuePolicy);
+    return entry;
   };
-  return {
-    mode: o.mode,
-    checkQueue(r) {
-      const queue = parseArn(r.queueArn);
-      const rule = parseArn(r.ruleArn);
-      const common = {
-        'aws:SourceArn': r.ruleArn,
-        'aws:SourceAccount': rule?.account ?? '',
-        // EventBridge calls SQS and KMS over TLS.
-        'aws:SecureTransport': 'true',
-      };
-      const send: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action: 'sqs:SendMessage', resource: r.queueArn, context: common };
-      const sent = evaluate(send, { resource: queuePolicy(r) });
-      if (sent.decision !== 'Allow') return denial(send, sent, 'AccessDenied');
+  const queuePolicy = (r: QueueDeliveryRequest): CompiledPolicy | undefined =>
+    r.queuePolicy === undefined ? o.policies.resourcePolicy?.(r.queueArn) : livePolicy(r.queuePolicy).policy;
+  // The request context is fixed by the rule, the queue and its key, so each answer is too:
+  // decided once per combination (and per Policy text set at run time), bounded.
+  const decided = new Map<string, DeliveryDenial | undefined>();
+  const check = (r: QueueDeliveryRequest): DeliveryDenial | undefined => {
+    const policyId = r.queuePolicy === undefined ? 0 : livePolicy(r.queuePolicy).id;
+    const key = `${r.ruleArn} ${r.queueArn} ${r.kmsMasterKeyId ?? ''} ${policyId}`;
+    if (decided.has(key)) return decided.get(key);
+    const answer = evaluateQueue(r);
+    if (decided.size >= 10_000) decided.clear();
+    decided.set(key, answer);
+    return answer;
+  };
+  const evaluateQueue = (r: QueueDeliveryRequest): DeliveryDenial | undefined => {
+    const queue = parseArn(r.queueArn);
+    const rule = parseArn(r.ruleArn);
+    const common = {
+      'aws:SourceArn': r.ruleArn,
+      'aws:SourceAccount': rule?.account ?? '',
+      // EventBridge calls SQS and KMS over TLS.
+      'aws:SecureTransport': 'true',
+    };
+    const send: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action: 'sqs:SendMessage', resource: r.queueArn, context: common };
+    const sent = evaluate(send, { resource: queuePolicy(r) });
+    if (sent.decision !== 'Allow') return denial(send, sent, 'AccessDenied');
 
-      const keyId = r.kmsMasterKeyId;
-      if (keyId === undefined || keyId === '') return undefined;
-      const region = queue?.region ?? '';
-      if (
-        keyId === AWS_MANAGED_SQS_KEY ||
-        keyId === `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account}:${AWS_MANAGED_SQS_KEY}`
-      ) {
-        const request: AccessRequest = {
-          principal: EVENTS_SERVICE_PRINCIPAL,
-          action: 'kms:GenerateDataKey',
-          resource: keyId,
-          context: common,
-        };
-        return {
-          action: request.action,
-          resource: keyId,
-          serviceError: 'KMS.AccessDeniedException',
-          message: `KMS.AccessDeniedException: User: ${EVENTS_SERVICE_PRINCIPAL} is not authorized to perform: kms:GenerateDataKey on resource: ${keyId} because no resource-based policy allows the kms:GenerateDataKey action`,
-          explanation: `queue ${r.queueArn} is encrypted with the AWS managed key ${AWS_MANAGED_SQS_KEY}, whose key policy cannot admit ${EVENTS_SERVICE_PRINCIPAL}; use a customer managed key`,
-        };
-      }
-      const keyArn = keyId.startsWith('arn:')
-        ? keyId
-        : keyId.startsWith('alias/')
-          ? undefined
-          : `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account ?? ''}:key/${keyId}`;
-      // An alias of the app's own key, or a key the app does not define: its policy is unknown here.
-      const keyPolicy = keyArn === undefined ? undefined : (o.policies.keyPolicy?.(keyArn) ?? o.policies.resourcePolicy?.(keyArn));
-      if (keyArn === undefined || keyPolicy === undefined) return undefined;
-      const kmsContext = {
-        ...common,
-        'kms:EncryptionContext:aws:sqs:arn': r.queueArn,
-        'kms:ViaService': `sqs.${region}.amazonaws.com`,
+    const keyId = r.kmsMasterKeyId;
+    if (keyId === undefined || keyId === '') return undefined;
+    const region = queue?.region ?? '';
+    if (
+      keyId === AWS_MANAGED_SQS_KEY ||
+      keyId === `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account}:${AWS_MANAGED_SQS_KEY}`
+    ) {
+      const request: AccessRequest = {
+        principal: EVENTS_SERVICE_PRINCIPAL,
+        action: 'kms:GenerateDataKey',
+        resource: keyId,
+        context: common,
       };
-      for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-        const request: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action, resource: keyArn, context: kmsContext };
-        const decision = evaluate(request, { key: keyPolicy });
-        if (decision.decision !== 'Allow') return denial(request, decision, 'KMS.AccessDeniedException');
-      }
-      return undefined;
-    },
+      return {
+        action: request.action,
+        resource: keyId,
+        serviceError: 'KMS.AccessDeniedException',
+        message: `KMS.AccessDeniedException: User: ${EVENTS_SERVICE_PRINCIPAL} is not authorized to perform: kms:GenerateDataKey on resource: ${keyId} because no resource-based policy allows the kms:GenerateDataKey action`,
+        explanation: `queue ${r.queueArn} is encrypted with the AWS managed key ${AWS_MANAGED_SQS_KEY}, whose key policy cannot admit ${EVENTS_SERVICE_PRINCIPAL}; use a customer managed key`,
+      };
+    }
+    const keyArn = keyId.startsWith('arn:')
+      ? keyId
+      : keyId.startsWith('alias/')
+        ? undefined
+        : `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account ?? ''}:key/${keyId}`;
+    // An alias of the app's own key, or a key the app does not define: its policy is unknown here.
+    const keyPolicy = keyArn === undefined ? undefined : (o.policies.keyPolicy?.(keyArn) ?? o.policies.resourcePolicy?.(keyArn));
+    if (keyArn === undefined || keyPolicy === undefined) return undefined;
+    const kmsContext = {
+      ...common,
+      'kms:EncryptionContext:aws:sqs:arn': r.queueArn,
+      'kms:ViaService': `sqs.${region}.amazonaws.com`,
+    };
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      const request: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action, resource: keyArn, context: kmsContext };
+      const decision = evaluate(request, { key: keyPolicy });
+      if (decision.decision !== 'Allow') return denial(request, decision, 'KMS.AccessDeniedException');
+    }
+    return undefined;
   };
+  return { mode: o.mode, checkQueue: check };
 }
 
 function denial(request: AccessRequest, decision: Decision, serviceError: string): DeliveryDenial {

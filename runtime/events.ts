@@ -117,6 +117,8 @@ export interface EventBrokerOptions {
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 const BUS_NAME = /^[/.\-_A-Za-z0-9]+$/;
+/** A value echoed in an error message, cut to a readable length. */
+const clip = (v: string) => (v.length > 300 ? `${v.slice(0, 300)}...` : v);
 
 /** The account and region a bus lives in. */
 export interface BusPlacement {
@@ -231,12 +233,12 @@ export class EventBroker {
     const { name, description, deadLetterArn } = input;
     if (name.length === 0 || name.length > MAX_BUS_NAME || !BUS_NAME.test(name)) {
       throw validation(
-        `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+ and have length between 1 and ${MAX_BUS_NAME}`,
+        `1 validation error detected: Value '${clip(name)}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+ and have length between 1 and ${MAX_BUS_NAME}`,
       );
     }
     if (name.includes('/')) {
       throw validation(
-        `Event bus name must not contain '/' unless it is a partner event bus (given '${name}'); partner event sources are not emulated locally.`,
+        `Event bus name must not contain '/' unless it is a partner event bus (given '${clip(name)}'); partner event sources are not emulated locally.`,
       );
     }
     if (description !== undefined && description.length > MAX_BUS_DESCRIPTION) {
@@ -245,7 +247,7 @@ export class EventBroker {
       );
     }
     if (deadLetterArn !== undefined && parseArn(deadLetterArn)?.service !== 'sqs') {
-      throw validation(`Parameter DeadLetterConfig.Arn is not valid. Reason: '${deadLetterArn}' is not the ARN of an SQS queue.`);
+      throw validation(`Parameter DeadLetterConfig.Arn is not valid. Reason: '${clip(deadLetterArn)}' is not the ARN of an SQS queue.`);
     }
     if (this.buses.has(name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
     if (this.buses.size >= MAX_EVENT_BUSES) {

@@ -69,6 +69,16 @@ describe('deliveryAuthorizer', () => {
     expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, queuePolicy: '{not json' })).toMatchObject({ action: 'sqs:SendMessage' });
   });
 
+  test('a changed Policy attribute changes the answer for the same delivery', () => {
+    const a = authorizer({});
+    const allows = JSON.stringify(queuePolicy(RULE));
+    const denies = JSON.stringify(queuePolicy(`${RULE}-other`));
+    const answers = [allows, denies, allows, denies].map(
+      (p) => a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, queuePolicy: p }) === undefined,
+    );
+    expect(answers).toEqual([true, false, true, false]);
+  });
+
   test('an explicit deny in the queue policy names its statement', () => {
     const deny = { Sid: 'DenyRule', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: QUEUE };
     const a = authorizer({ [QUEUE]: { Version: '2012-10-17', Statement: [sendStatement(RULE), deny] } });
