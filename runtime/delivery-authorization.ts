@@ -13,7 +13,16 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#sqs-what-permissions-for-sse
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
  */
-import { compilePolicy, denialMessage, evaluate, type AccessRequest, type CompiledPolicy, type Decision, type PolicyStore } from '../iam';
+import {
+  compilePolicy,
+  denialMessage,
+  evaluate,
+  PolicyEvaluator,
+  type AccessRequest,
+  type CompiledPolicy,
+  type Decision,
+  type PolicyStore,
+} from '../iam';
 import { parseArn } from '../assembly/arn';
 import type { IamMode } from './iam-mode';
 
@@ -31,6 +40,12 @@ export const AWS_MANAGED_SQS_KEY = 'alias/aws/sqs';
  */
 export const NO_PERMISSIONS = 'NO_PERMISSIONS';
 
+/** The DLQ `ERROR_CODE` when EventBridge cannot assume the target's role (from the same list). */
+export const FAILED_TO_ASSUME_ROLE = 'FAILED_TO_ASSUME_ROLE';
+
+/** The session name of a delivery role's session; AWS does not document the one EventBridge uses. */
+const DELIVERY_SESSION = 'events-delivery';
+
 /** One delivery of EventBridge to an SQS queue: a rule's target or its dead-letter queue. */
 export interface QueueDeliveryRequest {
   /** The rule whose target is being delivered (`aws:SourceArn`). */
@@ -40,14 +55,23 @@ export interface QueueDeliveryRequest {
   readonly kmsMasterKeyId?: string;
   /** The queue's Policy attribute as set at run time, when it has one; else the template's policy applies. */
   readonly queuePolicy?: string;
+  /**
+   * The target's RoleArn: EventBridge assumes it and sends as the role's session. Dead-letter
+   * queues are written by the service principal, without the role.
+   */
+  readonly roleArn?: string;
 }
 
 /** A check AWS would refuse: what was asked, the decision and the message AWS gives. */
 export interface DeliveryDenial {
   readonly action: string;
   readonly resource: string;
-  /** The error SQS answers EventBridge with: `AccessDenied` or `KMS.AccessDeniedException`. */
+  /** The error the service answers EventBridge with: `AccessDenied` or `KMS.AccessDeniedException`. */
   readonly serviceError: string;
+  /** The DLQ `ERROR_CODE`: `NO_PERMISSIONS`, or `FAILED_TO_ASSUME_ROLE`. */
+  readonly errorCode: string;
+  /** Who was refused: the service principal, or the role's session. */
+  readonly principal: string;
   /** IAM's access-denied message, prefixed by the service error. */
   readonly message: string;
   /** One line naming the deciding statement (or the missing Allow). */
@@ -64,7 +88,7 @@ export interface DeliveryAuthorizer {
 export interface DeliveryAuthorizerOptions {
   mode: IamMode;
   /** The app's policies (bus, queue and key policies by ARN), e.g. `compilePolicyStore(policiesOf(assembly))`. */
-  policies: PolicyStore;
+  policies: PolicyStore & { trustPolicy?(roleArn: string): CompiledPolicy | undefined };
 }
 
 /** An authorizer for `mode`, or undefined when the mode is `off` (nothing is evaluated). */
@@ -92,79 +116,130 @@ export function deliveryAuthorizer(o: DeliveryAuthorizerOptions): DeliveryAuthor
   };
   const queuePolicy = (r: QueueDeliveryRequest): CompiledPolicy | undefined =>
     r.queuePolicy === undefined ? o.policies.resourcePolicy?.(r.queueArn) : livePolicy(r.queuePolicy).policy;
-  // The request context is fixed by the rule, the queue and its key, so each answer is too:
-  // decided once per combination (and per Policy text set at run time), bounded.
+  // The request context is fixed by the rule, the queue, its key and the role, so each answer is
+  // too: decided once per combination (and per Policy text set at run time), bounded.
   const decided = new Map<string, DeliveryDenial | undefined>();
   const check = (r: QueueDeliveryRequest): DeliveryDenial | undefined => {
     const policyId = r.queuePolicy === undefined ? 0 : livePolicy(r.queuePolicy).id;
-    const key = `${r.ruleArn} ${r.queueArn} ${r.kmsMasterKeyId ?? ''} ${policyId}`;
+    const key = `${r.ruleArn} ${r.queueArn} ${r.roleArn ?? ''} ${policyId} ${r.kmsMasterKeyId ?? ''}`;
     if (decided.has(key)) return decided.get(key);
-    const answer = evaluateQueue(r);
+    const answer = r.roleArn === undefined ? asService(r) : asRole(r, r.roleArn);
     if (decided.size >= 10_000) decided.clear();
     decided.set(key, answer);
     return answer;
   };
-  const evaluateQueue = (r: QueueDeliveryRequest): DeliveryDenial | undefined => {
+
+  /** The key of an encrypted queue when its policy is known, a refusal for the AWS managed key, or undefined. */
+  const keyOf = (r: QueueDeliveryRequest): { arn: string; policy: CompiledPolicy } | { managed: string } | undefined => {
+    const keyId = r.kmsMasterKeyId;
+    if (keyId === undefined || keyId === '') return undefined;
     const queue = parseArn(r.queueArn);
+    const partition = queue?.partition ?? 'aws';
+    const region = queue?.region ?? '';
+    if (keyId === AWS_MANAGED_SQS_KEY || keyId === `arn:${partition}:kms:${region}:${queue?.account}:${AWS_MANAGED_SQS_KEY}`) {
+      return { managed: keyId };
+    }
+    const arn = keyId.startsWith('arn:')
+      ? keyId
+      : keyId.startsWith('alias/')
+        ? undefined
+        : `arn:${partition}:kms:${region}:${queue?.account ?? ''}:key/${keyId}`;
+    // An alias of the app's own key, or a key the app does not define: its policy is unknown here.
+    const policy = arn === undefined ? undefined : (o.policies.keyPolicy?.(arn) ?? o.policies.resourcePolicy?.(arn));
+    return arn === undefined || policy === undefined ? undefined : { arn, policy };
+  };
+
+  /** SQS asks KMS for a data key (and decrypts it) on behalf of whoever sends. */
+  const kmsChecks = (
+    r: QueueDeliveryRequest,
+    principal: string,
+    context: Record<string, string>,
+    decide: (request: AccessRequest) => Decision,
+  ): DeliveryDenial | undefined => {
+    const key = keyOf(r);
+    if (key === undefined) return undefined;
+    if ('managed' in key) {
+      const request: AccessRequest = { principal, action: 'kms:GenerateDataKey', resource: key.managed };
+      return {
+        ...denial(
+          request,
+          { decision: 'ImplicitDeny', decidedBy: undefined, missing: 'key', explanation: '' },
+          'KMS.AccessDeniedException',
+        ),
+        explanation: `queue ${r.queueArn} is encrypted with the AWS managed key ${AWS_MANAGED_SQS_KEY}, whose key policy cannot admit ${EVENTS_SERVICE_PRINCIPAL}; use a customer managed key`,
+      };
+    }
+    const region = parseArn(r.queueArn)?.region ?? '';
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      const request: AccessRequest = {
+        principal,
+        action,
+        resource: key.arn,
+        context: { ...context, 'kms:EncryptionContext:aws:sqs:arn': r.queueArn, 'kms:ViaService': `sqs.${region}.amazonaws.com` },
+      };
+      const decision = decide(request);
+      if (decision.decision !== 'Allow') return denial(request, decision, 'KMS.AccessDeniedException');
+    }
+    return undefined;
+  };
+
+  /** Without a role: the service principal, which only resource policies can admit. */
+  const asService = (r: QueueDeliveryRequest): DeliveryDenial | undefined => {
     const rule = parseArn(r.ruleArn);
-    const common = {
+    const context = {
       'aws:SourceArn': r.ruleArn,
       'aws:SourceAccount': rule?.account ?? '',
       // EventBridge calls SQS and KMS over TLS.
       'aws:SecureTransport': 'true',
     };
-    const send: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action: 'sqs:SendMessage', resource: r.queueArn, context: common };
+    const send: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action: 'sqs:SendMessage', resource: r.queueArn, context };
     const sent = evaluate(send, { resource: queuePolicy(r) });
     if (sent.decision !== 'Allow') return denial(send, sent, 'AccessDenied');
+    return kmsChecks(r, EVENTS_SERVICE_PRINCIPAL, context, (request) => {
+      const key = keyOf(r);
+      return evaluate(request, { key: key && 'policy' in key ? key.policy : undefined });
+    });
+  };
 
-    const keyId = r.kmsMasterKeyId;
-    if (keyId === undefined || keyId === '') return undefined;
-    const region = queue?.region ?? '';
-    if (
-      keyId === AWS_MANAGED_SQS_KEY ||
-      keyId === `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account}:${AWS_MANAGED_SQS_KEY}`
-    ) {
-      const request: AccessRequest = {
-        principal: EVENTS_SERVICE_PRINCIPAL,
-        action: 'kms:GenerateDataKey',
-        resource: keyId,
-        context: common,
-      };
-      return {
-        action: request.action,
-        resource: keyId,
-        serviceError: 'KMS.AccessDeniedException',
-        message: `KMS.AccessDeniedException: User: ${EVENTS_SERVICE_PRINCIPAL} is not authorized to perform: kms:GenerateDataKey on resource: ${keyId} because no resource-based policy allows the kms:GenerateDataKey action`,
-        explanation: `queue ${r.queueArn} is encrypted with the AWS managed key ${AWS_MANAGED_SQS_KEY}, whose key policy cannot admit ${EVENTS_SERVICE_PRINCIPAL}; use a customer managed key`,
-      };
-    }
-    const keyArn = keyId.startsWith('arn:')
-      ? keyId
-      : keyId.startsWith('alias/')
-        ? undefined
-        : `arn:${queue?.partition ?? 'aws'}:kms:${region}:${queue?.account ?? ''}:key/${keyId}`;
-    // An alias of the app's own key, or a key the app does not define: its policy is unknown here.
-    const keyPolicy = keyArn === undefined ? undefined : (o.policies.keyPolicy?.(keyArn) ?? o.policies.resourcePolicy?.(keyArn));
-    if (keyArn === undefined || keyPolicy === undefined) return undefined;
-    const kmsContext = {
-      ...common,
-      'kms:EncryptionContext:aws:sqs:arn': r.queueArn,
-      'kms:ViaService': `sqs.${region}.amazonaws.com`,
+  /**
+   * With the target's role: EventBridge assumes it (its trust policy must admit the service, else
+   * FAILED_TO_ASSUME_ROLE) and sends as the session, which the role's own policies and the queue
+   * and key policies decide, across accounts as IAM does.
+   */
+  const asRole = (r: QueueDeliveryRequest, roleArn: string): DeliveryDenial | undefined => {
+    const role = parseArn(roleArn);
+    const roleName = role?.resource.startsWith('role/') ? role.resource.slice(role.resource.lastIndexOf('/') + 1) : undefined;
+    const trust = o.policies.trustPolicy?.(roleArn);
+    // A role the app does not define: its policies are unknown here.
+    if (!role || !roleName || trust === undefined) return undefined;
+    const assume: AccessRequest = {
+      principal: EVENTS_SERVICE_PRINCIPAL,
+      action: 'sts:AssumeRole',
+      resource: roleArn,
+      context: { 'aws:SourceArn': r.ruleArn, 'aws:SourceAccount': parseArn(r.ruleArn)?.account ?? '', 'aws:SecureTransport': 'true' },
     };
-    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-      const request: AccessRequest = { principal: EVENTS_SERVICE_PRINCIPAL, action, resource: keyArn, context: kmsContext };
-      const decision = evaluate(request, { key: keyPolicy });
-      if (decision.decision !== 'Allow') return denial(request, decision, 'KMS.AccessDeniedException');
-    }
-    return undefined;
+    const assumed = evaluate(assume, { resource: trust });
+    if (assumed.decision !== 'Allow') return denial(assume, assumed, 'AccessDenied', FAILED_TO_ASSUME_ROLE);
+    const session = `arn:${role.partition}:sts::${role.account}:assumed-role/${roleName}/${DELIVERY_SESSION}`;
+    const evaluator = new PolicyEvaluator({
+      ...o.policies,
+      resourcePolicy: (arn) => (arn === r.queueArn ? queuePolicy(r) : o.policies.resourcePolicy?.(arn)),
+    });
+    const context = { 'aws:SecureTransport': 'true' };
+    const send: AccessRequest = { principal: session, action: 'sqs:SendMessage', resource: r.queueArn, context };
+    const sent = evaluator.evaluate(send);
+    if (sent.decision !== 'Allow') return denial(send, sent, 'AccessDenied');
+    return kmsChecks(r, session, { ...context, 'kms:CallerAccount': role.account }, (request) => evaluator.evaluate(request));
   };
   return { mode: o.mode, checkQueue: check };
 }
 
-function denial(request: AccessRequest, decision: Decision, serviceError: string): DeliveryDenial {
+function denial(request: AccessRequest, decision: Decision, serviceError: string, errorCode: string = NO_PERMISSIONS): DeliveryDenial {
   return {
     action: request.action,
     resource: request.resource,
+    principal: typeof request.principal === 'string' ? request.principal : request.principal.arn,
+    errorCode,
     serviceError,
     message: `${serviceError}: ${denialMessage(request, decision)}`,
     explanation: decision.explanation,

@@ -81,6 +81,7 @@ function apiTarget(raw: unknown, n: number): TargetDef {
     optionalString(t, 'Arn', `${where}.arn`);
     optionalString(t, 'Input', `${where}.input`);
     optionalString(t, 'InputPath', `${where}.inputPath`);
+    optionalString(t, 'RoleArn', `${where}.roleArn`);
     const tr = optionalObject(t, 'InputTransformer', `${where}.inputTransformer`);
     if (tr) {
       if (typeof tr.InputTemplate !== 'string')
@@ -155,6 +156,7 @@ const targetOut = (t: TargetDef) => ({
     : undefined,
   DeadLetterConfig: t.deadLetterArn ? { Arn: t.deadLetterArn } : undefined,
   SqsParameters: t.sqsMessageGroupId ? { MessageGroupId: t.sqsMessageGroupId } : undefined,
+  RoleArn: t.roleArn,
 });
 
 const archiveState = (a: Archive) => ({ ArchiveArn: a.arn, State: 'ENABLED', CreationTime: secs(a.created) });

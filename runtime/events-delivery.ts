@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { TargetInput, renderTargetInput } from '../engine';
 import type { Clock, ClockTimer } from './clock';
-import { EVENTS_SERVICE_PRINCIPAL, NO_PERMISSIONS, type DeliveryAuthorizer } from './delivery-authorization';
+import type { DeliveryAuthorizer } from './delivery-authorization';
 import type { AwsError } from './errors';
 import type { Rule } from './events';
 import { EventBridgeEvent, eventTime } from './events-validation';
@@ -178,6 +178,8 @@ export class TargetDelivery {
       queueArn: q.arn,
       kmsMasterKeyId: q.settings.extra.KmsMasterKeyId,
       queuePolicy: q.settings.extra.Policy,
+      // EventBridge writes a dead-letter queue as itself, not as the target's role.
+      roleArn: purpose === 'target' ? t.roleArn : undefined,
     });
     if (!denied) return;
     this.o.stream.publish('delivery.unauthorized', {
@@ -190,13 +192,13 @@ export class TargetDelivery {
       queueArn: q.arn,
       purpose,
       mode: a.mode,
-      principal: EVENTS_SERVICE_PRINCIPAL,
+      principal: denied.principal,
       action: denied.action,
       resource: denied.resource,
       errorMessage: denied.message,
       explanation: denied.explanation,
     });
-    if (a.mode === 'enforce') throw new DeliveryError(NO_PERMISSIONS, denied.message, false);
+    if (a.mode === 'enforce') throw new DeliveryError(denied.errorCode, denied.message, false);
   }
 
   /** Invocation type Event: the delivery succeeds once the function has the event; its outcome is published. */

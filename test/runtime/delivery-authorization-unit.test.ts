@@ -3,7 +3,13 @@
  * queue is found, and what `off` means.
  */
 import { compilePolicy, type CompiledPolicy } from '../../iam';
-import { AWS_MANAGED_SQS_KEY, deliveryAuthorizer, EVENTS_SERVICE_PRINCIPAL } from '../../runtime/delivery-authorization';
+import {
+  AWS_MANAGED_SQS_KEY,
+  deliveryAuthorizer,
+  EVENTS_SERVICE_PRINCIPAL,
+  FAILED_TO_ASSUME_ROLE,
+  NO_PERMISSIONS,
+} from '../../runtime/delivery-authorization';
 
 const ACCOUNT = '111111111111';
 const RULE = `arn:aws:events:us-east-1:${ACCOUNT}:rule/bus/orders`;
@@ -102,6 +108,53 @@ describe('deliveryAuthorizer', () => {
     const a = authorizer({ [QUEUE]: queuePolicy(RULE) });
     expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: 'alias/some-imported-key' })).toBeUndefined();
     expect(a!.checkQueue({ ruleArn: RULE, queueArn: QUEUE, kmsMasterKeyId: `${KEY}-imported` })).toBeUndefined();
+  });
+
+  describe('a target with a role', () => {
+    const BUS_ACCOUNT = '222222222222';
+    const ROLE = `arn:aws:iam::${BUS_ACCOUNT}:role/delivery`;
+    const RULE_X = `arn:aws:events:us-east-1:${BUS_ACCOUNT}:rule/bus/orders`;
+    const trusts = (service: string) =>
+      compilePolicy(
+        { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] },
+        'trust',
+      );
+    const roleSends = compilePolicy(
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: QUEUE }] },
+      'id',
+    );
+    const queueAdmitsRole = compilePolicy(
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE }, Action: 'sqs:SendMessage', Resource: QUEUE }] },
+      'queue',
+    );
+    const withRole = (trust: CompiledPolicy, identity: CompiledPolicy[]) =>
+      deliveryAuthorizer({
+        mode: 'enforce',
+        policies: {
+          trustPolicy: (arn) => (arn === ROLE ? trust : undefined),
+          identityPolicies: (p) => (p.roleArn === ROLE ? identity : []),
+          resourcePolicy: (arn) => (arn === QUEUE ? queueAdmitsRole : undefined),
+        },
+      })!;
+
+    test('delivers across accounts when the role may send and the queue admits the role', () => {
+      expect(
+        withRole(trusts(EVENTS_SERVICE_PRINCIPAL), [roleSends]).checkQueue({ ruleArn: RULE_X, queueArn: QUEUE, roleArn: ROLE }),
+      ).toBeUndefined();
+    });
+
+    test("is refused when the role's own policies do not allow sending", () => {
+      const denied = withRole(trusts(EVENTS_SERVICE_PRINCIPAL), []).checkQueue({ ruleArn: RULE_X, queueArn: QUEUE, roleArn: ROLE });
+      expect(denied).toMatchObject({
+        errorCode: NO_PERMISSIONS,
+        principal: `arn:aws:sts::${BUS_ACCOUNT}:assumed-role/delivery/events-delivery`,
+      });
+    });
+
+    test('is FAILED_TO_ASSUME_ROLE when the trust policy does not admit EventBridge', () => {
+      const denied = withRole(trusts('lambda.amazonaws.com'), [roleSends]).checkQueue({ ruleArn: RULE_X, queueArn: QUEUE, roleArn: ROLE });
+      expect(denied).toMatchObject({ errorCode: FAILED_TO_ASSUME_ROLE, action: 'sts:AssumeRole', principal: EVENTS_SERVICE_PRINCIPAL });
+    });
   });
 
   test('off is no authorizer at all', () => {
