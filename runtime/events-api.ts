@@ -81,6 +81,7 @@ function apiTarget(raw: unknown, n: number): TargetDef {
     optionalString(t, 'Arn', `${where}.arn`);
     optionalString(t, 'Input', `${where}.input`);
     optionalString(t, 'InputPath', `${where}.inputPath`);
+    optionalString(t, 'RoleArn', `${where}.roleArn`);
     const tr = optionalObject(t, 'InputTransformer', `${where}.inputTransformer`);
     if (tr) {
       if (typeof tr.InputTemplate !== 'string')
@@ -155,7 +156,10 @@ const targetOut = (t: TargetDef) => ({
     : undefined,
   DeadLetterConfig: t.deadLetterArn ? { Arn: t.deadLetterArn } : undefined,
   SqsParameters: t.sqsMessageGroupId ? { MessageGroupId: t.sqsMessageGroupId } : undefined,
+  RoleArn: t.roleArn,
 });
+
+const archiveState = (a: Archive) => ({ ArchiveArn: a.arn, State: 'ENABLED', CreationTime: secs(a.created) });
 
 const archiveOut = (a: Archive) => ({
   ArchiveName: a.name,
@@ -212,6 +216,27 @@ export const EVENTS_ACTIONS = {
       i,
     );
     return { EventBuses: items.map(busOut), NextToken };
+  },
+  CreateEventBus: (b, i) => {
+    if (i.EventSourceName !== undefined && i.EventSourceName !== null) {
+      throw validation('Partner event sources (EventSourceName) are not emulated locally; create a custom event bus without it.');
+    }
+    const dlq = optionalObject(i, 'DeadLetterConfig', 'deadLetterConfig');
+    const bus = b.createEventBus({
+      name: required(i, 'Name'),
+      description: optionalString(i, 'Description'),
+      deadLetterArn: dlq ? optionalString(dlq, 'Arn', 'deadLetterConfig.arn') : undefined,
+    });
+    return {
+      EventBusArn: bus.arn,
+      Description: bus.description,
+      KmsKeyIdentifier: optionalString(i, 'KmsKeyIdentifier'),
+      DeadLetterConfig: bus.deadLetterArn ? { Arn: bus.deadLetterArn } : undefined,
+    };
+  },
+  DeleteEventBus: (b, i) => {
+    b.deleteEventBus(required(i, 'Name'));
+    return {};
   },
   DescribeEventBus: (b, i) => {
     const bus = b.bus(i.Name);
@@ -291,6 +316,28 @@ export const EVENTS_ACTIONS = {
     return { Archives: items.map(archiveOut), NextToken };
   },
   DescribeArchive: (b, i) => archiveOut(archiveByName(b, required(i, 'ArchiveName'))),
+  CreateArchive: (b, i) => {
+    const a = b.createArchiveFromApi({
+      name: required(i, 'ArchiveName'),
+      sourceArn: required(i, 'EventSourceArn'),
+      description: optionalString(i, 'Description'),
+      pattern: optionalString(i, 'EventPattern'),
+      retentionDays: optionalInteger(i, 'RetentionDays', 'retentionDays'),
+    });
+    return archiveState(a);
+  },
+  UpdateArchive: (b, i) => {
+    const a = b.updateArchive(required(i, 'ArchiveName'), {
+      description: optionalString(i, 'Description'),
+      pattern: optionalString(i, 'EventPattern'),
+      retentionDays: optionalInteger(i, 'RetentionDays', 'retentionDays'),
+    });
+    return archiveState(a);
+  },
+  DeleteArchive: (b, i) => {
+    b.deleteArchive(required(i, 'ArchiveName'));
+    return {};
+  },
   StartReplay: (b, i) => {
     const r = b.startReplay({
       name: required(i, 'ReplayName'),
@@ -341,6 +388,15 @@ export const EVENTS_SHAPES: Record<keyof typeof EVENTS_ACTIONS, Shape> = {
   TestEventPattern: { EventPattern: 's', Event: 's' },
   ListEventBuses: LIST,
   DescribeEventBus: { Name: 's' },
+  CreateEventBus: {
+    Name: 's',
+    EventSourceName: 's',
+    Description: 's',
+    KmsKeyIdentifier: 's',
+    DeadLetterConfig: { Arn: 's' },
+    Tags: [{ Key: 's', Value: 's' }],
+  },
+  DeleteEventBus: { Name: 's' },
   ListRules: { ...LIST, EventBusName: 's' },
   DescribeRule: { Name: 's', EventBusName: 's' },
   ListTargetsByRule: { Rule: 's', EventBusName: 's', NextToken: 's', Limit: 'i' },
@@ -351,6 +407,9 @@ export const EVENTS_SHAPES: Record<keyof typeof EVENTS_ACTIONS, Shape> = {
   RemoveTargets: { Rule: 's', EventBusName: 's', Ids: 'S', Force: 'b' },
   ListArchives: { ...LIST, EventSourceArn: 's', State: 's' },
   DescribeArchive: { ArchiveName: 's' },
+  CreateArchive: { ArchiveName: 's', EventSourceArn: 's', Description: 's', EventPattern: 's', RetentionDays: 'i', KmsKeyIdentifier: 's' },
+  UpdateArchive: { ArchiveName: 's', Description: 's', EventPattern: 's', RetentionDays: 'i', KmsKeyIdentifier: 's' },
+  DeleteArchive: { ArchiveName: 's' },
   StartReplay: {
     ReplayName: 's',
     Description: 's',

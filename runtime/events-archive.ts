@@ -8,7 +8,7 @@
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-archive.html
  */
 import { arns, parseArn, partitionOf, type ResourceEnv } from '../assembly/arn';
-import { testEventPattern } from '../engine';
+import { testEventPattern, validateEventPattern } from '../engine';
 import type { Clock, ClockTimer } from './clock';
 import { AwsError, validation } from './errors';
 import type { EventBridgeEvent } from './events-validation';
@@ -22,6 +22,17 @@ export interface ArchiveLimits {
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: Required<ArchiveLimits> = { maxEvents: 100_000, maxBytes: 64 * 1024 * 1024 };
+/** Archive names: 1 to 48 of `[.\-_A-Za-z0-9]`. https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateArchive.html */
+export const MAX_ARCHIVE_NAME = 48;
+export const MAX_ARCHIVE_DESCRIPTION = 512;
+/**
+ * Archives the local runtime keeps per account. Each holds events in memory, so their number is
+ * capped; this is the local runtime's own limit, not a documented AWS quota.
+ */
+export const MAX_ARCHIVES = 200;
+const ARCHIVE_NAME = /^[.\-_A-Za-z0-9]{1,48}$/;
+/** The Archive type's EventSourceArn pattern. https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Archive.html */
+const EVENT_SOURCE_ARN = /^arn:aws([a-z]|-)*:events:([a-z]|\d|-)*:([0-9]{12})?:.+\/.+$/;
 const DAY_MS = 86_400_000;
 /** How often retention is applied when nothing is archived. */
 const RETENTION_SWEEP_MS = 3_600_000;
@@ -115,6 +126,36 @@ export class Archive {
   }
 }
 
+/** What CreateArchive and UpdateArchive set. */
+export interface ArchiveChanges {
+  description?: string;
+  pattern?: string;
+  retentionDays?: number;
+}
+
+const clip = (v: string) => (v.length > 300 ? `${v.slice(0, 300)}...` : v);
+
+/** Checks the members CreateArchive and UpdateArchive share, naming the field as EventBridge does. */
+function checkArchiveChanges(c: ArchiveChanges): void {
+  if (c.description !== undefined && c.description.length > MAX_ARCHIVE_DESCRIPTION) {
+    throw validation(
+      `1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ARCHIVE_DESCRIPTION}`,
+    );
+  }
+  if (c.retentionDays !== undefined && !(Number.isInteger(c.retentionDays) && c.retentionDays >= 0 && c.retentionDays <= 2 ** 31 - 1)) {
+    throw validation(
+      `1 validation error detected: Value '${c.retentionDays}' at 'retentionDays' failed to satisfy constraint: Member must have value greater than or equal to 0`,
+    );
+  }
+  if (c.pattern !== undefined) {
+    try {
+      validateEventPattern(c.pattern);
+    } catch (e) {
+      throw new AwsError('InvalidEventPatternException', (e as Error).message);
+    }
+  }
+}
+
 export interface Replay {
   name: string;
   arn: string;
@@ -174,6 +215,62 @@ export class Archives {
     const a = new Archive(def, this.host.region, this.host.accountId, this.host.clock.now(), this.limits);
     this.archives.set(def.name, a);
     this.armSweep();
+    return a;
+  }
+
+  /**
+   * CreateArchive: an archive of a bus that exists (`busExists`), checked as EventBridge checks
+   * it. It archives the bus's events from now on, replayed events excepted.
+   * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateArchive.html
+   */
+  createChecked(def: ArchiveDef, busExists: (arn: string) => boolean): Archive {
+    if (!ARCHIVE_NAME.test(def.name)) {
+      throw validation(
+        `1 validation error detected: Value '${clip(def.name)}' at 'archiveName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and ${MAX_ARCHIVE_NAME}`,
+      );
+    }
+    if (def.sourceArn.length > 1600 || !EVENT_SOURCE_ARN.test(def.sourceArn) || !def.sourceArn.includes(':event-bus/')) {
+      throw validation(`Parameter EventSourceArn is not valid. Reason: '${clip(def.sourceArn)}' is not the ARN of an event bus.`);
+    }
+    checkArchiveChanges({ description: def.description, pattern: def.pattern, retentionDays: def.retentionDays });
+    if (this.archives.has(def.name)) throw new AwsError('ResourceAlreadyExistsException', `Archive ${def.name} already exists.`);
+    if (!busExists(def.sourceArn)) {
+      throw new AwsError('ResourceNotFoundException', `Event bus ${def.sourceArn.slice(def.sourceArn.indexOf('/') + 1)} does not exist.`);
+    }
+    if (this.archives.size >= MAX_ARCHIVES) {
+      throw new AwsError(
+        'LimitExceededException',
+        `The requested resource exceeds the maximum number allowed. The local runtime keeps at most ${MAX_ARCHIVES} archives.`,
+      );
+    }
+    const a = this.create(def);
+    this.host.stream.publish('archive.created', { archiveName: a.name, archiveArn: a.arn, eventSourceArn: a.sourceArn });
+    return a;
+  }
+
+  /** DeleteArchive: the archive and its events; replays already started keep the events they took. */
+  delete(name: string): void {
+    const a = this.archives.get(name);
+    if (!a) throw new AwsError('ResourceNotFoundException', `Archive ${name} does not exist.`);
+    this.archives.delete(name);
+    this.warned.delete(name);
+    this.host.stream.publish('archive.deleted', { archiveName: a.name, archiveArn: a.arn, events: a.events.length });
+  }
+
+  /**
+   * UpdateArchive: description, pattern and retention, each when given. A shorter retention
+   * applies to the events already archived at once.
+   * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_UpdateArchive.html
+   */
+  update(name: string, changes: ArchiveChanges): Archive {
+    const a = this.archives.get(name);
+    if (!a) throw new AwsError('ResourceNotFoundException', `Archive ${name} does not exist.`);
+    checkArchiveChanges(changes);
+    if (changes.description !== undefined) a.def.description = changes.description;
+    if (changes.pattern !== undefined) a.def.pattern = changes.pattern;
+    if (changes.retentionDays !== undefined) a.def.retentionDays = changes.retentionDays;
+    this.evicted(a, a.expire(this.host.clock.now()), 'retention');
+    this.host.stream.publish('archive.updated', { archiveName: a.name, archiveArn: a.arn });
     return a;
   }
 
@@ -301,5 +398,14 @@ export class Archives {
     this.sweep = undefined;
     for (const i of this.immediates) clearImmediate(i);
     this.immediates.clear();
+  }
+}
+
+declare module './stream' {
+  interface RuntimeEvents {
+    /** CreateArchive made an archive (the template's archives are listed in the topology). */
+    'archive.created': { archiveName: string; archiveArn: string; eventSourceArn: string };
+    'archive.updated': { archiveName: string; archiveArn: string };
+    'archive.deleted': { archiveName: string; archiveArn: string; events: number };
   }
 }

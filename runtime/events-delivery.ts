@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { TargetInput, renderTargetInput } from '../engine';
 import type { Clock, ClockTimer } from './clock';
+import type { DeliveryAuthorizer } from './delivery-authorization';
 import type { AwsError } from './errors';
 import type { Rule } from './events';
 import { EventBridgeEvent, eventTime } from './events-validation';
@@ -49,6 +50,11 @@ export interface TargetDeliveryOptions {
   functions?: FunctionInvoker;
   buses: BusForwarder;
   retry?: DeliveryRetryOptions;
+  /**
+   * Checks each delivery to a queue against the app's queue and key policies, as AWS does
+   * (delivery-authorization.ts). Without it nothing is checked (`--iam off`).
+   */
+  authorizer?: DeliveryAuthorizer;
 }
 
 /** A target delivery failure; `retryable` false goes to the DLQ at once, as EventBridge does. */
@@ -128,6 +134,7 @@ export class TargetDelivery {
     if (service === 'sqs') {
       const q = this.o.sqs.byArn(t.arn);
       if (!q) throw new DeliveryError('SQS.NonExistentQueue', `Queue ${t.arn} does not exist.`, false);
+      this.authorize(rule, t, event, q, 'target');
       try {
         q.send({ body, groupId: q.fifo ? (t.sqsMessageGroupId ?? 'default') : undefined, dedupId: q.fifo ? event.id : undefined });
       } catch (err) {
@@ -149,6 +156,49 @@ export class TargetDelivery {
       return;
     }
     throw new DeliveryError('UnsupportedTarget', `Targets of this type are not emulated locally: ${t.arn}`, false);
+  }
+
+  /**
+   * Checks that EventBridge may send to `q` (the target or its dead-letter queue). A refusal is
+   * published; in enforce mode it throws the error AWS fails the delivery with, which is not
+   * retried: EventBridge sends permission failures straight to the dead-letter queue.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+   */
+  private authorize(
+    rule: Rule,
+    t: TargetDef,
+    event: EventBridgeEvent,
+    q: { arn: string; settings: { extra: Record<string, string> } },
+    purpose: 'target' | 'dead-letter',
+  ): void {
+    const a = this.o.authorizer;
+    if (!a) return;
+    const denied = a.checkQueue({
+      ruleArn: rule.arn,
+      queueArn: q.arn,
+      kmsMasterKeyId: q.settings.extra.KmsMasterKeyId,
+      queuePolicy: q.settings.extra.Policy,
+      // EventBridge writes a dead-letter queue as itself, not as the target's role.
+      roleArn: purpose === 'target' ? t.roleArn : undefined,
+    });
+    if (!denied) return;
+    this.o.stream.publish('delivery.unauthorized', {
+      busName: rule.bus.name,
+      ruleName: rule.name,
+      ruleArn: rule.arn,
+      targetId: t.id,
+      targetArn: t.arn,
+      eventId: event.id,
+      queueArn: q.arn,
+      purpose,
+      mode: a.mode,
+      principal: denied.principal,
+      action: denied.action,
+      resource: denied.resource,
+      errorMessage: denied.message,
+      explanation: denied.explanation,
+    });
+    if (a.mode === 'enforce') throw new DeliveryError(denied.errorCode, denied.message, false);
   }
 
   /** Invocation type Event: the delivery succeeds once the function has the event; its outcome is published. */
@@ -231,6 +281,7 @@ export class TargetDelivery {
       ...(exhausted ? { EXHAUSTED_RETRY_CONDITION: s(exhausted) } : {}),
     };
     try {
+      this.authorize(rule, t, event, dlq, 'dead-letter');
       const sent = dlq.send({
         body: JSON.stringify(event),
         attributes,

@@ -11,8 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { RuleMatcher, validateEventPattern, validateTargetInput } from '../engine';
 import { arns, parseArn, partitionOf } from '../assembly/arn';
 import type { Clock } from './clock';
+import type { DeliveryAuthorizer } from './delivery-authorization';
 import { AwsError, validation } from './errors';
-import { Archive, ArchiveDef, ArchiveLimits, Archives, Replay, ReplayInput } from './events-archive';
+import { Archive, ArchiveChanges, ArchiveDef, ArchiveLimits, Archives, Replay, ReplayInput } from './events-archive';
 import { DeliveryRetryOptions, FunctionInvoker, TargetDelivery, targetInput } from './events-delivery';
 import { Schedules, scheduleInterval } from './events-schedule';
 import {
@@ -33,12 +34,25 @@ export * from './events-delivery';
 export * from './events-schedule';
 export * from './events-validation';
 
+declare module './stream' {
+  interface RuntimeEvents {
+    /** CreateEventBus made a bus (the template's buses are listed in the topology). */
+    'bus.created': { busName: string; busArn: string };
+    'bus.deleted': { busName: string; busArn: string };
+  }
+}
+
 /** Targets per rule. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html */
 export const MAX_TARGETS_PER_RULE = 5;
 /** Rules per event bus (an adjustable quota in AWS; its default here). */
 export const MAX_RULES_PER_BUS = 300;
 /** Longest rule description. https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html */
 export const MAX_RULE_DESCRIPTION = 512;
+/** Event buses per account, the default bus included. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html */
+export const MAX_EVENT_BUSES = 100;
+/** Longest event bus name and description. https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html */
+export const MAX_BUS_NAME = 256;
+export const MAX_BUS_DESCRIPTION = 512;
 
 export type RuleState = 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 const RULE_STATES: readonly RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
@@ -94,9 +108,17 @@ export interface EventBrokerOptions {
   deliveryRetry?: DeliveryRetryOptions;
   /** Memory cap of each archive. @default 100,000 events or 64 MiB */
   archiveLimits?: ArchiveLimits;
+  /**
+   * Checks deliveries to queues against the app's queue and key policies (`deliveryAuthorizer()`
+   * in delivery-authorization.ts). @default - nothing is checked
+   */
+  deliveryAuthorizer?: DeliveryAuthorizer;
 }
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+const BUS_NAME = /^[/.\-_A-Za-z0-9]+$/;
+/** A value echoed in an error message, cut to a readable length. */
+const clip = (v: string) => (v.length > 300 ? `${v.slice(0, 300)}...` : v);
 
 /** The account and region a bus lives in. */
 export interface BusPlacement {
@@ -130,6 +152,7 @@ export class EventBroker {
       sqs: o.sqs,
       functions: o.functions,
       retry: o.deliveryRetry,
+      authorizer: o.deliveryAuthorizer,
       buses: { forward: (arn, event, fromRuleArn) => this.forward(arn, event, fromRuleArn) },
     });
     this.schedules = new Schedules(o.clock);
@@ -201,6 +224,65 @@ export class EventBroker {
     return bus;
   }
 
+  /**
+   * CreateEventBus: a custom bus in the caller's account. Its name may not contain `/` (partner
+   * buses are not emulated) nor be `default`, the account's own bus.
+   * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
+   */
+  createEventBus(input: { name: string; description?: string; deadLetterArn?: string }): Bus {
+    const { name, description, deadLetterArn } = input;
+    if (name.length === 0 || name.length > MAX_BUS_NAME || !BUS_NAME.test(name)) {
+      throw validation(
+        `1 validation error detected: Value '${clip(name)}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+ and have length between 1 and ${MAX_BUS_NAME}`,
+      );
+    }
+    if (name.includes('/')) {
+      throw validation(
+        `Event bus name must not contain '/' unless it is a partner event bus (given '${clip(name)}'); partner event sources are not emulated locally.`,
+      );
+    }
+    if (description !== undefined && description.length > MAX_BUS_DESCRIPTION) {
+      throw validation(
+        `1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to ${MAX_BUS_DESCRIPTION}`,
+      );
+    }
+    if (deadLetterArn !== undefined && parseArn(deadLetterArn)?.service !== 'sqs') {
+      throw validation(`Parameter DeadLetterConfig.Arn is not valid. Reason: '${clip(deadLetterArn)}' is not the ARN of an SQS queue.`);
+    }
+    if (this.buses.has(name)) throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+    if (this.buses.size >= MAX_EVENT_BUSES) {
+      throw new AwsError(
+        'LimitExceededException',
+        `The requested resource exceeds the maximum number allowed. An account can have at most ${MAX_EVENT_BUSES} event buses.`,
+      );
+    }
+    const bus = this.createBus(name, description, deadLetterArn);
+    this.stream.publish('bus.created', { busName: bus.name, busArn: bus.arn });
+    return bus;
+  }
+
+  /**
+   * DeleteEventBus: removes a custom bus of the caller's account with its rules, as the User
+   * Guide says ("Deleting an event bus deletes the rules associated with that event bus"); the
+   * default bus cannot be deleted. A bus that does not exist is not an error. Archives of the
+   * bus are kept, as their own resources.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/event-bus-delete.html
+   */
+  deleteEventBus(name: string): void {
+    if (name === 'default') throw validation('Cannot delete event bus default.');
+    const bus = this.buses.get(name);
+    if (!bus) return;
+    for (const r of [...bus.rules.values()]) {
+      this.schedules.unset(r.arn);
+      bus.rules.delete(r.name);
+      bus.matcher.remove(r.name);
+      this.stream.publish('rule.deleted', { busName: bus.name, ruleName: r.name, ruleArn: r.arn });
+    }
+    this.buses.delete(name);
+    this.busesByArn.delete(bus.arn);
+    this.stream.publish('bus.deleted', { busName: bus.name, busArn: bus.arn });
+  }
+
   /** An ARN names a bus of any account; a name, the caller's account's bus. */
   private findBus(nameOrArn: unknown): Bus | undefined {
     if (typeof nameOrArn === 'string' && nameOrArn.startsWith('arn:')) {
@@ -228,8 +310,22 @@ export class EventBroker {
     return arns.rule({ partition: partitionOf(bus.region), account: bus.account, region: bus.region }, bus.name, name);
   }
 
+  /** An archive of the template (trusted as synthesized). */
   createArchive(def: ArchiveDef): Archive {
     return this.store.create(def);
+  }
+
+  /** CreateArchive through the API, checked; the bus may be any bus that exists, one created at run time too. */
+  createArchiveFromApi(def: ArchiveDef): Archive {
+    return this.store.createChecked(def, (arn) => this.busesByArn.has(arn));
+  }
+
+  deleteArchive(name: string): void {
+    this.store.delete(name);
+  }
+
+  updateArchive(name: string, changes: ArchiveChanges): Archive {
+    return this.store.update(name, changes);
   }
 
   putRule(bus: Bus, def: RuleInput): Rule {

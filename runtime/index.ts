@@ -14,8 +14,11 @@ import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import { LocalCloudWatch, loadCloudWatchResources } from './metrics';
 import type { EdgeOptions } from './http/edge';
-import type { IamMode } from './iam-mode';
 import { Observability, type ObservabilityLimits } from './observability';
+import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
+import { deliveryAuthorizer } from './delivery-authorization';
+import { compilePolicyStore, type CompiledPolicyStore } from '../iam';
+import { Assembly, CloudAssembly, localNaming, policiesOf } from '../assembly';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -124,6 +127,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
   const functions = new FunctionRegistry(log, { account: accountId, region });
+  // The app's policies, compiled once under the same naming as the topology, so their ARNs match.
+  const iam = options.iam ?? DEFAULT_IAM_MODE;
+  let policies: CompiledPolicyStore | undefined;
+  let policyWarning: string | undefined;
+  if (iam !== 'off') {
+    try {
+      const assembly = new Assembly(CloudAssembly.load(assemblyDir), {
+        naming: localNaming(endpoint),
+        defaults: { account: accountId, region },
+      });
+      policies = compilePolicyStore(policiesOf(assembly));
+    } catch (e) {
+      // loadTopology reports a broken assembly; a policy the model cannot read only turns the checks off.
+      policyWarning = `--iam ${iam}: the app's policies could not be read, so deliveries are not checked: ${(e as Error).message}`;
+    }
+  }
   const events = new EventBroker({
     clock,
     stream,
@@ -133,6 +152,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     accountId,
     deliveryRetry: options.deliveryRetry,
     archiveLimits: options.archiveLimits,
+    deliveryAuthorizer: policies && deliveryAuthorizer({ mode: iam, policies }),
   });
   const mappings: SqsEventSource[] = [];
   const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
@@ -167,6 +187,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
+    if (policyWarning) topo.warnings.push(policyWarning);
     const cap = options.maxVisibilityTimeoutSeconds;
     if (cap !== undefined) {
       if (!Number.isInteger(cap) || cap < 0 || cap > 43200)

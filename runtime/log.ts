@@ -67,6 +67,21 @@ export function formatEvent(e: AnyRuntimeEvent): { kind: string; fields: Fields 
         fields: { rule: p.ruleName, target: p.targetId, to: short(p.deadLetterQueueArn), id: p.eventId, code: p.errorCode },
       };
     }
+    case 'delivery.unauthorized': {
+      // Enforced, the failure and dead-letter lines that follow say it; in warn mode this line is the only trace.
+      const p = e.properties;
+      if (p.mode === 'enforce') return undefined;
+      return {
+        kind: 'iam-warn',
+        fields: {
+          rule: p.ruleName,
+          [p.purpose === 'target' ? 'target' : 'dlq']: short(p.queueArn),
+          id: p.eventId,
+          denied: `${p.principal} ${p.action} on ${short(p.resource)}`,
+          reason: p.explanation,
+        },
+      };
+    }
     case 'target.dropped': {
       const p = e.properties;
       return {

@@ -52,6 +52,8 @@ export interface TargetDef {
   retryPolicy?: { maximumRetryAttempts?: number; maximumEventAgeInSeconds?: number };
   deadLetterArn?: string;
   sqsMessageGroupId?: string;
+  /** The role EventBridge assumes to deliver (RoleArn), when the target names one. */
+  roleArn?: string;
 }
 
 export interface RuleDef extends Placement {
@@ -406,5 +408,6 @@ export function targetFromApi(t: any): TargetDef {
       : undefined,
     deadLetterArn: t?.DeadLetterConfig?.Arn,
     sqsMessageGroupId: t?.SqsParameters?.MessageGroupId,
+    roleArn: t?.RoleArn,
   };
 }
