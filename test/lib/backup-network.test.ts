@@ -78,6 +78,34 @@ describe('backups of the consumers state', () => {
     ]);
   });
 
+  test('the vault key admits the backup role only through AWS Backup, and grants only for AWS resources', () => {
+    const name = catalog.consumers[0]!.name;
+    const template = consumerTemplate(built, name);
+    const [, key] = only(
+      resourcesOf(template, 'AWS::KMS::Key').filter(([id]) => id.startsWith('BackupKey')),
+      'backup key',
+    );
+    expect(key.EnableKeyRotation).toBe(true);
+    const forRole = (key.KeyPolicy.Statement as any[]).filter((s) =>
+      JSON.stringify(s.Principal).includes(`role/LoanEvents-${name}-backup`),
+    );
+    expect(forRole.map((s) => s.Sid).sort()).toEqual(['AllowBackupRoleGrantsForBackup', 'AllowBackupRoleThroughBackup']);
+    for (const s of forRole) {
+      expect(s.Condition.StringEquals['kms:ViaService']).toEqual({
+        'Fn::Join': ['', ['backup.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+      });
+    }
+    const grants = forRole.find((s) => s.Sid === 'AllowBackupRoleGrantsForBackup');
+    expect(grants.Action).toBe('kms:CreateGrant');
+    expect(grants.Condition.Bool).toEqual({ 'kms:GrantIsForAWSResource': 'true' });
+    // The role those statements name is the backup role the selection uses.
+    const [, role] = only(
+      resourcesOf(template, 'AWS::IAM::Role').filter(([id]) => id.startsWith('BackupRole')),
+      'backup role',
+    );
+    expect(role.RoleName).toBe(`LoanEvents-${name}-backup`);
+  });
+
   test('the retention comes from deploy context and sets both the plan and the lock', () => {
     // GIVEN -c backupRetentionDays=400
     const props = fromContext({ backupRetentionDays: '400' });
