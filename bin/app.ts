@@ -3,12 +3,12 @@
  * CDK app of the example: `npx cdk synth` works offline (environment-agnostic stacks, esbuild
  * bundling). Stacks: `LoanEvents-Router` and one `LoanEvents-<consumer>` per catalog consumer;
  * `npx cdk deploy LoanEvents-underwriting` ships one consumer. Context keys (`-c key=value`) are
- * listed in lib/context.ts and docs/deploy.md.
+ * listed in lib/context.ts and docs/deploy.md; `-c isolated=true` adds `LoanEvents-Network` (docs/deploy.md).
  */
 import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { app as loanEvents } from '../catalog';
+import { compliancePacks } from '../lib/compliance';
 import { propsFromContext } from '../lib/context';
 import { buildStacks } from '../lib/stacks';
 
@@ -19,5 +19,6 @@ buildStacks(app, loanEvents, {
   ...propsFromContext(app.node),
 });
 
-// Both packs run on every synth; an unacknowledged finding fails it.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+// AwsSolutions, Serverless, NIST 800-53 R5, HIPAA Security and PCI DSS 3.2.1 run on every synth;
+// an unacknowledged finding of any of them fails it.
+Validations.of(app).addPlugins(...compliancePacks(app));

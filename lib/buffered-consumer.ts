@@ -29,7 +29,9 @@ import {
   MAX_TARGET_RETRY_ATTEMPTS,
   requiredVisibilityTimeout,
 } from './defaults';
+import { acknowledgeDedicatedRoleInlinePolicy, acknowledgeRule, acknowledgeSqsTriggeredFunction } from './compliance';
 import { grantPublishOn } from './event-router';
+import { FunctionPlacement } from './network';
 import { publishBoundary } from './publish-boundary';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
@@ -107,6 +109,13 @@ export interface BufferedConsumerProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Subnets and security groups of the function, for the isolated deployment (see `IsolatedPlacement`).
+   * @default - the function runs outside any VPC, in Lambda's own network
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+   */
+  readonly placement?: FunctionPlacement;
 }
 
 /**
@@ -200,9 +209,10 @@ export class BufferedConsumer extends Construct {
     this.stateTable = tables.stateTable;
     this.grantKeyUse();
     this.function = this.createFunction(props);
+    if (props.placement) this.placeInVpc(props.placement);
     this.eventSource = this.connectBuffer();
     grantPublishOn(props.bus.arn, this.role, consumer.publishes);
-    this.acknowledgeNagFindings();
+    this.acknowledgeNagFindings(props.placement !== undefined);
   }
 
   /** Buffer queue, its redrive dead-letter queue and (for a local subscription) the delivery dead-letter queue. */
@@ -558,27 +568,59 @@ export class BufferedConsumer extends Construct {
     return eventSource;
   }
 
+  /**
+   * Puts the function in the isolated VPC. Lambda creates the function's network interfaces with
+   * its execution role, so the role gets the EC2 actions Lambda's VPC access policy lists; EC2
+   * offers no resource-level scoping for the Describe actions, and the subnets are known only at
+   * deploy time.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+   */
+  private placeInVpc(placement: FunctionPlacement): void {
+    const cfn = this.function.node.defaultChild as lambda.CfnFunction;
+    cfn.vpcConfig = { subnetIds: placement.subnetIds, securityGroupIds: placement.securityGroupIds };
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageOwnNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+  }
+
   private queueArnByName(name: string): string {
     return Stack.of(this).formatArn({ service: 'sqs', resource: name, arnFormat: ArnFormat.NO_RESOURCE_NAME });
   }
   /** cdk-nag findings that do not apply to this design, each with the reason. */
-  private acknowledgeNagFindings(): void {
+  private acknowledgeNagFindings(inVpc: boolean): void {
     const name = this.node.id;
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource *: X-Ray has no resource-level permissions for them.',
+      reason: inVpc
+        ? 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray has no resource-level permissions for them) and the EC2 network-interface actions Lambda performs with the execution role to place the function in its VPC use Resource *.'
+        : 'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource *: X-Ray has no resource-level permissions for them.',
     });
-    Validations.of(this.function).acknowledge(
-      {
-        id: 'Serverless::Serverless-LambdaDLQ',
-        reason: `${name} is invoked synchronously by its SQS event source mapping; failed records return to the buffer queue and move to its dead-letter queue after maxReceiveCount. An async-invoke DLQ would never be used.`,
-      },
-      {
-        id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
-        reason:
-          'SQS event source mappings do not support on-failure destinations; the buffer queue redrive policy sends failed messages to the consumer dead-letter queue.',
-      },
-    );
+    acknowledgeDedicatedRoleInlinePolicy(this.role, `the ${name} consumer function`);
+    acknowledgeSqsTriggeredFunction(this.function, name);
+    if (!inVpc) {
+      acknowledgeRule(
+        this.function,
+        'LambdaInsideVPC',
+        ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'],
+        `${name} calls only AWS APIs (DynamoDB, EventBridge), over TLS with SigV4-signed IAM credentials, and accepts no inbound connections. Deployments that must keep function traffic off the internet set -c isolated=true: the function then runs in isolated subnets that reach AWS through VPC endpoints only.`,
+      );
+    }
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'SQS event source mappings do not support on-failure destinations; the buffer queue redrive policy sends failed messages to the consumer dead-letter queue.',
+    });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless::Serverless-SQSRedrivePolicy',
       reason: `This is the redrive dead-letter queue of the ${name} buffer queue; a dead-letter queue of a dead-letter queue only hides messages. Its depth is alarmed.`,

@@ -4,6 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import { Node } from 'constructs';
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS } from './backup';
 import { EventRouterAppProps } from './stacks';
 
 /** Context keys `propsFromContext` reads. */
@@ -15,6 +16,9 @@ export const CONTEXT_KEYS = [
   'logPutEvents',
   'archiveRetentionDays',
   'consumerDeploymentRoles',
+  'isolated',
+  'dynamoDbPrefixListId',
+  'backupRetentionDays',
 ] as const;
 
 /** Stack props from context; `handlersDir` and the rest are the app's own. */
@@ -26,7 +30,7 @@ export function propsFromContext(node: Node): Omit<EventRouterAppProps, 'handler
     const items = Array.isArray(v) ? v.map(String) : String(v).split(',');
     return items.map((s) => s.trim()).filter((s) => s.length > 0);
   };
-  const flag = (key: 'existingTrail' | 'logPutEvents' | 'consumerDeploymentRoles'): boolean | undefined => {
+  const flag = (key: 'existingTrail' | 'logPutEvents' | 'consumerDeploymentRoles' | 'isolated'): boolean | undefined => {
     const v = get(key);
     if (v === undefined) return undefined;
     if (String(v) !== 'true' && String(v) !== 'false') throw new Error(`Context '${key}' must be true or false (given '${String(v)}')`);
@@ -44,6 +48,18 @@ export function propsFromContext(node: Node): Omit<EventRouterAppProps, 'handler
     archiveRetention = Duration.days(n);
   }
   const alarmEmail = get('alarmEmail');
+  const backupDays = get('backupRetentionDays');
+  let backupRetention: Duration | undefined;
+  if (backupDays !== undefined) {
+    const n = Number(backupDays);
+    if (String(backupDays).trim() === '' || !Number.isInteger(n) || n < MIN_BACKUP_RETENTION_DAYS || n > MAX_BACKUP_RETENTION_DAYS) {
+      throw new Error(
+        `Context 'backupRetentionDays' must be a whole number of days between ${MIN_BACKUP_RETENTION_DAYS} and ${MAX_BACKUP_RETENTION_DAYS} (given '${String(backupDays)}')`,
+      );
+    }
+    backupRetention = Duration.days(n);
+  }
+  const prefixList = get('dynamoDbPrefixListId');
   return {
     deploymentRoleArns: list('deploymentRoleArns'),
     ruleManagerArns: list('ruleManagerArns'),
@@ -52,5 +68,8 @@ export function propsFromContext(node: Node): Omit<EventRouterAppProps, 'handler
     logPutEvents: flag('logPutEvents'),
     consumerDeploymentRoles: flag('consumerDeploymentRoles'),
     archiveRetention,
+    isolated: flag('isolated'),
+    dynamoDbPrefixListId: prefixList === undefined ? undefined : String(prefixList),
+    backupRetention,
   };
 }

@@ -16,12 +16,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AppDefinition, ConsumerDefinition, isRemoteConsumer, names } from '../sdk/catalog';
 import { AuditTrail } from './audit-trail';
+import { TableBackup } from './backup';
 import { BufferedConsumer, consumerNames } from './buffered-consumer';
+import { acknowledgeDedicatedRoleInlinePolicy, acknowledgeRule, acknowledgeServerAccessLogsBucket } from './compliance';
 import { busReference } from './bus-reference';
 import { ConsumerSubscription } from './consumer-subscription';
 import { pascalCase } from './defaults';
 import { EventRouter } from './event-router';
 import { validateCatalogFilters } from './filters';
+import { IsolatedPlacement, NetworkStack, networkStackName } from './network';
 import { alarmTopic, ConsumerObservability, RouterObservability } from './observability';
 
 export interface RouterStackProps extends StackProps {
@@ -116,6 +119,24 @@ export class RouterStack extends Stack {
     for (const [name, role] of Object.entries(this.router.publisherRoles)) {
       new CfnOutput(this, `${pascalCase(name)}PublisherRoleArn`, { value: role.roleArn, description: `Assume to publish as ${name}` });
     }
+    this.acknowledgeComplianceFindings();
+  }
+
+  /** NIST 800-53 R5, HIPAA and PCI DSS rules that do not apply to the router's resources, each on its resource. */
+  private acknowledgeComplianceFindings(): void {
+    for (const [name, role] of Object.entries(this.router.publisherRoles)) {
+      acknowledgeDedicatedRoleInlinePolicy(role, `publishing the ${name} catalog events`);
+    }
+    if (!this.audit) return;
+    const logsRole = this.audit.trail.node.tryFindChild('LogsRole');
+    if (logsRole) acknowledgeDedicatedRoleInlinePolicy(logsRole, 'CloudTrail delivering this trail to its log group');
+    acknowledgeServerAccessLogsBucket(this.audit.accessLogsBucket, 'the trail bucket');
+    acknowledgeRule(
+      this.audit.bucket,
+      'S3BucketReplicationEnabled',
+      ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'],
+      'Replicating the trail bucket within this account would leave both copies under the same administrators and add no protection against them. Tampering is detected by CloudTrail log file validation (digest files); an independent copy is the organisation trail of a log-archive account (existingTrail, docs/security.md).',
+    );
   }
 }
 
@@ -128,6 +149,22 @@ export interface ConsumerStackProps extends StackProps {
   readonly maxMessageAge?: Duration;
   /** @default - no subscription (only for a consumer in another account, which has a topic of its own) */
   readonly alarmEmail?: string;
+  /**
+   * Run the function in the isolated VPC of this account's network stack (`NetworkStack`),
+   * reached through VPC endpoints only.
+   * @default false
+   */
+  readonly isolated?: boolean;
+  /**
+   * The region's DynamoDB prefix list, which narrows the isolated function's HTTPS egress to DynamoDB.
+   * @default - HTTPS to any address, of which only the endpoints are routable
+   */
+  readonly dynamoDbPrefixListId?: string;
+  /**
+   * How long the daily backups of the consumer's tables are kept; the locked vault's minimum.
+   * @default Duration.days(35)
+   */
+  readonly backupRetention?: Duration;
 }
 
 /** One consumer: its rule and target (same account), queues, function, tables, role, key, alarms and dashboard. */
@@ -136,18 +173,35 @@ export class ConsumerStack extends Stack {
   public readonly observability: ConsumerObservability;
   /** The topic the alarms notify: the router's, by ARN, or (in another account) the consumer's own. */
   public readonly alarmTopic: sns.ITopic;
+  /** Daily backups of the consumer's tables into its locked vault. */
+  public readonly backup: TableBackup;
+  /** The function's security group and subnets, when `isolated`. */
+  public readonly placement?: IsolatedPlacement;
 
   constructor(scope: Construct, id: string, props: ConsumerStackProps) {
     super(scope, id, props);
     const app = props.app;
     const remote = isRemoteConsumer(app, props.consumer);
     const bus = busReference(this, app);
+    this.placement = props.isolated
+      ? new IsolatedPlacement(this, 'Network', {
+          app,
+          owner: `${props.consumer.name} consumer function`,
+          dynamoDbPrefixListId: props.dynamoDbPrefixListId,
+        })
+      : undefined;
     this.consumer = new BufferedConsumer(this, pascalCase(props.consumer.name), {
       app,
       consumer: props.consumer,
       bus,
       entry: props.entry,
       subscription: remote ? 'remote' : 'local',
+      placement: this.placement,
+    });
+    this.backup = new TableBackup(this, 'Backup', {
+      tables: [this.consumer.idempotencyTable, ...(this.consumer.stateTable ? [this.consumer.stateTable] : [])],
+      namePrefix: this.consumer.names.prefix,
+      retention: props.backupRetention,
     });
     // CloudWatch alarms notify topics of their own account: a consumer elsewhere has its own topic.
     this.alarmTopic = remote
@@ -208,6 +262,10 @@ export class SubscriptionStack extends Stack {
       bus: busReference(this, props.app),
       consumerAccount: account,
     });
+    acknowledgeDedicatedRoleInlinePolicy(
+      this.subscription.deliveryRole,
+      `EventBridge delivering ${props.consumer.name}'s events to its queue in account ${account}`,
+    );
     new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
       value: this.subscription.deliveryDeadLetterQueue.queueUrl,
       description: `${props.consumer.name} events EventBridge could not deliver`,
@@ -225,11 +283,23 @@ export interface EventRouterAppProps extends Omit<RouterStackProps, 'app' | 'env
   readonly handlerEntry?: (consumer: ConsumerDefinition) => string;
   /** @default Duration.minutes(5) */
   readonly maxMessageAge?: Duration;
+  /**
+   * Place every consumer function in an isolated VPC (no internet route; VPC endpoints only), with
+   * one `NetworkStack` per account that has consumers.
+   * @default false
+   */
+  readonly isolated?: boolean;
+  /** @default - see `ConsumerStackProps.dynamoDbPrefixListId` */
+  readonly dynamoDbPrefixListId?: string;
+  /** @default Duration.days(35) */
+  readonly backupRetention?: Duration;
 }
 
 /** Every stack of an app, by role. */
 export interface EventRouterStacks {
   readonly router: RouterStack;
+  /** Network stacks of the isolated deployment, by account (`''` for the router's, which may be environment-agnostic). */
+  readonly networks: Record<string, NetworkStack>;
   /** Consumer stacks by catalog name. */
   readonly consumers: Record<string, ConsumerStack>;
   /** Subscription stacks of consumers in other accounts, by catalog name. */
@@ -245,7 +315,7 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
   checkQueueNames(app);
   const routerEnv: Environment = { account: app.router?.account, region: app.router?.region };
   const description = (what: string) => (app.description ? `${app.description}: ${what}` : what);
-  const { handlersDir, handlerEntry, maxMessageAge, ...routerProps } = props;
+  const { handlersDir, handlerEntry, maxMessageAge, isolated, dynamoDbPrefixListId, backupRetention, ...routerProps } = props;
   const router = new RouterStack(scope, names.routerStack(app), {
     ...routerProps,
     app,
@@ -254,15 +324,28 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
   });
   const consumers: Record<string, ConsumerStack> = {};
   const subscriptions: Record<string, SubscriptionStack> = {};
+  const networks: Record<string, NetworkStack> = {};
   for (const consumer of app.catalog.consumers) {
     const remote = isRemoteConsumer(app, consumer);
+    const env: Environment = remote ? { account: consumer.account, region: consumer.region ?? app.router?.region } : routerEnv;
+    const networkKey = remote ? `${consumer.account}/${env.region ?? ''}` : '';
+    if (isolated && networks[networkKey] === undefined) {
+      networks[networkKey] = new NetworkStack(scope, networkStackName(app, remote ? consumer.account : undefined, env.region), {
+        app,
+        env,
+        description: description('isolated VPC, its endpoints and flow logs, for the consumer functions'),
+      });
+    }
     consumers[consumer.name] = new ConsumerStack(scope, names.consumerStack(app, consumer.name), {
       app,
       consumer,
       entry: handlerEntry?.(consumer) ?? path.join(handlersDir, consumer.name, 'index.ts'),
-      env: remote ? { account: consumer.account, region: consumer.region ?? app.router?.region } : routerEnv,
+      env,
       maxMessageAge,
       alarmEmail: remote ? props.alarmEmail : undefined,
+      isolated,
+      dynamoDbPrefixListId,
+      backupRetention,
       description: description(`consumer ${consumer.name}`),
     });
     if (remote) {
@@ -274,7 +357,7 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
       });
     }
   }
-  return { router, consumers, subscriptions };
+  return { router, consumers, subscriptions, networks };
 }
 
 /** Fails when two consumers would create a queue of the same name (e.g. `a-dlq` and `a`'s dead-letter queue). */

@@ -307,7 +307,11 @@ describe('across consumers', () => {
     for (const c of loanCatalog.consumers) {
       const template = consumerTemplate(built, c.name);
       expect(built.consumerStack(c.name).stackName).toBe(`LoanEvents-${c.name}`);
-      template.resourceCountIs('AWS::KMS::Key', 1);
+      // The consumer's data key, and its backup vault's key (backup-network.test.ts).
+      expect(resourcesOf(template, 'AWS::KMS::Key').map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual([
+        `${pascalCase(c.name)}Key`,
+        'BackupKey',
+      ]);
       template.resourceCountIs('AWS::Events::Rule', 1);
       template.resourceCountIs('AWS::SQS::Queue', 3);
       template.resourceCountIs('AWS::Lambda::Function', 1);

@@ -629,6 +629,56 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     }
     add(`${c.name}'s role may not change the key policy`, 'Denied', { principal: c.role, action: 'kms:PutKeyPolicy', resource: c.key });
 
+    // The backup vault's key: the backup role through AWS Backup, nobody else (lib/backup.ts).
+    const backupVia = { 'kms:ViaService': `backup.${region}.amazonaws.com` };
+    add(`${c.name}'s backup role may encrypt recovery points with the vault key through AWS Backup`, 'Allowed', {
+      principal: c.backupRole,
+      action: 'kms:GenerateDataKey',
+      resource: c.backupKey,
+      context: backupVia,
+    });
+    add(`${c.name}'s backup role may not use the vault key directly, outside AWS Backup`, 'Denied', {
+      principal: c.backupRole,
+      action: 'kms:Decrypt',
+      resource: c.backupKey,
+    });
+    add(`${c.name}'s backup role may create grants on the vault key for AWS Backup's resources`, 'Allowed', {
+      principal: c.backupRole,
+      action: 'kms:CreateGrant',
+      resource: c.backupKey,
+      context: { ...backupVia, 'kms:GrantIsForAWSResource': 'true' },
+    });
+    add(`${c.name}'s backup role may not create grants on the vault key outside AWS Backup`, 'Denied', {
+      principal: c.backupRole,
+      action: 'kms:CreateGrant',
+      resource: c.backupKey,
+      context: { 'kms:GrantIsForAWSResource': 'true' },
+    });
+    add(`${c.name}'s backup role may not change the vault key's policy, even through AWS Backup`, 'Denied', {
+      principal: c.backupRole,
+      action: 'kms:PutKeyPolicy',
+      resource: c.backupKey,
+      context: backupVia,
+    });
+    add(`${c.name}'s backup role may not revoke grants on the vault key, even through AWS Backup`, 'Denied', {
+      principal: c.backupRole,
+      action: 'kms:RevokeGrant',
+      resource: c.backupKey,
+      context: { ...backupVia, 'kms:GrantIsForAWSResource': 'true' },
+    });
+    add(`${c.name}'s role may not decrypt recovery points with the vault key, even through AWS Backup`, 'Denied', {
+      principal: c.role,
+      action: 'kms:Decrypt',
+      resource: c.backupKey,
+      context: backupVia,
+    });
+    add(`${c.name}'s role may not create grants on the vault key, even through AWS Backup`, 'Denied', {
+      principal: c.role,
+      action: 'kms:CreateGrant',
+      resource: c.backupKey,
+      context: { ...backupVia, 'kms:GrantIsForAWSResource': 'true' },
+    });
+
     const ruleSource = { 'aws:SourceArn': c.rule, 'aws:SourceAccount': account };
     add(`EventBridge may encrypt for ${c.name}'s queue when ${c.name}'s rule delivers`, 'Allowed', {
       principal: 'events.amazonaws.com',

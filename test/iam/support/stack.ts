@@ -60,6 +60,9 @@ export interface ConsumerResources {
   readonly logStream: string;
   /** The consumer's own DynamoDB tables: idempotency records first, then state if it has any. */
   readonly tables: readonly [idempotency: string, ...state: string[]];
+  /** The key of the consumer's backup vault, and the role AWS Backup uses (lib/backup.ts). */
+  readonly backupKey: string;
+  readonly backupRole: string;
 }
 
 export interface Topology {
@@ -210,6 +213,8 @@ export function describeStack(
       key: a(built.encryptionKey.keyArn),
       logStream: logStream(a(built.logGroup.logGroupArn)),
       tables: [a(built.idempotencyTable.tableArn), ...(built.stateTable ? [a(built.stateTable.tableArn)] : [])],
+      backupKey: a(owner.backup.encryptionKey.keyArn),
+      backupRole: a(owner.backup.role.roleArn),
     };
   }
   const publisherRoles: Record<string, string> = {};
