@@ -30,6 +30,7 @@ import {
   requiredVisibilityTimeout,
 } from './defaults';
 import { grantPublishOn } from './event-router';
+import { admitDeadLetterOperators, defaultDeploymentRoleArn, managedKey } from './keys';
 import { publishBoundary } from './publish-boundary';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
@@ -107,6 +108,13 @@ export interface BufferedConsumerProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Who administers the consumer's key (`administrators`, `deployers`: see `managedKey`) and which
+   * operator roles may read and redrive its dead letters through SQS.
+   * @default - administered by the stack's CloudFormation execution role and the root user; no operators
+   */
+  readonly keyAdministration?: { administrators?: string[]; deployers?: string[]; operators?: string[] };
 }
 
 /**
@@ -162,14 +170,23 @@ export class BufferedConsumer extends Construct {
       Duration.seconds(this.tuning.maxBatchingWindowSeconds),
     );
 
-    this.encryptionKey = new kms.Key(this, 'Key', {
+    const keyAdministration = props.keyAdministration ?? {};
+    this.encryptionKey = managedKey(this, 'Key', {
       description: `Encrypts the ${consumer.name} consumer's queues, tables, logs and function environment`,
-      enableKeyRotation: true,
-      alias: `alias/${this.names.prefix}`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      alias: this.names.prefix,
+      administrators: keyAdministration.administrators,
+      deployers: keyAdministration.deployers ?? [defaultDeploymentRoleArn(Stack.of(this))],
+      services: ['sqs', 'dynamodb', 'lambda', 'logs'],
     });
     const remote = props.subscription === 'remote';
     const queues = this.createQueues(remote, delivery.queueRetention);
+    admitDeadLetterOperators(
+      this.encryptionKey,
+      keyAdministration.operators ?? [],
+      [this.names.queue, this.names.deadLetterQueue, ...(remote ? [] : [this.names.deliveryDeadLetterQueue])].map((q) =>
+        this.queueArnByName(q),
+      ),
+    );
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     this.deliveryDeadLetterQueue = queues.deliveryDeadLetterQueue;

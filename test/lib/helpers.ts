@@ -90,9 +90,9 @@ export function logicalId(template: Template, type: string, prefix: string): str
 }
 
 /** Key policy statements of the stack's one KMS key. */
-export function keyStatements(template: Template): Record<string, any>[] {
-  const keys = resourcesOf(template, 'AWS::KMS::Key');
-  if (keys.length !== 1) throw new Error(`expected one KMS key, found ${keys.length}`);
+export function keyStatements(template: Template, logicalIdPrefix?: string): Record<string, any>[] {
+  const keys = resourcesOf(template, 'AWS::KMS::Key').filter(([id]) => logicalIdPrefix === undefined || id.startsWith(logicalIdPrefix));
+  if (keys.length !== 1) throw new Error(`expected one KMS key${logicalIdPrefix ? ` '${logicalIdPrefix}…'` : ''}, found ${keys.length}`);
   return (keys[0] as [string, Record<string, any>])[1].KeyPolicy.Statement;
 }
 

@@ -90,6 +90,12 @@ export function collectPolicies(template: CfnTemplate, env: Environment = TEST_E
       if (!boundary) throw new Error(`${id} has the permissions boundary ${boundaryArn}, which the template does not define`);
       model.boundaries[roleArn] = structuredClone(boundary);
     }
+    // Trust policies of roles that principals of an account may assume (publisher roles): the
+    // resource policy of sts:AssumeRole on the role. Service-assumed roles are not modelled.
+    const trust = normalize(r.resolve(props.AssumeRolePolicyDocument), `${id}.AssumeRolePolicyDocument`);
+    if (trust.Statement.some((st) => JSON.stringify(st.Principal ?? {}).includes('"AWS"'))) {
+      model.resource[roleArn] = { source: `${id}.AssumeRolePolicyDocument`, document: trust };
+    }
     for (const arn of asArray(r.resolve(props.ManagedPolicyArns) as string | string[])) {
       // Managed policies defined in the template are attached through their own Roles property.
       if (!managedByArn.has(arn)) model.externalManagedPolicies.push({ role: roleArn, policyArn: arn });
