@@ -160,6 +160,12 @@ export function keyCases(t: Topology): MatrixCase[] {
         identityPolicies: [ADMIN],
         context: { 'kms:ViaService': via(k.service) },
       });
+      add(`${who} needs an IAM policy as well to encrypt with ${k.name} through ${k.service}`, 'Denied', {
+        principal: deployer,
+        action: 'kms:GenerateDataKey',
+        resource: k.arn,
+        context: { 'kms:ViaService': via(k.service) },
+      });
       add(`${who} may not decrypt with ${k.name} directly`, 'Denied', {
         principal: deployer,
         action: 'kms:Decrypt',
@@ -192,6 +198,13 @@ export function keyCases(t: Topology): MatrixCase[] {
       resource: t.deadLetterKey,
       context: { 'kms:ViaService': sqsVia },
     });
+    add('the operator may not re-encrypt the bus dead letters under another key, even through SQS', 'Denied', {
+      principal: operator,
+      action: 'kms:ReEncryptFrom',
+      resource: t.deadLetterKey,
+      identityPolicies: [ADMIN],
+      context: { 'kms:ViaService': sqsVia },
+    });
     add('the operator may not decrypt with the bus dead-letter key directly', 'Denied', {
       principal: operator,
       action: 'kms:Decrypt',
@@ -220,6 +233,19 @@ export function keyCases(t: Topology): MatrixCase[] {
         resource: c.key,
         identityPolicies: [allow('kms:GenerateDataKey')],
         context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.queue },
+      });
+      add(`the operator needs an IAM policy as well to decrypt ${c.name}'s dead letters`, 'Denied', {
+        principal: operator,
+        action: 'kms:Decrypt',
+        resource: c.key,
+        context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.deadLetterQueue },
+      });
+      add(`the operator may not re-encrypt ${c.name}'s dead letters under another key, even through SQS`, 'Denied', {
+        principal: operator,
+        action: 'kms:ReEncryptFrom',
+        resource: c.key,
+        identityPolicies: [ADMIN],
+        context: { 'kms:ViaService': sqsVia, 'kms:EncryptionContext:aws:sqs:arn': c.deadLetterQueue },
       });
       add(`the operator may not decrypt ${c.name}'s table items`, 'Denied', {
         principal: operator,
@@ -338,6 +364,14 @@ export function trustCases(t: Topology): MatrixCase[] {
       action: 'sts:AssumeRole',
       resource: role,
       identityPolicies: [assume],
+      context: { [tag]: p.name },
+    });
+    // Session tags become principal tags: passing one is how a principal could claim the publisher tag.
+    add(`a role tagged for ${p.name} may not pass session tags when it assumes ${p.name}'s publisher role`, 'Denied', {
+      principal: caller,
+      action: 'sts:TagSession',
+      resource: role,
+      identityPolicies: [ADMIN],
       context: { [tag]: p.name },
     });
     add(`an administrator of the account without the publisher tag may not assume ${p.name}'s publisher role`, 'Denied', {

@@ -740,10 +740,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     identityPolicies: [ADMIN],
     context: { 'kms:EncryptionContext:aws:events:event-bus:arn': t.busArn },
   });
-  add('CloudWatch Logs may not use the key for a log group outside the stack', 'Denied', {
+  for (const [name, key] of [['the bus key', t.keyArn], ...(t.auditKey ? [['the audit key', t.auditKey]] : [])] as const) {
+    add(`CloudWatch Logs may not use ${name} for a log group outside the stack`, 'Denied', {
+      principal: `logs.${region}.amazonaws.com`,
+      action: 'kms:GenerateDataKey',
+      resource: key,
+      context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:/aws/lambda/someone-else') },
+    });
+  }
+  add('CloudWatch Logs may not use the alarm key for any log group', 'Denied', {
     principal: `logs.${region}.amazonaws.com`,
     action: 'kms:GenerateDataKey',
-    resource: t.keyArn,
+    resource: t.alarmKey,
     context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:/aws/lambda/someone-else') },
   });
   const busContext = (bus: string) => ({
