@@ -1,8 +1,10 @@
 /**
  * CloudTrail trail for the stack: management events, plus PutEvents data events on the bus, into
- * an encrypted, versioned, access-logged bucket and a CloudWatch Logs group.
+ * a bucket nobody in the workload account can rewrite (S3 Object Lock in compliance mode) or a
+ * bucket in a separate log-archive account, and a CloudWatch Logs group for the alarms. The
+ * trail, its bucket and its log group use the audit key, not the data keys.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,9 +21,38 @@ import { checkLength, encryptedLogGroup } from './defaults';
  */
 export const EVENT_BUS_DATA_RESOURCE_TYPE = 'AWS::Events::EventBus';
 
+/** A bucket in a separate log-archive account that receives the trail's log files. */
+export interface LogArchiveDestination {
+  /** Name of the bucket (3 to 63 characters). Its policy must admit this trail (docs/security.md). */
+  readonly bucketName: string;
+  /** The log-archive account (12 digits), which owns the bucket and the key. */
+  readonly account: string;
+  /** ARN of the log-archive account's key that encrypts the log files; its policy must admit this trail. */
+  readonly keyArn: string;
+}
+
+/** Default Object Lock retention of the trail's log files. */
+export const DEFAULT_TRAIL_RETENTION = Duration.days(365);
+
 export interface AuditTrailProps {
-  /** Key for the log files, the bucket and the trail's log group. */
+  /** The audit key: log files and bucket (unless `logArchive`), and the trail's log group. */
   readonly encryptionKey: kms.IKey;
+
+  /**
+   * How long each log file is locked in S3 Object Lock compliance mode: no principal, the root
+   * user included, can delete or overwrite it or shorten the period. Valid: 1 to 36500 days.
+   * Ignored with `logArchive`, whose bucket is the log-archive account's to lock.
+   * @default Duration.days(365)
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
+   */
+  readonly objectLockRetention?: Duration;
+
+  /**
+   * Deliver the log files to a bucket in a separate log-archive account instead of a bucket of
+   * this stack: the workload account then holds no copy it could alter.
+   * @default - a bucket of this stack with Object Lock
+   */
+  readonly logArchive?: LogArchiveDestination;
 
   /** ARN of the bus whose PutEvents calls are logged as data events. */
   readonly eventBusArn: string;
@@ -75,10 +106,13 @@ export interface AuditTrailProps {
 export class AuditTrail extends Construct {
   /** The trail. */
   public readonly trail: cloudtrail.Trail;
-  /** Log files: SSE-KMS with the project key, TLS-only, versioned, public access blocked. */
-  public readonly bucket: s3.Bucket;
-  /** Server access logs of `bucket` (SSE-S3: S3 log delivery cannot write SSE-KMS objects). */
-  public readonly accessLogsBucket: s3.Bucket;
+  /**
+   * Log files: SSE-KMS with the audit key, Object Lock (compliance mode), TLS-only, versioned,
+   * public access blocked; or the log-archive account's bucket (imported) with `logArchive`.
+   */
+  public readonly bucket: s3.IBucket;
+  /** Server access logs of `bucket` (SSE-S3: S3 log delivery cannot write SSE-KMS objects); none with `logArchive`. */
+  public readonly accessLogsBucket?: s3.Bucket;
   /** The trail's CloudWatch Logs group, for Logs Insights queries and metric filters. */
   public readonly logGroup: logs.LogGroup;
   /** ARN of the trail, built from its name. */
@@ -98,6 +132,32 @@ export class AuditTrail extends Construct {
       throw new Error(`'glacierAfter' (${glacier.toHumanString()}) must be later than 'infrequentAccessAfter' (${ia.toHumanString()})`);
     }
     this.trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName });
+    const lock = props.objectLockRetention ?? DEFAULT_TRAIL_RETENTION;
+    if (!Token.isUnresolved(lock.toSeconds()) && (lock.toSeconds() % 86400 !== 0 || lock.toDays() < 1 || lock.toDays() > 36500)) {
+      throw new Error(`'objectLockRetention' must be a whole number of days from 1 to 36500 (given ${lock.toHumanString()})`);
+    }
+    const archive = props.logArchive;
+    if (archive) validateLogArchive(archive, stack);
+
+    // CloudTrail encrypts log files with the key, scoped to this trail by aws:SourceArn and the
+    // aws:cloudtrail:arn encryption context. With a log archive, the archive's key does this.
+    // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
+    const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
+    this.logGroup = encryptedLogGroup(this, 'LogGroup', {
+      encryptionKey: props.encryptionKey,
+      logGroupName: `/aws/cloudtrail/${trailName}`,
+      retention: props.logRetention,
+    });
+    this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    if (archive) {
+      this.bucket = s3.Bucket.fromBucketAttributes(this, 'LogArchiveBucket', {
+        bucketName: archive.bucketName,
+        account: archive.account,
+      });
+      this.trail = this.createTrail(trailName, props, kms.Key.fromKeyArn(this, 'LogArchiveKey', archive.keyArn));
+      return;
+    }
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -117,6 +177,8 @@ export class AuditTrail extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(lock),
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'trail-bucket/',
       lifecycleRules: [
@@ -131,10 +193,6 @@ export class AuditTrail extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // CloudTrail encrypts log files with the key, scoped to this trail by aws:SourceArn and the
-    // aws:cloudtrail:arn encryption context.
-    // @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
-    const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
     props.encryptionKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudTrailToEncryptLogFiles',
@@ -171,17 +229,14 @@ export class AuditTrail extends Construct {
       }),
     );
 
-    this.logGroup = encryptedLogGroup(this, 'LogGroup', {
-      encryptionKey: props.encryptionKey,
-      logGroupName: `/aws/cloudtrail/${trailName}`,
-      retention: props.logRetention,
-    });
-    this.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.trail = this.createTrail(trailName, props, props.encryptionKey);
+  }
 
-    this.trail = new cloudtrail.Trail(this, 'Trail', {
+  private createTrail(trailName: string, props: AuditTrailProps, logFileKey: kms.IKey): cloudtrail.Trail {
+    const trail = new cloudtrail.Trail(this, 'Trail', {
       trailName,
       bucket: this.bucket,
-      encryptionKey: props.encryptionKey,
+      encryptionKey: logFileKey,
       enableFileValidation: true,
       includeGlobalServiceEvents: true,
       isMultiRegionTrail: props.isMultiRegionTrail ?? true,
@@ -190,7 +245,7 @@ export class AuditTrail extends Construct {
     });
     // Advanced selectors replace basic ones, so management events are selected here as well.
     // CloudTrail rejects a trail with both kinds, and the L2 always renders EventSelectors ([]).
-    const cfnTrail = this.trail.node.defaultChild as cloudtrail.CfnTrail;
+    const cfnTrail = trail.node.defaultChild as cloudtrail.CfnTrail;
     cfnTrail.addPropertyDeletionOverride('EventSelectors');
     const selectors: cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] = [
       { name: 'Management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
@@ -207,5 +262,25 @@ export class AuditTrail extends Construct {
       });
     }
     cfnTrail.advancedEventSelectors = selectors;
+    return trail;
+  }
+}
+
+function validateLogArchive(archive: LogArchiveDestination, stack: Stack): void {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(archive.bucketName)) {
+    throw new Error(`'logArchive.bucketName' must be an S3 bucket name (given '${archive.bucketName}')`);
+  }
+  if (!/^\d{12}$/.test(archive.account)) {
+    throw new Error(`'logArchive.account' must be a 12-digit account id (given '${archive.account}')`);
+  }
+  if (!Token.isUnresolved(stack.account) && archive.account === stack.account) {
+    throw new Error(
+      `'logArchive.account' must be another account than the stack's own (${stack.account}): the point is a copy the workload account cannot alter`,
+    );
+  }
+  const key = /^arn:[^:]+:kms:[a-z0-9-]+:(\d{12}):key\/[0-9a-f-]{36}$/.exec(archive.keyArn);
+  if (!key) throw new Error(`'logArchive.keyArn' must be the ARN of a KMS key (given '${archive.keyArn}')`);
+  if (key[1] !== archive.account) {
+    throw new Error(`'logArchive.keyArn' must be a key of the log-archive account ${archive.account} (given '${archive.keyArn}')`);
   }
 }

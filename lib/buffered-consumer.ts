@@ -32,6 +32,7 @@ import {
 import { acknowledgeDedicatedRoleInlinePolicy, acknowledgeRule, acknowledgeSqsTriggeredFunction } from './compliance';
 import { grantPublishOn } from './event-router';
 import { FunctionPlacement } from './network';
+import { admitDeadLetterOperators, defaultDeploymentRoleArn, managedKey } from './keys';
 import { publishBoundary } from './publish-boundary';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
@@ -116,6 +117,12 @@ export interface BufferedConsumerProps {
    * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
    */
   readonly placement?: FunctionPlacement;
+  /**
+   * Who administers the consumer's key (`administrators`, `deployers`: see `managedKey`) and which
+   * operator roles may read and redrive its dead letters through SQS.
+   * @default - administered by the stack's CloudFormation execution role and the root user; no operators
+   */
+  readonly keyAdministration?: { administrators?: string[]; deployers?: string[]; operators?: string[] };
 }
 
 /**
@@ -171,14 +178,23 @@ export class BufferedConsumer extends Construct {
       Duration.seconds(this.tuning.maxBatchingWindowSeconds),
     );
 
-    this.encryptionKey = new kms.Key(this, 'Key', {
+    const keyAdministration = props.keyAdministration ?? {};
+    this.encryptionKey = managedKey(this, 'Key', {
       description: `Encrypts the ${consumer.name} consumer's queues, tables, logs and function environment`,
-      enableKeyRotation: true,
-      alias: `alias/${this.names.prefix}`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      alias: this.names.prefix,
+      administrators: keyAdministration.administrators,
+      deployers: keyAdministration.deployers ?? [defaultDeploymentRoleArn(Stack.of(this))],
+      services: ['sqs', 'dynamodb', 'lambda', 'logs'],
     });
     const remote = props.subscription === 'remote';
     const queues = this.createQueues(remote, delivery.queueRetention);
+    admitDeadLetterOperators(
+      this.encryptionKey,
+      keyAdministration.operators ?? [],
+      [this.names.queue, this.names.deadLetterQueue, ...(remote ? [] : [this.names.deliveryDeadLetterQueue])].map((q) =>
+        this.queueArnByName(q),
+      ),
+    );
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     this.deliveryDeadLetterQueue = queues.deliveryDeadLetterQueue;

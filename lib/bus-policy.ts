@@ -24,6 +24,32 @@ export const SUBSCRIBE_ACTIONS = [
   'events:EnableRule',
 ] as const;
 
+/**
+ * Every action on the bus's rules that a bus policy can govern and that changes something: the
+ * subscribe actions plus tagging. EventBridge documents these rule actions for event-bus
+ * resource policies (with the read-only `DescribeRule`, `ListTargetsByRule`, `ListTagsForResource`).
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
+ */
+export const RULE_MANAGEMENT_ACTIONS = [...SUBSCRIBE_ACTIONS, 'events:TagResource', 'events:UntagResource'] as const;
+
+/**
+ * Management actions on the bus itself, its permissions, archives and replays. EventBridge does
+ * not document them among the actions an event-bus resource policy governs, so the bus policy
+ * cannot be relied on for them: `managementGuardPolicy` renders them as a service control policy.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ */
+export const BUS_MANAGEMENT_ACTIONS = [
+  'events:UpdateEventBus',
+  'events:DeleteEventBus',
+  'events:PutPermission',
+  'events:RemovePermission',
+  'events:CreateArchive',
+  'events:UpdateArchive',
+  'events:DeleteArchive',
+  'events:StartReplay',
+  'events:CancelReplay',
+] as const;
+
 /** Default EventBridge quota for the size of a bus policy, in characters (adjustable). */
 export const DEFAULT_BUS_POLICY_SIZE_LIMIT = 10240;
 
@@ -97,6 +123,12 @@ export interface EventBusPolicyProps {
   /** Principals (ARN patterns) that may manage every rule on the bus. */
   readonly ruleManagers: readonly string[];
   /**
+   * Operator roles (context `operatorRoleArns`): like `ruleManagers` for the bus policy, and
+   * exempt from `managementGuardPolicy`.
+   * @default - none
+   */
+  readonly operators?: readonly string[];
+  /**
    * Consumer teams' deployment roles: `aws:PrincipalArn` pattern of the roles (e.g.
    * `arn:aws:iam::123456789012:role/LoanEvents-deploy-*`) and the rule-name prefix each may
    * manage, as a policy variable on the role's tag (e.g. `LoanEvents-${aws:PrincipalTag/event-router:consumer}`).
@@ -167,10 +199,12 @@ export function renderBusPolicy(scope: Construct, props: EventBusPolicyProps): i
       sid: 'DenySubscribingToAllButDeploymentRoles',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
-      actions: [...SUBSCRIBE_ACTIONS],
+      actions: [...RULE_MANAGEMENT_ACTIONS],
       resources: [rules],
       conditions: {
-        ArnNotLike: { 'aws:PrincipalArn': [...props.ruleManagers, ...(deployers ? [deployers.principalPattern] : [])] },
+        ArnNotLike: {
+          'aws:PrincipalArn': [...props.ruleManagers, ...(props.operators ?? []), ...(deployers ? [deployers.principalPattern] : [])],
+        },
         ...notAService,
       },
     }),
@@ -189,11 +223,59 @@ export function renderBusPolicy(scope: Construct, props: EventBusPolicyProps): i
         sid: 'DenyConsumerDeployersOtherRules',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
-        actions: [...SUBSCRIBE_ACTIONS],
+        actions: [...RULE_MANAGEMENT_ACTIONS],
         notResources: [own],
         conditions: { ArnLike: { 'aws:PrincipalArn': deployers.principalPattern } },
       }),
     );
   }
   return doc;
+}
+
+/**
+ * Management actions without resource-level permissions: IAM matches them only against `"*"`.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ */
+export const ACCOUNT_WIDE_ACTIONS: readonly string[] = ['events:PutPermission', 'events:RemovePermission'];
+
+export interface ManagementGuardProps {
+  readonly eventBusArn: string;
+  readonly eventBusName: string;
+  /** `aws:PrincipalArn` patterns that keep every management action: deployment and operator roles. */
+  readonly managers: readonly string[];
+}
+
+/**
+ * A service control policy that denies the bus's management actions (`BUS_MANAGEMENT_ACTIONS`,
+ * and the rule actions again) to every principal of the account but `managers`. Attach it to the
+ * account in AWS Organizations: the bus policy cannot enforce the bus, archive and replay actions,
+ * and SCPs do not apply to the management account itself.
+ * Archives and replays are covered account-wide in the bus's region, because the stack does not
+ * name its archive; narrow the resources if other applications of the account keep archives.
+ * @see https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+ */
+export function managementGuardPolicy(scope: Construct, props: ManagementGuardProps): iam.PolicyDocument {
+  const stack = Stack.of(scope);
+  const arn = (resource: string, resourceName: string) => stack.formatArn({ service: 'events', resource, resourceName });
+  const notManagers = { ArnNotLike: { 'aws:PrincipalArn': [...props.managers] } };
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'DenyEventBusManagementToAllButManagers',
+        effect: iam.Effect.DENY,
+        actions: [...BUS_MANAGEMENT_ACTIONS.filter((a) => !ACCOUNT_WIDE_ACTIONS.includes(a)), ...RULE_MANAGEMENT_ACTIONS],
+        resources: [props.eventBusArn, arn('rule', `${props.eventBusName}/*`), arn('archive', '*'), arn('replay', '*')],
+        conditions: notManagers,
+      }),
+      // PutPermission and RemovePermission support no resource-level permissions: they can only
+      // be denied on "*", for every bus of the account.
+      new iam.PolicyStatement({
+        sid: 'DenyBusPermissionChangesToAllButManagers',
+        effect: iam.Effect.DENY,
+        actions: [...ACCOUNT_WIDE_ACTIONS],
+        resources: ['*'],
+        conditions: notManagers,
+      }),
+    ],
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * The encrypted event bus and everything that decides who may publish to it and subscribe on it.
  */
-import { Aws, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,8 +9,9 @@ import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AppDefinition, detailJsonSchema, EventDefinition, isRemoteConsumer, names } from '../sdk/catalog';
-import { DEFAULT_BUS_POLICY_SIZE_LIMIT, ExternalPublisher, publishStatements, renderBusPolicy } from './bus-policy';
+import { DEFAULT_BUS_POLICY_SIZE_LIMIT, ExternalPublisher, managementGuardPolicy, publishStatements, renderBusPolicy } from './bus-policy';
 import { checkLength, DLQ_RETENTION, estimatedPolicySize, pascalCase } from './defaults';
+import { admitDeadLetterOperators, managedKey } from './keys';
 import { publishBoundary } from './publish-boundary';
 
 export { SUBSCRIBE_ACTIONS, DEFAULT_BUS_POLICY_SIZE_LIMIT, bySource } from './bus-policy';
@@ -20,10 +21,26 @@ export interface EventRouterProps {
   readonly app: AppDefinition;
 
   /**
-   * Customer-managed key for the bus, the archive, the trail and the alarm topic.
-   * @default - a new symmetric key with automatic rotation, retained on stack deletion
+   * Customer-managed key for the bus and the archive (router data only: the trail and the alarm
+   * topic have keys of their own, so that disabling this one silences no alarm).
+   * @default - a new symmetric key with rotation, retained on stack deletion, administered by
+   * `keyAdminArns` and the deployment roles and used only by EventBridge for this bus
    */
   readonly encryptionKey?: kms.Key;
+
+  /**
+   * Key administrators (`aws:PrincipalArn` patterns) of the keys this construct creates: they
+   * manage the keys and their policies, and cannot use them.
+   * @default - the deployment roles and the account's root user only
+   */
+  readonly keyAdminArns?: string[];
+
+  /**
+   * Operator roles: they may manage the bus's rules (like `ruleManagerArns`), are exempt from the
+   * management guard (`managementGuard`) and may read and redrive the bus dead-letter queue.
+   * @default - none
+   */
+  readonly operatorRoleArns?: string[];
 
   /**
    * How long the archive keeps events. `Duration.days(0)` keeps them indefinitely.
@@ -63,11 +80,29 @@ export interface EventRouterProps {
   readonly busPolicySizeLimit?: number;
 
   /**
-   * Who may assume the same-account publisher roles.
-   * @default - the account root: IAM principals of this account the account's policies allow
+   * Principals (IAM ARNs, wildcards allowed after the account) that may assume a publisher's role,
+   * by catalog publisher name (context `publisherPrincipals`). A publisher listed here trusts
+   * exactly these principals.
+   * @default - see `PUBLISHER_TAG_KEY`
+   */
+  readonly publisherPrincipals?: Record<string, string[]>;
+
+  /**
+   * Who may assume every same-account publisher role; overrides `publisherPrincipals` and the tag.
+   * @default - per publisher: `publisherPrincipals`, else principals of this account tagged
+   * `PUBLISHER_TAG_KEY` = the publisher's name
    */
   readonly publisherTrust?: iam.IPrincipal;
 }
+
+/**
+ * Principal tag that names the publisher a principal of the account acts for. With no
+ * `publisherPrincipals` for a publisher, its role trusts only principals of the account that carry
+ * this tag with the publisher's name: tagging a role is an explicit IAM act, unlike merely
+ * holding `sts:AssumeRole` on `*`. Session tags count as principal tags, so whoever may pass
+ * session tags can claim one: docs/security.md suggests an SCP for `sts:TagSession`.
+ */
+export const PUBLISHER_TAG_KEY = 'event-router:publisher';
 
 /** Tag a consumer team's deployment role carries: its value is the consumer's catalog name. */
 export const CONSUMER_TAG_KEY = 'event-router:consumer';
@@ -103,6 +138,17 @@ export class EventRouter extends Construct {
   public readonly publisherRoles: Record<string, iam.Role> = {};
   /** The roles the bus policy lets manage every rule. */
   public readonly ruleManagers: string[];
+  /**
+   * Key of the bus dead-letter queue alone: it does not share the bus key's fate, so events the
+   * bus could not encrypt because its key was disabled still land, encrypted, in the queue.
+   */
+  public readonly deadLetterKey: kms.Key;
+  /**
+   * A service control policy for the bus account: it denies the bus, archive and replay
+   * management actions the bus policy cannot govern to all but the deployment and operator roles.
+   * Rendered in the template metadata as `EventRouterManagementGuard`; see docs/security.md.
+   */
+  public readonly managementGuard: iam.PolicyDocument;
 
   constructor(scope: Construct, id: string, props: EventRouterProps) {
     super(scope, id);
@@ -115,9 +161,13 @@ export class EventRouter extends Construct {
     }
     this.eventBusName = busName;
     this.ruleManagers = [...props.deploymentRoleArns, ...(props.ruleManagerArns ?? [])];
-    for (const arn of this.ruleManagers) {
+    const operators = props.operatorRoleArns ?? [];
+    const keyAdmins = props.keyAdminArns ?? [];
+    for (const arn of [...this.ruleManagers, ...operators, ...keyAdmins]) {
       if (!Token.isUnresolved(arn) && !/^arn:[^:]+:(iam|sts)::(\d{12}|\*):/.test(arn)) {
-        throw new Error(`'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given '${arn}')`);
+        throw new Error(
+          `'deploymentRoleArns', 'ruleManagerArns', 'operatorRoleArns' and 'keyAdminArns' must hold IAM principal ARNs (given '${arn}')`,
+        );
       }
     }
     if (this.ruleManagers.length === 0) {
@@ -128,17 +178,39 @@ export class EventRouter extends Construct {
 
     this.encryptionKey =
       props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        description: `Encrypts the ${busName} event bus, its archive, the audit trail and the alarm topic`,
-        enableKeyRotation: true,
-        alias: `alias/${busName}`,
-        removalPolicy: RemovalPolicy.RETAIN,
+      managedKey(this, 'Key', {
+        description: `Encrypts the ${busName} event bus and its archive`,
+        alias: busName,
+        administrators: keyAdmins,
+        deployers: props.deploymentRoleArns,
+        services: ['events'],
       });
 
     this.eventBusArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: busName });
     this.renderResourcePolicy = () => new iam.PolicyDocument();
+    this.deadLetterKey = managedKey(this, 'DeadLetterKey', {
+      description: `Encrypts the dead-letter queue of the ${busName} event bus, apart from the bus key`,
+      alias: `${busName}-bus-dead-letters`,
+      administrators: keyAdmins,
+      deployers: props.deploymentRoleArns,
+      services: ['sqs'],
+    });
+    // EventBridge encrypts through SQS for this bus only. The key serves this one queue, whose
+    // ARN the policy cannot name (the queue depends on the key), so no encryption context.
+    this.deadLetterKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventBusToEncryptDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceArn': this.eventBusArn, 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    admitDeadLetterOperators(this.deadLetterKey, operators);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.deadLetterKey,
+      dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
       retentionPeriod: DLQ_RETENTION,
       redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
@@ -222,7 +294,7 @@ export class EventRouter extends Construct {
       checkLength('roleName', roleName, 64);
       const role = new iam.Role(this, `${pascalCase(publisher.name)}PublisherRole`, {
         roleName,
-        assumedBy: props.publisherTrust ?? new iam.AccountRootPrincipal(),
+        assumedBy: props.publisherTrust ?? publisherTrust(publisher.name, props.publisherPrincipals?.[publisher.name]),
         description: `${publisher.name}: ${publisher.description}`.slice(0, 1000),
         maxSessionDuration: Duration.hours(1),
         permissionsBoundary: publishBoundary(this, `${pascalCase(publisher.name)}PublishBoundary`, {
@@ -256,6 +328,7 @@ export class EventRouter extends Construct {
       ],
       externalPublishers: external,
       ruleManagers: this.ruleManagers,
+      operators,
       consumerDeployers: props.consumerDeploymentRoles
         ? {
             principalPattern: `arn:${partition}:iam::${account}:role/${names.consumerDeploymentRole(app, '*')}`,
@@ -282,6 +355,24 @@ export class EventRouter extends Construct {
 
     const cfnBus = this.eventBus.node.defaultChild as events.CfnEventBus;
     cfnBus.policy = Lazy.any({ produce: () => this.renderResourcePolicy().toJSON() });
+
+    this.managementGuard = managementGuardPolicy(this, {
+      eventBusArn: this.eventBusArn,
+      eventBusName: busName,
+      managers: [...props.deploymentRoleArns, ...operators],
+    });
+    stack.templateOptions.metadata = {
+      ...stack.templateOptions.metadata,
+      EventRouterManagementGuard: Lazy.any({ produce: () => this.managementGuard.toJSON() }),
+    };
+
+    const publishers = new Set(app.catalog.publishers.filter((p) => p.account === undefined).map((p) => p.name));
+    const unknown = Object.keys(props.publisherPrincipals ?? {}).filter((name) => !publishers.has(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `'publisherPrincipals' names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not a same-account publisher of the catalog (known: ${[...publishers].join(', ') || 'none'})`,
+      );
+    }
   }
 
   /**
@@ -338,4 +429,27 @@ export function eventEnvelopeSchema(event: EventDefinition): Record<string, unkn
     },
     'x-event-version': event.version,
   };
+}
+
+/**
+ * Trust policy principal of a publisher role: `principals` when given (by account root, each
+ * confined by `aws:PrincipalArn`), else principals of this account tagged with the publisher's
+ * name (`PUBLISHER_TAG_KEY`).
+ */
+export function publisherTrust(publisher: string, principals?: readonly string[]): iam.IPrincipal {
+  if (principals === undefined) {
+    return new iam.AccountRootPrincipal().withConditions({ StringEquals: { [`aws:PrincipalTag/${PUBLISHER_TAG_KEY}`]: publisher } });
+  }
+  if (principals.length === 0) throw new Error(`'publisherPrincipals' of '${publisher}' is empty: list at least one principal ARN`);
+  const accounts = new Set<string>();
+  for (const arn of principals) {
+    const m = /^arn:[^:]+:(iam|sts)::(\d{12}):(role|user|assumed-role)\/\S+$/.exec(arn);
+    if (!m) {
+      throw new Error(`'publisherPrincipals' of '${publisher}' must hold IAM role or user ARNs with an account id (given '${arn}')`);
+    }
+    accounts.add(m[2]!);
+  }
+  return new iam.CompositePrincipal(...[...accounts].map((a) => new iam.AccountPrincipal(a))).withConditions({
+    ArnLike: { 'aws:PrincipalArn': [...principals] },
+  });
 }

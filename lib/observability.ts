@@ -16,6 +16,34 @@ import { Construct } from 'constructs';
 import { BufferedConsumer } from './buffered-consumer';
 import { checkLength } from './defaults';
 
+/**
+ * Denied calls as CloudTrail records them, in the services an intruder would go through: the
+ * bus (`AccessDeniedException`, and `NotAuthorizedForSourceException`/`…DetailTypeException` where
+ * a call fails whole), SQS (`AccessDenied`, and `KMS.AccessDeniedException` when the queue's key
+ * refuses the caller), KMS (`AccessDeniedException`) and STS (`AccessDenied` on AssumeRole of a
+ * publisher role). `AccessDenied*` covers the first two spellings; the others are matched by name.
+ * @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+ */
+export const DENIED_CALLS_FILTER_PATTERN =
+  '{ (($.eventSource = "events.amazonaws.com") || ($.eventSource = "sqs.amazonaws.com") || ($.eventSource = "kms.amazonaws.com") || ($.eventSource = "sts.amazonaws.com")) && (($.errorCode = "AccessDenied*") || ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "NotAuthorizedFor*") || ($.errorCode = "KMS.AccessDenied*")) }';
+
+/**
+ * Calls that take a key out of service or change who may use it: the first thing an attacker who
+ * wants to blind the alarms or lock the data away does, and an outage in its own right. A
+ * deployment that changes a key policy matches too, which is meant: policy changes are reviewed.
+ */
+export const KEY_CHANGES_FILTER_PATTERN =
+  '{ ($.eventSource = "kms.amazonaws.com") && (($.eventName = "DisableKey") || ($.eventName = "ScheduleKeyDeletion") || ($.eventName = "PutKeyPolicy")) }';
+
+/**
+ * Entries of `PutEvents` calls that EventBridge refused one by one (the call succeeds, so the
+ * trail shows no error code). AWS publishes the metric with no dimension: it counts every bus of
+ * the account in the region.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
+ */
+export const PUT_EVENTS_FAILED_ENTRIES_METRIC = 'PutEventsFailedEntriesCount';
+
 /** Creates alarms that notify `topic` on ALARM and on OK, and keeps them by id. */
 class AlarmFactory {
   public readonly alarms: Record<string, cloudwatch.Alarm> = {};
@@ -148,10 +176,9 @@ export class RouterObservability extends Construct {
     const alarms = new AlarmFactory(this, this.alarmTopic);
     this.alarms = alarms.alarms;
     if (props.auditLogGroup) {
-      // Request-level denials carry an errorCode such as AccessDeniedException in CloudTrail.
       const filter = new logs.MetricFilter(this, 'DeniedEventBridgeCallsFilter', {
         logGroup: props.auditLogGroup,
-        filterPattern: logs.FilterPattern.literal('{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }'),
+        filterPattern: logs.FilterPattern.literal(DENIED_CALLS_FILTER_PATTERN),
         metricNamespace: `${props.metricsNamespace}/Audit`,
         metricName: 'DeniedEventBridgeCalls',
         metricValue: '1',
@@ -160,9 +187,36 @@ export class RouterObservability extends Construct {
       alarms.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
         threshold: 0,
         description:
-          'An EventBridge call was denied: a principal tried to publish outside its catalog grant or to change rules. Look it up in the trail (docs/deploy.md, audit queries).',
+          'A call to EventBridge, SQS, KMS or STS was denied: a principal tried to publish outside its catalog grant, change rules, read a queue or use a key. Look it up in the trail (docs/deploy.md, audit queries).',
+      });
+      const keyChanges = new logs.MetricFilter(this, 'KeyChangesFilter', {
+        logGroup: props.auditLogGroup,
+        filterPattern: logs.FilterPattern.literal(KEY_CHANGES_FILTER_PATTERN),
+        metricNamespace: `${props.metricsNamespace}/Audit`,
+        metricName: 'KeyChanges',
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      alarms.alarm('KeyChangesAlarm', keyChanges.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
+        threshold: 0,
+        description:
+          'A KMS key of the account was disabled, scheduled for deletion or had its policy replaced (a deployment that changes a key policy does this too). If it is one of the app keys, events and alarms may stop: check the key now (docs/security.md).',
       });
     }
+    alarms.alarm(
+      'PutEventsFailedEntriesAlarm',
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: PUT_EVENTS_FAILED_ENTRIES_METRIC,
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      {
+        threshold: 0,
+        description:
+          'EventBridge refused entries of PutEvents calls (account-wide: the metric has no bus dimension). A publisher may be sending events it is not granted, or the bus key may be failing. Find the caller in the trail.',
+      },
+    );
     alarms.dlq(
       'BusDeadLetterQueueAlarm',
       props.busDeadLetterQueue,

@@ -10,12 +10,13 @@
  * router must grant.
  */
 import * as path from 'path';
-import { ArnFormat, CfnOutput, DefaultStackSynthesizer, Duration, Environment, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Environment, Stack, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AppDefinition, ConsumerDefinition, isRemoteConsumer, names } from '../sdk/catalog';
-import { AuditTrail } from './audit-trail';
+import { AuditTrail, LogArchiveDestination } from './audit-trail';
 import { TableBackup } from './backup';
 import { BufferedConsumer, consumerNames } from './buffered-consumer';
 import { acknowledgeDedicatedRoleInlinePolicy, acknowledgeRule, acknowledgeServerAccessLogsBucket } from './compliance';
@@ -23,6 +24,7 @@ import { busReference } from './bus-reference';
 import { ConsumerSubscription } from './consumer-subscription';
 import { pascalCase } from './defaults';
 import { EventRouter } from './event-router';
+import { defaultDeploymentRoleArn, managedKey } from './keys';
 import { validateCatalogFilters } from './filters';
 import { IsolatedPlacement, NetworkStack, networkStackName } from './network';
 import { alarmTopic, ConsumerObservability, RouterObservability } from './observability';
@@ -49,8 +51,26 @@ export interface RouterStackProps extends StackProps {
   readonly consumerDeploymentRoles?: boolean;
   /** @default 10240 */
   readonly busPolicySizeLimit?: number;
-  /** @default - the account root */
+  /** @default - per publisher: `publisherPrincipals`, else principals tagged `event-router:publisher=<publisher>` */
   readonly publisherTrust?: iam.IPrincipal;
+  /** Principals that may assume each publisher's role, by publisher name. @default - the tag */
+  readonly publisherPrincipals?: Record<string, string[]>;
+  /**
+   * Key administrators of every key of the app (in the bus's account; a consumer in another
+   * account keeps its own deployment role and root user). They manage keys, never use them.
+   * @default - the deployment roles and the account's root user
+   */
+  readonly keyAdminArns?: string[];
+  /**
+   * Operator roles: manage rules, are exempt from the management guard, and read and redrive
+   * dead-letter queues (key use through SQS).
+   * @default - none
+   */
+  readonly operatorRoleArns?: string[];
+  /** Object Lock (compliance mode) retention of the trail's log files. @default Duration.days(365) */
+  readonly trailRetention?: Duration;
+  /** Deliver the trail to a bucket in a log-archive account instead. @default - a bucket of the router stack */
+  readonly logArchive?: LogArchiveDestination;
   /** @default Duration.days(365) */
   readonly archiveRetention?: Duration;
   /**
@@ -73,6 +93,10 @@ export class RouterStack extends Stack {
   public readonly observability: RouterObservability;
   /** The roles the bus policy lets manage every rule. */
   public readonly deploymentRoleArns: string[];
+  /** Key of the shared alarm topic. */
+  public readonly alarmKey: kms.Key;
+  /** Key of the trail, its bucket and its log group, unless `existingTrail` is set. */
+  public readonly auditKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: RouterStackProps) {
     super(scope, id, props);
@@ -88,18 +112,38 @@ export class RouterStack extends Stack {
       ruleManagerArns: props.ruleManagerArns,
       consumerDeploymentRoles: props.consumerDeploymentRoles,
       publisherTrust: props.publisherTrust,
+      publisherPrincipals: props.publisherPrincipals,
+      keyAdminArns: props.keyAdminArns,
+      operatorRoleArns: props.operatorRoleArns,
       busPolicySizeLimit: props.busPolicySizeLimit,
     });
+    const keyAdministration = { administrators: props.keyAdminArns, deployers: this.deploymentRoleArns };
+    // The alarm topic's key shares no fate with the data keys: disabling one of them cannot
+    // silence the alarm that reports it.
+    this.alarmKey = managedKey(this, 'AlarmKey', {
+      description: `Encrypts the ${app.name} alarm topic, apart from every data key`,
+      alias: `${app.name}-alarms`,
+      ...keyAdministration,
+      services: ['sns'],
+    });
     if (!props.existingTrail) {
+      this.auditKey = managedKey(this, 'AuditKey', {
+        description: `Encrypts the ${app.name} audit trail, its bucket and its log group`,
+        alias: `${app.name}-audit`,
+        ...keyAdministration,
+        services: ['cloudtrail', 's3', 'logs'],
+      });
       this.audit = new AuditTrail(this, 'Audit', {
-        encryptionKey: this.router.encryptionKey,
+        encryptionKey: this.auditKey,
+        objectLockRetention: props.trailRetention,
+        logArchive: props.logArchive,
         eventBusArn: this.router.eventBusArn,
         logPutEvents: props.logPutEvents,
         trailName: `${app.name}-audit`,
       });
     }
     this.observability = new RouterObservability(this, 'Observability', {
-      encryptionKey: this.router.encryptionKey,
+      encryptionKey: this.alarmKey,
       topicName: names.alarmTopic(app),
       eventBusName: this.router.eventBusName,
       busDeadLetterQueue: this.router.deadLetterQueue,
@@ -130,12 +174,14 @@ export class RouterStack extends Stack {
     if (!this.audit) return;
     const logsRole = this.audit.trail.node.tryFindChild('LogsRole');
     if (logsRole) acknowledgeDedicatedRoleInlinePolicy(logsRole, 'CloudTrail delivering this trail to its log group');
+    // With a log-archive account, the bucket is that account's, and so is its compliance posture.
+    if (!this.audit.accessLogsBucket) return;
     acknowledgeServerAccessLogsBucket(this.audit.accessLogsBucket, 'the trail bucket');
     acknowledgeRule(
       this.audit.bucket,
       'S3BucketReplicationEnabled',
       ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321'],
-      'Replicating the trail bucket within this account would leave both copies under the same administrators and add no protection against them. Tampering is detected by CloudTrail log file validation (digest files); an independent copy is the organisation trail of a log-archive account (existingTrail, docs/security.md).',
+      'Object Lock in compliance mode (trailRetentionDays) keeps every log file version from deletion or overwrite by any principal, the root user included, for the retention period, and log file validation detects tampering; a replica in this account would add no protection against its administrators. For an independent copy, deliver to a log-archive account (logArchiveBucket, docs/security.md).',
     );
   }
 }
@@ -165,6 +211,14 @@ export interface ConsumerStackProps extends StackProps {
    * @default Duration.days(35)
    */
   readonly backupRetention?: Duration;
+  /** Key administrators (bus account only). @default - the deployment roles and the root user */
+  readonly keyAdminArns?: string[];
+  /** Roles that deploy this stack. @default - the stack's CloudFormation execution role */
+  readonly deploymentRoleArns?: string[];
+  /** Operator roles that may read and redrive the consumer's dead letters. @default - none */
+  readonly operatorRoleArns?: string[];
+  /** Whether the consumer's team deploys with its own `<App>-deploy-<consumer>` role. @default false */
+  readonly consumerDeploymentRoles?: boolean;
 }
 
 /** One consumer: its rule and target (same account), queues, function, tables, role, key, alarms and dashboard. */
@@ -190,6 +244,21 @@ export class ConsumerStack extends Stack {
           dynamoDbPrefixListId: props.dynamoDbPrefixListId,
         })
       : undefined;
+    // A consumer in another account is deployed there, by that account's roles.
+    const deployers = [
+      ...(remote ? [defaultDeploymentRoleArn(this)] : (props.deploymentRoleArns ?? [defaultDeploymentRoleArn(this)])),
+      ...(props.consumerDeploymentRoles
+        ? [
+            this.formatArn({
+              service: 'iam',
+              region: '',
+              resource: 'role',
+              resourceName: names.consumerDeploymentRole(app, props.consumer.name),
+            }),
+          ]
+        : []),
+    ];
+    const keyAdministration = { administrators: remote ? [] : props.keyAdminArns, deployers };
     this.consumer = new BufferedConsumer(this, pascalCase(props.consumer.name), {
       app,
       consumer: props.consumer,
@@ -197,17 +266,24 @@ export class ConsumerStack extends Stack {
       entry: props.entry,
       subscription: remote ? 'remote' : 'local',
       placement: this.placement,
+      keyAdministration: { ...keyAdministration, operators: remote ? [] : props.operatorRoleArns },
     });
     this.backup = new TableBackup(this, 'Backup', {
       tables: [this.consumer.idempotencyTable, ...(this.consumer.stateTable ? [this.consumer.stateTable] : [])],
       namePrefix: this.consumer.names.prefix,
       retention: props.backupRetention,
     });
-    // CloudWatch alarms notify topics of their own account: a consumer elsewhere has its own topic.
+    // CloudWatch alarms notify topics of their own account: a consumer elsewhere has its own
+    // topic, on a key of its own so that disabling the consumer's data key cannot silence it.
     this.alarmTopic = remote
       ? alarmTopic(this, 'AlarmTopic', {
           topicName: `${this.consumer.names.prefix}-alarms`,
-          encryptionKey: this.consumer.encryptionKey,
+          encryptionKey: managedKey(this, 'AlarmKey', {
+            description: `Encrypts the ${props.consumer.name} alarm topic, apart from the consumer's data key`,
+            alias: `${this.consumer.names.prefix}-alarms`,
+            ...keyAdministration,
+            services: ['sns'],
+          }),
           alarmEmail: props.alarmEmail,
         })
       : sns.Topic.fromTopicArn(
@@ -346,6 +422,10 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
       isolated,
       dynamoDbPrefixListId,
       backupRetention,
+      keyAdminArns: props.keyAdminArns,
+      deploymentRoleArns: props.deploymentRoleArns,
+      operatorRoleArns: props.operatorRoleArns,
+      consumerDeploymentRoles: props.consumerDeploymentRoles,
       description: description(`consumer ${consumer.name}`),
     });
     if (remote) {
@@ -375,18 +455,4 @@ function checkQueueNames(app: AppDefinition): void {
       owners.set(queueName, c.name);
     }
   }
-}
-
-/**
- * The CloudFormation execution role of the default synthesizer, resolved in the template
- * (its ARN contains `${AWS::AccountId}` and `${AWS::Region}` placeholders).
- */
-function defaultDeploymentRoleArn(stack: Stack): string {
-  if (!(stack.synthesizer instanceof DefaultStackSynthesizer)) {
-    throw new Error(
-      `'deploymentRoleArns' is required when the stack does not use the DefaultStackSynthesizer (given ${stack.synthesizer.constructor.name})`,
-    );
-  }
-  const arn = stack.synthesizer.cloudFormationExecutionRoleArn;
-  return Token.isUnresolved(arn) || !arn.includes('${') ? arn : Fn.sub(arn);
 }

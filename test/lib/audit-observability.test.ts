@@ -1,17 +1,22 @@
+import { Duration } from 'aws-cdk-lib';
 import { loanCatalog } from '../../catalog/loans';
 import { pascalCase } from '../../lib/defaults';
+import { compileFilterPattern } from '../../runtime/cloudwatch/filter-pattern';
 import { BUS_ARN, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
+import deniedCalls from './fixtures/cloudtrail-denied.json';
+import allowedCalls from './fixtures/cloudtrail-allowed.json';
 
 // GIVEN the default stack and one relying on an organisation trail, each built once.
 const built = buildStack({ alarmEmail: 'oncall@example.com' });
 const { template } = built;
-const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EventRouterKey'), 'Arn'] };
+const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AuditKey'), 'Arn'] };
+const alarmKeyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AlarmKey'), 'Arn'] };
 const TRAIL_ARN = 'arn:<Partition>:cloudtrail:<Region>:<AccountId>:trail/LoanEvents-audit';
 
 describe('audit trail', () => {
   const trail = resourceById(template, 'AWS::CloudTrail::Trail', 'AuditTrail');
 
-  test('validates log files, covers all regions and global services, encrypts with the key, delivers to CloudWatch Logs', () => {
+  test('validates log files, covers all regions and global services, encrypts with the audit key, delivers to CloudWatch Logs', () => {
     expect(trail.TrailName).toBe('LoanEvents-audit');
     expect(trail.EnableLogFileValidation).toBe(true);
     expect(trail.IsMultiRegionTrail).toBe(true);
@@ -49,12 +54,18 @@ describe('audit trail', () => {
     ]);
   });
 
-  test('the log bucket is SSE-KMS with the key, versioned, private, access-logged, with lifecycle to cheaper storage', () => {
+  test('the log bucket is SSE-KMS with the audit key, versioned, locked, private, access-logged, with lifecycle to cheaper storage', () => {
     const bucket = resourceById(template, 'AWS::S3::Bucket', 'AuditBucket');
     expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
       { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true },
     ]);
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    // Compliance mode: nobody, the root user included, can delete or overwrite a log file for a year.
+    expect(bucket.ObjectLockEnabled).toBe(true);
+    expect(bucket.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
+    });
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
@@ -70,6 +81,67 @@ describe('audit trail', () => {
       { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
       { StorageClass: 'GLACIER', TransitionInDays: 90 },
     ]);
+  });
+
+  test('trailRetention sets the Object Lock period', () => {
+    const { template: t } = buildStack({ trailRetention: Duration.days(2555) });
+    expect(resourceById(t, 'AWS::S3::Bucket', 'AuditBucket').ObjectLockConfiguration.Rule).toEqual({
+      DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 },
+    });
+  });
+
+  test.each([Duration.days(0), Duration.days(36501), Duration.hours(36)])('trailRetention %s fails synthesis', (retention) => {
+    expect(() => buildStack({ trailRetention: retention })).toThrow(
+      `'objectLockRetention' must be a whole number of days from 1 to 36500 (given ${retention.toHumanString()})`,
+    );
+  });
+
+  test('logArchive delivers to the log-archive account with its key: no bucket here, the log group stays on the audit key', () => {
+    const logArchive = {
+      bucketName: 'org-log-archive',
+      account: '999999999999',
+      keyArn: 'arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555',
+    };
+    const { template: t } = buildStack({ logArchive });
+    t.resourceCountIs('AWS::S3::Bucket', 0);
+    t.resourceCountIs('AWS::S3::BucketPolicy', 0);
+    const archived = resourceById(t, 'AWS::CloudTrail::Trail', 'AuditTrail');
+    expect(archived.S3BucketName).toBe('org-log-archive');
+    expect(archived.KMSKeyId).toBe(logArchive.keyArn);
+    expect(resourceById(t, 'AWS::Logs::LogGroup', 'AuditLogGroup').KmsKeyId).toEqual({
+      'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'AuditKey'), 'Arn'],
+    });
+    // The audit key does not admit CloudTrail: the archive's key encrypts the log files.
+    expect(flat(keyStatements(t, 'AuditKey')).some((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com')).toBe(false);
+  });
+
+  test.each([
+    [
+      {
+        bucketName: 'Org_Logs',
+        account: '999999999999',
+        keyArn: 'arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555',
+      },
+      "'logArchive.bucketName' must be an S3 bucket name (given 'Org_Logs')",
+    ],
+    [
+      { bucketName: 'org-logs', account: '9999', keyArn: 'arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555' },
+      "'logArchive.account' must be a 12-digit account id (given '9999')",
+    ],
+    [
+      { bucketName: 'org-logs', account: '999999999999', keyArn: 'alias/logs' },
+      "'logArchive.keyArn' must be the ARN of a KMS key (given 'alias/logs')",
+    ],
+    [
+      {
+        bucketName: 'org-logs',
+        account: '999999999999',
+        keyArn: 'arn:aws:kms:us-east-1:888888888888:key/11111111-2222-3333-4444-555555555555',
+      },
+      "'logArchive.keyArn' must be a key of the log-archive account 999999999999",
+    ],
+  ])('logArchive %j fails synthesis', (logArchive, message) => {
+    expect(() => buildStack({ logArchive })).toThrow(message);
   });
 
   test('both buckets deny requests without TLS and are retained', () => {
@@ -99,7 +171,7 @@ describe('audit trail', () => {
   });
 
   test('the key policy lets CloudTrail encrypt log files for this trail only', () => {
-    const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com');
+    const statements = flat(keyStatements(template, 'AuditKey')).filter((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com');
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 'kms:GenerateDataKey*',
@@ -116,7 +188,10 @@ describe('audit trail', () => {
     const { template: t } = buildStack({ existingTrail: true });
     t.resourceCountIs('AWS::CloudTrail::Trail', 0);
     t.resourceCountIs('AWS::S3::Bucket', 0);
-    expect(flat(keyStatements(t)).some((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com')).toBe(false);
+    expect(resourcesOf(t, 'AWS::KMS::Key').some(([id]) => id.startsWith('AuditKey'))).toBe(false);
+    for (const [, key] of resourcesOf(t, 'AWS::KMS::Key')) {
+      expect(flat(key.KeyPolicy.Statement).some((s: any) => s.Principal?.Service === 'cloudtrail.amazonaws.com')).toBe(false);
+    }
   });
 });
 
@@ -127,7 +202,12 @@ describe('alarms', () => {
   const SHARED_TOPIC = 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms';
 
   test('every router alarm notifies the topic on ALARM and on OK, and treats missing data as fine', () => {
-    expect(routerAlarms.length).toBe(2);
+    expect(routerAlarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'ObservabilityBusDeadLetterQueueAlarm',
+      'ObservabilityDeniedEventBridgeCallsAlarm',
+      'ObservabilityKeyChangesAlarm',
+      'ObservabilityPutEventsFailedEntriesAlarm',
+    ]);
     for (const [, alarm] of routerAlarms) {
       expect(alarm.AlarmActions).toEqual([topic]);
       expect(alarm.OKActions).toEqual([topic]);
@@ -209,16 +289,20 @@ describe('alarms', () => {
     });
   });
 
-  test("the alarm topic is encrypted with the key, TLS-only, open to this account's alarms, and the key lets CloudWatch encrypt for it only", () => {
+  test("the alarm topic is encrypted with the alarm key (no data key), TLS-only, open to this account's alarms, and the key lets CloudWatch encrypt for it only", () => {
     expect(resourceById(template, 'AWS::SNS::Topic', 'ObservabilityAlarmTopic')).toEqual({
       TopicName: 'LoanEvents-alarms',
-      KmsMasterKeyId: keyArn,
+      KmsMasterKeyId: alarmKeyArn,
     });
+    // No data key lets CloudWatch encrypt: disabling one cannot silence the alarms.
+    for (const prefix of ['EventRouterKey', 'EventRouterDeadLetterKey', 'AuditKey']) {
+      expect(flat(keyStatements(template, prefix)).some((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com')).toBe(false);
+    }
     const [, policy] = resourcesOf(template, 'AWS::SNS::TopicPolicy')[0]!;
     expect(policy.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
-    const statement = flat(keyStatements(template)).find((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    const statement = flat(keyStatements(template, 'AlarmKey')).find((s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(statement.Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': 'arn:<Partition>:sns:<Region>:<AccountId>:LoanEvents-alarms' },
     });
@@ -236,27 +320,56 @@ describe('alarms', () => {
     );
   });
 
-  test('denied EventBridge calls in the trail raise an alarm', () => {
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup') },
-      FilterPattern: '{ ($.eventSource = "events.amazonaws.com") && ($.errorCode = "AccessDenied*") }',
-      MetricTransformations: [
-        { MetricNamespace: 'LoanEvents/Audit', MetricName: 'DeniedEventBridgeCalls', MetricValue: '1', DefaultValue: 0 },
-      ],
+  const filterOf = (name: string) => {
+    const [[, filter]] = resourcesOf(template, 'AWS::Logs::MetricFilter').filter(
+      ([, f]) => f.MetricTransformations[0].MetricName === name,
+    ) as [[string, Record<string, any>]];
+    expect(filter.LogGroupName).toEqual({ Ref: logicalId(template, 'AWS::Logs::LogGroup', 'AuditLogGroup') });
+    expect(filter.MetricTransformations).toEqual([
+      { MetricNamespace: 'LoanEvents/Audit', MetricName: name, MetricValue: '1', DefaultValue: 0 },
+    ]);
+    expect(alarmFor(name)).toMatchObject({ Namespace: 'LoanEvents/Audit', MetricName: name, Threshold: 0, Statistic: 'Sum', Period: 300 });
+    return compileFilterPattern(filter.FilterPattern);
+  };
+  const records = (list: { name: string; record: unknown }[]) => list.map((r) => [r.name, JSON.stringify(r.record)] as const);
+
+  describe('denied calls in the trail raise an alarm', () => {
+    const matches = filterOf('DeniedEventBridgeCalls');
+    test.each(records(deniedCalls.denied))('matches %s', (_name, record) => {
+      expect(matches(record)).toBe(true);
     });
-    expect(alarmFor('DeniedEventBridgeCalls')).toMatchObject({
-      Namespace: 'LoanEvents/Audit',
-      MetricName: 'DeniedEventBridgeCalls',
+    test.each(records(allowedCalls.allowed))('misses %s', (_name, record) => {
+      expect(matches(record)).toBe(false);
+    });
+  });
+
+  describe('key changes in the trail raise an alarm', () => {
+    const matches = filterOf('KeyChanges');
+    test.each(records(deniedCalls.keyChanges))('matches %s', (_name, record) => {
+      expect(matches(record)).toBe(true);
+    });
+    test.each(records([...allowedCalls.allowed, ...deniedCalls.denied]))('misses %s', (_name, record) => {
+      expect(matches(record)).toBe(false);
+    });
+  });
+
+  test('entries EventBridge refused in PutEvents calls raise an alarm (AWS/Events, no dimension: the metric has none)', () => {
+    expect(alarmFor('PutEventsFailedEntries')).toMatchObject({
+      Namespace: 'AWS/Events',
+      MetricName: 'PutEventsFailedEntriesCount',
       Threshold: 0,
       Statistic: 'Sum',
       Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
     });
+    expect(alarmFor('PutEventsFailedEntries').Dimensions).toBeUndefined();
   });
 
   test('with an organisation trail there is no audit log group to watch, so no audit alarm', () => {
     const { template: t } = buildStack({ existingTrail: true });
     t.resourceCountIs('AWS::Logs::MetricFilter', 0);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    // The bus dead-letter queue and the failed PutEvents entries, which need no trail.
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
   });
 
   test('alarmEmail subscribes that address to the topic', () => {

@@ -299,7 +299,9 @@ describe('across consumers', () => {
       expect(JSON.stringify(template.toJSON())).not.toContain('alias/aws/sqs');
       for (const [, queue] of resourcesOf(template, 'AWS::SQS::Queue')) expect(queue.KmsMasterKeyId).toEqual(keyArn);
     }
-    for (const [, queue] of resourcesOf(built.template, 'AWS::SQS::Queue')) expect(queue.SqsManagedSseEnabled).toBe(true);
+    // The router's only queue, the bus dead-letter queue, has a key of its own (not the bus key).
+    const deadLetterKey = { 'Fn::GetAtt': [logicalId(built.template, 'AWS::KMS::Key', 'EventRouterDeadLetterKey'), 'Arn'] };
+    for (const [, queue] of resourcesOf(built.template, 'AWS::SQS::Queue')) expect(queue.KmsMasterKeyId).toEqual(deadLetterKey);
   });
 
   test('one stack per consumer, each with one key, rule, three queues, one function and one event source mapping', () => {

@@ -27,18 +27,65 @@ const keyId = logicalId(template, 'AWS::KMS::Key', 'EventRouterKey');
 const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
 
 describe('encryption key', () => {
-  test('is a customer-managed symmetric key with rotation, retained on stack deletion', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
-    template.hasResource('AWS::KMS::Key', {
-      Properties: { EnableKeyRotation: true },
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-    });
-    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/loan-events' });
+  test('the router stack has four keys (bus, bus dead letters, alarms, audit), each with rotation, retained on stack deletion', () => {
+    const keys = resourcesOf(template, 'AWS::KMS::Key').map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(keys.sort()).toEqual(['AlarmKey', 'AuditKey', 'EventRouterDeadLetterKey', 'EventRouterKey']);
+    for (const [, key] of Object.entries(template.findResources('AWS::KMS::Key'))) {
+      expect(key).toMatchObject({ Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    const aliases = resourcesOf(template, 'AWS::KMS::Alias').map(([, a]) => a.AliasName);
+    expect(aliases.sort()).toEqual([
+      'alias/LoanEvents-alarms',
+      'alias/LoanEvents-audit',
+      'alias/loan-events',
+      'alias/loan-events-bus-dead-letters',
+    ]);
+  });
+
+  test.each(['AlarmKey', 'AuditKey', 'EventRouterDeadLetterKey', 'EventRouterKey'])(
+    '%s: the account may only administer it, through the deployment role and the root user; nobody may use it without a named condition',
+    (prefix) => {
+      const statements = flat(keyStatements(template, prefix));
+      const account = statements.filter((s: any) => s.Principal?.AWS === 'arn:<Partition>:iam::<AccountId>:root');
+      const admin = account.find((s: any) => s.Sid === 'KeyAdministrationByNamedAdministrators');
+      expect(admin.Action).not.toContain('kms:*');
+      expect(admin.Action.filter((a: string) => /^kms:(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|CreateGrant|Create\*)/.test(a))).toEqual(
+        [],
+      );
+      expect(admin.Condition).toEqual({
+        ArnLike: {
+          'aws:PrincipalArn': [
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' },
+            'arn:<Partition>:iam::<AccountId>:root',
+          ],
+        },
+      });
+      // Every other statement for principals of the account names them and a service.
+      for (const s of account.filter((x: any) => x !== admin)) {
+        expect(s.Condition.ArnLike['aws:PrincipalArn']).toBeDefined();
+        expect(s.Condition.StringEquals['kms:ViaService']).toBeDefined();
+      }
+      expect(statements.filter((s: any) => [s.Action].flat().includes('kms:*'))).toEqual([]);
+    },
+  );
+
+  test('keyAdminArns become administrators of every key of the router stack', () => {
+    const admin = 'arn:aws:iam::123456789012:role/KeyAdmin';
+    const { template: t } = buildStack({ keyAdminArns: [admin] });
+    for (const prefix of ['AlarmKey', 'AuditKey', 'EventRouterDeadLetterKey', 'EventRouterKey']) {
+      const statement = flat(keyStatements(t, prefix)).find((s: any) => s.Sid === 'KeyAdministrationByNamedAdministrators');
+      expect(statement.Condition.ArnLike['aws:PrincipalArn']).toContain(admin);
+    }
+  });
+
+  test('fails on a key administrator that is not an IAM principal ARN', () => {
+    expect(() => buildStack({ keyAdminArns: ['KeyAdmin'] })).toThrow(
+      "'deploymentRoleArns', 'ruleManagerArns', 'operatorRoleArns' and 'keyAdminArns' must hold IAM principal ARNs (given 'KeyAdmin')",
+    );
   });
 
   test('lets EventBridge use it for the bus only (aws:SourceArn and the event-bus encryption context)', () => {
-    const statement = flat(keyStatements(template)).find(
+    const statement = flat(keyStatements(template, 'EventRouterKey')).find(
       (s: any) => s.Principal?.Service === 'events.amazonaws.com' && s.Condition?.StringEquals?.['aws:SourceArn'] === BUS_ARN,
     );
     expect(statement).toBeDefined();
@@ -48,7 +95,7 @@ describe('encryption key', () => {
 
   test('gotcha: the key policy grants EventBridge what it needs to encrypt the archive', () => {
     // Without it the Archive resource fails to create, or stores nothing.
-    const statements = flat(keyStatements(template)).filter((s: any) => s.Principal?.Service === 'events.amazonaws.com');
+    const statements = flat(keyStatements(template, 'EventRouterKey')).filter((s: any) => s.Principal?.Service === 'events.amazonaws.com');
     const archive = statements.find(
       (s: any) =>
         s.Condition?.StringEquals?.['kms:EncryptionContext:aws:events:event-bus:arn'] === BUS_ARN &&
@@ -59,7 +106,7 @@ describe('encryption key', () => {
   });
 
   test('every statement letting a service encrypt or decrypt carries a condition', () => {
-    const unscoped = keyStatements(template).filter(
+    const unscoped = keyStatements(template, 'EventRouterKey').filter(
       (s) =>
         s.Principal?.Service !== undefined && [s.Action].flat().some((a: string) => a !== 'kms:DescribeKey') && s.Condition === undefined,
     );
@@ -77,14 +124,26 @@ describe('event bus', () => {
     });
   });
 
-  test('the bus dead-letter queue does not depend on the bus key, keeps 14 days, and accepts only this bus over TLS', () => {
-    // It receives events that failed because of the key, so it must not need that key.
+  test('the bus dead-letter queue has a key of its own, keeps 14 days, and accepts only this bus over TLS', () => {
+    // It receives events that failed because of the bus key, so it must not need that key.
     const queue = resourceById(template, 'AWS::SQS::Queue', 'EventRouterDeadLetterQueue');
+    const deadLetterKey = logicalId(template, 'AWS::KMS::Key', 'EventRouterDeadLetterKey');
     expect(queue).toEqual({
-      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: { 'Fn::GetAtt': [deadLetterKey, 'Arn'] },
+      KmsDataKeyReusePeriodSeconds: 300,
       MessageRetentionPeriod: 1209600,
       RedriveAllowPolicy: { redrivePermission: 'denyAll' },
     });
+    expect(deadLetterKey).not.toBe(keyId);
+    const events = flat(keyStatements(template, 'EventRouterDeadLetterKey')).filter(
+      (s: any) => s.Principal?.Service === 'events.amazonaws.com',
+    );
+    expect(events).toEqual([
+      expect.objectContaining({
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Condition: { StringEquals: { 'aws:SourceArn': BUS_ARN, 'aws:SourceAccount': '<AccountId>' } },
+      }),
+    ]);
     const [, policy] = resourcesOf(template, 'AWS::SQS::QueuePolicy').filter(([id]) =>
       id.startsWith('EventRouterDeadLetterQueuePolicy'),
     )[0]!;
@@ -129,13 +188,48 @@ describe('event bus', () => {
 });
 
 describe('publisher roles', () => {
-  test('one role per same-account catalog publisher, with a readable logical id, assumable from this account', () => {
+  test('one role per same-account catalog publisher, with a readable logical id, assumable only by principals tagged with its name', () => {
     expect(Object.keys(stack.router.publisherRoles)).toEqual(['loan-intake']);
     const role = flat(resourceById(template, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole'));
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:<Partition>:iam::<AccountId>:root' } },
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:<Partition>:iam::<AccountId>:root' },
+        Condition: { StringEquals: { 'aws:PrincipalTag/event-router:publisher': 'loan-intake' } },
+      },
     ]);
     expect(role.MaxSessionDuration).toBe(3600);
+  });
+
+  test('publisherPrincipals names who may assume a publisher role, in this account or another', () => {
+    const principals = ['arn:aws:iam::123456789012:role/Intake', 'arn:aws:iam::210987654321:role/ci/*'];
+    const { template: t } = buildStack({ publisherPrincipals: { 'loan-intake': principals } });
+    const trust = flat(resourceById(t, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole').AssumeRolePolicyDocument.Statement);
+    // One statement per account, each confined to the named principals.
+    expect(trust).toEqual(
+      ['123456789012', '210987654321'].map((account) => ({
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:<Partition>:iam::${account}:root` },
+        Condition: { ArnLike: { 'aws:PrincipalArn': principals } },
+      })),
+    );
+  });
+
+  test.each([
+    [
+      { 'loan-intak': ['arn:aws:iam::123456789012:role/Intake'] },
+      "'publisherPrincipals' names 'loan-intak', which is not a same-account publisher of the catalog (known: loan-intake)",
+    ],
+    [{ 'loan-intake': [] }, "'publisherPrincipals' of 'loan-intake' is empty: list at least one principal ARN"],
+    [
+      { 'loan-intake': ['arn:aws:iam::*:role/Intake'] },
+      "'publisherPrincipals' of 'loan-intake' must hold IAM role or user ARNs with an account id (given 'arn:aws:iam::*:role/Intake')",
+    ],
+    [{ 'loan-intake': ['*'] }, "'publisherPrincipals' of 'loan-intake' must hold IAM role or user ARNs with an account id (given '*')"],
+  ])('publisherPrincipals %j fails synthesis', (publisherPrincipals, message) => {
+    expect(() => buildStack({ publisherPrincipals })).toThrow(message);
   });
 
   test('publisherTrust replaces the account-root trust', () => {
@@ -265,7 +359,7 @@ describe('bus policy', () => {
     const deny = policy.DenySubscribingToAllButDeploymentRoles;
     expect(deny.Effect).toBe('Deny');
     expect(deny.Principal).toEqual({ AWS: '*' });
-    expect(deny.Action).toEqual([...SUBSCRIBE_ACTIONS]);
+    expect(deny.Action).toEqual([...SUBSCRIBE_ACTIONS, 'events:TagResource', 'events:UntagResource']);
     expect(deny.Resource).toBe('arn:<Partition>:events:<Region>:<AccountId>:rule/loan-events/*');
     expect(deny.Condition).toEqual({
       ArnNotLike: {
@@ -284,6 +378,30 @@ describe('bus policy', () => {
     });
     expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles!.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
       'arn:aws:iam::123456789012:role/deployer',
+      'arn:aws:iam::123456789012:role/operator',
+    ]);
+  });
+
+  test('operatorRoleArns may manage rules too', () => {
+    const { template: t } = buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] });
+    expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles!.Condition.ArnNotLike['aws:PrincipalArn']).toContain(
+      'arn:aws:iam::123456789012:role/operator',
+    );
+  });
+
+  test('the management guard is in the template metadata: a Deny of every bus, archive, replay and rule management action to all but the deployment and operator roles', () => {
+    const { router } = buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] });
+    const guard = flat(router.resolve(router.templateOptions.metadata?.EventRouterManagementGuard));
+    expect(guard.Statement).toHaveLength(2);
+    const [deny, permissions] = guard.Statement;
+    expect(deny.Effect).toBe('Deny');
+    expect(deny.Action).toEqual(expect.arrayContaining(['events:DeleteEventBus', 'events:StartReplay', 'events:PutRule']));
+    expect(deny.Resource).toEqual(expect.arrayContaining([BUS_ARN, 'arn:<Partition>:events:<Region>:<AccountId>:archive/*']));
+    // No resource-level permissions for these two: denied on "*".
+    expect(permissions).toMatchObject({ Effect: 'Deny', Action: ['events:PutPermission', 'events:RemovePermission'], Resource: '*' });
+    expect(permissions.Condition).toEqual(deny.Condition);
+    expect(deny.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-${AWS::Region}' },
       'arn:aws:iam::123456789012:role/operator',
     ]);
   });

@@ -90,10 +90,12 @@ export function logicalId(template: Template, type: string, prefix: string): str
 }
 
 /** Key policy statements of the stack's one KMS key. */
-export function keyStatements(template: Template): Record<string, any>[] {
-  // The backup vault's own key is checked in backup-network.test.ts.
-  const keys = resourcesOf(template, 'AWS::KMS::Key').filter(([id]) => !id.startsWith('BackupKey'));
-  if (keys.length !== 1) throw new Error(`expected one KMS key, found ${keys.length}`);
+export function keyStatements(template: Template, logicalIdPrefix?: string): Record<string, any>[] {
+  const keys = resourcesOf(template, 'AWS::KMS::Key').filter(([id]) =>
+    // The backup vault's own key is checked in backup-network.test.ts.
+    logicalIdPrefix === undefined ? !id.startsWith('BackupKey') : id.startsWith(logicalIdPrefix),
+  );
+  if (keys.length !== 1) throw new Error(`expected one KMS key${logicalIdPrefix ? ` '${logicalIdPrefix}…'` : ''}, found ${keys.length}`);
   return (keys[0] as [string, Record<string, any>])[1].KeyPolicy.Statement;
 }
 

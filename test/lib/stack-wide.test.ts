@@ -10,13 +10,31 @@ describe.each([
     ([n, t]) => [`a catalog with a publisher in another account, stack ${n}`, t] as const,
   ),
 ])('with %s', (_name, template) => {
-  // Each stack has exactly one key of its own: the router's, or the consumer's. (A consumer's
-  // backup vault has its own key, so that backups outlive the data key: see backup-network.test.ts.)
+  // A consumer stack has one data key (plus an alarm key in another account); the router stack
+  // has its bus, bus dead-letter, audit and alarm keys. (A consumer's backup vault has its own key,
+  // so that backups outlive the data key: see backup-network.test.ts.)
   const keys = Object.keys(template.findResources('AWS::KMS::Key')).filter((id) => !id.startsWith('BackupKey'));
-  const keyArn = { 'Fn::GetAtt': [keys[0], 'Arn'] };
+  const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+  const alarmKeys = keys.filter((id) => id.startsWith('AlarmKey'));
+  const dataKeys = keys.filter((id) => !alarmKeys.includes(id));
+  const keyArn = arnOf(dataKeys.find((id) => !/^(EventRouter|AuditKey)/.test(id)) ?? '');
 
-  test('has exactly one key of its own', () => {
-    expect(keys).toHaveLength(1);
+  test('has one alarm key at most, and every other key is a data key', () => {
+    expect(alarmKeys.length).toBeLessThanOrEqual(1);
+    expect(dataKeys.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('no key policy grants kms:* or lets the account use a key without naming who', () => {
+    for (const [id, key] of resourcesOf(template, 'AWS::KMS::Key')) {
+      for (const st of key.KeyPolicy.Statement) {
+        expect({ id, sid: st.Sid, star: [st.Action].flat().includes('kms:*') }).toEqual({ id, sid: st.Sid, star: false });
+        // A statement for a whole account (its root) names the principals (aws:PrincipalArn).
+        if (JSON.stringify(st.Principal?.AWS ?? '').includes(':root')) {
+          const named = st.Condition?.ArnLike?.['aws:PrincipalArn'] !== undefined;
+          expect({ id, sid: st.Sid, named }).toEqual({ id, sid: st.Sid, named: true });
+        }
+      }
+    }
   });
 
   test('exports nothing and imports nothing: no Fn::ImportValue, no Export', () => {
@@ -37,9 +55,14 @@ describe.each([
     expect(queueIds.filter((id) => !tlsOnly.has(id))).toEqual([]);
   });
 
-  test('every log group is encrypted with the key and has a retention', () => {
+  test('every log group is encrypted with a data key of its stack and has a retention', () => {
+    const allowed = dataKeys.map((id) => JSON.stringify(arnOf(id)));
     for (const [id, group] of resourcesOf(template, 'AWS::Logs::LogGroup')) {
-      expect({ id, key: group.KmsKeyId, retention: typeof group.RetentionInDays }).toEqual({ id, key: keyArn, retention: 'number' });
+      expect({ id, key: allowed.includes(JSON.stringify(group.KmsKeyId)), retention: typeof group.RetentionInDays }).toEqual({
+        id,
+        key: true,
+        retention: 'number',
+      });
     }
   });
 

@@ -6,6 +6,7 @@
  * type to the catalog adds its rows.
  */
 import { EventDefinition, names } from '../../../sdk/catalog';
+import { keyCases, managementCases, trustCases } from './matrix-keys';
 import { PolicyDocument, Statement } from './policies';
 import { AccessRequest, Decision } from './simulate';
 import { ConsumerResources, SUBSCRIBE_ACTIONS, Topology, UNLISTED_ACCOUNT } from './stack';
@@ -789,10 +790,18 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     identityPolicies: [ADMIN],
     context: { 'kms:EncryptionContext:aws:events:event-bus:arn': t.busArn },
   });
-  add('CloudWatch Logs may not use the key for a log group outside the stack', 'Denied', {
+  for (const [name, key] of [['the bus key', t.keyArn], ...(t.auditKey ? [['the audit key', t.auditKey]] : [])] as const) {
+    add(`CloudWatch Logs may not use ${name} for a log group outside the stack`, 'Denied', {
+      principal: `logs.${region}.amazonaws.com`,
+      action: 'kms:GenerateDataKey',
+      resource: key,
+      context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:/aws/lambda/someone-else') },
+    });
+  }
+  add('CloudWatch Logs may not use the alarm key for any log group', 'Denied', {
     principal: `logs.${region}.amazonaws.com`,
     action: 'kms:GenerateDataKey',
-    resource: t.keyArn,
+    resource: t.alarmKey,
     context: { 'kms:EncryptionContext:aws:logs:arn': inAccount('logs:log-group:/aws/lambda/someone-else') },
   });
   const busContext = (bus: string) => ({
@@ -842,55 +851,56 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     resource: t.keyArn,
     context: { 'aws:SourceArn': t.busArn, 'aws:SourceAccount': account },
   });
-  if (t.trail) {
+  if (t.trail && t.auditKey) {
+    const auditKey = t.auditKey;
     const trailCtx = (trail: string) => ({ 'aws:SourceArn': trail, 'kms:EncryptionContext:aws:cloudtrail:arn': trail });
     add("CloudTrail may encrypt the stack trail's log files with the key", 'Allowed', {
       principal: 'cloudtrail.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: auditKey,
       context: trailCtx(t.trail.arn),
     });
     add("CloudTrail may not encrypt another trail's log files with the key", 'Denied', {
       principal: 'cloudtrail.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: auditKey,
       context: trailCtx(inAccount('cloudtrail:trail/someone-elses-trail')),
     });
     add('CloudTrail may not decrypt with the key', 'Denied', {
       principal: 'cloudtrail.amazonaws.com',
       action: 'kms:Decrypt',
-      resource: t.keyArn,
+      resource: auditKey,
       context: trailCtx(t.trail.arn),
     });
     add('CloudTrail may describe the key for the stack trail', 'Allowed', {
       principal: 'cloudtrail.amazonaws.com',
       action: 'kms:DescribeKey',
-      resource: t.keyArn,
+      resource: auditKey,
       context: { 'aws:SourceArn': t.trail.arn },
     });
     add('CloudTrail may not describe the key for another trail', 'Denied', {
       principal: 'cloudtrail.amazonaws.com',
       action: 'kms:DescribeKey',
-      resource: t.keyArn,
+      resource: auditKey,
       context: { 'aws:SourceArn': inAccount('cloudtrail:trail/someone-elses-trail') },
     });
     const trailLogGroup = t.trail.logStream.replace(/:log-stream:.*$/, '');
     add("CloudWatch Logs may encrypt the trail's log group with the key", 'Allowed', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: auditKey,
       context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup },
     });
     add("CloudWatch Logs may not create grants on the key for the trail's log group", 'Denied', {
       principal: `logs.${region}.amazonaws.com`,
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: auditKey,
       context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup },
     });
     add("a role in another account may not use the key with the trail's log group as encryption context", 'Denied', {
       principal: `arn:${partition}:iam::${UNLISTED_ACCOUNT}:role/admin`,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: auditKey,
       identityPolicies: [ADMIN],
       context: { 'kms:EncryptionContext:aws:logs:arn': trailLogGroup },
     });
@@ -921,26 +931,26 @@ export function buildMatrix(t: Topology): MatrixCase[] {
     add('CloudWatch alarms may encrypt notifications for the alarm topic', 'Allowed', {
       principal: 'cloudwatch.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: t.alarmKey,
       context: alarmCtx(t.alarmTopic),
     });
     add('CloudWatch alarms may not use the key for another topic', 'Denied', {
       principal: 'cloudwatch.amazonaws.com',
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: t.alarmKey,
       context: alarmCtx(inAccount('sns:someone-elses-topic')),
     });
     // Anyone can pass an encryption context to KMS: only the principal keeps this grant CloudWatch's.
     add("an account role without key permissions may not use the key with the alarm topic's encryption context", 'Denied', {
       principal: unlistedRole,
       action: 'kms:GenerateDataKey',
-      resource: t.keyArn,
+      resource: t.alarmKey,
       context: { 'kms:EncryptionContext:aws:sns:topicArn': t.alarmTopic },
     });
     add('CloudWatch alarms may not create grants on the key for the alarm topic', 'Denied', {
       principal: 'cloudwatch.amazonaws.com',
       action: 'kms:CreateGrant',
-      resource: t.keyArn,
+      resource: t.alarmKey,
       context: alarmCtx(t.alarmTopic),
     });
   }
@@ -1006,6 +1016,7 @@ export function buildMatrix(t: Topology): MatrixCase[] {
       resource: inAccount('xray:sampling-rule/Default'),
     });
   }
+  cases.push(...keyCases(t), ...trustCases(t), ...managementCases(t));
   return cases;
 }
 

@@ -18,7 +18,13 @@ export { resourcePolicyFor, resourcePolicyOwner };
 
 /** Reads the policies of `template`, resolved for `env`. */
 export function collectPolicies(template: CfnTemplate, env: Environment = TEST_ENV): PolicyModel {
-  return collectAssemblyPolicies([new Resolver(template, env)]);
+  const model = collectAssemblyPolicies([new Resolver(template, env)]);
+  // Trust policies of roles that principals of an account may assume (publisher roles): the
+  // resource policy of sts:AssumeRole on the role. Service-assumed roles are not modelled.
+  for (const [roleArn, trust] of Object.entries(model.trust)) {
+    if (trust.document.Statement.some((st) => JSON.stringify(st.Principal ?? {}).includes('"AWS"'))) model.resource[roleArn] = trust;
+  }
+  return model;
 }
 
 /** Where one statement lives in a model, for mutation and for messages. */

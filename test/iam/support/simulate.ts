@@ -43,7 +43,21 @@ export interface AccessRequest {
    * hold by themselves when a Deny in the same policy also guards the request.
    */
   readonly resourceAllowsOnly?: boolean;
+  /**
+   * Service control policies of the principal's account, besides AWS's default `FullAWSAccess`
+   * (which AWS Organizations attaches unless someone removes it).
+   */
+  readonly serviceControlPolicies?: PolicyDocument[];
+  /**
+   * KMS keys that are disabled (or pending deletion). KMS refuses every cryptographic request on
+   * such a key whatever its policy says (`DisabledException`, `KMSInvalidStateException`), so a
+   * request on one of them is denied before any policy is read.
+   */
+  readonly disabledKeys?: readonly string[];
 }
+
+/** The SCP AWS Organizations attaches to every account by default. */
+const FULL_AWS_ACCESS: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 /** Principal context keys AWS puts in every request, so that policies keyed on them see real values. */
 function principalContext(principal: string): Record<string, string> {
@@ -108,6 +122,7 @@ function accountOf(arn: string, fallback: string): string {
 
 /** The decision AWS would reach for `request` under the policies in `model`. */
 export async function decide(model: PolicyModel, request: AccessRequest, homeAccount = '111111111111'): Promise<Decision> {
+  if (request.action.startsWith('kms:') && request.disabledKeys?.includes(request.resource)) return 'ImplicitlyDenied';
   const identity = [
     ...(model.identity[request.principal] ?? []).map((p) => ({ name: p.source, policy: p.document })),
     ...(request.identityPolicies ?? []).map((policy, i) => ({ name: `request-${i}`, policy })),
@@ -150,7 +165,14 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
         contextVariables: Object.fromEntries(Object.entries(context).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
       },
       identityPolicies: identity.map((p) => ({ name: p.name, policy: aliasPolicy(p.policy) })),
-      serviceControlPolicies: [],
+      serviceControlPolicies: request.serviceControlPolicies
+        ? [
+            {
+              orgIdentifier: accountOf(request.principal, homeAccount),
+              policies: [FULL_AWS_ACCESS, ...request.serviceControlPolicies].map((policy, i) => ({ name: `scp-${i}`, policy })),
+            },
+          ]
+        : [],
       resourceControlPolicies: [],
       resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
       permissionBoundaryPolicies: boundary ? [{ name: boundary.source, policy: aliasPolicy(boundary.document) }] : undefined,

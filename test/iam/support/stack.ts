@@ -14,7 +14,11 @@ import { CloudAssembly } from '../../../assembly';
 import { AppDefinition, defineApp, defineCatalog, defineEvent, definePublisher, EventCatalog } from '../../../sdk/catalog';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../../lib/stacks';
 import { CfnResource, CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
-import { collectPolicies, PolicyModel } from './policies';
+import { collectPolicies, PolicyDocument, PolicyModel } from './policies';
+
+/** Key administrator and operator roles the matrix's app is deployed with (context `keyAdminArns`, `operatorRoleArns`). */
+export const KEY_ADMIN = 'arn:aws:iam::111111111111:role/KeyAdministrator';
+export const OPERATOR = 'arn:aws:iam::111111111111:role/EventsOperator';
 
 /** The account of the catalog's cross-account publisher, and one that the catalog does not list. */
 export const PARTNER_ACCOUNT = '222222222222';
@@ -73,7 +77,19 @@ export interface Topology {
   readonly template: CfnTemplate;
   readonly policies: PolicyModel;
   readonly busArn: string;
+  /** The router data key: bus and archive. */
   readonly keyArn: string;
+  /** Key of the bus dead-letter queue alone. */
+  readonly deadLetterKey: string;
+  /** Key of the alarm topic. */
+  readonly alarmKey: string;
+  /** Key of the trail, its bucket and log group; absent with an existing trail. */
+  readonly auditKey?: string;
+  /** Key administrators and operator roles the app was deployed with. */
+  readonly keyAdminArns: string[];
+  readonly operatorRoleArns: string[];
+  /** The management guard (a service control policy), resolved. */
+  readonly managementGuard: PolicyDocument;
   /** The bus's own dead-letter queue (events it could not encrypt or decrypt). */
   readonly busDeadLetterQueue: string;
   /** Roles of same-account publishers and of consumers that publish, by catalog name. */
@@ -183,6 +199,7 @@ export function describeStack(
   catalog: EventCatalog,
   ruleManagerArns: string[] = [],
   env: Environment = TEST_ENV,
+  roles: { keyAdminArns?: string[]; operatorRoleArns?: string[] } = {},
 ): Topology {
   const { stacks, template, prefixOf, templates } = synthesized;
   const stack = stacks.router;
@@ -248,6 +265,12 @@ export function describeStack(
     policies: collectPolicies(template, env),
     busArn: arn(stack.router.eventBusArn),
     keyArn: arn(stack.router.encryptionKey.keyArn),
+    deadLetterKey: arn(stack.router.deadLetterKey.keyArn),
+    alarmKey: arn(stack.alarmKey.keyArn),
+    auditKey: stack.auditKey ? arn(stack.auditKey.keyArn) : undefined,
+    keyAdminArns: roles.keyAdminArns ?? [],
+    operatorRoleArns: roles.operatorRoleArns ?? [],
+    managementGuard: r.resolve(stack.resolve(stack.router.managementGuard.toJSON())) as PolicyDocument,
     busDeadLetterQueue,
     publisherRoles,
     consumers,
@@ -259,7 +282,17 @@ export function describeStack(
   };
 }
 
-/** Synthesizes the app (by default from the matrix catalog) and describes it. */
-export function loadTopology(props: MatrixProps = {}): Topology {
-  return describeStack(synthesize(props), props.definition?.catalog ?? props.catalog ?? matrixCatalog, props.ruleManagerArns ?? []);
+/**
+ * Synthesizes the app (by default from the matrix catalog, with a key administrator and an
+ * operator role) and describes it.
+ */
+export function loadTopology(given: MatrixProps = {}): Topology {
+  const props: MatrixProps = { keyAdminArns: [KEY_ADMIN], operatorRoleArns: [OPERATOR], ...given };
+  return describeStack(
+    synthesize(props),
+    props.definition?.catalog ?? props.catalog ?? matrixCatalog,
+    props.ruleManagerArns ?? [],
+    TEST_ENV,
+    { keyAdminArns: props.keyAdminArns, operatorRoleArns: props.operatorRoleArns },
+  );
 }

@@ -150,6 +150,30 @@ export const HARMLESS: readonly Exclusion[] = [
     applies: (m, s) =>
       m.kind === 'action-to-service-wildcard' && m.ref.kind === 'boundary' && list(s.Action).every((a) => a === 'events:PutEvents'),
   },
+  {
+    reason:
+      "Widening a role's IAM statement on a KMS key admits nothing the key policy does not: KMS requires the key " +
+      "policy to allow, and the app's key policies delegate to IAM only for named administrators, deployment and " +
+      'operator roles (aws:PrincipalArn), never for a consumer role, which they name directly with the same ' +
+      'conditions. The matrix proves the key-policy side for every such grant, and the stack-wide test that no ' +
+      'key policy delegates kms:* to the account.',
+    applies: (m, s) =>
+      (m.kind === 'drop-condition' || m.kind === 'action-to-service-wildcard' || m.kind === 'resource-to-star') &&
+      m.ref.kind === 'identity' &&
+      list(s.Action).every((a) => a.startsWith('kms:')) &&
+      list(s.Resource).every((r) => /^arn:[^:]+:kms:[^:]*:\d{12}:key\//.test(r)),
+  },
+  {
+    reason:
+      "Widening the deployment's CreateGrant statement to kms:* keeps its kms:GrantIsForAWSResource condition, which " +
+      'only CreateGrant, ListGrants and RevokeGrant requests carry; the deployment roles already administer the key ' +
+      '(kms:List*, kms:RevokeGrant), so nothing new is allowed.',
+    applies: (m, s) =>
+      m.kind === 'action-to-service-wildcard' &&
+      m.ref.kind === 'resource' &&
+      list(s.Action).every((a) => a === 'kms:CreateGrant') &&
+      Object.values(s.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'kms:grantisforawsresource')),
+  },
 ];
 
 export function exclusionOf(m: Mutation, original: Statement): Exclusion | undefined {
