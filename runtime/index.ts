@@ -13,7 +13,8 @@ import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
 import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
-import type { IamMode } from './iam-mode';
+import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
+import { IdentityService, loadAppPolicies, type AppPolicies, type UserConfig } from './identity';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -66,6 +67,15 @@ export interface LocalRuntimeOptions {
   archiveLimits?: ArchiveLimits;
   /** What a call or delivery the app's policies deny does (see iam-mode.ts). @default 'warn' */
   iam?: IamMode;
+  /**
+   * Access keys of IAM users (or of role sessions the app does not define, e.g. a deployment
+   * role), with their secrets and optional identity policies. Any other key acts as the account's
+   * root user. See docs/runtime.md, Identities.
+   * @default - none
+   */
+  users?: readonly UserConfig[];
+  /** Check each request's SigV4 signature with the key's secret (issued sessions and `users` only). @default false */
+  verifySignatures?: boolean;
 }
 
 export interface LocalRuntime {
@@ -127,10 +137,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     archiveLimits: options.archiveLimits,
   });
   const mappings: SqsEventSource[] = [];
+  const identity = new IdentityService({
+    mode: options.iam ?? DEFAULT_IAM_MODE,
+    clock,
+    stream,
+    region,
+    accountId,
+    users: options.users,
+    verifySignatures: options.verifySignatures,
+  });
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge }));
+  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, identity }));
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -157,7 +176,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId });
+    // The app's policies, compiled once: API calls, STS and deliveries are checked against this store.
+    let policies: AppPolicies | undefined;
+    try {
+      policies = loadAppPolicies(assemblyDir, { region, accountId, endpoint });
+    } catch (e) {
+      // Enforcing without the app's policies would refuse or allow at random: that mode needs them.
+      if (identity.mode === 'enforce') throw new TemplateError(`--iam enforce: the app's policies cannot be read: ${(e as Error).message}`);
+      if (identity.mode === 'warn') topo.warnings.push(`policies are not checked: ${(e as Error).message}`);
+    }
+    if (policies) identity.load(policies, { events, sqs, region, accountId });
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, identity });
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -184,6 +213,7 @@ interface BuildContext {
   endpoint: string;
   region: string;
   accountId: string;
+  identity: IdentityService;
 }
 
 /** The account and region of a resource: its stack's, else the runtime's. */
@@ -262,7 +292,9 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
     const where = placeOf(f, c);
-    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint }, c.log, 1);
+    // Each function calls AWS as a session of its execution role, as Lambda gives it.
+    const credentials = f.arn ? c.identity.functionCredentials(f.arn) : undefined;
+    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint, credentials }, c.log, 1);
     fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
     if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
     c.functions.add(fn);

@@ -27,7 +27,8 @@ import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
 import { arns } from '../assembly/arn';
-import { withRequest } from './stream';
+import type { Caller, IdentityService } from './identity';
+import { withRequest, type Principal } from './stream';
 
 export { MAX_BODY_BYTES } from './http/body';
 
@@ -46,6 +47,8 @@ export interface Services {
   host?: string;
   /** Origin and Host rules for browsers. */
   edge?: EdgeOptions;
+  /** Who calls, STS, and the app's policies on EventBridge and SQS calls. @default - every caller is the account's root, nothing is checked */
+  identity?: IdentityService;
 }
 
 type Json = Record<string, unknown>;
@@ -145,14 +148,14 @@ export function createHandler(s: Services): http.RequestListener {
     };
     try {
       res.setHeader('x-amzn-RequestId', requestId);
-      // Until identities are emulated, every caller is the account's root.
-      const principal = {
-        type: 'Root' as const,
+      const caller = s.identity?.identify(req);
+      const principal: Principal = caller?.identity.view ?? {
+        type: 'Root',
         arn: arns.accountRoot({ partition: 'aws', account: s.accountId }),
         accountId: s.accountId,
       };
       const context = { requestId, operation: target || undefined, principal, sourceIp: req.socket.remoteAddress };
-      withRequest(context, () => serve(s, policy, req, res, protocol, target, requestId)).catch(fail);
+      withRequest(context, () => serve(s, policy, req, res, protocol, target, requestId, caller)).catch(fail);
     } catch (err) {
       fail(err);
     }
@@ -167,6 +170,7 @@ async function serve(
   protocol: Protocol,
   target: string,
   requestId: string,
+  caller: Caller | undefined,
 ): Promise<void> {
   const refusal = policy.refusal(req);
   if (refusal !== undefined) {
@@ -207,11 +211,36 @@ async function serve(
 
   // Requests that arrive while the app is being built wait, rather than see half a topology.
   await s.ready;
+  if (caller && refuseCaller(s, caller, req, res, protocol, target, body, requestId)) return;
   if (protocol !== 'query') {
-    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId);
+    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, caller);
     return;
   }
-  await serveQuery(s, req, res, body, requestId);
+  await serveQuery(s, req, res, body, requestId, caller);
+}
+
+/** Answers credentials AWS would refuse (unsigned, unknown or expired key, bad signature); true when it did. */
+function refuseCaller(
+  s: Services,
+  caller: Caller,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  protocol: Protocol,
+  target: string,
+  body: Buffer,
+  requestId: string,
+): boolean {
+  const operation = target || (new URLSearchParams(req.url?.split('?')[1] ?? '').get('Action') ?? 'query');
+  const err = s.identity?.authenticate(
+    caller,
+    req,
+    body,
+    protocol === 'query' ? 'query' : protocol === 'sqs' ? 'sqs' : 'events',
+    operation,
+  );
+  if (!err) return false;
+  sendError(res, protocol, err, requestId);
+  return true;
 }
 
 async function serveQuery(
@@ -220,6 +249,7 @@ async function serveQuery(
   res: http.ServerResponse,
   body: Buffer,
   requestId: string,
+  caller?: Caller,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const contentType = String(req.headers['content-type'] ?? '');
@@ -236,6 +266,11 @@ async function serveQuery(
     send(res, 400, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }));
     return;
   }
+  if (caller && s.identity?.isSts(action)) {
+    const answer = s.identity.sts(caller, action, params, requestId);
+    send(res, answer.status, 'text/xml', answer.body);
+    return;
+  }
   if (action === 'GetCallerIdentity') {
     const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${arns.accountRoot({ partition: 'aws', account: s.accountId })}</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
     send(res, 200, 'text/xml', xml);
@@ -248,6 +283,7 @@ async function serveQuery(
     checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
     // Query requests may address the queue by path instead of a QueueUrl parameter.
     if (input.QueueUrl === undefined && /^\/\d+\/[^/]+$/.test(url.pathname)) input.QueueUrl = url.pathname;
+    if (caller) s.identity?.authorize(caller, 'sqs', action, input, 'query');
     const output = await fn(s.sqs, input);
     send(res, 200, 'text/xml', outputToXml(action, output, requestId));
   } catch (err) {
@@ -263,6 +299,7 @@ async function serveJson(
   action: string,
   body: Buffer,
   requestId: string,
+  caller?: Caller,
 ): Promise<void> {
   const contentType = service === 'sqs' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
   try {
@@ -272,11 +309,13 @@ async function serveJson(
       const fn = operation(SQS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this SQS endpoint.`);
       checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
+      if (caller) s.identity?.authorize(caller, 'sqs', action, input);
       output = await fn(s.sqs, input);
     } else {
       const fn = operation(EVENTS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this EventBridge endpoint.`);
       checkMembers('events', input, operation<Shape>(EVENTS_SHAPES, action));
+      if (caller) s.identity?.authorize(caller, 'events', action, input);
       output = fn(s.events, input);
     }
     send(res, 200, contentType, clean(output));
