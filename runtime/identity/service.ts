@@ -18,6 +18,8 @@
 import type { IncomingMessage } from 'node:http';
 import {
   denialMessage,
+  evaluationInput,
+  resourceAllow,
   PolicyEvaluator,
   principalOf,
   statementLabel,
@@ -328,19 +330,35 @@ export class IdentityService {
     const chained = principal.type === 'assumed-role';
     const head = `User: ${principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.roleArn}`;
     if (this.mode !== 'off') {
-      // A role the app does not define has no trust policy that could allow anyone.
-      if (!role || !info) {
-        this.reportUnknownRole(caller, input.roleArn, head);
+      if (principal.type === 'root') {
+        // AWS refuses this before reading any policy.
+        const message = 'Roles may not be assumed by root accounts.';
+        this.reportRefusedAssume(caller, input.roleArn, message, 'the root user cannot assume roles');
+        if (this.mode === 'enforce') throw stsAccessDenied(message);
+      } else if (!role || !info) {
+        // A role the app does not define has no trust policy that could allow anyone.
+        this.reportRefusedAssume(caller, input.roleArn, head, `the app defines no role ${input.roleArn}, so no trust policy allows it`);
         if (this.mode === 'enforce' || !role) throw stsAccessDenied(head);
       } else {
         const context: Record<string, ContextValue> = { ...this.baseContext(caller), 'sts:RoleSessionName': input.roleSessionName };
         if (input.externalId !== undefined) context['sts:ExternalId'] = input.externalId;
-        const r = this.decide(caller, { principal, action: 'sts:AssumeRole', resource: input.roleArn, context }, 'AssumeRole');
-        if (r.denied && this.mode === 'enforce') throw stsAccessDenied(head);
+        const request: AccessRequest = { principal, action: 'sts:AssumeRole', resource: input.roleArn, context };
+        // The trust policy must name the caller (or its account) whatever the caller's own policies allow.
+        if (!this.trusts(request)) {
+          this.reportRefusedAssume(
+            caller,
+            input.roleArn,
+            head,
+            `no statement of the trust policy of ${input.roleArn} allows ${principal.arn}`,
+          );
+          if (this.mode === 'enforce') throw stsAccessDenied(head);
+        } else {
+          const r = this.decide(caller, request, 'AssumeRole');
+          if (r.denied && this.mode === 'enforce') throw stsAccessDenied(head);
+        }
       }
-    } else if (!role) {
-      throw stsAccessDenied(head);
     }
+    if (!role) throw stsAccessDenied(head);
     const max = chained ? MAX_CHAINED_SESSION_SECONDS : (info?.maxSessionDurationSeconds ?? 3600);
     const duration = input.durationSeconds ?? Math.min(3600, max);
     if (duration > max) {
@@ -350,8 +368,7 @@ export class IdentityService {
           : 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
       );
     }
-    const r = role as NonNullable<typeof role>;
-    const session = principalOf(`arn:${r.partition}:sts::${r.account}:assumed-role/${r.name}/${input.roleSessionName}`);
+    const session = principalOf(`arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${input.roleSessionName}`);
     const identity = this.credentials.issue(session, {
       now,
       expiresAt: now + duration * 1000,
@@ -370,7 +387,13 @@ export class IdentityService {
     return assumeRoleXml(identity, input.roleArn, input.roleSessionName, requestId);
   }
 
-  private reportUnknownRole(caller: Caller, roleArn: string, message: string): void {
+  /** Whether the role's trust policy has an Allow for the caller, directly or through its account. */
+  private trusts(request: AccessRequest): boolean {
+    const evaluator = this.evaluator;
+    return evaluator !== undefined && resourceAllow(evaluationInput(request, evaluator.policiesFor(request))) !== undefined;
+  }
+
+  private reportRefusedAssume(caller: Caller, roleArn: string, message: string, explanation: string): void {
     this.stream.publish('access.denied', {
       mode: this.mode === 'enforce' ? 'enforce' : 'warn',
       operation: 'AssumeRole',
@@ -378,7 +401,7 @@ export class IdentityService {
       action: 'sts:AssumeRole',
       resource: roleArn,
       decision: 'ImplicitDeny',
-      explanation: `the app defines no role ${roleArn}, so no trust policy allows it`,
+      explanation,
       message,
     });
   }

@@ -32,7 +32,7 @@ type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?
 async function assume(
   h: Harness,
   roleName: string,
-  as: Credentials = { accessKeyId: 'test', secretAccessKey: 'test' },
+  as: Credentials = { accessKeyId: 'DEVELOPER', secretAccessKey: 'developer-secret' },
 ): Promise<Credentials> {
   const sts = new STSClient({ endpoint: h.endpoint, region: REGION, credentials: as, maxAttempts: 1 });
   try {
@@ -81,6 +81,15 @@ const sessionUser = (accessKeyId: string, roleArn: string, policies?: unknown[])
 };
 
 const users = (): UserConfig[] => [
+  {
+    // Allowed to assume the account's roles; each role's trust policy still decides.
+    accessKeyId: 'DEVELOPER',
+    secretAccessKey: 'developer-secret',
+    arn: `arn:aws:iam::${account}:user/developer`,
+    policies: [
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${account}:role/*` }] },
+    ],
+  },
   sessionUser('CONSUMERA', `arn:aws:iam::${account}:role/${names.consumerRole(app, consumerA.name)}`),
   sessionUser('RULEMANAGER', ruleManagers().find((a) => !a.includes('*')) ?? '', [
     { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['events:*', 'sqs:*'], Resource: '*' }] },
