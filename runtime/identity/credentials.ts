@@ -59,7 +59,7 @@ export interface UsersFile {
   users: UserConfig[];
 }
 
-const ACCESS_KEY = /^[A-Za-z0-9]{1,128}$/;
+const ACCESS_KEY = /^[\w.@+=-]{1,128}$/;
 
 /** Sessions kept at most; past it, expired sessions go first, then the oldest that can expire. */
 export const MAX_SESSIONS = 10_000;
@@ -126,7 +126,7 @@ export function checkUsers(value: unknown, where = 'users'): UserConfig[] {
     if (u === null || typeof u !== 'object') throw new Error(`${at} must be an object`);
     const { accessKeyId, secretAccessKey, arn, policies } = u as Record<string, unknown>;
     if (typeof accessKeyId !== 'string' || !ACCESS_KEY.test(accessKeyId))
-      throw new Error(`${at}.accessKeyId must be 1 to 128 letters and digits`);
+      throw new Error(`${at}.accessKeyId must be 1 to 128 letters, digits or _.@+=-`);
     if (accessKeyId.startsWith(SESSION_KEY_PREFIX))
       throw new Error(`${at}.accessKeyId must not start with ${SESSION_KEY_PREFIX}: that prefix is for sessions the runtime issues`);
     if (seen.has(accessKeyId)) throw new Error(`${at}.accessKeyId ${accessKeyId} is configured twice`);

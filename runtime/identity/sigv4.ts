@@ -31,7 +31,7 @@ export interface SignedRequest {
 /** An unsigned request, a request signed some other way, or one whose signature parts do not parse. */
 export type Signature = { kind: 'signed'; request: SignedRequest } | { kind: 'unsigned' } | { kind: 'malformed'; reason: string };
 
-const KEY_ID = /^[A-Za-z0-9]{1,128}$/;
+const KEY_ID = /^[\w.@+=-]{1,128}$/;
 const SCOPE_DATE = /^\d{8}$/;
 const SCOPE_PART = /^[a-z0-9-]{1,64}$/;
 const SIGNATURE = /^[0-9a-f]{64}$/;

@@ -1,5 +1,8 @@
 import '../support/sdk-warning';
 import { runDemo, type DemoResult } from '../../scripts/demo';
+import { app } from '../../catalog';
+import { LoanApplicationSubmitted } from '../../catalog/loans';
+import { names } from '../../sdk/catalog';
 
 // The README's main job, run as a test: if the demo stops showing the flow it promises, this fails.
 // It runs on virtual time (the clock jumps whenever the app is idle), so the poison message's
@@ -26,6 +29,18 @@ describe('npm run demo', () => {
 
   test('only the large application opens a manual-review case', () => {
     expect(result!.reviewCases).toEqual(['app-demo-large']);
+  });
+
+  test('with IAM enforced, the forged publish is refused in AWS’s words, naming the publisher’s session and the bus', () => {
+    const f = result!.forged;
+    const publisher = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted))!;
+    // An event type the publisher's catalog entry does not list.
+    expect(publisher.publishes.some((e) => e.detailType === f.detailType)).toBe(false);
+    expect(f.principal).toContain(`:assumed-role/${names.publisherRole(app, publisher.name)}/`);
+    expect(f.error).toBe('AccessDeniedException');
+    expect(f.message).toContain(`User: ${f.principal} is not authorized to perform: events:PutEvents on resource: `);
+    expect(f.message).toContain(`:event-bus/${app.eventBusName}`);
+    expect(narration.some((l) => l.startsWith(`== forged ${f.detailType}`) && l.includes('AccessDeniedException'))).toBe(true);
   });
 
   test('the poison message reaches the underwriting DLQ after exactly maxReceiveCount receives', () => {
