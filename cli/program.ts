@@ -18,11 +18,12 @@ import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
 import { registerTrace } from './commands/trace';
 import { registerAudit } from './commands/audit';
+import { registerAccess } from './commands/access';
 
 export function buildProgram(io: CliIO, onExit: (code: number) => void): Command {
   const program = new Command(PROGRAM_NAME);
   program
-    .description('Operate an event router app: publish, tail, test patterns, dead letters, replay, cost, diagram.')
+    .description('Operate an event router app: publish, tail, test patterns, dead letters, replay, cost, diagram, access.')
     .version(readVersion(), '-V, --version')
     .addOption(new Option('--region <region>', "AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option('--profile <name>', 'named profile from ~/.aws/config'))
@@ -63,7 +64,8 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
         const code = await fn(
           { io, out, aws, globals, names },
           globals,
-          params.filter((p): p is string => typeof p === 'string'),
+          // Positional arguments in order; a variadic one (`[context...]`) arrives as a list.
+          params.flatMap((p) => (Array.isArray(p) ? p : [p])).filter((p): p is string => typeof p === 'string'),
         );
         onExit(code ?? EXIT_OK);
       } finally {
@@ -80,6 +82,7 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
   registerDiagram(program, wrap);
   registerTrace(program, wrap);
   registerAudit(program, wrap);
+  registerAccess(program, wrap);
 
   // Every subcommand reports through the same streams and never exits the process itself.
   const configure = (cmd: Command) => {

@@ -15,6 +15,7 @@ import { RuntimeLog } from './log';
 import type { EdgeOptions } from './http/edge';
 import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
 import { IdentityService, loadAppPolicies, type AppPolicies, type UserConfig } from './identity';
+import { Observability, type ObservabilityLimits } from './observability';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -76,6 +77,8 @@ export interface LocalRuntimeOptions {
   users?: readonly UserConfig[];
   /** Check each request's SigV4 signature with the key's secret (issued sessions and `users` only). @default false */
   verifySignatures?: boolean;
+  /** Memory caps of CloudWatch Logs and CloudTrail event history. @default 128 MiB of log events; 50,000 trail events or 32 MiB */
+  observabilityLimits?: ObservabilityLimits;
 }
 
 export interface LocalRuntime {
@@ -83,6 +86,8 @@ export interface LocalRuntime {
   /** What happens inside the runtime, as typed events (the log is one subscriber). */
   stream: EventStream;
   clock: Clock;
+  /** CloudWatch Logs, CloudTrail event history, CloudWatch metrics and alarms. */
+  observability: Observability;
   close(): Promise<void>;
 }
 
@@ -125,6 +130,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
+  const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits });
+  const recording = observability.attach(stream);
   const functions = new FunctionRegistry(log, { account: accountId, region });
   const events = new EventBroker({
     clock,
@@ -149,7 +156,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  server.on('request', createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, identity }));
+  server.on(
+    'request',
+    createHandler({
+      log,
+      sqs,
+      events,
+      dynamodb: dynamoHandler,
+      accountId,
+      ready,
+      host,
+      edge: options.edge,
+      stream,
+      observability,
+      identity,
+    }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -163,6 +185,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      recording.unsubscribe();
       log.flush();
     })();
     return closing;
@@ -186,7 +209,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (identity.mode === 'warn') topo.warnings.push(`policies are not checked: ${(e as Error).message}`);
     }
     if (policies) identity.load(policies, { events, sqs, region, accountId });
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, identity });
+    topo.warnings.push(...observability.load(topo));
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity });
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
     log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
@@ -199,7 +223,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, close };
+  return { endpoint, stream, clock, observability, close };
 }
 
 interface BuildContext {
@@ -213,6 +237,7 @@ interface BuildContext {
   endpoint: string;
   region: string;
   accountId: string;
+  observability: Observability;
   identity: IdentityService;
 }
 
@@ -294,7 +319,12 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     const where = placeOf(f, c);
     // Each function calls AWS as a session of its execution role, as Lambda gives it.
     const credentials = f.arn ? c.identity.functionCredentials(f.arn) : undefined;
-    const fn = new LambdaFunction(f, { region: where.region, accountId: where.account, endpoint: c.endpoint, credentials }, c.log, 1);
+    const fn = new LambdaFunction(
+      f,
+      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs, credentials },
+      c.log,
+      1,
+    );
     fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
     if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
     c.functions.add(fn);
@@ -399,6 +429,7 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
     lines.push(`  function ${f.name} (${f.def.handler}, timeout ${f.def.timeoutSeconds}s)${src.length ? ` <- ${src.join('; ')}` : ''}`);
   }
   for (const t of topo.tables) lines.push(`  table ${t.name}`);
+  for (const t of topo.trails) lines.push(`  trail ${t.name} -> log group ${t.logGroupName}`);
   const skipped = Object.entries(topo.unsupported);
   if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
   for (const w of topo.warnings) lines.push(`  WARNING: ${w}`);

@@ -5,7 +5,7 @@
  * passes the function's Timeout has its worker terminated and fails with Lambda's message.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { RuntimeLog } from './log';
@@ -24,6 +24,36 @@ export type InvokeResult = { ok: true; payload: string; durationMs: number } | {
 /** Lambda's limit on a function's init phase (loading the module and its top-level code). */
 export const INIT_TIMEOUT_MS = 10_000;
 
+/** Where a function's log lines go (the runtime's CloudWatch Logs); timestamps on the runtime's clock. */
+export interface FunctionLogSink {
+  now(): number;
+  write(group: string, stream: string, message: string, timestamp: number): void;
+}
+
+/**
+ * What the worker writes to its stdout after an invocation's own output, so that the lines
+ * Lambda adds at the end (END, REPORT) follow everything the handler printed: stdout and the
+ * result message travel on different channels and may arrive in either order.
+ */
+const END_MARK = '\u0000\u0001lambda-invocation-end:';
+/** How long to wait for the end mark once the result is in (a handler may have closed stdout). */
+const END_MARK_WAIT_MS = 250;
+
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+/** Whether a level passes a LoggingConfig level (`WARN` lets WARN, ERROR and FATAL through). */
+function passes(level: string, threshold: string | undefined): boolean {
+  const l = LEVELS.indexOf(level.toUpperCase() === 'WARNING' ? 'WARN' : level.toUpperCase());
+  const t = LEVELS.indexOf((threshold ?? 'INFO').toUpperCase());
+  return l < 0 || t < 0 || l >= t;
+}
+
+/** `2026/11/29/[$LATEST]<32 hex>`: the name Lambda gives an execution environment's log stream. */
+export function logStreamName(now: number): string {
+  const d = new Date(now);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/[$LATEST]${randomBytes(16).toString('hex')}`;
+}
+
 interface Env {
   worker: Worker;
   busy: boolean;
@@ -31,6 +61,13 @@ interface Env {
   /** Settles when the handler module has loaded: undefined on success, the error otherwise. */
   init: Promise<InvokeError | undefined>;
   pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
+  /** Its CloudWatch Logs stream. */
+  logStream: string;
+  /** Milliseconds its init phase took, reported once (Init Duration) by the first invocation's REPORT. */
+  initMs?: number;
+  /** Called when the worker's stdout reaches the end mark of an invocation. */
+  ended: Map<string, () => void>;
+  heapMb?: number;
 }
 
 export interface FunctionSettings {
@@ -39,6 +76,8 @@ export interface FunctionSettings {
   endpoint: string;
   /** The execution role's session credentials. @default - the key `test`, which the runtime treats as the account's root user */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  /** Where its output goes besides the runtime's log. @default - the runtime's log only */
+  logs?: FunctionLogSink;
 }
 
 export class LambdaFunction {
@@ -64,8 +103,17 @@ export class LambdaFunction {
     return this.def.name;
   }
 
+  /** Its log group: the one LoggingConfig names, else Lambda's default. */
+  get logGroupName(): string {
+    return this.def.logging?.logGroup ?? `/aws/lambda/${this.def.name}`;
+  }
+
+  private get jsonLogs(): boolean {
+    return this.def.logging?.logFormat === 'JSON';
+  }
+
   /** The environment Lambda gives a function, plus the local endpoint and fake credentials. */
-  environment(): Record<string, string> {
+  environment(logStream = logStreamName(this.settings.logs?.now() ?? Date.now())): Record<string, string> {
     const { region, endpoint } = this.settings;
     const d = this.def;
     return {
@@ -78,8 +126,10 @@ export class LambdaFunction {
       AWS_LAMBDA_FUNCTION_NAME: d.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(d.memoryMb),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${d.name}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+      AWS_LAMBDA_LOG_GROUP_NAME: this.logGroupName,
+      AWS_LAMBDA_LOG_STREAM_NAME: logStream,
+      // Lambda sets these when the function logs in JSON; Powertools reads the level from them.
+      ...(this.jsonLogs ? { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: d.logging?.applicationLogLevel ?? 'INFO' } : {}),
       AWS_EXECUTION_ENV: `AWS_Lambda_${d.runtime ?? 'nodejs'}`,
       LAMBDA_TASK_ROOT: d.codeDir,
       _HANDLER: d.handler,
@@ -95,9 +145,11 @@ export class LambdaFunction {
   }
 
   private spawn(): Env {
+    const logStream = logStreamName(this.settings.logs?.now() ?? Date.now());
+    const spawned = Date.now();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      env: this.environment(),
+      env: this.environment(logStream),
       workerData: { codeDir: this.def.codeDir, handler: this.def.handler, providedFrom: __filename },
       stdout: true,
       stderr: true,
@@ -106,22 +158,37 @@ export class LambdaFunction {
     });
     let initDone!: (e: InvokeError | undefined) => void;
     const init = new Promise<InvokeError | undefined>((resolve) => (initDone = resolve));
-    const env: Env = { worker, busy: false, dead: false, init };
+    const env: Env = { worker, busy: false, dead: false, init, logStream, ended: new Map() };
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.log.function(this.def.name, line));
+      createInterface({ input: stream }).on('line', (line) => {
+        const mark = line.indexOf(END_MARK);
+        const text = mark < 0 ? line : line.slice(0, mark);
+        if (mark < 0 || text.length > 0) {
+          this.log.function(this.def.name, text);
+          this.writeApplicationLine(env, text);
+        }
+        if (mark >= 0) env.ended.get(line.slice(mark + END_MARK.length))?.();
+      });
     }
-    worker.on('message', (m: { type: string; id: string; ok: boolean; payload?: string; error?: InvokeError; durationMs: number }) => {
-      if (m.type === 'init') initDone(m.ok ? undefined : m.error);
-      if (m.type !== 'result' || env.pending?.id !== m.id) return;
-      const p = env.pending;
-      clearTimeout(p.timer);
-      env.pending = undefined;
-      p.resolve(
-        m.ok
-          ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs }
-          : { ok: false, error: m.error!, durationMs: m.durationMs },
-      );
-    });
+    worker.on(
+      'message',
+      (m: { type: string; id: string; ok: boolean; payload?: string; error?: InvokeError; durationMs: number; heapMb?: number }) => {
+        if (m.type === 'init') {
+          env.initMs = Date.now() - spawned;
+          initDone(m.ok ? undefined : m.error);
+        }
+        if (m.type !== 'result' || env.pending?.id !== m.id) return;
+        env.heapMb = m.heapMb;
+        const p = env.pending;
+        clearTimeout(p.timer);
+        env.pending = undefined;
+        p.resolve(
+          m.ok
+            ? { ok: true, payload: m.payload ?? 'null', durationMs: m.durationMs }
+            : { ok: false, error: m.error!, durationMs: m.durationMs },
+        );
+      },
+    );
     const crash = (error: InvokeError) => {
       initDone(error);
       if (env.dead) return;
@@ -190,9 +257,16 @@ export class LambdaFunction {
     const id = randomUUID();
     this.invocations++;
     const initError = await this.initialize(env);
-    if (initError) return { ok: false, error: initError, durationMs: 0 };
+    if (initError) {
+      this.writeInitError(env, id, initError);
+      return { ok: false, error: initError, durationMs: 0 };
+    }
     const timeoutMs = this.def.timeoutSeconds * 1000;
     const started = Date.now();
+    const initMs = env.initMs;
+    env.initMs = undefined;
+    this.writeStart(env, id);
+    const outputEnded = this.settings.logs ? new Promise<void>((resolve) => env.ended.set(id, resolve)) : undefined;
     const result = await new Promise<InvokeResult>((resolve) => {
       const timer = setTimeout(() => {
         // Lambda stops the environment; its module state is gone and the next invocation starts cold.
@@ -221,16 +295,123 @@ export class LambdaFunction {
           functionVersion: '$LATEST',
           invokedFunctionArn: this.arn,
           memoryLimitInMB: String(this.def.memoryMb),
-          logGroupName: `/aws/lambda/${this.def.name}`,
-          logStreamName: `local/[$LATEST]${id.replace(/-/g, '')}`,
+          logGroupName: this.logGroupName,
+          logStreamName: env.logStream,
         },
       });
     });
+    if (outputEnded) {
+      // The handler's last lines first, then Lambda's END and REPORT; a stopped worker prints no more.
+      if (!env.dead) await waitAtMost(outputEnded, END_MARK_WAIT_MS);
+      env.ended.delete(id);
+      this.writeEnd(env, id, result, initMs);
+    }
     if (!env.dead) {
       env.busy = false;
       this.release();
     }
     return result;
+  }
+
+  /** One line of the handler's output, as Lambda forwards it (JSON format: filtered by ApplicationLogLevel). */
+  private writeApplicationLine(env: Env, line: string): void {
+    const sink = this.settings.logs;
+    if (!sink) return;
+    if (this.jsonLogs && line.startsWith('{')) {
+      let level: unknown;
+      try {
+        level = (JSON.parse(line) as { level?: unknown }).level;
+      } catch {
+        level = undefined;
+      }
+      if (typeof level === 'string' && !passes(level, this.def.logging?.applicationLogLevel)) return;
+    }
+    sink.write(this.logGroupName, env.logStream, line, sink.now());
+  }
+
+  /** A line Lambda itself writes: text START/END/REPORT, or JSON platform records at INFO level. */
+  private writeSystem(env: Env, text: string, json: () => Record<string, unknown>): void {
+    const sink = this.settings.logs;
+    if (!sink) return;
+    const now = sink.now();
+    if (!this.jsonLogs) sink.write(this.logGroupName, env.logStream, text, now);
+    else if (passes('INFO', this.def.logging?.systemLogLevel))
+      sink.write(this.logGroupName, env.logStream, JSON.stringify({ time: new Date(now).toISOString(), ...json() }), now);
+  }
+
+  private writeStart(env: Env, id: string): void {
+    this.writeSystem(env, `START RequestId: ${id} Version: $LATEST`, () => ({
+      type: 'platform.start',
+      record: { requestId: id, version: '$LATEST' },
+    }));
+  }
+
+  private writeEnd(env: Env, id: string, result: InvokeResult, initMs: number | undefined): void {
+    const sink = this.settings.logs;
+    if (!sink) return;
+    if (!result.ok) {
+      const e = result.error;
+      // What the Node.js runtime prints for a failed invocation; a timeout is Lambda's own line.
+      const line =
+        e.errorType === 'Sandbox.Timedout'
+          ? e.errorMessage
+          : this.jsonLogs
+            ? JSON.stringify({
+                timestamp: new Date(sink.now()).toISOString(),
+                level: 'ERROR',
+                requestId: id,
+                message: 'Invoke Error',
+                errorType: e.errorType,
+                errorMessage: e.errorMessage,
+                stackTrace: e.trace ?? [],
+              })
+            : `${new Date(sink.now()).toISOString()}	${id}	ERROR	Invoke Error 	${JSON.stringify({ errorType: e.errorType, errorMessage: e.errorMessage, stack: e.trace ?? [] })}`;
+      if (e.errorType === 'Sandbox.Timedout' || !this.jsonLogs || passes('ERROR', this.def.logging?.applicationLogLevel))
+        sink.write(this.logGroupName, env.logStream, line, sink.now());
+    }
+    const duration = Math.max(0, result.durationMs);
+    const memoryUsed = Math.min(this.def.memoryMb, Math.max(1, env.heapMb ?? 1));
+    const status = result.ok ? 'success' : result.error.errorType === 'Sandbox.Timedout' ? 'timeout' : 'error';
+    this.writeSystem(env, `END RequestId: ${id}`, () => ({
+      type: 'platform.runtimeDone',
+      record: { requestId: id, status },
+    }));
+    const report = [
+      `REPORT RequestId: ${id}`,
+      `Duration: ${duration.toFixed(2)} ms`,
+      `Billed Duration: ${Math.max(1, Math.ceil(duration))} ms`,
+      `Memory Size: ${this.def.memoryMb} MB`,
+      `Max Memory Used: ${memoryUsed} MB`,
+      ...(initMs !== undefined ? [`Init Duration: ${initMs.toFixed(2)} ms`] : []),
+      ...(status === 'timeout' ? ['Status: timeout'] : []),
+    ].join('	');
+    this.writeSystem(env, report, () => ({
+      type: 'platform.report',
+      record: {
+        requestId: id,
+        metrics: {
+          durationMs: Number(duration.toFixed(2)),
+          billedDurationMs: Math.max(1, Math.ceil(duration)),
+          memorySizeMB: this.def.memoryMb,
+          maxMemoryUsedMB: memoryUsed,
+          ...(initMs !== undefined ? { initDurationMs: Number(initMs.toFixed(2)) } : {}),
+        },
+        status,
+      },
+    }));
+  }
+
+  /** A failed init: Lambda logs the error and a REPORT with the init status. */
+  private writeInitError(env: Env, id: string, error: InvokeError): void {
+    const sink = this.settings.logs;
+    if (!sink) return;
+    sink.write(
+      this.logGroupName,
+      env.logStream,
+      `${new Date(sink.now()).toISOString()}	undefined	ERROR	Uncaught Exception 	${JSON.stringify({ errorType: error.errorType, errorMessage: error.errorMessage })}`,
+      sink.now(),
+    );
+    this.writeEnd(env, id, { ok: false, error, durationMs: 0 }, undefined);
   }
 
   /**
@@ -335,4 +516,10 @@ export class FunctionRegistry {
   async close(): Promise<void> {
     await Promise.all([...this.functions.values()].map((f) => f.close()));
   }
+}
+
+/** Resolves when `p` does or after `ms`, whichever comes first. */
+function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,12 @@
  * - `X-Amz-Target: AWSEvents.*` is EventBridge (AWS JSON 1.1);
  * - `X-Amz-Target: AmazonSQS.*` is SQS (AWS JSON 1.0);
  * - a form-encoded body or query string with `Action=` is the query protocol (SQS, and STS
- *   GetCallerIdentity so that credential checks in tools pass).
+ *   GetCallerIdentity so that credential checks in tools pass);
+ * - `X-Amz-Target: Logs_20140328.*` is CloudWatch Logs and
+ *   `X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.*` is CloudTrail (AWS JSON 1.1);
+ * - CloudWatch in the three protocols its clients speak (cloudwatch/protocols.ts): Smithy RPC v2
+ *   CBOR (`/service/GraniteServiceVersion20100801/operation/<Op>`), AWS JSON 1.0
+ *   (`X-Amz-Target: GraniteServiceVersion20100801.*`) and query (`Version=2010-08-01`).
  * https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  *
  * Before any of that, the edge refuses what browsers must not do (http/edge.ts), bodies over
@@ -28,7 +33,13 @@ import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknown
 import type { SqsBroker } from './sqs';
 import { arns } from '../assembly/arn';
 import type { Caller, IdentityService } from './identity';
-import { withRequest, type Principal } from './stream';
+import { withRequest, type EventStream, type Principal } from './stream';
+import { publishApiCall, type ApiCall } from './api-call';
+import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrailRequest, type EventHistory } from './cloudtrail/lookup';
+import { handleCloudWatchRequest, type CloudWatchBackend } from './cloudwatch/cloudwatch-api';
+import { LOGS_TARGET_PREFIX, handleLogsRequest } from './cloudwatch/logs-api';
+import type { LogStore } from './cloudwatch/log-store';
+import { detectProtocol, serveCloudWatch, type WireRequest } from './cloudwatch/protocols';
 
 export { MAX_BODY_BYTES } from './http/body';
 
@@ -47,18 +58,39 @@ export interface Services {
   host?: string;
   /** Origin and Host rules for browsers. */
   edge?: EdgeOptions;
+  /** Where each answered call is reported (`api.called`), so CloudTrail can record it. */
+  stream?: EventStream;
+  /** CloudWatch Logs, CloudTrail event history and CloudWatch metrics and alarms (observability.ts). */
+  observability?: ObservabilityBackends;
   /** Who calls, STS, and the app's policies on EventBridge and SQS calls. @default - every caller is the account's root, nothing is checked */
   identity?: IdentityService;
 }
 
+export interface ObservabilityBackends {
+  logs: LogStore;
+  history: EventHistory;
+  cloudwatch: CloudWatchBackend;
+}
+
 type Json = Record<string, unknown>;
-type Protocol = 'events' | 'sqs' | 'dynamodb' | 'query';
+type Protocol = 'events' | 'sqs' | 'dynamodb' | 'query' | 'logs' | 'cloudtrail';
+type JsonService = 'events' | 'sqs' | 'logs' | 'cloudtrail';
 
 function protocolOf(target: string): Protocol {
   if (target.startsWith('AWSEvents.')) return 'events';
   if (target.startsWith('AmazonSQS.')) return 'sqs';
   if (target.startsWith('DynamoDB_')) return 'dynamodb';
+  if (target.startsWith(LOGS_TARGET_PREFIX)) return 'logs';
+  // The AWS CLI sends the full service id; SDK v3 sends the service shape's name alone.
+  if (target.startsWith(CLOUDTRAIL_TARGET_PREFIX) || target.startsWith('CloudTrail_20131101.')) return 'cloudtrail';
   return 'query';
+}
+
+/** The call as the edge first sees it: service and operation from the target, until the body says more. */
+function newCall(protocol: Protocol, target: string): ApiCall {
+  const op = target.slice(target.lastIndexOf('.') + 1).slice(0, 128) || 'unknown';
+  if (protocol === 'query') return { service: target.startsWith('GraniteServiceVersion20100801.') ? 'monitoring' : 'sqs', operation: op };
+  return { service: protocol, operation: op };
 }
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
@@ -69,6 +101,14 @@ function send(res: http.ServerResponse, status: number, contentType: string, bod
 /** Drops undefined fields so responses look like AWS's (absent, not null). */
 function clean(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x === undefined ? undefined : x));
+}
+
+/** As `clean`, with timestamps as epoch seconds, as AWS JSON 1.1 writes them (LookupEvents' EventTime). */
+function cleanWithTimestamps(v: unknown): string {
+  return JSON.stringify(v, function (this: Record<string, unknown>, k, x: unknown) {
+    const raw = this[k];
+    return raw instanceof Date ? raw.getTime() / 1000 : x;
+  });
 }
 
 /** An error in the caller's protocol: JSON `__type` for the JSON protocols, `<ErrorResponse>` for the query protocol. */
@@ -85,7 +125,7 @@ function sendError(
       'x-amzn-query-error': `${err.queryCode ?? err.code};${err.fault}`,
       ...headers,
     });
-  } else if (protocol === 'events') {
+  } else if (protocol === 'events' || protocol === 'logs' || protocol === 'cloudtrail') {
     send(res, err.status, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }), headers);
   } else if (protocol === 'dynamodb') {
     send(
@@ -155,11 +195,40 @@ export function createHandler(s: Services): http.RequestListener {
         accountId: s.accountId,
       };
       const context = { requestId, operation: target || undefined, principal, sourceIp: req.socket.remoteAddress };
-      withRequest(context, () => serve(s, policy, req, res, protocol, target, requestId, caller)).catch(fail);
+      const call = newCall(protocol, target);
+      withRequest(context, () => serveAndReport(s, policy, req, res, protocol, target, requestId, call, fail, caller)).catch(fail);
     } catch (err) {
       fail(err);
     }
   };
+}
+
+/** Serves one request, then reports it (`api.called`) with its outcome, whatever the outcome was. */
+async function serveAndReport(
+  s: Services,
+  policy: EdgePolicy,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  protocol: Protocol,
+  target: string,
+  requestId: string,
+  call: ApiCall,
+  fail: (err: unknown) => void,
+  caller: Caller | undefined,
+): Promise<void> {
+  const started = performance.now();
+  try {
+    await serve(s, policy, req, res, protocol, target, requestId, call, caller);
+  } catch (err) {
+    call.error ??= { code: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
+    fail(err);
+  } finally {
+    // DynamoDB is dynalite's: its calls are data events, which the stack's trail does not select.
+    if (s.stream && protocol !== 'dynamodb') {
+      const ua = req.headers['user-agent'];
+      publishApiCall(s.stream, call, res.statusCode, typeof ua === 'string' ? ua : undefined, started);
+    }
+  }
 }
 
 async function serve(
@@ -170,10 +239,12 @@ async function serve(
   protocol: Protocol,
   target: string,
   requestId: string,
+  call: ApiCall,
   caller: Caller | undefined,
 ): Promise<void> {
   const refusal = policy.refusal(req);
   if (refusal !== undefined) {
+    call.error = { code: 'AccessDeniedException', message: refusal };
     sendError(res, protocol, new AwsError('AccessDeniedException', refusal, 403, 'AccessDenied'), requestId);
     return;
   }
@@ -192,6 +263,7 @@ async function serve(
       413,
       'RequestEntityTooLarge',
     );
+    call.error = { code: err.code, message: err.message };
     sendError(res, protocol, err, requestId, read.drained ? {} : { Connection: 'close' });
     return;
   }
@@ -211,15 +283,24 @@ async function serve(
 
   // Requests that arrive while the app is being built wait, rather than see half a topology.
   await s.ready;
-  if (caller && refuseCaller(s, caller, req, res, protocol, target, body, requestId)) return;
-  if (protocol !== 'query') {
-    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, caller);
+  if (protocol === 'logs' || protocol === 'cloudtrail') {
+    serveObservabilityJson(s, res, protocol, target, body, requestId, call);
     return;
   }
-  await serveQuery(s, req, res, body, requestId, caller);
+  if (caller && refuseCaller(s, caller, req, res, protocol, target, body, requestId, call)) return;
+  if (protocol !== 'query') {
+    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, call, caller);
+    return;
+  }
+  const wire: WireRequest = { method: req.method ?? 'POST', path: req.url ?? '/', headers: lowerCaseHeaders(req), body };
+  if (s.observability && detectProtocol(wire)) {
+    serveMonitoring(s.observability.cloudwatch, res, wire, requestId, call);
+    return;
+  }
+  await serveQuery(s, req, res, body, requestId, call, caller);
 }
 
-/** Answers credentials AWS would refuse (unsigned, unknown or expired key, bad signature); true when it did. */
+/** Answers credentials AWS would refuse (unsigned, unknown or expired key, bad signature) on EventBridge, SQS and STS; true when it did. */
 function refuseCaller(
   s: Services,
   caller: Caller,
@@ -229,18 +310,77 @@ function refuseCaller(
   target: string,
   body: Buffer,
   requestId: string,
+  call: ApiCall,
 ): boolean {
+  if (protocol !== 'events' && protocol !== 'sqs' && protocol !== 'query') return false;
   const operation = target || (new URLSearchParams(req.url?.split('?')[1] ?? '').get('Action') ?? 'query');
-  const err = s.identity?.authenticate(
-    caller,
-    req,
-    body,
-    protocol === 'query' ? 'query' : protocol === 'sqs' ? 'sqs' : 'events',
-    operation,
-  );
+  const err = s.identity?.authenticate(caller, req, body, protocol, operation);
   if (!err) return false;
+  call.error = { code: err.queryCode ?? err.code, message: err.message };
   sendError(res, protocol, err, requestId);
   return true;
+}
+
+function lowerCaseHeaders(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** CloudWatch Logs and CloudTrail: AWS JSON 1.1, errors as `__type`, timestamps as epoch seconds. */
+function serveObservabilityJson(
+  s: Services,
+  res: http.ServerResponse,
+  service: 'logs' | 'cloudtrail',
+  target: string,
+  body: Buffer,
+  requestId: string,
+  call: ApiCall,
+): void {
+  try {
+    if (!s.observability) throw new AwsError('UnknownOperationException', `This endpoint does not serve ${target.slice(0, 80)}.`);
+    const input = parseJsonInput(service, body);
+    call.input = input;
+    const output =
+      service === 'logs'
+        ? handleLogsRequest(s.observability.logs, call.operation, input)
+        : handleCloudTrailRequest(s.observability.history, call.operation, input);
+    call.output = output;
+    send(res, 200, 'application/x-amz-json-1.1', cleanWithTimestamps(output));
+  } catch (err) {
+    if (!(err instanceof AwsError)) throw err;
+    call.error = { code: err.code, message: err.message };
+    sendError(res, service, err, requestId);
+  }
+}
+
+/** CloudWatch metrics and alarms, in whichever of its protocols the request came. */
+function serveMonitoring(backend: CloudWatchBackend, res: http.ServerResponse, wire: WireRequest, requestId: string, call: ApiCall): void {
+  call.service = 'monitoring';
+  const answer = serveCloudWatch(
+    wire,
+    (operation, input) => {
+      call.operation = operation.slice(0, 128) || 'unknown';
+      call.input = input;
+      try {
+        const output = handleCloudWatchRequest(backend, operation, input);
+        call.output = output;
+        return output;
+      } catch (err) {
+        if (err instanceof AwsError) call.error = { code: err.code, message: err.message };
+        throw err;
+      }
+    },
+    requestId,
+  );
+  if (answer.status >= 400 && !call.error) {
+    // Refused before the handler ran (a body that does not parse): the code is in the answer.
+    const code =
+      answer.headers['x-amzn-query-error']?.split(';')[0] ?? /<Code>([^<]{1,128})<\/Code>/.exec(answer.body.toString('utf8'))?.[1];
+    call.error = { code: code ?? 'InternalFailure', message: `HTTP ${answer.status}` };
+  }
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Length': answer.body.length });
+  res.end(answer.body);
 }
 
 async function serveQuery(
@@ -249,6 +389,7 @@ async function serveQuery(
   res: http.ServerResponse,
   body: Buffer,
   requestId: string,
+  call: ApiCall,
   caller?: Caller,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -261,17 +402,24 @@ async function serveQuery(
   if (!action) {
     const err = new AwsError(
       'UnknownOperationException',
-      'Missing X-Amz-Target header or Action parameter; this endpoint serves EventBridge, SQS and DynamoDB.',
+      'Missing X-Amz-Target header or Action parameter; this endpoint serves EventBridge, SQS, DynamoDB, CloudWatch, CloudWatch Logs and CloudTrail.',
     );
+    call.error = { code: err.code, message: err.message };
     send(res, 400, 'application/x-amz-json-1.1', clean({ __type: err.code, message: err.message }));
     return;
   }
+  call.operation = action.slice(0, 128);
   if (caller && s.identity?.isSts(action)) {
+    call.service = 'sts';
     const answer = s.identity.sts(caller, action, params, requestId);
+    if (answer.status >= 400)
+      call.error = { code: /<Code>([^<]{1,128})<\/Code>/.exec(answer.body)?.[1] ?? 'InternalFailure', message: `HTTP ${answer.status}` };
     send(res, answer.status, 'text/xml', answer.body);
     return;
   }
   if (action === 'GetCallerIdentity') {
+    call.service = 'sts';
+    call.output = { Arn: arns.accountRoot({ partition: 'aws', account: s.accountId }), UserId: s.accountId, Account: s.accountId };
     const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${arns.accountRoot({ partition: 'aws', account: s.accountId })}</Arn><UserId>${s.accountId}</UserId><Account>${s.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
     send(res, 200, 'text/xml', xml);
     return;
@@ -283,11 +431,14 @@ async function serveQuery(
     checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
     // Query requests may address the queue by path instead of a QueueUrl parameter.
     if (input.QueueUrl === undefined && /^\/\d+\/[^/]+$/.test(url.pathname)) input.QueueUrl = url.pathname;
+    call.input = input;
     if (caller) s.identity?.authorize(caller, 'sqs', action, input, 'query');
     const output = await fn(s.sqs, input);
+    call.output = output;
     send(res, 200, 'text/xml', outputToXml(action, output, requestId));
   } catch (err) {
     if (!(err instanceof AwsError)) throw err;
+    call.error = { code: err.queryCode ?? err.code, message: err.message };
     send(res, err.status, 'text/xml', errorToXml(err, requestId));
   }
 }
@@ -299,11 +450,13 @@ async function serveJson(
   action: string,
   body: Buffer,
   requestId: string,
+  call: ApiCall,
   caller?: Caller,
 ): Promise<void> {
   const contentType = service === 'sqs' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
   try {
     const input = parseJsonInput(service, body);
+    call.input = input;
     let output: Json;
     if (service === 'sqs') {
       const fn = operation(SQS_ACTIONS, action);
@@ -318,29 +471,40 @@ async function serveJson(
       if (caller) s.identity?.authorize(caller, 'events', action, input);
       output = fn(s.events, input);
     }
+    call.output = output;
     send(res, 200, contentType, clean(output));
   } catch (err) {
     if (!(err instanceof AwsError)) throw err;
+    call.error = { code: service === 'sqs' ? (err.queryCode ?? err.code) : err.code, message: err.message };
     sendError(res, service, err, requestId);
   }
 }
 
 /** The request body as a null-prototype object, or the error the service answers for it. */
-function parseJsonInput(service: 'events' | 'sqs', body: Buffer): Json {
+function parseJsonInput(service: JsonService, body: Buffer): Json {
   const text = body.toString('utf8');
   let input: unknown;
   try {
     input = text.trim() === '' ? Object.create(null) : parseSafeJson(text, { maxDepth: MAX_JSON_DEPTH });
   } catch (e) {
-    if (e instanceof UnsafeKeyError) {
-      throw service === 'sqs'
-        ? new AwsError('InvalidParameterValue', e.message, 400, 'InvalidParameterValue')
-        : new AwsError('ValidationException', e.message);
-    }
-    if (e instanceof NestingError) throw new AwsError(service === 'sqs' ? 'InvalidParameterValue' : 'ValidationException', e.message);
+    if (e instanceof UnsafeKeyError || e instanceof NestingError) throw invalidInput(service, e.message);
     throw new AwsError('SerializationException', 'Start of structure or map found where not expected; the request body is not valid JSON.');
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new AwsError('SerializationException', 'The request body must be a JSON object.');
   return input as Json;
+}
+
+/** Each service's code for input it refuses to read. */
+function invalidInput(service: JsonService, message: string): AwsError {
+  switch (service) {
+    case 'sqs':
+      return new AwsError('InvalidParameterValue', message, 400, 'InvalidParameterValue');
+    case 'events':
+      return new AwsError('ValidationException', message);
+    case 'logs':
+      return new AwsError('InvalidParameterException', message);
+    case 'cloudtrail':
+      return new AwsError('InvalidParameterException', message);
+  }
 }

@@ -75,6 +75,34 @@ export interface FunctionDef extends Partial<Placement> {
   timeoutSeconds: number;
   memoryMb: number;
   arn?: string;
+  /** `LoggingConfig`: where and how its output goes. @default - text lines in /aws/lambda/<name> */
+  logging?: FunctionLogging;
+}
+
+/** A function's `LoggingConfig`, as Lambda applies it. */
+export interface FunctionLogging {
+  logGroup?: string;
+  /** @default 'Text' */
+  logFormat?: 'Text' | 'JSON';
+  /** JSON format only. @default 'INFO' */
+  applicationLogLevel?: string;
+  /** JSON format only. @default 'INFO' */
+  systemLogLevel?: string;
+}
+
+/** A log group the stack creates (it exists, with its retention, before anything writes to it). */
+export interface LogGroupDef extends Partial<Placement> {
+  name: string;
+  retentionInDays?: number;
+}
+
+/** A trail that delivers to CloudWatch Logs, with its selectors as the template declares them. */
+export interface TrailDef extends Partial<Placement> {
+  name: string;
+  /** The log group named by CloudWatchLogsLogGroupArn. */
+  logGroupName: string;
+  /** The template's properties (EventSelectors, AdvancedEventSelectors), resolved. */
+  properties: Record<string, unknown>;
 }
 
 export interface MappingDef extends Partial<Placement> {
@@ -119,6 +147,8 @@ export interface Topology {
   functions: FunctionDef[];
   mappings: MappingDef[];
   tables: TableDef[];
+  logGroups: LogGroupDef[];
+  trails: TrailDef[];
   /** Resource types present but not emulated, with counts. */
   unsupported: Record<string, number>;
   /** Resources skipped for a reason the person should see (e.g. a function without local code). */
@@ -134,6 +164,8 @@ export const EMULATED_TYPES = new Set([
   'AWS::Lambda::EventSourceMapping',
   'AWS::DynamoDB::Table',
   'AWS::DynamoDB::GlobalTable',
+  'AWS::Logs::LogGroup',
+  'AWS::CloudTrail::Trail',
 ]);
 
 /** Types that exist only for deployment bookkeeping; not worth a warning. */
@@ -192,6 +224,8 @@ export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
     functions: [],
     mappings: [],
     tables: [],
+    logGroups: [],
+    trails: [],
     unsupported: {},
     warnings: [],
   };
@@ -280,7 +314,18 @@ function add(topo: Topology, r: Resource): void {
         environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
         timeoutSeconds: asNumber(fp.Timeout) ?? 3,
         memoryMb: asNumber(fp.MemorySize) ?? 128,
+        ...(isRecord(p.LoggingConfig) ? { logging: loggingOf(p.LoggingConfig) } : {}),
       });
+      return;
+    }
+    case 'AWS::Logs::LogGroup':
+      topo.logGroups.push({ name: r.name, ...placement(r), retentionInDays: asNumber(p.RetentionInDays) });
+      return;
+    case 'AWS::CloudTrail::Trail': {
+      // Only delivery to CloudWatch Logs is emulated; a trail that is not logging delivers nothing.
+      const group = str(p.CloudWatchLogsLogGroupArn)?.split(':log-group:')[1]?.replace(/:\*$/, '');
+      if (group === undefined) topo.warnings.push(`trail ${r.name} delivers to S3 only, which is not emulated`);
+      else if (asBoolean(p.IsLogging) !== false) topo.trails.push({ name: r.name, ...placement(r), logGroupName: group, properties: p });
       return;
     }
     case 'AWS::Lambda::EventSourceMapping': {
@@ -306,6 +351,16 @@ function add(topo: Topology, r: Resource): void {
       topo.tables.push({ name: r.name, arn: arns.table(r.env, r.name), ...placement(r), definition: p });
       return;
   }
+}
+
+function loggingOf(c: Record<string, unknown>): FunctionLogging {
+  const format = str(c.LogFormat);
+  return {
+    ...(str(c.LogGroup) ? { logGroup: str(c.LogGroup) } : {}),
+    ...(format === 'JSON' || format === 'Text' ? { logFormat: format } : {}),
+    ...(str(c.ApplicationLogLevel) ? { applicationLogLevel: str(c.ApplicationLogLevel) } : {}),
+    ...(str(c.SystemLogLevel) ? { systemLogLevel: str(c.SystemLogLevel) } : {}),
+  };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : v === undefined || v === null ? undefined : String(v));

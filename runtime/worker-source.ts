@@ -143,7 +143,13 @@ loading.then(
 parentPort.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
   const started = Date.now();
-  const reply = (body) => parentPort.postMessage(Object.assign({ type: 'result', id: msg.id, durationMs: Date.now() - started }, body));
+  const reply = (body) => {
+    const durationMs = Date.now() - started;
+    // Marks the end of this invocation's output on stdout itself (see END_MARK in lambda.ts).
+    try { process.stdout.write('\u0000\u0001lambda-invocation-end:' + msg.id + '\n'); } catch {}
+    const heapMb = Math.ceil(require('node:v8').getHeapStatistics().used_heap_size / 1048576);
+    parentPort.postMessage(Object.assign({ type: 'result', id: msg.id, durationMs, heapMb }, body));
+  };
   let fn;
   try {
     fn = await loading;

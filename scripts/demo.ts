@@ -25,6 +25,9 @@ import { runtimeActivity } from '../runtime/stream';
 import { ensureSynth } from '../assembly';
 import { appEnvironment, homeAccount } from '../runtime/template';
 import { EventPublisher } from '../sdk';
+import { run as runCli } from '../cli/program';
+import { Readable } from 'node:stream';
+import * as path from 'node:path';
 import type { UserConfig } from '../runtime/identity';
 
 /** The developer the demo signs in as: allowed to assume the app's publisher roles, which trust the account. */
@@ -68,6 +71,8 @@ export interface DemoResult {
     readonly error: string;
     readonly message: string;
   };
+  /** `trace` of the approved application, as printed: from the trail's and the functions' log groups. */
+  readonly trace: string[];
 }
 
 /** The developer user: may assume the publisher roles of the app (same-account publishers), nothing else. */
@@ -143,6 +148,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       activity.stop();
     });
   }
+  const started = runtime.clock.now();
   try {
     const client = { endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } };
     const sqs = new SQSClient(client);
@@ -273,7 +279,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const deadLetter = { applicationId: body?.detail?.data?.applicationId as string | undefined, receiveCount };
     say(`== dead letter in LoanEvents-${underwriting.name}-dlq: ${deadLetter.applicationId} after ${receiveCount} receives`);
     say('== inspect it with: AWS_ENDPOINT_URL=' + runtime.endpoint + ' npm run cli -- dlq list');
-    return { runtime, notifications, reviewCases, deadLetter, forged };
+
+    // The approved application's life, as the operator CLI rebuilds it from CloudTrail and CloudWatch Logs.
+    const correlationId = `demo-${approved.applicationId}`;
+    let printed = '';
+    const window = ['--since', new Date(started - 60_000).toISOString(), '--until', new Date(runtime.clock.now() + 60_000).toISOString()];
+    await runCli(['trace', correlationId, ...window, '--no-dlq'], {
+      stdout: { write: (text: string) => (printed += text), isTTY: false },
+      stderr: { write: (text: string) => (printed += text), isTTY: false },
+      stdin: Readable.from([]),
+      env: {
+        PATH: process.env.PATH,
+        NO_COLOR: '1',
+        AWS_ENDPOINT_URL: runtime.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'demo',
+        AWS_SECRET_ACCESS_KEY: 'demo',
+      },
+      cwd: path.dirname(assemblyDir),
+      onInterrupt: () => () => undefined,
+    });
+    const trace = printed.trimEnd().split('\n');
+    say(`== trace of ${approved.applicationId} (npm run cli -- trace ${correlationId}):`);
+    for (const line of trace) say(`   ${line}`);
+    return { runtime, notifications, reviewCases, deadLetter, forged, trace };
   } catch (err) {
     await runtime.close();
     throw err;

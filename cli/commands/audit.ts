@@ -21,7 +21,7 @@ export function registerAudit(program: Command, wrap: Wrap): void {
     .description('who published which events, denied calls, and changes to rules, targets, bus policy, archives and replays')
     .option('--from <time>', 'start of the window (ISO 8601 or relative, e.g. -7d)', '-24h')
     .option('--to <time>', 'end of the window', 'now')
-    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<stack>-audit)")
+    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<app>-audit)")
     .option('--max <n>', 'trail records read at most', intInRange(1, 1_000_000), 100_000)
     .addHelpText('after', `\nExample:\n  $ ${PROGRAM_NAME} audit --from -7d --json`)
     .action(
@@ -33,7 +33,7 @@ export function registerAudit(program: Command, wrap: Wrap): void {
           throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
         const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
         try {
-          const group = o.trailLogGroup ?? defaultTrailLogGroup(names.stack());
+          const group = o.trailLogGroup ?? defaultTrailLogGroup(names.app());
           const progress = out.progress(`reading ${group}`);
           const { lines, truncated } = await filterAll(
             logs,

@@ -14,6 +14,7 @@ import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { peekMessages } from './dlq';
 import { buildTrace, parseFunctionLine, parseTrailRecord, type DeadLetter, type FunctionLine, type TraceEvent } from '../trace/model';
 import { checkId, defaultFunctionLogGroupPrefix, defaultTrailLogGroup, filterAll, logGroupsWithPrefix, logsClient } from '../trace/sources';
+import { matchedRules, publishedEvents, type MatchedRule } from '../trace/rules';
 
 /** Ids per OR-term filter pattern when searching the trail for publications. */
 const IDS_PER_PATTERN = 20;
@@ -24,6 +25,7 @@ interface TraceOptions {
   trailLogGroup?: string;
   functionLogGroupPrefix?: string;
   dlq: boolean;
+  rules: boolean;
   max: number;
 }
 
@@ -33,6 +35,8 @@ function describeEvent(out: Output, e: TraceEvent, depth: number): void {
   const by = e.publishedBy ? ` by ${e.publishedBy}` : '';
   const at = e.publishedAt ? ` published ${e.publishedAt}${by}` : ' (publication not found in the trail)';
   out.line(`${pad}${what} ${e.eventId}${at}`);
+  for (const r of e.rules ?? [])
+    out.line(`${pad}  rule ${r.name} -> ${r.targets.map((t) => t.split(/[:/]/).pop()).join(', ') || 'no target'}`);
   for (const a of e.attempts) {
     const colour = a.outcome === 'processed' ? 'green' : a.outcome === 'failed' ? 'red' : 'yellow';
     const receive = a.receiveCount !== undefined ? ` receive ${a.receiveCount}` : '';
@@ -51,15 +55,18 @@ export function registerTrace(program: Command, wrap: Wrap): void {
     .argument('<id>', 'an event id or a correlation id')
     .option('--since <time>', 'start of the search window (ISO 8601 or relative, e.g. -2h)', '-24h')
     .option('--until <time>', 'end of the search window', 'now')
-    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<stack>-audit)")
+    .option('--trail-log-group <name>', "the trail's CloudWatch Logs group (default: /aws/cloudtrail/<app>-audit)")
     .option('--function-log-group-prefix <prefix>', 'prefix of the consumers’ log groups (default: /aws/lambda/<stack>-)')
     .option('--no-dlq', 'do not look into the dead-letter queues (reading them raises their receive counts)')
+    .option('--no-rules', 'do not ask the bus which of its rules match each event (ListRules, TestEventPattern)')
     .option('--max <n>', 'log events read per log group', intInRange(1, 100_000), 10_000)
     .addHelpText(
       'after',
       `
 Publications come from the trail's log group, because CloudTrail LookupEvents never returns data
 events such as PutEvents. The trail must log PutEvents data events (the stack's default).
+The rules shown are the bus's rules that match each event now (TestEventPattern); nothing logs
+which rules matched at the time.
 Example:
   $ ${PROGRAM_NAME} trace 4c3f0f5e-2b7a-4a53-9d39-2f7d4a3c9b10 --since -1h`,
     )
@@ -87,7 +94,7 @@ Example:
             lines.find((l) => l.eventId === id)?.correlationId ?? (lines.some((l) => l.correlationId === id) ? id : undefined);
           if (correlationId && correlationId !== id) lines = await readLines(`{ $.correlationId = "${correlationId}" }`);
 
-          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(names.stack());
+          const trailGroup = o.trailLogGroup ?? defaultTrailLogGroup(names.app());
           const ids = [...new Set([correlationId ?? id, id, ...lines.map((l) => l.eventId).filter((x): x is string => Boolean(x))])];
           const records = [];
           for (let i = 0; i < ids.length; i += IDS_PER_PATTERN) {
@@ -115,7 +122,14 @@ Example:
               }
             }
           }
-          const trace = buildTrace({ records, lines, deadLetters, ...(correlationId ? { correlationId } : { correlationId: id }) });
+          const built = buildTrace({ records, lines, deadLetters, ...(correlationId ? { correlationId } : { correlationId: id }) });
+          const rules = o.rules ? await matchedRules(aws, names.bus(), publishedEvents(records)) : new Map<string, MatchedRule[]>();
+          const withRules = (e: TraceEvent): TraceEvent => ({
+            ...e,
+            ...(rules.has(e.eventId) ? { rules: rules.get(e.eventId) } : {}),
+            caused: e.caused.map(withRules),
+          });
+          const trace = { ...built, roots: built.roots.map(withRules) };
           out.data({ id, ...trace, truncated });
           if (trace.eventCount === 0) {
             out.line(`no events found for ${id} between ${new Date(startTime).toISOString()} and ${new Date(endTime).toISOString()}`);

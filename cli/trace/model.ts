@@ -128,6 +128,8 @@ export interface TraceEvent {
   readonly publishedAt?: string;
   readonly causationId?: string;
   readonly attempts: readonly Attempt[];
+  /** Rules of the bus that match the event now, with their targets (`trace` asks the bus; see rules.ts). */
+  readonly rules?: readonly { readonly name: string; readonly targets: readonly string[] }[];
   /** Dead-letter queues holding this event (by name). */
   readonly deadLettered: readonly string[];
   /** Milliseconds from publication to the first successful processing. */

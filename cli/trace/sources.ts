@@ -76,7 +76,7 @@ export async function logGroupsWithPrefix(client: CloudWatchLogsClient, prefix: 
   return names;
 }
 
-/** The trail's log group name for a stack, as lib/audit-trail.ts names it by default. */
-export const defaultTrailLogGroup = (stack: string) => `/aws/cloudtrail/${stack}-audit`;
+/** The trail's log group: lib/stacks.ts names the trail `<app>-audit` and AuditTrail its group `/aws/cloudtrail/<trail>`. */
+export const defaultTrailLogGroup = (app: string) => `/aws/cloudtrail/${app}-audit`;
 /** Function log groups of the stack: `/aws/lambda/<stack>-<consumer>`. */
 export const defaultFunctionLogGroupPrefix = (stack: string) => `/aws/lambda/${stack}-`;

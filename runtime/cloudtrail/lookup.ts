@@ -42,20 +42,46 @@ interface Entry {
 export class EventHistory {
   private entries: Entry[] = [];
   private seq = 0;
+  private bytes = 0;
 
-  public constructor(private readonly options: { readonly now: () => number; readonly maxEvents?: number }) {}
+  public constructor(
+    private readonly options: {
+      readonly now: () => number;
+      /** @default 100,000 */
+      readonly maxEvents?: number;
+      /** Bound on the serialized records kept; the oldest go first. @default 64 MiB */
+      readonly maxBytes?: number;
+    },
+  ) {}
 
   public add(record: CloudTrailRecord): void {
     if (record.eventCategory !== 'Management') return;
-    this.entries.push({ seq: ++this.seq, time: Date.parse(record.eventTime), record, json: JSON.stringify(record) });
+    const json = JSON.stringify(record);
+    this.entries.push({ seq: ++this.seq, time: Date.parse(record.eventTime), record, json });
+    this.bytes += json.length;
     const max = this.options.maxEvents ?? 100_000;
-    if (this.entries.length > max) this.entries.splice(0, this.entries.length - max);
+    const maxBytes = this.options.maxBytes ?? 64 * 1024 * 1024;
+    let drop = Math.max(0, this.entries.length - max);
+    let bytes = this.bytes;
+    for (let i = 0; i < drop; i++) bytes -= this.entries[i]!.json.length;
+    while (bytes > maxBytes && drop < this.entries.length - 1) bytes -= this.entries[drop++]!.json.length;
+    if (drop > 0) {
+      for (const e of this.entries.splice(0, drop)) this.bytes -= e.json.length;
+    }
+  }
+
+  /** Records kept and their serialized size. */
+  public get size(): { readonly events: number; readonly bytes: number } {
+    return { events: this.entries.length, bytes: this.bytes };
   }
 
   /** Newest first, within retention. */
   public list(): readonly Entry[] {
     const cutoff = this.options.now() - HISTORY_RETENTION_MS;
-    if (this.entries[0] && this.entries[0].time < cutoff) this.entries = this.entries.filter((e) => e.time >= cutoff);
+    if (this.entries[0] && this.entries[0].time < cutoff) {
+      this.entries = this.entries.filter((e) => e.time >= cutoff);
+      this.bytes = this.entries.reduce((n, e) => n + e.json.length, 0);
+    }
     return [...this.entries].sort((a, b) => b.time - a.time || b.seq - a.seq);
   }
 
@@ -119,7 +145,13 @@ export function handleCloudTrailRequest(history: EventHistory, operation: string
   if (start !== undefined && end !== undefined && start > end)
     throw new AwsError('InvalidTimeRangeException', 'Start time must be less than or equal to end time.');
   const maxRaw = r.raw('MaxResults');
-  const max = maxRaw === undefined || maxRaw === null ? MAX_LOOKUP_RESULTS : Number(maxRaw);
+  // Only a number or a numeric string: Number() of an object without a prototype would throw.
+  const max =
+    maxRaw === undefined || maxRaw === null
+      ? MAX_LOOKUP_RESULTS
+      : typeof maxRaw === 'number' || typeof maxRaw === 'string'
+        ? Number(maxRaw)
+        : Number.NaN;
   if (!Number.isInteger(max) || max < 1 || max > MAX_LOOKUP_RESULTS) {
     throw new AwsError('InvalidMaxResultsException', `MaxResults must be from 1 to ${MAX_LOOKUP_RESULTS}.`);
   }

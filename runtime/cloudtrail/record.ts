@@ -244,6 +244,7 @@ export function buildCloudTrailRecord(call: ServedCall, newId: () => string = ra
   const data = isDataEvent(eventSource, call.operation);
   const userIdentity = userIdentityOf(call.identity, call.recipientAccountId, partitionOf(call.region));
   const service = call.identity?.type === 'AWSService' ? call.identity.invokedBy : undefined;
+  const readOnly = READ_ONLY.test(call.operation);
   return {
     eventVersion: EVENT_VERSION,
     userIdentity,
@@ -255,10 +256,11 @@ export function buildCloudTrailRecord(call: ServedCall, newId: () => string = ra
     userAgent: service ?? (call.userAgent ?? '').slice(0, 1024),
     ...(call.error ? { errorCode: call.error.code, errorMessage: call.error.message.slice(0, 1024) } : {}),
     requestParameters: bounded(call.requestParameters),
-    responseElements: call.error ? null : bounded(call.responseElements),
+    // Present for calls that change something; reads (Describe, List, Get...) carry none.
+    responseElements: call.error || readOnly ? null : bounded(call.responseElements),
     requestID: call.requestId,
     eventID: newId(),
-    readOnly: READ_ONLY.test(call.operation),
+    readOnly,
     ...(call.resources && call.resources.length > 0
       ? { resources: call.resources.map((r) => ({ accountId: arnAccount(r.arn) ?? call.recipientAccountId, type: r.type, ARN: r.arn })) }
       : {}),

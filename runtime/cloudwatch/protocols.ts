@@ -47,9 +47,13 @@ export function detectProtocol(req: WireRequest): Protocol | undefined {
 }
 
 /** Serves one CloudWatch request in whatever protocol it came. */
-export function serveCloudWatch(req: WireRequest, handle: (operation: string, input: unknown) => Record<string, unknown>): WireResponse {
+export function serveCloudWatch(
+  req: WireRequest,
+  handle: (operation: string, input: unknown) => Record<string, unknown>,
+  /** The id the answer carries; the HTTP edge passes its own so that logs and records agree. */
+  requestId: string = randomUUID(),
+): WireResponse {
   const protocol = detectProtocol(req);
-  const requestId = randomUUID();
   if (!protocol) return xmlError(new AwsError('InvalidAction', 'Not a CloudWatch request.'), requestId);
   try {
     let operation: string;
@@ -57,7 +61,7 @@ export function serveCloudWatch(req: WireRequest, handle: (operation: string, in
     let input: unknown;
     if (protocol === 'cbor') {
       operation = req.path.split('/').pop() ?? '';
-      input = req.body.length ? cbor.deserialize(new Uint8Array(req.body)) : {};
+      input = req.body.length ? decodeCbor(req.body) : {};
     } else if (protocol === 'json') {
       operation = (req.headers['x-amz-target'] ?? '').slice(CLOUDWATCH_TARGET_PREFIX.length + 1);
       input = req.body.length ? (JSON.parse(req.body.toString('utf8')) as unknown) : {};
@@ -107,6 +111,15 @@ export function serveCloudWatch(req: WireRequest, handle: (operation: string, in
       headers,
       body: protocol === 'cbor' ? Buffer.from(cbor.serialize(body)) : Buffer.from(JSON.stringify(body)),
     };
+  }
+}
+
+/** A CBOR body, or the caller's SerializationException: whatever the decoder throws on bad bytes is the caller's fault. */
+function decodeCbor(body: Buffer): unknown {
+  try {
+    return cbor.deserialize(new Uint8Array(body));
+  } catch {
+    throw new AwsError('SerializationException', 'The request body is not valid CBOR.');
   }
 }
 

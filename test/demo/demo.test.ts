@@ -47,4 +47,18 @@ describe('npm run demo', () => {
     expect(result!.deadLetter).toEqual({ applicationId: 'app-demo-poison', receiveCount: 5 });
     expect(narration).toContain('== dead letter in LoanEvents-underwriting-dlq: app-demo-poison after 5 receives');
   });
+
+  test('it ends with the trace of the approved application: publications, handler runs and the events they caused', () => {
+    const trace = result!.trace;
+    // Submitted -> LoanApplicationApproved (underwriting) -> ApplicantNotified (notifications)
+    expect(trace[0]).toBe('correlation demo-app-demo-approved: 3 event(s)');
+    expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:iam::\d{12}:root$/);
+    expect(trace[2]).toBe('  rule LoanEvents-underwriting -> LoanEvents-underwriting');
+    expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanEvents-underwriting receive 1: processed at /));
+    expect(trace).toContain('    rule LoanEvents-notifications -> LoanEvents-notifications');
+    expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanApplicationApproved \S+ published /));
+    expect(trace).toContainEqual(expect.stringMatching(/^ {4}LoanEvents-notifications receive 1: processed at /));
+    expect(trace).toContainEqual(expect.stringMatching(/^ {4}ApplicantNotified \S+ published /));
+    expect(narration).toContain('== trace of app-demo-approved (npm run cli -- trace demo-app-demo-approved):');
+  });
 });

@@ -82,6 +82,8 @@ interface Res {
 }
 
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'];
+/** The fixture function's log group (it has no LoggingConfig, so Lambda's default name). */
+const FUZZ_LOG_GROUP = '/aws/lambda/fixture-consumer';
 const ODD_STRINGS = [
   '',
   ' ',
@@ -779,6 +781,38 @@ const GENERATORS: Generator[] = [
     }),
   (f) => f.request('DynamoDB_20120810.ListTables', {}),
   (f) => f.request('DynamoDB_20120810.DescribeTable', { TableName: f.table }),
+  // CloudWatch Logs, CloudTrail and CloudWatch
+  (f) => f.request('Logs_20140328.DescribeLogGroups', { logGroupNamePrefix: '/aws', limit: 1 + f.int(50) }),
+  (f) => f.request('Logs_20140328.DescribeLogStreams', { logGroupName: FUZZ_LOG_GROUP, orderBy: 'LastEventTime', descending: true }),
+  (f) =>
+    f.request('Logs_20140328.FilterLogEvents', {
+      logGroupName: FUZZ_LOG_GROUP,
+      filterPattern: f.pick(['{ $.level = "INFO" }', 'batch', '[a, b, c]', '?x ?y', '{ ($.a = 1) || ($.b > 2) }', '{ $.records = * }']),
+      startTime: 0,
+      limit: 1 + f.int(100),
+    }),
+  (f) => f.request('Logs_20140328.GetLogEvents', { logGroupName: FUZZ_LOG_GROUP, logStreamName: 'x', startFromHead: f.chance(0.5) }),
+  (f, l) => f.request('Logs_20140328.CreateLogGroup', { logGroupName: `/fz/${l.tag}/${f.int(5)}` }),
+  (f, l) => f.request('Logs_20140328.CreateLogStream', { logGroupName: `/fz/${l.tag}/${f.int(5)}`, logStreamName: `s${f.int(3)}` }),
+  (f, l) =>
+    f.request('Logs_20140328.PutLogEvents', {
+      logGroupName: `/fz/${l.tag}/${f.int(5)}`,
+      logStreamName: `s${f.int(3)}`,
+      logEvents: [{ timestamp: Date.now(), message: JSON.stringify({ level: 'INFO', n: f.int(10) }) }],
+    }),
+  (f) =>
+    f.request('CloudTrail_20131101.LookupEvents', {
+      LookupAttributes: [{ AttributeKey: f.pick(['EventName', 'EventSource', 'Username', 'ResourceName']), AttributeValue: 'PutEvents' }],
+      MaxResults: 1 + f.int(50),
+    }),
+  (f) => f.request('com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents', { StartTime: 0, EndTime: 2e9 }),
+  (f) => f.request('GraniteServiceVersion20100801.DescribeAlarms', { MaxRecords: 1 + f.int(100) }),
+  (f) => f.request('GraniteServiceVersion20100801.ListMetrics', { Namespace: f.pick(['AWS/SQS', 'AWS/Events', 'x']) }),
+  (f) =>
+    f.request('GraniteServiceVersion20100801.PutMetricData', {
+      Namespace: 'Fuzz',
+      MetricData: [{ MetricName: 'n', Value: f.int(100), Unit: 'Count', Dimensions: [{ Name: 'd', Value: 'v' }] }],
+    }),
 ];
 
 export const OPERATION_COUNT = GENERATORS.length;

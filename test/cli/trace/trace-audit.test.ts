@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeEventBusCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeEventBusCommand,
+  EventBridgeClient,
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+  TestEventPatternCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -20,6 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AUDIT_FILTER_PATTERN } from '../../../cli/commands/audit';
 import { compileFilterPattern } from '../../../runtime/cloudwatch/filter-pattern';
+import { testEventPattern } from '../../../engine';
 import { json, runCli } from '../helpers';
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -294,18 +301,45 @@ interface TraceJson {
     publishedBy: string;
     latencyMs: number;
     attempts: { consumer: string; outcome: string; receiveCount: number; lines: { message: string }[] }[];
+    rules?: { name: string; targets: string[] }[];
     deadLettered: string[];
     caused: {
       eventId: string;
       publishedBy: string;
       attempts: { outcome: string; receiveCount: number; durationMs: number }[];
+      rules?: { name: string; targets: string[] }[];
       latencyMs: number;
     }[];
   }[];
 }
 
+/** The bus's rules, as ListRules answers; TestEventPattern answers with the project's pattern engine. */
+const RULES: { Name: string; EventPattern: string; State: 'ENABLED' | 'DISABLED' }[] = [
+  { Name: 'LoanEvents-underwriting', EventPattern: '{"detail-type":["LoanApplicationSubmitted"]}', State: 'ENABLED' },
+  {
+    Name: 'LoanEvents-notifications',
+    EventPattern: '{"detail-type":["LoanApplicationApproved","LoanApplicationRejected"]}',
+    State: 'ENABLED',
+  },
+  { Name: 'LoanEvents-disabled', EventPattern: '{"detail-type":["LoanApplicationSubmitted"]}', State: 'DISABLED' },
+];
+const queueArn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+const testedEvents: Record<string, unknown>[] = [];
+
+function mockRules(): void {
+  testedEvents.length = 0;
+  eb.on(ListRulesCommand).resolves({ Rules: RULES });
+  eb.on(TestEventPatternCommand).callsFake((input: { EventPattern: string; Event: string }) => {
+    const event = JSON.parse(input.Event) as Record<string, unknown>;
+    testedEvents.push(event);
+    return { Result: testEventPattern(input.EventPattern, input.Event) };
+  });
+  eb.on(ListTargetsByRuleCommand).callsFake((input: { Rule: string }) => ({ Targets: [{ Id: 'q', Arn: queueArn(input.Rule) }] }));
+}
+
 describe('trace', () => {
   test('by correlation id: the tree of publications, attempts and caused events', async () => {
+    mockRules();
     const r = await runCli(['trace', CORRELATION, ...window, '--no-dlq', '--json'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     const t = json<TraceJson>(r);
@@ -334,9 +368,21 @@ describe('trace', () => {
     ]);
     // The other application's event shares no id with this transaction.
     expect(JSON.stringify(t)).not.toContain(OTHER);
+    // The rules that match each event now, asked of the bus with the event rebuilt from its PutEvents record.
+    expect(root.rules).toEqual([{ name: 'LoanEvents-underwriting', targets: [queueArn('LoanEvents-underwriting')] }]);
+    expect(root.caused[0]!.rules).toEqual([{ name: 'LoanEvents-notifications', targets: [queueArn('LoanEvents-notifications')] }]);
+    expect(testedEvents.find((e) => e.id === SUBMITTED)).toMatchObject({
+      source: 'com.example.loans.intake',
+      'detail-type': 'LoanApplicationSubmitted',
+      account: ACCOUNT,
+      region: 'us-east-1',
+      time: iso(0),
+      detail: { metadata: { correlationId: CORRELATION } },
+    });
   });
 
   test('by event id: follows the event to its correlation id; text output shows the tree', async () => {
+    mockRules();
     const r = await runCli(['trace', APPROVED, ...window, '--no-dlq'], { env: ENV, cwd: CWD });
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
@@ -345,6 +391,7 @@ describe('trace', () => {
       `LoanApplicationSubmitted ${SUBMITTED} published ${new Date(T(0)).toISOString()} by arn:aws:sts::${ACCOUNT}:assumed-role/LoanEvents-intake-publisher/intake`,
     );
     expect(r.stdout).toContain('  LoanEvents-notifications receive 1: failed at');
+    expect(lines[2]).toBe('  rule LoanEvents-underwriting -> LoanEvents-underwriting');
     expect(r.stdout).toMatch(/^ {2}LoanApplicationApproved a7b8c9d0-0000-4000-8000-000000000002 published/m);
     expect(sentPatterns).toContain(`{ $.correlationId = "${CORRELATION}" }`);
   });
