@@ -52,7 +52,10 @@ describe('npm run demo', () => {
     const trace = result!.trace;
     // Submitted -> LoanApplicationApproved (underwriting) -> ApplicantNotified (notifications)
     expect(trace[0]).toBe('correlation demo-app-demo-approved: 3 event(s)');
-    expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:iam::\d{12}:root$/);
+    // Published by the intake publisher's role session: the demo runs with IAM enforced.
+    const publisher = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted))!;
+    expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:sts::\d{12}:assumed-role\/(\S+)\/\S+$/);
+    expect(trace[1]).toContain(`:assumed-role/${names.publisherRole(app, publisher.name)}/`);
     expect(trace[2]).toBe('  rule LoanEvents-underwriting -> LoanEvents-underwriting');
     expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanEvents-underwriting receive 1: processed at /));
     expect(trace).toContain('    rule LoanEvents-notifications -> LoanEvents-notifications');
