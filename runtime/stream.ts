@@ -17,8 +17,19 @@ import type { Clock } from './clock';
  */
 export type Principal =
   | { type: 'Root'; arn: string; accountId: string; accessKeyId?: string }
-  | { type: 'IAMUser'; arn: string; accountId: string; userName: string; accessKeyId?: string }
-  | { type: 'AssumedRole'; arn: string; accountId: string; roleArn: string; sessionName: string; accessKeyId?: string }
+  | { type: 'IAMUser'; arn: string; accountId: string; userName: string; accessKeyId?: string; principalId?: string }
+  | {
+      type: 'AssumedRole';
+      arn: string;
+      accountId: string;
+      roleArn: string;
+      sessionName: string;
+      accessKeyId?: string;
+      /** The role's unique id (`AROA...`), as GetCallerIdentity's `UserId` shows it. */
+      roleId?: string;
+      /** Clock time (epoch ms) the session was issued. */
+      sessionCreated?: number;
+    }
   | { type: 'Unknown'; arn: string; accountId: string; accessKeyId?: string };
 
 /** The API request an event happened in, when it happened in one (not for timers or internal deliveries). */

@@ -83,12 +83,22 @@ export function uniqueIdOf(prefix: string, arn: string): string {
 }
 
 /** The event-stream view of a principal. */
-export function viewOf(principal: RequestPrincipal, accessKeyId?: string): Principal {
+export function viewOf(principal: RequestPrincipal, accessKeyId?: string, sessionCreated?: number): Principal {
   const accountId = principal.account ?? '';
   switch (principal.type) {
     case 'assumed-role': {
       const sessionName = principal.arn.slice(principal.arn.lastIndexOf('/') + 1);
-      return { type: 'AssumedRole', arn: principal.arn, accountId, roleArn: principal.roleArn ?? '', sessionName, accessKeyId };
+      const roleArn = principal.roleArn ?? '';
+      return {
+        type: 'AssumedRole',
+        arn: principal.arn,
+        accountId,
+        roleArn,
+        sessionName,
+        accessKeyId,
+        roleId: uniqueIdOf('AROA', roleArn),
+        ...(sessionCreated !== undefined ? { sessionCreated } : {}),
+      };
     }
     case 'user':
       return {
@@ -97,6 +107,7 @@ export function viewOf(principal: RequestPrincipal, accessKeyId?: string): Princ
         accountId,
         userName: principal.arn.slice(principal.arn.lastIndexOf('/') + 1),
         accessKeyId,
+        principalId: uniqueIdOf('AIDA', principal.arn),
       };
     case 'root':
       return { type: 'Root', arn: principal.arn, accountId, accessKeyId };
@@ -227,7 +238,7 @@ export class CredentialStore {
     };
     const identity: Identity = {
       principal,
-      view: viewOf(principal, session.accessKeyId),
+      view: viewOf(principal, session.accessKeyId, options.now),
       secretAccessKey: session.secretAccessKey,
       session,
       policies: options.policies,
