@@ -14,11 +14,10 @@ import { FunctionRegistry, LambdaFunction } from './lambda';
 import { RuntimeLog } from './log';
 import { LocalCloudWatch, loadCloudWatchResources } from './metrics';
 import type { EdgeOptions } from './http/edge';
-import { Observability, type ObservabilityLimits } from './observability';
 import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
+import { IdentityService, loadAppPolicies, type AppPolicies, type UserConfig } from './identity';
+import { Observability, type ObservabilityLimits } from './observability';
 import { deliveryAuthorizer } from './delivery-authorization';
-import { compilePolicyStore, type CompiledPolicyStore } from '../iam';
-import { Assembly, CloudAssembly, localNaming, policiesOf } from '../assembly';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
 import { EventStream } from './stream';
@@ -71,6 +70,15 @@ export interface LocalRuntimeOptions {
   archiveLimits?: ArchiveLimits;
   /** What a call or delivery the app's policies deny does (see iam-mode.ts). @default 'warn' */
   iam?: IamMode;
+  /**
+   * Access keys of IAM users (or of role sessions the app does not define, e.g. a deployment
+   * role), with their secrets and optional identity policies. Any other key acts as the account's
+   * root user. See docs/runtime.md, Identities.
+   * @default - none
+   */
+  users?: readonly UserConfig[];
+  /** Check each request's SigV4 signature with the key's secret (issued sessions and `users` only). @default false */
+  verifySignatures?: boolean;
   /** Memory caps of CloudWatch Logs and CloudTrail event history. @default 128 MiB of log events; 50,000 trail events or 32 MiB */
   observabilityLimits?: ObservabilityLimits;
 }
@@ -127,21 +135,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const sqs = new SqsBroker({ clock, stream, region, accountId, endpoint });
   const functions = new FunctionRegistry(log, { account: accountId, region });
-  // The app's policies, compiled once under the same naming as the topology, so their ARNs match.
+  // The app's policies, compiled once under the same naming as the topology, so their ARNs match:
+  // API calls, STS and deliveries are checked against this one store.
   const iam = options.iam ?? DEFAULT_IAM_MODE;
-  let policies: CompiledPolicyStore | undefined;
-  let policyWarning: string | undefined;
-  if (iam !== 'off') {
-    try {
-      const assembly = new Assembly(CloudAssembly.load(assemblyDir), {
-        naming: localNaming(endpoint),
-        defaults: { account: accountId, region },
-      });
-      policies = compilePolicyStore(policiesOf(assembly));
-    } catch (e) {
-      // loadTopology reports a broken assembly; a policy the model cannot read only turns the checks off.
-      policyWarning = `--iam ${iam}: the app's policies could not be read, so deliveries are not checked: ${(e as Error).message}`;
-    }
+  let policies: AppPolicies | undefined;
+  let policyError: Error | undefined;
+  try {
+    policies = loadAppPolicies(assemblyDir, { region, accountId, endpoint });
+  } catch (e) {
+    // loadTopology reports a broken assembly; what a policy the model cannot read means depends on the mode (below).
+    policyError = e as Error;
   }
   const events = new EventBroker({
     clock,
@@ -152,18 +155,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     accountId,
     deliveryRetry: options.deliveryRetry,
     archiveLimits: options.archiveLimits,
-    deliveryAuthorizer: policies && deliveryAuthorizer({ mode: iam, policies }),
+    deliveryAuthorizer: policies && deliveryAuthorizer({ mode: iam, policies: policies.store }),
   });
   const mappings: SqsEventSource[] = [];
   const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
   const observability = new Observability({ clock, accountId, region, limits: options.observabilityLimits, cloudwatch });
   const recording = observability.attach(stream);
+  const identity = new IdentityService({
+    mode: iam,
+    clock,
+    stream,
+    region,
+    accountId,
+    users: options.users,
+    verifySignatures: options.verifySignatures,
+  });
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   server.on(
     'request',
-    createHandler({ log, sqs, events, dynamodb: dynamoHandler, accountId, ready, host, edge: options.edge, stream, observability }),
+    createHandler({
+      log,
+      sqs,
+      events,
+      dynamodb: dynamoHandler,
+      accountId,
+      ready,
+      host,
+      edge: options.edge,
+      stream,
+      observability,
+      identity,
+    }),
   );
 
   let closing: Promise<void> | undefined;
@@ -187,15 +211,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
-    if (policyWarning) topo.warnings.push(policyWarning);
     const cap = options.maxVisibilityTimeoutSeconds;
     if (cap !== undefined) {
       if (!Number.isInteger(cap) || cap < 0 || cap > 43200)
         throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
       for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
     }
+    if (policyError) {
+      // Enforcing without the app's policies would refuse or allow at random: that mode needs them.
+      if (identity.mode === 'enforce') throw new TemplateError(`--iam enforce: the app's policies cannot be read: ${policyError.message}`);
+      if (identity.mode === 'warn') topo.warnings.push(`policies are not checked (calls and deliveries): ${policyError.message}`);
+    }
+    if (policies) identity.load(policies, { events, sqs, region, accountId });
     topo.warnings.push(...observability.load(topo));
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability });
+    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity });
     cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
     cloudwatch.attachLogStore(observability.logs);
     const ms = Math.round(performance.now() - started);
@@ -225,6 +254,7 @@ interface BuildContext {
   region: string;
   accountId: string;
   observability: Observability;
+  identity: IdentityService;
 }
 
 /** The account and region of a resource: its stack's, else the runtime's. */
@@ -303,9 +333,18 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
     concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
   for (const f of topo.functions) {
     const where = placeOf(f, c);
+    // Each function calls AWS as a session of its execution role, as Lambda gives it.
+    const credentials = f.arn ? c.identity.functionCredentials(f.arn) : undefined;
     const fn = new LambdaFunction(
       f,
-      { region: where.region, accountId: where.account, endpoint: c.endpoint, logs: c.observability.functionLogs, stream: c.stream },
+      {
+        region: where.region,
+        accountId: where.account,
+        endpoint: c.endpoint,
+        logs: c.observability.functionLogs,
+        stream: c.stream,
+        credentials,
+      },
       c.log,
       1,
     );

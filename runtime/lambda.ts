@@ -75,6 +75,8 @@ export interface FunctionSettings {
   region: string;
   accountId: string;
   endpoint: string;
+  /** The execution role's session credentials. @default - the key `test`, which the runtime treats as the account's root user */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
   /** Where its output goes besides the runtime's log. @default - the runtime's log only */
   logs?: FunctionLogSink;
   /** Receives each output line as a `function.output` event (EMF metrics are read from there). */
@@ -120,8 +122,9 @@ export class LambdaFunction {
     return {
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ACCESS_KEY_ID: this.settings.credentials?.accessKeyId ?? 'test',
+      AWS_SECRET_ACCESS_KEY: this.settings.credentials?.secretAccessKey ?? 'test',
+      ...(this.settings.credentials ? { AWS_SESSION_TOKEN: this.settings.credentials.sessionToken } : {}),
       AWS_ENDPOINT_URL: endpoint,
       AWS_LAMBDA_FUNCTION_NAME: d.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

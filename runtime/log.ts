@@ -177,6 +177,25 @@ export function formatEvent(e: AnyRuntimeEvent): { kind: string; fields: Fields 
       return {
         always: `${e.properties.pendingRetries} target deliveries were still being retried at shutdown and are lost with the in-memory state`,
       };
+    case 'access.denied': {
+      // warn: the call went on, AWS would have refused it; enforce: refused.
+      const p = e.properties;
+      return {
+        kind: p.mode === 'warn' ? 'iam-warn' : 'iam-deny',
+        fields: { op: p.operation, principal: p.principalArn, action: p.action, resource: p.resource, why: p.explanation },
+      };
+    }
+    case 'identity.refused': {
+      const p = e.properties;
+      return {
+        kind: p.mode === 'warn' ? 'iam-warn' : 'iam-deny',
+        fields: { op: p.operation, code: p.code, key: p.accessKeyId, why: p.message },
+      };
+    }
+    case 'session.issued':
+      // Sessions issued through STS; the functions' own credentials are issued at start-up, outside any request.
+      if (!e.request) return undefined;
+      return { kind: 'session', fields: { arn: e.properties.arn, key: e.properties.accessKeyId, expires: e.properties.expiration } };
     default:
       return undefined;
   }

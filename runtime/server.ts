@@ -32,7 +32,8 @@ import type { RuntimeLog } from './log';
 import { SQS_ACTIONS, SQS_SHAPES, errorToXml, outputToXml, queryToInput, unknownSqsAction } from './sqs-api';
 import type { SqsBroker } from './sqs';
 import { arns } from '../assembly/arn';
-import { withRequest, type EventStream } from './stream';
+import type { Caller, IdentityService } from './identity';
+import { withRequest, type EventStream, type Principal } from './stream';
 import { publishApiCall, type ApiCall } from './api-call';
 import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrailRequest, type EventHistory } from './cloudtrail/lookup';
 import { handleCloudWatchRequest, type CloudWatchBackend } from './cloudwatch/cloudwatch-api';
@@ -61,6 +62,8 @@ export interface Services {
   stream?: EventStream;
   /** CloudWatch Logs, CloudTrail event history and CloudWatch metrics and alarms (observability.ts). */
   observability?: ObservabilityBackends;
+  /** Who calls, STS, and the app's policies on EventBridge and SQS calls. @default - every caller is the account's root, nothing is checked */
+  identity?: IdentityService;
 }
 
 export interface ObservabilityBackends {
@@ -185,15 +188,15 @@ export function createHandler(s: Services): http.RequestListener {
     };
     try {
       res.setHeader('x-amzn-RequestId', requestId);
-      // Until identities are emulated, every caller is the account's root.
-      const principal = {
-        type: 'Root' as const,
+      const caller = s.identity?.identify(req);
+      const principal: Principal = caller?.identity.view ?? {
+        type: 'Root',
         arn: arns.accountRoot({ partition: 'aws', account: s.accountId }),
         accountId: s.accountId,
       };
       const context = { requestId, operation: target || undefined, principal, sourceIp: req.socket.remoteAddress };
       const call = newCall(protocol, target);
-      withRequest(context, () => serveAndReport(s, policy, req, res, protocol, target, requestId, call, fail)).catch(fail);
+      withRequest(context, () => serveAndReport(s, policy, req, res, protocol, target, requestId, call, fail, caller)).catch(fail);
     } catch (err) {
       fail(err);
     }
@@ -211,10 +214,11 @@ async function serveAndReport(
   requestId: string,
   call: ApiCall,
   fail: (err: unknown) => void,
+  caller: Caller | undefined,
 ): Promise<void> {
   const started = performance.now();
   try {
-    await serve(s, policy, req, res, protocol, target, requestId, call);
+    await serve(s, policy, req, res, protocol, target, requestId, call, caller);
   } catch (err) {
     call.error ??= { code: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
     fail(err);
@@ -236,6 +240,7 @@ async function serve(
   target: string,
   requestId: string,
   call: ApiCall,
+  caller: Caller | undefined,
 ): Promise<void> {
   const refusal = policy.refusal(req);
   if (refusal !== undefined) {
@@ -282,8 +287,9 @@ async function serve(
     serveObservabilityJson(s, res, protocol, target, body, requestId, call);
     return;
   }
+  if (caller && refuseCaller(s, caller, req, res, protocol, target, body, requestId, call)) return;
   if (protocol !== 'query') {
-    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, call);
+    await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, call, caller);
     return;
   }
   const wire: WireRequest = { method: req.method ?? 'POST', path: req.url ?? '/', headers: lowerCaseHeaders(req), body };
@@ -291,7 +297,28 @@ async function serve(
     serveMonitoring(s.observability.cloudwatch, res, wire, requestId, call);
     return;
   }
-  await serveQuery(s, req, res, body, requestId, call);
+  await serveQuery(s, req, res, body, requestId, call, caller);
+}
+
+/** Answers credentials AWS would refuse (unsigned, unknown or expired key, bad signature) on EventBridge, SQS and STS; true when it did. */
+function refuseCaller(
+  s: Services,
+  caller: Caller,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  protocol: Protocol,
+  target: string,
+  body: Buffer,
+  requestId: string,
+  call: ApiCall,
+): boolean {
+  if (protocol !== 'events' && protocol !== 'sqs' && protocol !== 'query') return false;
+  const operation = target || (new URLSearchParams(req.url?.split('?')[1] ?? '').get('Action') ?? 'query');
+  const err = s.identity?.authenticate(caller, req, body, protocol, operation);
+  if (!err) return false;
+  call.error = { code: err.queryCode ?? err.code, message: err.message };
+  sendError(res, protocol, err, requestId);
+  return true;
 }
 
 function lowerCaseHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -363,6 +390,7 @@ async function serveQuery(
   body: Buffer,
   requestId: string,
   call: ApiCall,
+  caller?: Caller,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const contentType = String(req.headers['content-type'] ?? '');
@@ -381,6 +409,14 @@ async function serveQuery(
     return;
   }
   call.operation = action.slice(0, 128);
+  if (caller && s.identity?.isSts(action)) {
+    call.service = 'sts';
+    const answer = s.identity.sts(caller, action, params, requestId);
+    if (answer.status >= 400)
+      call.error = { code: /<Code>([^<]{1,128})<\/Code>/.exec(answer.body)?.[1] ?? 'InternalFailure', message: `HTTP ${answer.status}` };
+    send(res, answer.status, 'text/xml', answer.body);
+    return;
+  }
   if (action === 'GetCallerIdentity') {
     call.service = 'sts';
     call.output = { Arn: arns.accountRoot({ partition: 'aws', account: s.accountId }), UserId: s.accountId, Account: s.accountId };
@@ -396,6 +432,7 @@ async function serveQuery(
     // Query requests may address the queue by path instead of a QueueUrl parameter.
     if (input.QueueUrl === undefined && /^\/\d+\/[^/]+$/.test(url.pathname)) input.QueueUrl = url.pathname;
     call.input = input;
+    if (caller) s.identity?.authorize(caller, 'sqs', action, input, 'query');
     const output = await fn(s.sqs, input);
     call.output = output;
     send(res, 200, 'text/xml', outputToXml(action, output, requestId));
@@ -414,6 +451,7 @@ async function serveJson(
   body: Buffer,
   requestId: string,
   call: ApiCall,
+  caller?: Caller,
 ): Promise<void> {
   const contentType = service === 'sqs' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
   try {
@@ -424,11 +462,13 @@ async function serveJson(
       const fn = operation(SQS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this SQS endpoint.`);
       checkMembers('sqs', input, operation<Shape>(SQS_SHAPES, action));
+      if (caller) s.identity?.authorize(caller, 'sqs', action, input);
       output = await fn(s.sqs, input);
     } else {
       const fn = operation(EVENTS_ACTIONS, action);
       if (!fn) throw new AwsError('UnknownOperationException', `Operation ${action} is not supported by this EventBridge endpoint.`);
       checkMembers('events', input, operation<Shape>(EVENTS_SHAPES, action));
+      if (caller) s.identity?.authorize(caller, 'events', action, input);
       output = fn(s.events, input);
     }
     call.output = output;

@@ -2,9 +2,14 @@
  * `npm start`: synthesizes the app when cdk.out is stale, then runs the local runtime.
  * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet,
  * --assembly <dir> (skip synth and run that cloud assembly), --max-visibility-timeout <s>
- * (cap queue visibility timeouts so failed records come back sooner while developing).
+ * (cap queue visibility timeouts so failed records come back sooner while developing),
+ * --iam off|warn|enforce (what a call the app's policies deny does; default warn),
+ * --users <file> (access keys of IAM users: `{ "users": [{ "accessKeyId", "secretAccessKey", "arn", "policies"? }] }`),
+ * --verify-signatures (check SigV4 signatures of sessions and configured users; off by default).
  */
 import { startLocalRuntime } from './index';
+import { DEFAULT_IAM_MODE, parseIamMode } from './iam-mode';
+import { readUsersFile } from './identity';
 import { synthesize } from '../assembly';
 import { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
@@ -26,7 +31,11 @@ async function main(): Promise<void> {
     );
     assemblyDir = synth.outdir;
   }
+  const usersFile = arg('users');
   const runtime = await startLocalRuntime({
+    iam: parseIamMode(arg('iam') ?? DEFAULT_IAM_MODE),
+    users: usersFile === undefined ? undefined : readUsersFile(usersFile),
+    verifySignatures: process.argv.includes('--verify-signatures'),
     assemblyDir,
     port: Number(arg('port') ?? process.env.PORT ?? 4566),
     host: arg('host') ?? '127.0.0.1',

@@ -10,12 +10,27 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from './clock';
 
-/** Who made the API call that caused an event. Authentication is not emulated, so every caller is the account's root. */
-export interface Principal {
-  type: 'Root';
-  arn: string;
-  accountId: string;
-}
+/**
+ * Who made the API call that caused an event, as CloudTrail's `userIdentity` names it: the
+ * account's root user, an IAM user, a role session (issued by the runtime's STS), or an
+ * unsigned caller (`Unknown`, arn `anonymous`). See runtime/identity/.
+ */
+export type Principal =
+  | { type: 'Root'; arn: string; accountId: string; accessKeyId?: string }
+  | { type: 'IAMUser'; arn: string; accountId: string; userName: string; accessKeyId?: string; principalId?: string }
+  | {
+      type: 'AssumedRole';
+      arn: string;
+      accountId: string;
+      roleArn: string;
+      sessionName: string;
+      accessKeyId?: string;
+      /** The role's unique id (`AROA...`), as GetCallerIdentity's `UserId` shows it. */
+      roleId?: string;
+      /** Clock time (epoch ms) the session was issued. */
+      sessionCreated?: number;
+    }
+  | { type: 'Unknown'; arn: string; accountId: string; accessKeyId?: string };
 
 /** The API request an event happened in, when it happened in one (not for timers or internal deliveries). */
 export interface RequestContext {
@@ -169,6 +184,35 @@ export interface RuntimeEvents {
   'archive.evicted': { archiveName: string; archiveArn: string; events: number; bytes: number; reason: 'retention' | 'cap' };
   'replay.started': { replayName: string; replayArn: string; archiveName: string; events: number };
   'replay.ended': { replayName: string; replayArn: string; state: string; replayed: number; reason?: string };
+
+  /**
+   * A call the app's policies deny (runtime/identity/): refused in `enforce` mode, allowed and
+   * reported in `warn` mode. `message` is AWS's access-denied message; `decidedBy` the statement
+   * that decided an explicit deny.
+   */
+  'access.denied': {
+    mode: 'warn' | 'enforce';
+    operation: string;
+    principalArn: string;
+    action: string;
+    resource: string;
+    decision: 'ExplicitDeny' | 'ImplicitDeny';
+    decidedBy?: string;
+    explanation: string;
+    message: string;
+  };
+  /** A request whose credentials AWS would refuse (unsigned, unknown or expired key, bad signature). */
+  'identity.refused': { mode: 'warn' | 'enforce'; operation: string; code: string; message: string; accessKeyId?: string };
+  /** STS issued temporary credentials (AssumeRole, GetSessionToken, or a function's execution role). */
+  'session.issued': {
+    arn: string;
+    accessKeyId: string;
+    roleArn?: string;
+    sessionName?: string;
+    /** ISO time; absent for a function's credentials, which the runtime renews as Lambda does. */
+    expiration?: string;
+    callerArn?: string;
+  };
 }
 
 export type RuntimeEventType = keyof RuntimeEvents;

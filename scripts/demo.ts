@@ -5,23 +5,34 @@
  * records, a review case, and the poison message in underwriting's dead-letter queue after
  * exactly maxReceiveCount receives. The runtime keeps serving afterwards unless `--exit`.
  *
+ * It runs with `--iam enforce`: each producer assumes its publisher role through the runtime's
+ * STS (role names from the app definition) and publishes with that session, and one forged
+ * publish (an event type of another source, sent by a publisher) is shown refused, with the
+ * policy that decided it.
+ *
  * Options: --port <n> (default 4566; 0 = any free port), --exit, --quiet.
  */
 import { app } from '../catalog';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchClient, DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { LoanApplicationSubmitted, underwriting } from '../catalog/loans';
-import type { DataOf } from '../sdk/catalog';
+import { names, type DataOf } from '../sdk/catalog';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { VirtualClock, driveWhenIdle } from '../runtime/clock';
 import { runtimeActivity } from '../runtime/stream';
 import { ensureSynth } from '../assembly';
+import { appEnvironment, homeAccount } from '../runtime/template';
 import { EventPublisher } from '../sdk';
 import { run as runCli } from '../cli/program';
 import { Readable } from 'node:stream';
 import * as path from 'node:path';
+import type { UserConfig } from '../runtime/identity';
+
+/** The developer the demo signs in as: allowed to assume the app's publisher roles, which trust the account. */
+const DEVELOPER = { accessKeyId: 'demo-developer', secretAccessKey: 'demo-developer-secret', userName: 'demo-developer' };
 
 /** Failed records come back after this many seconds instead of the template's minutes. */
 const DEMO_VISIBILITY_TIMEOUT_SECONDS = 5;
@@ -53,10 +64,35 @@ export interface DemoResult {
   readonly reviewCases: string[];
   /** The poison message as it sits in underwriting's DLQ. */
   readonly deadLetter: { readonly applicationId: string | undefined; readonly receiveCount: number };
+  /** The forged publish: who sent what, and the access-denied error the runtime answered. */
+  readonly forged: {
+    readonly principal: string;
+    readonly source: string;
+    readonly detailType: string;
+    readonly error: string;
+    readonly message: string;
+  };
   /** `trace` of the approved application, as printed: from the trail's and the functions' log groups. */
   readonly trace: string[];
   /** The template's alarm on that DLQ, once CloudWatch evaluated it, and the topics its ALARM notified. */
   readonly deadLetterAlarm: { readonly name: string; readonly state: string; readonly notified: string[] };
+}
+
+/** The developer user: may assume the publisher roles of the app (same-account publishers), nothing else. */
+function developer(account: string): UserConfig {
+  return {
+    accessKeyId: DEVELOPER.accessKeyId,
+    secretAccessKey: DEVELOPER.secretAccessKey,
+    arn: `arn:aws:iam::${account}:user/${DEVELOPER.userName}`,
+    policies: [
+      {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${account}:role/${names.publisherRole(app, '*')}` },
+        ],
+      },
+    ],
+  };
 }
 
 function application(id: string, overrides: Partial<Application> & { creditScore?: number }): Application {
@@ -93,8 +129,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const say = options.say ?? ((line: string) => process.stdout.write(`${line}\n`));
   const clock = options.virtualTime ? new VirtualClock() : undefined;
   const assemblyDir = await ensureSynth();
+  // The account the runtime runs the app in (as startLocalRuntime picks it), so the developer's policy names its roles.
+  const account = appEnvironment(assemblyDir).account ?? homeAccount(assemblyDir) ?? '000000000000';
   const runtime = await startLocalRuntime({
     assemblyDir,
+    iam: 'enforce',
+    users: [developer(account)],
+    accountId: account,
     port: options.port ?? 4566,
     quiet: options.quiet,
     log: options.log,
@@ -113,13 +154,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = runtime.clock.now();
   try {
     const client = { endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } };
-    const eventBridge = new EventBridgeClient(client);
     const sqs = new SQSClient(client);
     const dynamodb = new DynamoDBClient(client);
-    const publisher = new EventPublisher({ eventBusName: app.eventBusName, catalog: app.catalog, client: eventBridge });
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
 
+    // The producer signs in as the developer and assumes its publisher role, as it would on AWS.
+    const intake = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted));
+    if (!intake) throw new Error(`No publisher of ${LoanApplicationSubmitted.detailType} in the catalog`);
+    const roleArn = `arn:aws:iam::${account}:role/${names.publisherRole(app, intake.name)}`;
+    const sts = new STSClient({
+      ...client,
+      credentials: { accessKeyId: DEVELOPER.accessKeyId, secretAccessKey: DEVELOPER.secretAccessKey },
+    });
+    const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `demo-${intake.name}` }));
+    sts.destroy();
+    const session = {
+      accessKeyId: assumed.Credentials!.AccessKeyId!,
+      secretAccessKey: assumed.Credentials!.SecretAccessKey!,
+      sessionToken: assumed.Credentials!.SessionToken!,
+    };
+    const eventBridge = new EventBridgeClient({ ...client, credentials: session });
+    const publisher = new EventPublisher({ eventBusName: app.eventBusName, catalog: app.catalog, client: eventBridge });
+
     say(`\n== Demo: publishing to ${runtime.endpoint} (AWS_ENDPOINT_URL=${runtime.endpoint} works for the AWS CLI and SDK)`);
+    say(`== IAM enforced: ${intake.name} publishes as ${assumed.AssumedRoleUser?.Arn} (assumed ${roleArn})`);
     const approved = application('app-demo-approved', {});
     const rejected = application('app-demo-rejected', { creditScore: 540 });
     const large = application('app-demo-large', { amount: 300_000, termMonths: 360 });
@@ -149,6 +207,38 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }),
     );
     say(`== published poison: app-demo-poison as event ${poison.Entries?.[0]?.EventId} (bypassing the publisher's validation)`);
+
+    // A forged decision: the intake publisher sends an event type another source owns.
+    const forgedEvent = app.catalog.events.find((e) => e.source !== LoanApplicationSubmitted.source);
+    if (!forgedEvent) throw new Error('The catalog has no event of another source to forge');
+    const refused = await eventBridge
+      .send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: app.eventBusName,
+              Source: forgedEvent.source,
+              DetailType: forgedEvent.detailType,
+              Detail: JSON.stringify({ metadata: { correlationId: 'demo-forged' }, data: { applicationId: 'app-demo-forged' } }),
+            },
+          ],
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    if (!refused) throw new Error(`The forged ${forgedEvent.detailType} from ${intake.name} was accepted: IAM is not enforced`);
+    const forged = {
+      principal: assumed.AssumedRoleUser?.Arn ?? '',
+      source: forgedEvent.source,
+      detailType: forgedEvent.detailType,
+      error: refused.name,
+      message: refused.message,
+    };
+    say(
+      `== forged ${forgedEvent.detailType} (source ${forgedEvent.source}) from ${intake.name}: refused, ${refused.name}: ${refused.message}`,
+    );
 
     const tables = (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
     const tableOf = (name: string) => {
@@ -232,7 +322,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const deadLetterAlarm = { name: alarm.AlarmName ?? '?', state: alarm.StateValue ?? '?', notified };
     say(`== alarm ${deadLetterAlarm.name}: ${deadLetterAlarm.state} (${alarm.StateReason}); SNS notification to ${notified.join(', ')}`);
     cloudwatch.destroy();
-    return { runtime, notifications, reviewCases, deadLetter, trace, deadLetterAlarm };
+    return { runtime, notifications, reviewCases, deadLetter, forged, trace, deadLetterAlarm };
   } catch (err) {
     await runtime.close();
     throw err;

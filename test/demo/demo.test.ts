@@ -1,5 +1,8 @@
 import '../support/sdk-warning';
 import { runDemo, type DemoResult } from '../../scripts/demo';
+import { app } from '../../catalog';
+import { LoanApplicationSubmitted } from '../../catalog/loans';
+import { names } from '../../sdk/catalog';
 
 // The README's main job, run as a test: if the demo stops showing the flow it promises, this fails.
 // It runs on virtual time (the clock jumps whenever the app is idle), so the poison message's
@@ -28,6 +31,18 @@ describe('npm run demo', () => {
     expect(result!.reviewCases).toEqual(['app-demo-large']);
   });
 
+  test('with IAM enforced, the forged publish is refused in AWS’s words, naming the publisher’s session and the bus', () => {
+    const f = result!.forged;
+    const publisher = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted))!;
+    // An event type the publisher's catalog entry does not list.
+    expect(publisher.publishes.some((e) => e.detailType === f.detailType)).toBe(false);
+    expect(f.principal).toContain(`:assumed-role/${names.publisherRole(app, publisher.name)}/`);
+    expect(f.error).toBe('AccessDeniedException');
+    expect(f.message).toContain(`User: ${f.principal} is not authorized to perform: events:PutEvents on resource: `);
+    expect(f.message).toContain(`:event-bus/${app.eventBusName}`);
+    expect(narration.some((l) => l.startsWith(`== forged ${f.detailType}`) && l.includes('AccessDeniedException'))).toBe(true);
+  });
+
   test('the poison message reaches the underwriting DLQ after exactly maxReceiveCount receives', () => {
     expect(result!.deadLetter).toEqual({ applicationId: 'app-demo-poison', receiveCount: 5 });
     expect(narration).toContain('== dead letter in LoanEvents-underwriting-dlq: app-demo-poison after 5 receives');
@@ -37,7 +52,10 @@ describe('npm run demo', () => {
     const trace = result!.trace;
     // Submitted -> LoanApplicationApproved (underwriting) -> ApplicantNotified (notifications)
     expect(trace[0]).toBe('correlation demo-app-demo-approved: 3 event(s)');
-    expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:iam::\d{12}:root$/);
+    // Published by the intake publisher's role session: the demo runs with IAM enforced.
+    const publisher = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted))!;
+    expect(trace[1]).toMatch(/^LoanApplicationSubmitted \S+ published \S+ by arn:aws:sts::\d{12}:assumed-role\/(\S+)\/\S+$/);
+    expect(trace[1]).toContain(`:assumed-role/${names.publisherRole(app, publisher.name)}/`);
     expect(trace[2]).toBe('  rule LoanEvents-underwriting -> LoanEvents-underwriting');
     expect(trace).toContainEqual(expect.stringMatching(/^ {2}LoanEvents-underwriting receive 1: processed at /));
     expect(trace).toContain('    rule LoanEvents-notifications -> LoanEvents-notifications');

@@ -103,6 +103,11 @@ const run = promisify(execFile);
 
 /** Runs the AWS CLI (Debian's awscli, v1: SQS over the query protocol) against the endpoint. */
 export async function aws(endpoint: string, ...args: string[]): Promise<CliResult> {
+  return awsWith(endpoint, {}, ...args);
+}
+
+/** The AWS CLI with other credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). */
+export async function awsWith(endpoint: string, credentials: Record<string, string>, ...args: string[]): Promise<CliResult> {
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -112,6 +117,7 @@ export async function aws(endpoint: string, ...args: string[]): Promise<CliResul
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_MAX_ATTEMPTS: '1',
+    ...credentials,
   };
   try {
     const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
