@@ -15,6 +15,7 @@ import { AppDefinition, defineApp, defineCatalog, defineEvent, definePublisher, 
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../../lib/stacks';
 import { CfnResource, CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyModel } from './policies';
+import { NO_BUILTIN_VALIDATION } from '../../support/cdk';
 
 /** The account of the catalog's cross-account publisher, and one that the catalog does not list. */
 export const PARTNER_ACCOUNT = '222222222222';
@@ -156,7 +157,7 @@ function rewriteIds(value: unknown, ids: Set<string>, prefix: string): unknown {
 
 export function synthesize(props: MatrixProps = {}): Synthesized {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...NO_BUILTIN_VALIDATION, context: { 'aws:cdk:bundling-stacks': [] } });
   const { catalog, eventBusName, definition: given, ...rest } = props;
   const definition =
     given ?? defineApp({ ...loanApp, eventBusName: eventBusName ?? loanApp.eventBusName, catalog: catalog ?? matrixCatalog });
