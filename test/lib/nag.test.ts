@@ -6,13 +6,14 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { app as loanApp } from '../../catalog';
 import { buildStacks } from '../../lib/stacks';
+import { NO_BUILTIN_VALIDATION } from '../support/cdk';
 import { loanHandlers } from './helpers';
 
 // GIVEN the stacks as `cdk synth` builds them: real esbuild bundling and both nag packs.
 // `aws:cdk:enable-asset-metadata` is what the CDK CLI sets; the local runtime relies on it.
 const outdir = fs.mkdtempSync('/tmp/loan-events-nag-');
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
-const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+const app = new App({ ...NO_BUILTIN_VALIDATION, outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
 const stacks = buildStacks(app, loanApp, { handlersDir: loanHandlers });
 const allStacks: Stack[] = [stacks.router, ...Object.values(stacks.consumers)];
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

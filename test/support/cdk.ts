@@ -5,8 +5,8 @@
  * that takes seconds to start and seconds per app). Unless the feature flag
  * `@aws-cdk/core:validateAgainstDefaultRules` is set, which no test app and not cdk.json sets, it
  * downgrades every finding to a warning and never fails a synth: in a test that asserts on the
- * template it checks nothing and costs most of the synth time. It stays on where a test
- * synthesizes the app the way `cdk synth` does: test/lib/nag.test.ts and bin/app.ts (cdk.out).
+ * template it checks nothing and costs most of the synth time. It stays on in bin/app.ts, so in
+ * `cdk synth` and in the cdk.out that the CLI, demo and runtime suites share (test/cli/diagram.test.ts).
  * @see https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.AppProps.html#builtincloudformationvalidation
  */
 import type { AppProps } from 'aws-cdk-lib';
