@@ -188,26 +188,3 @@ export function collectPolicies(resolvers: readonly StackResolver[]): PolicyMode
 export function policiesOf(assembly: Assembly): PolicyModel {
   return collectPolicies(assembly.stacks.map((s) => s.resolver));
 }
-
-/**
- * The key in `model.resource` of the policy that governs `resourceArn`, if any. Rules on a custom
- * bus are governed by that bus's policy: EventBridge authorizes PutRule, PutTargets, DeleteRule,
- * RemoveTargets, EnableRule and DisableRule on `rule/<bus>/<name>` against it.
- * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
- */
-export function resourcePolicyOwner(model: PolicyModel, resourceArn: string): string | undefined {
-  if (Object.hasOwn(model.resource, resourceArn)) return resourceArn;
-  const rule = /^arn:([^:]+):events:([^:]*):(\d{12}):rule\/([^/]+)\/[^/]+$/.exec(resourceArn);
-  if (rule) {
-    const [, partition, region, account, bus] = rule;
-    const busArn = `arn:${partition}:events:${region}:${account}:event-bus/${bus}`;
-    if (Object.hasOwn(model.resource, busArn)) return busArn;
-  }
-  return undefined;
-}
-
-/** The resource policy that governs a request on `resourceArn`. */
-export function resourcePolicyFor(model: PolicyModel, resourceArn: string): SourcedPolicy | undefined {
-  const owner = resourcePolicyOwner(model, resourceArn);
-  return owner === undefined ? undefined : model.resource[owner];
-}

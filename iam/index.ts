@@ -40,5 +40,5 @@ export type {
 export { denialMessage, PolicyEvaluator } from './evaluator';
 export type { PolicyStore } from './evaluator';
 export { MULTIVALUED_KEYS, parseDate } from './conditions';
-export { compilePolicyStore } from './store';
-export type { CompiledPolicyStore } from './store';
+export { compilePolicyStore, governingResource } from './store';
+export type { CompiledPolicyStore, PolicySet, SourcedPolicy } from './store';

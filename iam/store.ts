@@ -2,10 +2,38 @@
  * A policy store over an assembly's policy model: every policy compiled once, looked up by the
  * principal's role and by resource ARN, as the runtime and the CLI's `access` command ask.
  */
-import { resourcePolicyOwner, type PolicyModel, type SourcedPolicy } from '../assembly/policies';
 import type { PolicyStore } from './evaluator';
 import { compilePolicy, type CompiledPolicy } from './policy';
 import type { RequestPrincipal } from './principal';
+
+/** A policy and where it came from, for decisions that name their statement. */
+export interface SourcedPolicy {
+  readonly source: string;
+  readonly document: unknown;
+}
+
+/** The policies of an app by ARN, as `policiesOf` in assembly/policies.ts reads them. */
+export interface PolicySet {
+  readonly identity: Readonly<Record<string, readonly SourcedPolicy[]>>;
+  readonly trust: Readonly<Record<string, SourcedPolicy>>;
+  readonly resource: Readonly<Record<string, SourcedPolicy>>;
+  readonly boundaries: Readonly<Record<string, SourcedPolicy>>;
+}
+
+/**
+ * The ARN whose resource policy governs `resourceArn`: its own, or for a rule on a custom bus, the
+ * bus's. EventBridge authorizes PutRule, PutTargets, DeleteRule, RemoveTargets, EnableRule and
+ * DisableRule on `rule/<bus>/<name>` against the bus policy.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
+ */
+export function governingResource(resourceArn: string, hasPolicy: (arn: string) => boolean): string | undefined {
+  if (hasPolicy(resourceArn)) return resourceArn;
+  const rule = /^arn:([^:]+):events:([^:]*):(\d{12}):rule\/([^/]+)\/[^/]+$/.exec(resourceArn);
+  if (!rule) return undefined;
+  const [, partition, region, account, bus] = rule;
+  const busArn = `arn:${partition}:events:${region}:${account}:event-bus/${bus}`;
+  return hasPolicy(busArn) ? busArn : undefined;
+}
 
 export interface CompiledPolicyStore extends PolicyStore {
   /** The trust policy of a role, compiled: STS AssumeRole evaluates it as a resource policy. */
@@ -15,7 +43,7 @@ export interface CompiledPolicyStore extends PolicyStore {
 }
 
 /** Compiles every policy of `model` once; lookups never compile. */
-export function compilePolicyStore(model: PolicyModel): CompiledPolicyStore {
+export function compilePolicyStore(model: PolicySet): CompiledPolicyStore {
   const compile = (p: SourcedPolicy) => compilePolicy(p.document, p.source);
   const identity = new Map<string, CompiledPolicy[]>();
   for (const [role, policies] of Object.entries(model.identity)) identity.set(role, policies.map(compile));
@@ -31,7 +59,7 @@ export function compilePolicyStore(model: PolicyModel): CompiledPolicyStore {
     identityPolicies: (p) => identity.get(roleOf(p)) ?? [],
     boundary: (p) => boundaries.get(roleOf(p)),
     resourcePolicy: (arn) => {
-      const owner = resourcePolicyOwner(model, arn);
+      const owner = governingResource(arn, (a) => resource.has(a));
       return owner === undefined ? undefined : resource.get(owner);
     },
     trustPolicy: (roleArn) => trust.get(roleArn),

@@ -14,6 +14,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { defaultDeploymentRoleArn, managedKey } from './keys';
 import { acknowledgeRule } from './compliance';
 import { checkLength } from './defaults';
 
@@ -39,6 +40,8 @@ export interface TableBackupProps {
 
   /** Names of the vault, the plan and the backup role: `<prefix>-backup`. */
   readonly namePrefix: string;
+  /** Who administers the vault's key (see `managedKey`). @default - the stack's CloudFormation execution role and the root user */
+  readonly keyAdministration?: { readonly administrators?: readonly string[]; readonly deployers?: readonly string[] };
 
   /**
    * How long each recovery point is kept; also the vault lock's minimum retention, so no backup
@@ -86,12 +89,14 @@ export class TableBackup extends Construct {
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSBackupServiceRolePolicyForBackup')],
     });
 
-    this.encryptionKey = new kms.Key(this, 'Key', {
+    // Recovery points outlive the stack; so does the key that decrypts them (managedKey retains it).
+    // Administered by name like every key of the app; used by the backup role through AWS Backup only.
+    this.encryptionKey = managedKey(this, 'Key', {
       description: `Encrypts the recovery points in ${name}`,
-      enableKeyRotation: true,
-      alias: `alias/${name}`,
-      // Recovery points outlive the stack; so must the key that decrypts them.
-      removalPolicy: RemovalPolicy.RETAIN,
+      alias: name,
+      administrators: props.keyAdministration?.administrators,
+      deployers: props.keyAdministration?.deployers ?? [defaultDeploymentRoleArn(stack)],
+      services: ['backup'],
     });
     // AWS Backup uses the key on the role's behalf, through grants it creates for itself.
     this.encryptionKey.addToResourcePolicy(

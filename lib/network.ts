@@ -20,6 +20,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { defaultDeploymentRoleArn, managedKey } from './keys';
 import { AppDefinition } from '../sdk/catalog';
 import { acknowledgeDedicatedRoleInlinePolicy } from './compliance';
 import { encryptedLogGroup } from './defaults';
@@ -65,6 +66,8 @@ export function networkStackName(app: AppDefinition, account?: string, region?: 
 
 export interface NetworkStackProps extends StackProps {
   readonly app: AppDefinition;
+  /** Key administrators (context `keyAdminArns`). @default - the deployment role and the root user */
+  readonly keyAdminArns?: readonly string[];
   /**
    * CIDR of the VPC.
    * @default '10.64.0.0/16'
@@ -101,11 +104,13 @@ export class NetworkStack extends Stack {
       throw new Error(`'maxAzs' must be an integer between 1 and 6 inclusive (given ${maxAzs})`);
     }
     this.azCount = maxAzs;
-    this.encryptionKey = new kms.Key(this, 'Key', {
+    // Administered by name like every key of the app; CloudWatch Logs is admitted for the flow-log group only.
+    this.encryptionKey = managedKey(this, 'Key', {
       description: `Encrypts the ${app.name} VPC flow logs`,
-      enableKeyRotation: true,
-      alias: `alias/${app.name}-network`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      alias: `${app.name}-network`,
+      administrators: props.keyAdminArns,
+      deployers: [defaultDeploymentRoleArn(this)],
+      services: ['logs'],
     });
     this.flowLogGroup = encryptedLogGroup(this, 'FlowLogGroup', {
       encryptionKey: this.encryptionKey,

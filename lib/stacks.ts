@@ -272,6 +272,7 @@ export class ConsumerStack extends Stack {
       tables: [this.consumer.idempotencyTable, ...(this.consumer.stateTable ? [this.consumer.stateTable] : [])],
       namePrefix: this.consumer.names.prefix,
       retention: props.backupRetention,
+      keyAdministration,
     });
     // CloudWatch alarms notify topics of their own account: a consumer elsewhere has its own
     // topic, on a key of its own so that disabling the consumer's data key cannot silence it.
@@ -409,6 +410,7 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
       networks[networkKey] = new NetworkStack(scope, networkStackName(app, remote ? consumer.account : undefined, env.region), {
         app,
         env,
+        keyAdminArns: remote ? [] : props.keyAdminArns,
         description: description('isolated VPC, its endpoints and flow logs, for the consumer functions'),
       });
     }

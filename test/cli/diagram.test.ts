@@ -1,14 +1,17 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMermaid } from '../../cli/mermaid';
 import { extractDiagram, readmeDiagramBlock } from '../../cli/readme';
-import { PROJECT_ROOT, synthesize } from '../../assembly';
+import { ensureSynth, PROJECT_ROOT } from '../../assembly';
 import { assemblyStacks, appPrefix } from '../../cli/app-names';
 import { loadTopology, type Topology } from '../../cli/topology';
 import { runCli } from './helpers';
 
-/** One synthesis of the real app (bin/app.ts, every stack) for the whole file: it is the slow part. */
+/**
+ * The real app (bin/app.ts, every stack) as `cdk synth` leaves it in cdk.out, synthesized when stale
+ * and shared with the other suites that read it; the CLI runs in a folder that links to it.
+ */
 let topology: Topology;
 let dir: string;
 /** The name prefix the app's stacks share: the names the diagram shortens. */
@@ -16,7 +19,7 @@ let app: string | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-diagram-'));
-  await synthesize({ outdir: join(dir, 'cdk.out'), bundling: false, force: true });
+  symlinkSync(await ensureSynth(), join(dir, 'cdk.out'));
   app = appPrefix(assemblyStacks(join(dir, 'cdk.out')));
   topology = loadTopology({ assembly: 'cdk.out', stack: app ?? '', cwd: dir });
 }, 300_000);

@@ -16,6 +16,7 @@ import type { AppDefinition, ConsumerDefinition, DataOf, EventDefinition } from 
 import { names } from '../../sdk/catalog';
 import { buildStacks } from '../../lib/stacks';
 import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
+import { NO_BUILTIN_VALIDATION } from '../support/cdk';
 
 jest.setTimeout(240_000);
 
@@ -105,7 +106,11 @@ beforeAll(async () => {
   if (!found) throw new Error(`the copied catalog does not list ${added.name}`);
   consumer = found;
   // WHEN it is synthesized as `cdk synth` does (bundles and asset metadata) and run
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true } });
+  const app = new App({
+    ...NO_BUILTIN_VALIDATION,
+    outdir,
+    context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
+  });
   buildStacks(app, definition, { handlersDir: path.join(copy, 'lambdas') });
   app.synth();
   // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.

@@ -29,6 +29,7 @@ import {
   ordersHandlers,
 } from '../fixtures/orders/catalog';
 import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
+import { NO_BUILTIN_VALIDATION } from '../support/cdk';
 
 jest.setTimeout(240_000);
 
@@ -48,7 +49,11 @@ afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }
 function synth(definition: AppDefinition, nag: boolean): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'orders-e2e-'));
   dirs.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true } });
+  const app = new App({
+    ...NO_BUILTIN_VALIDATION,
+    outdir,
+    context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
+  });
   buildStacks(app, definition, { handlersDir: ordersHandlers });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   app.synth();

@@ -19,6 +19,7 @@ import { BufferedConsumer } from '../../lib/buffered-consumer';
 import { busReference } from '../../lib/bus-reference';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
 import { fixtureHandlers, loanHandlers, testApp } from './helpers';
+import { NO_BUILTIN_VALIDATION } from '../support/cdk';
 
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
 
@@ -27,7 +28,7 @@ type Props = Partial<EventRouterAppProps> & { catalog?: EventCatalog };
 function stackWith(props: Props): () => EventRouterStacks {
   const { catalog, ...rest } = props;
   return () => {
-    const app = new App({ context: noBundling });
+    const app = new App({ ...NO_BUILTIN_VALIDATION, context: noBundling });
     const stacks = buildStacks(app, catalog ? testApp(catalog) : loanApp, { handlersDir: loanHandlers, ...rest });
     return stacks;
   };
@@ -85,7 +86,7 @@ describe('router and consumer stack props', () => {
 
   test('fails on a rule manager that is not an IAM ARN', () => {
     expect(stackWith({ ruleManagerArns: ['operator'] })).toThrow(
-      "'deploymentRoleArns' and 'ruleManagerArns' must hold IAM principal ARNs (given 'operator')",
+      "'deploymentRoleArns', 'ruleManagerArns', 'operatorRoleArns' and 'keyAdminArns' must hold IAM principal ARNs (given 'operator')",
     );
   });
 

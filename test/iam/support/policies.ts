@@ -4,17 +4,26 @@
  */
 import {
   collectPolicies as collectAssemblyPolicies,
-  resourcePolicyFor,
-  resourcePolicyOwner,
   type PolicyDocument,
   type PolicyModel,
   type SourcedPolicy,
   type Statement,
 } from '../../../assembly';
+import { governingResource } from '../../../iam';
 import { CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 
 export type { PolicyDocument, PolicyModel, SourcedPolicy, Statement };
-export { resourcePolicyFor, resourcePolicyOwner };
+
+/** The key in `model.resource` of the policy that governs `resourceArn` (for a rule: its bus's), if any. */
+export function resourcePolicyOwner(model: PolicyModel, resourceArn: string): string | undefined {
+  return governingResource(resourceArn, (arn) => Object.hasOwn(model.resource, arn));
+}
+
+/** The resource policy that governs a request on `resourceArn`. */
+export function resourcePolicyFor(model: PolicyModel, resourceArn: string): SourcedPolicy | undefined {
+  const owner = resourcePolicyOwner(model, resourceArn);
+  return owner === undefined ? undefined : model.resource[owner];
+}
 
 /** Reads the policies of `template`, resolved for `env`. */
 export function collectPolicies(template: CfnTemplate, env: Environment = TEST_ENV): PolicyModel {

@@ -19,6 +19,7 @@ import { collectPolicies, PolicyDocument, PolicyModel } from './policies';
 /** Key administrator and operator roles the matrix's app is deployed with (context `keyAdminArns`, `operatorRoleArns`). */
 export const KEY_ADMIN = 'arn:aws:iam::111111111111:role/KeyAdministrator';
 export const OPERATOR = 'arn:aws:iam::111111111111:role/EventsOperator';
+import { NO_BUILTIN_VALIDATION } from '../../support/cdk';
 
 /** The account of the catalog's cross-account publisher, and one that the catalog does not list. */
 export const PARTNER_ACCOUNT = '222222222222';
@@ -175,7 +176,7 @@ function rewriteIds(value: unknown, ids: Set<string>, prefix: string): unknown {
 
 export function synthesize(props: MatrixProps = {}): Synthesized {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...NO_BUILTIN_VALIDATION, context: { 'aws:cdk:bundling-stacks': [] } });
   const { catalog, eventBusName, definition: given, ...rest } = props;
   const definition =
     given ?? defineApp({ ...loanApp, eventBusName: eventBusName ?? loanApp.eventBusName, catalog: catalog ?? matrixCatalog });
