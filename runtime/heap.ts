@@ -33,6 +33,11 @@ export class TimeHeap<T> {
     this.items.length = 0;
   }
 
+  /** Every entry's value, in no particular order. */
+  values(): T[] {
+    return this.items.map((i) => i.value);
+  }
+
   private pop(): T {
     const a = this.items;
     const top = a[0]!;

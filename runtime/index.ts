@@ -1,7 +1,8 @@
 /**
  * The local runtime: runs a synthesized CDK app (cdk.out) on one machine, with no Docker
  * and no AWS account, behind one endpoint that speaks EventBridge, SQS and DynamoDB.
- * State is in memory and ends with the process. See docs/runtime.md.
+ * State is in memory and ends with the process, unless `stateDir` keeps it (runtime/state).
+ * See docs/runtime.md.
  */
 import type { AddressInfo } from 'node:net';
 import * as http from 'node:http';
@@ -20,6 +21,7 @@ import { Observability, type ObservabilityLimits } from './observability';
 import { deliveryAuthorizer } from './delivery-authorization';
 import { createHandler } from './server';
 import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
+import { StateStore, type StateOptions } from './state';
 import { EventStream } from './stream';
 import { arns, parseArn, partitionOf } from '../assembly/arn';
 import { TemplateError, Topology, appEnvironment, busNameOf, homeAccount, loadTopology } from './template';
@@ -81,6 +83,14 @@ export interface LocalRuntimeOptions {
   verifySignatures?: boolean;
   /** Memory caps of CloudWatch Logs and CloudTrail event history. @default 128 MiB of log events; 50,000 trail events or 32 MiB */
   observabilityLimits?: ObservabilityLimits;
+  /**
+   * Keep queues, messages, rules and targets, buses, archives and DynamoDB tables in this
+   * directory across restarts (see runtime/state and docs/runtime.md, "State across restarts").
+   * @default - state is in memory and ends with the process
+   */
+  stateDir?: string;
+  /** Journal fsync interval and compaction size of `stateDir`. */
+  stateOptions?: StateOptions;
 }
 
 export interface LocalRuntime {
@@ -93,6 +103,10 @@ export interface LocalRuntime {
   /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
   cloudwatch: LocalCloudWatch;
   close(): Promise<void>;
+}
+
+interface DynaliteStore {
+  db: { close(cb: (err?: Error) => void): void };
 }
 
 interface DynaliteServer extends http.Server {
@@ -116,10 +130,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     options.log ? undefined : stdout,
   );
   log.attach(stream);
+  const state = options.stateDir
+    ? StateStore.open(options.stateDir, (message) => stream.publish('runtime.warning', { message }), options.stateOptions)
+    : undefined;
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => DynaliteServer;
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite's own close() closes its database only after closing an HTTP server it listens on, and
+  // the runtime serves dynalite's handler on its own server: keep the store to close its database
+  // (its LevelDB lock would otherwise outlive close(), and a restart on the same --state-dir fail).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynaliteDb = require('dynalite/db') as { create: (o: object) => DynaliteStore };
+  const createStore = dynaliteDb.create;
+  let dynamoStore: DynaliteStore | undefined;
+  dynaliteDb.create = (o) => (dynamoStore = createStore(o));
+  let dynamo: DynaliteServer;
+  try {
+    dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(state ? { path: state.dynamodbPath } : {}) });
+  } finally {
+    dynaliteDb.create = createStore;
+  }
   const dynamoHandler = dynamo.listeners('request')[0];
   if (!dynamoHandler) throw new Error('dynalite has no request handler');
 
@@ -199,11 +229,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await Promise.all(mappings.map((m) => m.close()).concat(functions.close()));
       const pendingRetries = events.close();
       stream.publish('runtime.closing', { pendingRetries });
+      state?.close();
       sqs.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       recording.unsubscribe();
+      if (state && dynamoStore) await new Promise<void>((resolve) => dynamoStore!.db.close(() => resolve()));
       log.flush();
     })();
     return closing;
@@ -224,12 +256,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     if (policies) identity.load(policies, { events, sqs, region, accountId });
     topo.warnings.push(...observability.load(topo));
-    await build(topo, { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity });
+    await build(topo, {
+      log,
+      clock,
+      stream,
+      sqs,
+      events,
+      functions,
+      mappings,
+      endpoint,
+      region,
+      accountId,
+      observability,
+      identity,
+      keepTables: !!state,
+    });
+    if (state) {
+      state.restore(sqs, events);
+      state.attach(sqs, events, stream);
+    }
     cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
     cloudwatch.attachLogStore(observability.logs);
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
-    log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; state is in memory)`);
+    const kept = state
+      ? `state in ${state.dir}: ${state.summary.messages} messages in ${state.summary.queues} queues restored`
+      : 'state is in memory';
+    log.always(`Local runtime ready on ${endpoint} in ${ms} ms (stacks: ${topo.stacks.join(', ')}; ${kept})`);
     for (const line of describe(topo, sqs, events, functions)) log.always(line);
     log.flush();
     markReady();
@@ -255,6 +308,8 @@ interface BuildContext {
   accountId: string;
   observability: Observability;
   identity: IdentityService;
+  /** Tables kept from an earlier run (--state-dir) are used as they are. */
+  keepTables?: boolean;
 }
 
 /** The account and region of a resource: its stack's, else the runtime's. */
@@ -319,7 +374,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
       throw new TemplateError(`Rule ${r.name}: ${(e as Error).message}`);
     }
   }
-  await createTables(topo, c.endpoint, c.region);
+  await createTables(topo, c.endpoint, c.region, c.keepTables ?? false);
   // A mapping names its function by ARN (a reference in its stack) or by name in the mapping's own account and region.
   // Unqualified, so a mapping of `function:name:alias` counts toward the function's own pool.
   const mapped = (m: Topology['mappings'][number]) => {
@@ -371,7 +426,7 @@ async function build(topo: Topology, c: BuildContext): Promise<void> {
 const TABLE_KEYS = ['AttributeDefinitions', 'KeySchema', 'BillingMode', 'ProvisionedThroughput', 'StreamSpecification'];
 const INDEX_KEYS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'];
 
-async function createTables(topo: Topology, endpoint: string, region: string): Promise<void> {
+async function createTables(topo: Topology, endpoint: string, region: string, keep: boolean): Promise<void> {
   if (topo.tables.length === 0) return;
   // dynalite has one table namespace: the same name in two accounts or regions would be one table.
   const seen = new Map<string, string>();
@@ -400,6 +455,8 @@ async function createTables(topo: Topology, endpoint: string, region: string): P
         try {
           await client.send(new CreateTableCommand(input as unknown as CreateTableCommandInput));
         } catch (e) {
+          // A table of an earlier run keeps its items; a changed key schema is not migrated (docs/runtime.md).
+          if (keep && (e as Error).name === 'ResourceInUseException') return;
           throw new TemplateError(`Table ${t.name}: ${(e as Error).message}`);
         }
       }),

@@ -85,6 +85,14 @@ export interface QueueHost {
   byArn(arn: string): Queue | undefined;
   newHandle(q: Queue, msg: SqsMessage): string;
   parseHandle(handle: string): { queueArn: string } | undefined;
+  /** Told of every message change a restart must not lose (see runtime/state): `sent` for a new message, `changed` after. */
+  observe?(q: Queue, msg: SqsMessage, kind: 'sent' | 'changed'): void;
+}
+
+/** What a queue holds that is not in its attributes: its live messages and FIFO deduplication ids (runtime/state). */
+export interface QueueContents {
+  messages: SqsMessage[];
+  dedup: [string, { at: number; messageId: string; seq?: string }][];
 }
 
 export class Queue {
@@ -216,6 +224,7 @@ export class Queue {
       duplicate: false,
     });
     this.enqueue(msg, effectiveDelay);
+    this.host.observe?.(this, msg, 'sent');
     return { messageId: msg.messageId, md5OfBody: msg.md5OfBody, md5OfAttributes: msg.md5OfAttributes, sequenceNumber: msg.sequenceNumber };
   }
 
@@ -242,6 +251,7 @@ export class Queue {
       msg.groupId ??= 'default';
     }
     this.enqueue(msg, 0);
+    this.host.observe?.(this, msg, 'sent');
   }
 
   private newMessage(body: string, attributes: Record<string, MessageAttributeValue>, groupId?: string, dedupId?: string): SqsMessage {
@@ -372,6 +382,7 @@ export class Queue {
           messageId: msg.messageId,
           ageSeconds: Math.floor((now - msg.sentTimestamp) / 1000),
         });
+        this.host.observe?.(this, msg, 'changed');
         return false;
       }
       // Moved after the receive that reaches maxReceiveCount, as SQS does; a missing DLQ keeps the message here.
@@ -380,6 +391,7 @@ export class Queue {
         this.counts.ready--;
         this.forget(msg);
         moves.push(msg);
+        this.host.observe?.(this, msg, 'changed');
         return false;
       }
       return true;
@@ -418,6 +430,7 @@ export class Queue {
       msg.visibleAt = now + visibilityTimeout * 1000;
       if (this.fifo && msg.groupId !== undefined) this.inflightGroups.set(msg.groupId, (this.inflightGroups.get(msg.groupId) ?? 0) + 1);
       this.schedule(msg);
+      this.host.observe?.(this, msg, 'changed');
       this.host.stream.publish('message.received', {
         ...this.ref(),
         messageId: msg.messageId,
@@ -497,6 +510,7 @@ export class Queue {
     msg.state = 'gone';
     msg.gen++;
     this.forget(msg);
+    this.host.observe?.(this, msg, 'changed');
     this.host.stream.publish('message.deleted', { ...this.ref(), messageId: msg.messageId, receiveCount: msg.receiveCount });
     return true;
   }
@@ -519,11 +533,13 @@ export class Queue {
     if (timeout === 0) {
       this.endInflight(msg);
       this.makeReady(msg);
+      this.host.observe?.(this, msg, 'changed');
       return;
     }
     msg.gen++;
     msg.visibleAt = this.clock.now() + timeout * 1000;
     this.schedule(msg);
+    this.host.observe?.(this, msg, 'changed');
   }
 
   /** PurgeQueue: every message is gone; returns how many there were. */
@@ -568,9 +584,52 @@ export class Queue {
       msg.state = 'gone';
       this.counts.ready--;
       this.forget(msg);
+      this.host.observe?.(this, msg, 'changed');
       out.push(msg);
     }
     return out;
+  }
+
+  /** Every message still in the queue (ready, delayed or in flight) and the FIFO deduplication ids still in their window. */
+  contents(): QueueContents {
+    const live = new Set<SqsMessage>();
+    for (const m of this.ready.toArray()) if (m.state === 'ready') live.add(m);
+    for (const { msg } of this.heap.values()) if (msg.state === 'delayed' || msg.state === 'inflight') live.add(msg);
+    for (const m of this.handles.values()) if (m.state !== 'gone') live.add(m);
+    const now = this.clock.now();
+    const dedup = [...this.dedup].filter(([, v]) => now - v.at < DEDUP_WINDOW_MS);
+    return { messages: [...live].sort((a, b) => a.sentTimestamp - b.sentTimestamp), dedup };
+  }
+
+  /**
+   * Puts back what contents() returned before a restart: each message in the state it had, an
+   * in-flight or delayed one until its deadline (then visible), its receipt handle still valid.
+   */
+  restore(contents: QueueContents): void {
+    const now = this.clock.now();
+    for (const [id, v] of contents.dedup) if (this.fifo && now - v.at < DEDUP_WINDOW_MS) this.dedup.set(id, v);
+    const messages = [...contents.messages].sort((a, b) =>
+      this.fifo ? Number(BigInt(a.sequenceNumber ?? '0') - BigInt(b.sequenceNumber ?? '0')) : a.sentTimestamp - b.sentTimestamp,
+    );
+    for (const msg of messages) {
+      if (msg.sequenceNumber !== undefined) {
+        const n = BigInt(msg.sequenceNumber) - 18_000_000_000_000_000_000n;
+        if (n > this.seq) this.seq = n;
+      }
+      if (msg.receiptHandle) this.handles.set(msg.receiptHandle, msg);
+      if (msg.state === 'inflight' && msg.visibleAt > now) {
+        msg.gen++;
+        this.counts.inflight++;
+        if (this.fifo && msg.groupId !== undefined) this.inflightGroups.set(msg.groupId, (this.inflightGroups.get(msg.groupId) ?? 0) + 1);
+        this.schedule(msg);
+      } else if (msg.state === 'delayed' && msg.visibleAt > now) {
+        msg.gen++;
+        this.counts.delayed++;
+        this.schedule(msg);
+      } else {
+        this.makeReady(msg);
+      }
+    }
   }
 
   private pruneDedup(now: number): void {

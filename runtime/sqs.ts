@@ -56,8 +56,12 @@ export class SqsBroker {
   private readonly queues = new Map<string, Queue>();
   private readonly arns = new Map<string, Queue>();
   private readonly moves: MoveTasks;
-  private handleSeq = 0;
-  private readonly handleSalt = randomUUID().slice(0, 8);
+  /** The sequence part of the latest receipt handle; runtime/state moves it past restored handles. */
+  handleSeq = 0;
+  /** Part of every receipt handle; runtime/state keeps it so handles stay valid across a restart. */
+  handleSalt = randomUUID().slice(0, 8);
+  /** Told of every message change (runtime/state journals them). */
+  observer?: (q: Queue, msg: SqsMessage, kind: 'sent' | 'changed') => void;
   readonly clock: Clock;
   readonly stream: EventStream;
   readonly region: string;
@@ -202,6 +206,10 @@ export class SqsBroker {
   /** The queues whose RedrivePolicy names `dlq` as their dead-letter queue. */
   deadLetterSources(dlq: Queue): Queue[] {
     return this.list().filter((q) => q.settings.RedrivePolicy?.deadLetterTargetArn === dlq.arn);
+  }
+
+  observe(q: Queue, msg: SqsMessage, kind: 'sent' | 'changed'): void {
+    this.observer?.(q, msg, kind);
   }
 
   newHandle(q: Queue, msg: SqsMessage): string {

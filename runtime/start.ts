@@ -5,7 +5,8 @@
  * (cap queue visibility timeouts so failed records come back sooner while developing),
  * --iam off|warn|enforce (what a call the app's policies deny does; default warn),
  * --users <file> (access keys of IAM users: `{ "users": [{ "accessKeyId", "secretAccessKey", "arn", "policies"? }] }`),
- * --verify-signatures (check SigV4 signatures of sessions and configured users; off by default).
+ * --verify-signatures (check SigV4 signatures of sessions and configured users; off by default),
+ * --state-dir <dir> (keep queues, messages, rules, archives and tables across restarts).
  */
 import { startLocalRuntime } from './index';
 import { DEFAULT_IAM_MODE, parseIamMode } from './iam-mode';
@@ -41,12 +42,15 @@ async function main(): Promise<void> {
     host: arg('host') ?? '127.0.0.1',
     quiet: process.argv.includes('--quiet'),
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
+    stateDir: arg('state-dir'),
   });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write('Stopping; in-memory state is discarded.\n');
+    process.stdout.write(
+      arg('state-dir') ? `Stopping; state is written to ${arg('state-dir')}.\n` : 'Stopping; in-memory state is discarded.\n',
+    );
     void runtime.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
