@@ -7,7 +7,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateArchiveCommand,
+  CreateEventBusCommand,
+  DescribeArchiveCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -147,6 +154,27 @@ describe('a restart with --state-dir', () => {
     const item = await second.h.dynamodb.send(new GetItemCommand({ TableName: 'seen', Key: { id: { S: 'loan-1' } } }));
     expect(item.Item).toEqual({ id: { S: 'loan-1' } });
   });
+});
+
+test('keeps a bus and an archive made at run time, with the archived events', async () => {
+  // GIVEN a scratch bus with an archive, and two events archived
+  const first = await start(T0);
+  const bus = await first.h.events.send(new CreateEventBusCommand({ Name: 'scratch' }));
+  await first.h.events.send(new CreateArchiveCommand({ ArchiveName: 'scratch-all', EventSourceArn: bus.EventBusArn }));
+  const put = await first.h.events.send(
+    new PutEventsCommand({ Entries: ['a', 'b'].map((n) => ({ EventBusName: 'scratch', Source: 'loans', DetailType: n, Detail: '{}' })) }),
+  );
+  expect(put.FailedEntryCount).toBe(0);
+  await stop(first.h);
+  // WHEN it starts again
+  const second = await start(T0 + 1000);
+  // THEN the archive is there with its events, and the bus takes events
+  const a = await second.h.events.send(new DescribeArchiveCommand({ ArchiveName: 'scratch-all' }));
+  expect([a.EventSourceArn, a.EventCount]).toEqual([bus.EventBusArn, 2]);
+  const again = await second.h.events.send(
+    new PutEventsCommand({ Entries: [{ EventBusName: 'scratch', Source: 'loans', DetailType: 'c', Detail: '{}' }] }),
+  );
+  expect(again.FailedEntryCount).toBe(0);
 });
 
 describe('damaged and crafted state files', () => {
