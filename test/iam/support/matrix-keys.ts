@@ -33,6 +33,7 @@ function keysOf(t: Topology): KeyUnderTest[] {
     { name: 'the alarm key', arn: t.alarmKey, service: 'sns', data: false },
     ...(t.auditKey ? [{ name: 'the audit key', arn: t.auditKey, service: 'cloudtrail', data: true }] : []),
     ...Object.values(t.consumers).map((c) => ({ name: `${c.name}'s key`, arn: c.key, service: 'dynamodb', data: true })),
+    ...Object.values(t.consumers).map((c) => ({ name: `${c.name}'s backup key`, arn: c.backupKey, service: 'backup', data: true })),
   ];
 }
 
