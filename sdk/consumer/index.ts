@@ -3,8 +3,9 @@
  *
  * Each record's body is the EventBridge event the rule delivered. It is parsed with the
  * Powertools EventBridge schema, its detail validated against the catalog and dispatched
- * to the route for its detail-type. Effects run at most once per EventBridge event id
- * (Powertools idempotency on DynamoDB), failures are reported per record
+ * to the route for its detail-type. Effects run at most once per EventBridge event id, and
+ * once more per archive replay that carries it (Powertools idempotency on DynamoDB, keyed by
+ * {@link idempotencyKeyOf}), failures are reported per record
  * (ReportBatchItemFailures), and every log line of a record carries its correlation id.
  *
  * Kept apart from `sdk/index.ts` so that publishers (the CLI, services) never load Powertools.
@@ -24,8 +25,10 @@ import { InvalidOptionError } from '../errors';
 
 /** One event handed to a route: the envelope fields, the validated detail and a logger bound to it. */
 export interface ConsumedEvent<E extends EventDefinition = EventDefinition> {
-  /** EventBridge event id; the idempotency key. */
+  /** EventBridge event id; with {@link replayName}, the idempotency key (see {@link idempotencyKeyOf}). */
   readonly id: string;
+  /** Name of the archive replay that sent this event again (`replay-name` of the envelope); absent for a first delivery. */
+  readonly replayName?: string;
   readonly source: string;
   readonly detailType: string;
   /** Event time as EventBridge reports it (ISO 8601). */
@@ -136,7 +139,21 @@ export interface Consumer {
 const DEFAULT_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600;
 
 const SqsBodySchema = JSONStringified(EventBridgeSchema);
-type Envelope = ReturnType<typeof EventBridgeSchema.parse>;
+
+/**
+ * What a consumer runs at most once: the EventBridge event id, or for an event an archive
+ * replay sent again (EventBridge sets `replay-name` on it), the id and the replay's name.
+ *
+ * A replay is an operator asking for the events to be processed again, so it must not be
+ * skipped as a duplicate of the first delivery; a duplicate delivery or redrive within the
+ * same replay still is. A first delivery's key is the bare id, so the records written before
+ * replays were told apart stay valid.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html
+ */
+export function idempotencyKeyOf(envelope: { readonly id: string; readonly 'replay-name'?: string }): string {
+  const replay = envelope['replay-name'];
+  return replay ? `${envelope.id}#replay:${replay}` : envelope.id;
+}
 
 function firstIssue(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, prefix: string[]): [string, string] {
   const issue = error.issues[0];
@@ -196,20 +213,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const processor = new BatchProcessor(EventType.SQS);
 
   // Keyed on the EventBridge event id, not the SQS message id: a redriven or re-sent
-  // message gets a new message id but keeps its event id.
-  const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds, throwOnNoIdempotencyKey: true });
+  // message gets a new message id but keeps its event id. A replay adds its name (idempotencyKeyOf).
+  const idempotencyConfig = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds, throwOnNoIdempotencyKey: true });
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName,
     ...(options.idempotency?.client ? { awsSdkV3Client: options.idempotency.client } : {}),
   });
   // The second argument tells a first run from a replay of a stored result; only the
-  // envelope (argument 0) is hashed. A failed run deletes its in-progress record, so
+  // key (argument 0) is hashed. A failed run deletes its in-progress record, so
   // the retry runs again instead of being taken for a duplicate.
   const handleOnce = makeIdempotent(
-    async (envelope: Envelope, run: { ran: boolean; dispatch: () => Promise<void> }): Promise<{ eventId: string }> => {
+    async (key: { key: string; eventId: string }, run: { ran: boolean; dispatch: () => Promise<void> }): Promise<{ eventId: string }> => {
       run.ran = true;
       await run.dispatch();
-      return { eventId: envelope.id };
+      return { eventId: key.eventId };
     },
     { persistenceStore, config: idempotencyConfig, keyPrefix: name, dataIndexArgument: 0 },
   );
@@ -222,6 +239,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (!body.success) throw new InvalidEventError(record.messageId, ...firstIssue(body.error, ['body']), { cause: body.error });
       const envelope = body.data;
       const detailType = envelope['detail-type'];
+      const replayName = envelope['replay-name'];
       const metadata = (envelope.detail as { metadata?: Partial<EventMetadata> } | null)?.metadata;
       log = logger.createChild({
         persistentKeys: {
@@ -231,6 +249,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           detailType,
           messageId: record.messageId,
           receiveCount,
+          ...(replayName ? { replayName } : {}),
         },
       });
       const route = routes.get(`${envelope.source}|${detailType}`);
@@ -241,6 +260,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         throw new InvalidEventError(record.messageId, ...firstIssue(detail.error, ['body', 'detail']), { cause: detail.error });
       const event: ConsumedEvent = {
         id: envelope.id,
+        ...(replayName ? { replayName } : {}),
         source: envelope.source,
         detailType,
         time: envelope.time,
@@ -258,7 +278,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         dispatch: () =>
           runWithCorrelation({ correlationId: event.metadata.correlationId, causationId: event.id }, () => route.handler(event)),
       };
-      await handleOnce(envelope, run);
+      await handleOnce({ key: idempotencyKeyOf(envelope), eventId: envelope.id }, run);
       if (run.ran) {
         metrics.addMetric('EventsProcessed', MetricUnit.Count, 1);
         log.info('Event processed');
