@@ -31,6 +31,8 @@ export interface DeadLetterQueue {
   /** Where a redrive sends messages: the source queue (redrive, delivery) or the bus. */
   readonly destination:
     { readonly kind: 'queue'; readonly arn: string; readonly url: string } | { readonly kind: 'bus'; readonly name: string };
+  /** Set when the queue (or its destination) could not be found: what SQS said, naming the queue. `url` is then empty. */
+  readonly problem?: string;
 }
 
 export const queueNameOf = (arn: string) => arn.split(':').pop() ?? arn;
@@ -47,6 +49,20 @@ export async function queueUrl(aws: AwsClients, arn: string): Promise<string> {
   );
   if (!r.QueueUrl) throw new CommandFailedError(`GetQueueUrl returned no URL for ${arn}`);
   return r.QueueUrl;
+}
+
+/**
+ * The URL of a queue a template or a rule names, or the reason there is none (a queue deleted by
+ * hand, or not deployed yet): one missing queue must not hide the others.
+ */
+async function findQueueUrl(aws: AwsClients, arn: string): Promise<{ url: string; problem?: string }> {
+  try {
+    return { url: await queueUrl(aws, arn) };
+  } catch (err) {
+    const e = err as Error;
+    if (!/NonExistentQueue|QueueDoesNotExist/.test(`${e.name} ${(err as { Code?: string }).Code ?? ''}`)) throw err;
+    return { url: '', problem: `queue ${queueNameOf(arn)} does not exist (${arn})` };
+  }
 }
 
 export async function queueAttributes(aws: AwsClients, url: string, names: QueueAttributeName[]): Promise<Record<string, string>> {
@@ -89,7 +105,7 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
       kind: 'bus',
       name: queueNameOf(busInfo.deadLetterArn),
       arn: busInfo.deadLetterArn,
-      url: await queueUrl(aws, busInfo.deadLetterArn),
+      ...(await findQueueUrl(aws, busInfo.deadLetterArn)),
       source: `bus ${busInfo.name}`,
       destination: { kind: 'bus', name: busInfo.name },
     });
@@ -104,7 +120,7 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
       kind: 'redrive',
       name: queueNameOf(dlqArn),
       arn: dlqArn,
-      url: await queueUrl(aws, dlqArn),
+      ...(await findQueueUrl(aws, dlqArn)),
       source: `queue ${queueNameOf(sourceArn)}`,
       destination: { kind: 'queue', arn: sourceArn, url: sourceUrl },
     });
@@ -114,19 +130,21 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
     const targets = (await aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: bus }))).Targets ?? [];
     for (const t of targets) {
       if (!t.Arn?.startsWith('arn:') || t.Arn.split(':')[2] !== 'sqs') continue;
-      const targetUrl = await queueUrl(aws, t.Arn);
+      const target = await findQueueUrl(aws, t.Arn);
+      const targetUrl = target.url;
       if (t.DeadLetterConfig?.Arn && !found.has(t.DeadLetterConfig.Arn)) {
         const arn = t.DeadLetterConfig.Arn;
+        // A missing target queue leaves the destination URL empty; redrive says so.
         found.set(arn, {
           kind: 'delivery',
           name: queueNameOf(arn),
           arn,
-          url: await queueUrl(aws, arn),
+          ...(await findQueueUrl(aws, arn)),
           source: `rule ${rule.Name}`,
           destination: { kind: 'queue', arn: t.Arn, url: targetUrl },
         });
       }
-      if (!sources.has(t.Arn)) {
+      if (!sources.has(t.Arn) && !target.problem) {
         sources.set(t.Arn, targetUrl);
         await addRedrive(t.Arn, targetUrl, (await queueAttributes(aws, targetUrl, ['RedrivePolicy'])).RedrivePolicy);
       }
@@ -153,7 +171,8 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
 
 /** Picks one DLQ by name, ARN or URL; the error lists the ones there are. */
 export function pickDeadLetterQueue(all: readonly DeadLetterQueue[], wanted: string): DeadLetterQueue {
-  const hit = all.find((d) => d.name === wanted || d.arn === wanted || d.url === wanted);
+  const hit = all.find((d) => d.name === wanted || d.arn === wanted || (d.url !== '' && d.url === wanted));
+  if (hit?.problem) throw new CommandFailedError(`dead-letter queue ${hit.name}: ${hit.problem}`);
   if (hit) return hit;
   throw new UsageError(
     `'${wanted}' is not a dead-letter queue of the stack; choose one of: ${all.map((d) => d.name).join(', ') || '(none found)'}`,

@@ -16,7 +16,10 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import type { AwsClients } from '../aws';
 import { discoverDeadLetterQueues, pickDeadLetterQueue, queueAttributes, type DeadLetterQueue } from '../discovery';
+import { consumerOfResource, wouldFailAgain } from '../dlq-check';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK } from '../errors';
+import type { EventCatalog } from '../../sdk/catalog';
+import { projectCatalog } from './publish';
 import { isRecord } from '../input';
 import { sleep } from '../io';
 import type { Output } from '../output';
@@ -112,6 +115,8 @@ interface DlqStatus {
   /** Age in seconds of the oldest message among those sampled. */
   readonly oldestAgeSeconds?: number;
   readonly url: string;
+  /** Why the queue could not be read (missing, access denied); depth and inFlight are then 0. */
+  readonly error?: string;
 }
 
 const age = (s: number | undefined) =>
@@ -125,7 +130,19 @@ const age = (s: number | undefined) =>
           ? `${Math.floor(s / 3600)}h`
           : `${Math.floor(s / 86400)}d`;
 
+/** The status of one queue; an error there (a missing queue, a denied call) is reported on its row, not thrown. */
 async function status(aws: AwsClients, d: DeadLetterQueue, sample: number): Promise<DlqStatus> {
+  const base = { kind: d.kind, name: d.name, source: d.source, depth: 0, inFlight: 0, url: d.url };
+  if (d.problem) return { ...base, error: d.problem };
+  try {
+    return await readStatus(aws, d, sample);
+  } catch (err) {
+    const e = err as Error;
+    return { ...base, error: `${e.name}: ${e.message}` };
+  }
+}
+
+async function readStatus(aws: AwsClients, d: DeadLetterQueue, sample: number): Promise<DlqStatus> {
   const attrs = await queueAttributes(aws, d.url, ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']);
   const depth = Number(attrs.ApproximateNumberOfMessages ?? 0);
   const peeked = depth > 0 && sample > 0 ? await peekMessages(aws, d.url, sample) : [];
@@ -142,7 +159,15 @@ async function status(aws: AwsClients, d: DeadLetterQueue, sample: number): Prom
   };
 }
 
-function describeMessage(out: Output, m: PeekedMessage): void {
+/** Where a DLQ's messages failed, for a person: the rule that could not deliver, the consumer that could not process, or the bus. */
+function failedAt(d: DeadLetterQueue, consumer: string | undefined): string {
+  const who = consumer ? ` (consumer ${consumer})` : '';
+  if (d.kind === 'delivery') return `${d.source} could not deliver to its target queue${who}`;
+  if (d.kind === 'redrive') return `the consumer of ${d.source} failed it on every receive${who}`;
+  return `${d.source} could not deliver it to a target`;
+}
+
+function describeMessage(out: Output, m: PeekedMessage, verdict?: string): void {
   const ev = isRecord(m.body) ? m.body : undefined;
   const what = ev
     ? `${String(ev['detail-type'] ?? '?')} from ${String(ev.source ?? '?')} (event ${String(ev.id ?? '?')})`
@@ -152,6 +177,33 @@ function describeMessage(out: Output, m: PeekedMessage): void {
   if (m.deadLetterQueueSourceArn) out.line(`  moved here from ${m.deadLetterQueueSourceArn} after repeated failed processing`);
   for (const [k, v] of Object.entries(m.errors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     out.line(`  ${k}: ${out.style('red', v)}`);
+  if (verdict !== undefined)
+    out.line(`  redrive check: ${verdict ? out.style('red', `would fail again: ${verdict}`) : 'passes the catalog and schema'}`);
+  const body = typeof m.body === 'string' ? m.body : JSON.stringify(m.body, null, 2);
+  out.line(
+    body
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n'),
+  );
+}
+
+/** The project catalog, or undefined with the reason when it cannot be loaded (a CLI run outside the project). */
+async function tryCatalog(): Promise<{ catalog?: EventCatalog; reason?: string }> {
+  try {
+    return { catalog: await projectCatalog() };
+  } catch (err) {
+    return { reason: (err as Error).message };
+  }
+}
+
+/** Resource name of a DLQ's source ('rule X' / 'queue X'), to find its consumer. */
+const sourceName = (d: DeadLetterQueue) => d.source.replace(/^(rule|queue|bus) /, '');
+
+export interface RedriveCheck {
+  readonly messageId: string;
+  readonly eventId?: string;
+  readonly reason: string;
 }
 
 /** The message body as an EventBridge event, or undefined when it is not one. */
@@ -295,6 +347,7 @@ export function registerDlq(program: Command, wrap: Wrap): void {
         const all = await discoverDeadLetterQueues(aws, names.bus(), names.app());
         const rows = await Promise.all(all.map((d) => status(aws, d, o.sample)));
         out.data({ deadLetterQueues: rows });
+        const failed = rows.filter((r) => r.error);
         out.table(
           [
             ['kind', 'queue', 'receives from', 'depth', 'in flight', 'oldest'],
@@ -302,14 +355,16 @@ export function registerDlq(program: Command, wrap: Wrap): void {
               r.kind,
               r.name,
               r.source,
-              r.depth > 0 ? out.style('red', String(r.depth)) : '0',
-              String(r.inFlight),
-              age(r.oldestAgeSeconds),
+              r.error ? out.style('red', 'error') : r.depth > 0 ? out.style('red', String(r.depth)) : '0',
+              r.error ? '-' : String(r.inFlight),
+              r.error ? '-' : age(r.oldestAgeSeconds),
             ]),
           ],
           ['left', 'left', 'left', 'right', 'right', 'right'],
         );
         if (rows.length === 0) out.note(`no dead-letter queues found for bus ${names.bus()}`);
+        for (const r of failed) out.warn(`${r.name}: ${r.error}`);
+        return failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
       }),
     );
 
@@ -323,9 +378,19 @@ export function registerDlq(program: Command, wrap: Wrap): void {
       wrap<{ max: number }>(async ({ aws, out, names }, o, [name = '']) => {
         const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.app()), name);
         const messages = await peekMessages(aws, d.url, o.max);
-        out.data({ queue: d.name, kind: d.kind, source: d.source, messages });
+        const { catalog } = await tryCatalog();
+        const consumer = catalog ? consumerOfResource(catalog, sourceName(d)) : undefined;
+        const verdicts = messages.map((m) => (catalog ? (wouldFailAgain(catalog, consumer, m.body) ?? '') : undefined));
+        out.data({
+          queue: d.name,
+          kind: d.kind,
+          source: d.source,
+          ...(consumer ? { consumer: consumer.name } : {}),
+          messages: messages.map((m, i) => ({ ...m, ...(verdicts[i] ? { wouldFailAgain: verdicts[i] } : {}) })),
+        });
         if (messages.length === 0) out.line(`${d.name} is empty`);
-        messages.forEach((m) => describeMessage(out, m));
+        else out.line(`${d.name}: ${failedAt(d, consumer?.name)}`);
+        messages.forEach((m, i) => describeMessage(out, m, verdicts[i]));
       }),
     );
 
@@ -336,19 +401,48 @@ export function registerDlq(program: Command, wrap: Wrap): void {
     .option('--max-per-second <n>', 'rate limit of the move task', intInRange(1, 500))
     .option('--limit <n>', 'at most this many messages (rule and bus DLQs)', intInRange(1, 1_000_000), 1_000_000)
     .option('--poll-ms <ms>', 'how often to read the task progress', intInRange(10, 60_000), 1000)
+    .option('--check-max <n>', 'messages read to check before redriving', intInRange(1, 100_000), 1000)
+    .option('--force', 'redrive even messages that would fail the same way again')
     .addHelpText(
       'after',
       `
 Consumer DLQs (kind redrive) use SQS's own move task back to the buffer queue. Rule DLQs (kind
 delivery) are not DLQs of a queue, which the move task requires, so their events are sent to the
 rule's target queue; bus DLQ events are put on the bus again.
+
+Before moving anything, each message (up to --check-max) is checked against the project's catalog
+and the current subscriptions and schema of the consumer the queue belongs to. When one would fail
+the same way again (not an EventBridge event, an event type not in the catalog or not subscribed
+to, a detail the schema rejects), nothing is moved and the messages are listed; --force redrives
+anyway.
 Example:
   $ ${PROGRAM_NAME} dlq redrive MyStack-orders-dlq`,
     )
     .action(
-      wrap<{ maxPerSecond?: number; limit: number; pollMs: number }>(async (ctx, o, [name = '']) => {
+      wrap<{ maxPerSecond?: number; limit: number; pollMs: number; checkMax: number; force?: boolean }>(async (ctx, o, [name = '']) => {
         const { aws, out, names, io } = ctx;
         const d = pickDeadLetterQueue(await discoverDeadLetterQueues(aws, names.bus(), names.app()), name);
+        if (d.destination.kind === 'queue' && !d.destination.url)
+          throw new CommandFailedError(`cannot redrive ${d.name}: its destination queue ${d.destination.arn} does not exist`);
+        if (!o.force) {
+          const { catalog, reason } = await tryCatalog();
+          if (!catalog)
+            throw new CommandFailedError(`cannot check ${d.name} against the catalog (${reason}); pass --force to redrive unchecked`);
+          const consumer = consumerOfResource(catalog, sourceName(d));
+          const bad: RedriveCheck[] = [];
+          for (const m of await peekMessages(aws, d.url, o.checkMax)) {
+            const why = wouldFailAgain(catalog, consumer, m.body);
+            const eventId = isRecord(m.body) && typeof m.body.id === 'string' ? m.body.id : undefined;
+            if (why) bad.push({ messageId: m.messageId, ...(eventId ? { eventId } : {}), reason: why });
+          }
+          if (bad.length > 0) {
+            out.data({ queue: d.name, ...(consumer ? { consumer: consumer.name } : {}), moved: 0, wouldFailAgain: bad });
+            for (const b of bad) out.line(`${b.messageId}${b.eventId ? ` (event ${b.eventId})` : ''}: ${b.reason}`);
+            throw new CommandFailedError(
+              `${bad.length} message(s) in ${d.name} would fail the same way again${consumer ? ` in consumer '${consumer.name}'` : ''}; nothing was moved. Fix the catalog or the consumer, or move them with --force`,
+            );
+          }
+        }
         const abort = new AbortController();
         const release = io.onInterrupt(() => abort.abort());
         try {

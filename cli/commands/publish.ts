@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../../assembly';
  * The project's catalog, loaded by path: the framework imports nothing from the example app, and
  * the CLI will take the app definition as an option.
  */
-async function projectCatalog(): Promise<EventCatalog> {
+export async function projectCatalog(): Promise<EventCatalog> {
   const mod = (await import(join(PROJECT_ROOT, 'catalog'))) as { app?: { catalog: EventCatalog } };
   if (!mod.app) throw new UsageError(`${join(PROJECT_ROOT, 'catalog')} exports no 'app' definition`);
   return mod.app.catalog;

@@ -303,7 +303,7 @@ describe('dlq (AWS path)', () => {
         Results: [{ TaskHandle: 'task-1', Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 4, ApproximateNumberOfMessagesToMove: 4 }],
       });
     // WHEN
-    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
+    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--force', '--poll-ms', '10'], { env: ENV });
     // THEN
     expect(r.code).toBe(0);
     expect(sqs.commandCalls(StartMessageMoveTaskCommand)[0]!.args[0].input).toEqual({ SourceArn: qArn('LoanEvents-underwriting-dlq') });
@@ -326,7 +326,7 @@ describe('dlq (AWS path)', () => {
         },
       ],
     });
-    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--poll-ms', '10'], { env: ENV });
+    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-dlq', '--force', '--poll-ms', '10'], { env: ENV });
     expect(r.stderr).toContain('move task failed: AccessDenied');
     expect(r.code).toBe(1);
   });
@@ -349,7 +349,7 @@ describe('dlq (AWS path)', () => {
     });
     sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
     // WHEN
-    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-delivery-dlq'], { env: ENV });
+    const r = await runCli(['dlq', 'redrive', 'LoanEvents-underwriting-delivery-dlq', '--force'], { env: ENV });
     // THEN
     const send = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
     expect(send.QueueUrl).toBe(qUrl('LoanEvents-underwriting'));
@@ -385,7 +385,7 @@ test('redrive of the bus DLQ puts its events on the bus again and leaves what is
   eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'new-1' }] });
   sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }] });
   // WHEN
-  const r = await runCli(['dlq', 'redrive', 'LoanEvents-BusDlq-X1'], { env: ENV });
+  const r = await runCli(['dlq', 'redrive', 'LoanEvents-BusDlq-X1', '--force'], { env: ENV });
   // THEN
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('; 1 failed');

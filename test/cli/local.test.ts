@@ -192,8 +192,12 @@ describe('against the local runtime', () => {
     expect(messages[0]?.body).toEqual({ not: 'an EventBridge event' });
     expect(await depth('LoanEvents-cli-test-dlq')).toBe(1); // show does not consume
 
-    // WHEN redriven
-    const redrive = await runCli(['dlq', 'redrive', 'LoanEvents-cli-test-dlq', '--poll-ms', '50'], { env });
+    // WHEN redriven: refused, as the body is no event and would fail again; then forced
+    const refused = await runCli(['dlq', 'redrive', 'LoanEvents-cli-test-dlq', '--poll-ms', '50'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('the body is not an EventBridge event');
+    expect(await depth('LoanEvents-cli-test-dlq')).toBe(1);
+    const redrive = await runCli(['dlq', 'redrive', 'LoanEvents-cli-test-dlq', '--force', '--poll-ms', '50'], { env });
     // THEN
     expect(redrive.stdout).toContain('moved 1 message(s) from LoanEvents-cli-test-dlq to LoanEvents-cli-test');
     expect(redrive.code).toBe(0);
@@ -228,7 +232,8 @@ describe('against the local runtime', () => {
     );
     // WHEN
     const show = await runCli(['dlq', 'show', dlqName], { env });
-    const redrive = await runCli(['dlq', 'redrive', dlqName], { env });
+    // (detail {} fails the catalog schema: forced, this test is about where the event goes)
+    const redrive = await runCli(['dlq', 'redrive', dlqName, '--force'], { env });
     // THEN
     expect(show.stdout).toContain('LoanApplicationApproved from com.example.loans.underwriting (event e-dead-1)');
     expect(show.stdout).toContain('ERROR_CODE: SQSKMSAccessDenied');
