@@ -13,6 +13,8 @@ import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors
 import { parseTime } from '../input';
 import { sleep } from '../io';
 import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
+import { countReplay, type ConsumerReplayCount } from '../replay-count';
+import { defaultFunctionLogGroupPrefix, logsClient } from '../trace/sources';
 
 interface ReplayOptions {
   from: string;
@@ -22,7 +24,12 @@ interface ReplayOptions {
   name?: string;
   wait: boolean;
   pollMs: number;
+  count: boolean;
+  countWait: number;
 }
+
+/** Counts unchanged for this long are taken as final. */
+const SETTLE_MS = 2000;
 
 /** Replay names: 1 to 64 of [.-_A-Za-z0-9]. @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html */
 const REPLAY_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -38,14 +45,20 @@ export function registerReplay(program: Command, wrap: Wrap): void {
     .option('--name <name>', 'replay name (default: cli-replay-<random>)')
     .option('--no-wait', 'start the replay and return its name without following it')
     .option('--poll-ms <ms>', 'how often to read the replay state', intInRange(10, 60_000), 2000)
+    .option('--no-count', "do not count, from the functions' logs, what each consumer did with the replayed events")
+    .option('--count-wait <s>', 'after the replay completes, how long to wait for the counts to settle', intInRange(0, 3600), 30)
     .addHelpText(
       'after',
       `
+Replayed events are processed again: the consumers' idempotency key includes the replay name
+(docs/sdk.md). After the replay completes, each consumer's processed, skipped-as-duplicate and
+failed counts are read from its function's log group (FilterLogEvents on replayName) until they
+stop changing for ${SETTLE_MS / 1000} s or --count-wait runs out.
 Example:
   $ ${PROGRAM_NAME} replay --from 2026-01-15T10:00:00Z --to 2026-01-15T11:00:00Z --rule MyStack-orders`,
     )
     .action(
-      wrap<ReplayOptions>(async ({ aws, out, names, io }, o) => {
+      wrap<ReplayOptions>(async ({ aws, out, names, io, globals }, o) => {
         const now = new Date();
         const from = parseTime('--from', o.from, now);
         const to = parseTime('--to', o.to, now);
@@ -84,6 +97,7 @@ Example:
             throw err;
           }
         }
+        const startedAt = Date.now();
         await aws.eventBridge.send(
           new StartReplayCommand({
             ReplayName: name,
@@ -128,8 +142,20 @@ Example:
             await sleep(o.pollMs, abort.signal);
           }
         } finally {
-          release();
           progress.finish();
+        }
+        let counts: { consumers: ConsumerReplayCount[]; truncated: boolean } | undefined;
+        try {
+          if (state === 'COMPLETED' && o.count && !abort.signal.aborted) {
+            const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
+            try {
+              counts = await settledCounts(logs, defaultFunctionLogGroupPrefix(names.app()), name, startedAt - 60_000, o, abort.signal);
+            } finally {
+              logs.destroy();
+            }
+          }
+        } finally {
+          release();
         }
         out.data({
           replayName: name,
@@ -139,12 +165,50 @@ Example:
           rule: o.rule ?? null,
           state,
           ...(reason ? { reason } : {}),
+          ...(counts ? { consumers: counts.consumers, countsTruncated: counts.truncated } : {}),
         });
         out.line(`replay ${name}: ${state}${reason ? ` (${reason})` : ''}`);
+        if (counts) {
+          if (counts.consumers.length === 0) out.note(`no consumer logged a record of replay ${name} within ${o.countWait} s`);
+          else
+            out.table(
+              [
+                ['function', 'processed', 'skipped (duplicate)', 'failed attempts'],
+                ...counts.consumers.map((c) => [c.function, String(c.processed), String(c.skipped), String(c.failed)]),
+              ],
+              ['left', 'right', 'right', 'right'],
+            );
+          if (counts.truncated) out.warn('a log group had more lines than were read; counts are a lower bound');
+        }
         if (state === 'FAILED' || state === 'CANCELLED')
           throw new CommandFailedError(`replay ${name} ended ${state}${reason ? `: ${reason}` : ''}`);
         // Interrupted before the end: the replay goes on, but this run did not see it finish.
         return state === 'COMPLETED' ? EXIT_OK : EXIT_FAILURE;
       }),
     );
+}
+
+/** Reads the counts until they stop changing for SETTLE_MS (and something was counted), or until --count-wait. */
+async function settledCounts(
+  logs: Parameters<typeof countReplay>[0],
+  prefix: string,
+  name: string,
+  startTime: number,
+  o: ReplayOptions,
+  signal: AbortSignal,
+): Promise<{ consumers: ConsumerReplayCount[]; truncated: boolean }> {
+  const end = Date.now() + o.countWait * 1000;
+  let last = '';
+  let lastChange = Date.now();
+  for (;;) {
+    const counts = await countReplay(logs, prefix, name, startTime);
+    const key = JSON.stringify(counts.consumers);
+    if (key !== last) {
+      last = key;
+      lastChange = Date.now();
+    }
+    const settled = counts.consumers.length > 0 && Date.now() - lastChange >= SETTLE_MS;
+    if (settled || Date.now() >= end || signal.aborted) return counts;
+    await sleep(Math.min(o.pollMs, 500), signal);
+  }
 }

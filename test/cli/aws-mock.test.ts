@@ -35,7 +35,9 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { OUTCOME_MESSAGES } from '../../cli/replay-count';
 import { BUS_ENV, STACK_ENV } from '../../cli/app-names';
 import { clientConfig } from '../../cli/aws';
 import { LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../../cli/discovery';
@@ -44,6 +46,7 @@ import { json, runCli } from './helpers';
 
 const eb = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
+const cwLogs = mockClient(CloudWatchLogsClient);
 /** The mocked deployment's bus and stack, named to the CLI through the environment. */
 const BUS = 'loan-events';
 const STACK = 'LoanEvents';
@@ -100,6 +103,7 @@ function deployedStack(depths: Record<string, number> = {}): void {
 beforeEach(() => {
   eb.reset();
   sqs.reset();
+  cwLogs.reset();
 });
 
 describe('client configuration', () => {
@@ -420,6 +424,15 @@ describe('replay (AWS path)', () => {
     eb.on(DescribeReplayCommand)
       .resolvesOnce({ State: 'RUNNING', EventLastReplayedTime: new Date('2026-01-15T10:30:00Z') })
       .resolves({ State: 'COMPLETED', EventLastReplayedTime: new Date('2026-01-15T11:00:00Z') });
+    // and the consumers' log lines for the replay: one processed and one duplicate in underwriting
+    const line = (message: string) => ({ message: JSON.stringify({ level: 'INFO', message, replayName: 'r1' }), timestamp: 1 });
+    cwLogs.on(DescribeLogGroupsCommand).resolves({
+      logGroups: [{ logGroupName: '/aws/lambda/LoanEvents-underwriting' }, { logGroupName: '/aws/lambda/LoanEvents-notifications' }],
+    });
+    cwLogs.on(FilterLogEventsCommand).resolves({ events: [] });
+    cwLogs
+      .on(FilterLogEventsCommand, { logGroupName: '/aws/lambda/LoanEvents-underwriting' })
+      .resolves({ events: [line(OUTCOME_MESSAGES.processed), line(OUTCOME_MESSAGES.skipped), line('handling')] });
     // WHEN
     const r = await runCli(
       [
@@ -434,6 +447,8 @@ describe('replay (AWS path)', () => {
         'r1',
         '--poll-ms',
         '10',
+        '--count-wait',
+        '5',
       ],
       { env: ENV },
     );
@@ -448,7 +463,10 @@ describe('replay (AWS path)', () => {
     });
     expect(r.stderr).toContain('50%');
     expect(r.stdout).toContain('replay r1: COMPLETED');
-  });
+    expect(cwLogs.commandCalls(FilterLogEventsCommand)[0]!.args[0].input.filterPattern).toBe('{ $.replayName = "r1" }');
+    expect(r.stdout).toMatch(/LoanEvents-underwriting\s+1\s+1\s+0/);
+    expect(r.stdout).not.toContain('LoanEvents-notifications');
+  }, 30_000);
 
   test('a failed replay exits 1 with its reason', async () => {
     archived();

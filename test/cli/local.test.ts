@@ -272,6 +272,11 @@ describe('against the local runtime', () => {
       .map((l) => JSON.parse(l));
     expect(events.map((e) => e.detail.data.applicationId).sort()).toEqual(['app-replay-1', 'app-replay-2']);
     expect(events.every((e) => e['replay-name'] === 'cli-test-replay')).toBe(true);
+    // The consumers processed the replayed events again rather than skipping them as duplicates,
+    // and replay counted it from their logs.
+    const underwriting = topology.rules.find((x) => x.name.endsWith('underwriting'))!.name;
+    const consumers = json<{ consumers: Array<{ function: string; processed: number; skipped: number }> }>(replay!).consumers;
+    expect(consumers.find((c) => c.function === underwriting)).toEqual({ function: underwriting, processed: 2, skipped: 0, failed: 0 });
   }, 120_000);
 
   test('replay to one rule completes', async () => {
