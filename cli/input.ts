@@ -2,7 +2,7 @@
  * Reading JSON from the command line: inline text, a file, or stdin, with errors that name the
  * option and, for JSON Lines, the line.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './errors';
 import { readAll, type CliIO } from './io';
@@ -19,6 +19,8 @@ export async function readJsonText(option: string, value: string, io: CliIO): Pr
   if (!existsSync(path)) {
     throw new UsageError(`${option}: no such file '${value}' (give inline JSON starting with '{', a file path, or - for stdin)`);
   }
+  if (statSync(path).isDirectory())
+    throw new UsageError(`${option}: '${value}' is a directory; give a JSON file, inline JSON or - for stdin`);
   return readFileSync(path, 'utf8');
 }
 

@@ -12,6 +12,7 @@ import { Output } from './output';
 import { registerCost } from './commands/cost';
 import { registerDiagram } from './commands/diagram';
 import { registerDlq } from './commands/dlq';
+import { registerInvoke } from './commands/invoke';
 import { registerPattern } from './commands/pattern';
 import { registerPublish } from './commands/publish';
 import { registerReplay } from './commands/replay';
@@ -78,6 +79,7 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
   registerPattern(program, wrap);
   registerDlq(program, wrap);
   registerReplay(program, wrap);
+  registerInvoke(program, wrap);
   registerCost(program, wrap);
   registerDiagram(program, wrap);
   registerTrace(program, wrap);

@@ -217,6 +217,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       stream,
       observability,
       identity,
+      functions,
     }),
   );
 

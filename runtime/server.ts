@@ -18,6 +18,8 @@
  * prototype's key names refused (http/safe-input.ts). Whatever a request does, an error while
  * serving it costs that request a 500 InternalFailure and nothing else.
  */
+import type { FunctionRegistry } from './lambda';
+import { INVOKE_PATH, serveInvoke } from './lambda-api';
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { AwsError } from './errors';
@@ -64,6 +66,8 @@ export interface Services {
   observability?: ObservabilityBackends;
   /** Who calls, STS, and the app's policies on EventBridge and SQS calls. @default - every caller is the account's root, nothing is checked */
   identity?: IdentityService;
+  /** The app's functions, for Lambda Invoke (lambda-api.ts). */
+  functions?: FunctionRegistry;
 }
 
 export interface ObservabilityBackends {
@@ -288,6 +292,13 @@ async function serve(
     return;
   }
   if (caller && refuseCaller(s, caller, req, res, protocol, target, body, requestId, call)) return;
+  const invoke = s.functions && protocol === 'query' ? INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname) : null;
+  if (invoke && s.functions) {
+    call.service = 'lambda';
+    call.operation = 'Invoke';
+    await serveInvoke(s.functions, req, res, body, invoke[1]!);
+    return;
+  }
   if (protocol !== 'query') {
     await serveJson(s, res, protocol, target.slice(target.indexOf('.') + 1), body, requestId, call, caller);
     return;

@@ -2,6 +2,7 @@
  * Every AWS-facing command against the local runtime running the synthesized app: the same
  * code path as against AWS, selected by one variable (AWS_ENDPOINT_URL), with no region or keys.
  */
+import { app } from '../../catalog';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
@@ -283,6 +284,48 @@ describe('against the local runtime', () => {
     const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0]!.name, '--poll-ms', '50'], { env });
     expect(r.stdout).toContain(': COMPLETED');
     expect(r.code).toBe(0);
+  });
+
+  test('invoke runs a consumer with a catalog sample through Lambda Invoke and prints its result and logs', async () => {
+    // GIVEN a consumer of the catalog and an event type it subscribes to
+    const consumer = app.catalog.consumers.find((c) => c.subscriptions.length > 0)!;
+    const detailType = consumer.subscriptions[0]!.event.detailType;
+    // WHEN
+    const r = await runCli(['--json', 'invoke', consumer.name, '--sample', detailType], { env });
+    // THEN the function processed the one record and logged it
+    const body = json<{ function: string; result: { batchItemFailures: unknown[] }; logs: string[] }>(r);
+    expect(body.result).toEqual({ batchItemFailures: [] });
+    expect(body.logs.some((l) => l.includes('Event processed'))).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  test('invoke of an event the consumer cannot process exits 1 with the function error and the reason in the logs', async () => {
+    const consumer = app.catalog.consumers.find((c) => c.subscriptions.length > 0)!;
+    const event = consumer.subscriptions[0]!.event;
+    const bad = JSON.stringify({
+      version: '0',
+      id: 'e-inv',
+      source: event.source,
+      'detail-type': event.detailType,
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: {},
+    });
+    const r = await runCli(['--json', 'invoke', consumer.name, '--event', '-'], { env, stdin: bad });
+    // Its only record failed, so the batch fails as a whole (FullBatchFailureError), a function error.
+    const body = json<{ result: { errorType: string }; functionError?: string; logs: string[] }>(r);
+    expect(body.functionError).toBe('Unhandled');
+    expect(body.result.errorType).toBe('FullBatchFailureError');
+    expect(body.logs.some((l) => l.includes('Event can never be processed'))).toBe(true);
+    expect(r.code).toBe(1);
+  });
+
+  test('invoke with a directory as the event file is a usage error', async () => {
+    const r = await runCli(['invoke', 'x', '--event', '.'], { env });
+    expect(r.stderr).toContain("--event: '.' is a directory");
+    expect(r.code).toBe(2);
   });
 
   test('a bus that does not exist is named in the error', async () => {
