@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AppNames, BUS_ENV, STACK_ENV } from './app-names';
 import { AwsClients } from './aws';
 import { PROGRAM_NAME, readPackage, type Action, type GlobalOptions } from './command';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, hintFor, UsageError } from './errors';
 import type { CliIO } from './io';
 import { Output } from './output';
 import { registerCost } from './commands/cost';
@@ -116,6 +116,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     const e = err as Error & { exitCode?: number };
     const message = e?.message ?? String(err);
     io.stderr.write(`error: ${message}\n`);
+    const hint = hintFor(err, io.env, endpointOption(argv));
+    if (hint) io.stderr.write(`hint: ${hint}\n`);
     if (err instanceof UsageError) return EXIT_USAGE;
     return typeof e?.exitCode === 'number' ? e.exitCode : EXIT_FAILURE;
   }
@@ -123,4 +125,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
 
 function readVersion(): string {
   return readPackage().version;
+}
+
+/** The --endpoint-url value of an argv, for the hint after a connection error. */
+function endpointOption(argv: readonly string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--endpoint-url' || a.startsWith('--endpoint-url='));
+  if (i < 0) return undefined;
+  const a = argv[i]!;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
 }
