@@ -46,6 +46,8 @@ export interface DemoOptions {
   readonly log?: (line: string) => void;
   /** Where the demo's own narration goes. @default stdout */
   readonly say?: (line: string) => void;
+  /** The runtime stops when the demo ends (`--exit`): no suggestion of commands against it. @default false */
+  readonly exitAfter?: boolean;
   /** Give up waiting for the flow after this long. @default 120 s */
   readonly timeoutMs?: number;
   /**
@@ -281,7 +283,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const receiveCount = Number(message?.Attributes?.ApproximateReceiveCount ?? 0) - 1;
     const deadLetter = { applicationId: body?.detail?.data?.applicationId as string | undefined, receiveCount };
     say(`== dead letter in LoanEvents-${underwriting.name}-dlq: ${deadLetter.applicationId} after ${receiveCount} receives`);
-    say('== inspect it with: AWS_ENDPOINT_URL=' + runtime.endpoint + ' npm run cli -- dlq list');
+    if (!options.exitAfter) say('== inspect it with: AWS_ENDPOINT_URL=' + runtime.endpoint + ' npm run cli -- dlq list');
 
     // The approved application's life, as the operator CLI rebuilds it from CloudTrail and CloudWatch Logs.
     const correlationId = `demo-${approved.applicationId}`;
@@ -303,7 +305,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       onInterrupt: () => () => undefined,
     });
     const trace = printed.trimEnd().split('\n');
-    say(`== trace of ${approved.applicationId} (npm run cli -- trace ${correlationId}):`);
+    say(`== trace of ${approved.applicationId}${options.exitAfter ? '' : ` (npm run cli -- trace ${correlationId})`}:`);
     for (const line of trace) say(`   ${line}`);
     // The template's alarm on that DLQ, read through the CloudWatch API as on AWS.
     const cloudwatch = new CloudWatchClient(client);
@@ -334,10 +336,12 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  runDemo({ port: Number(arg('port') ?? process.env.PORT ?? 4566), quiet: process.argv.includes('--quiet') })
+  const exitAfter = process.argv.includes('--exit');
+  runDemo({ port: Number(arg('port') ?? process.env.PORT ?? 4566), quiet: process.argv.includes('--quiet'), exitAfter })
     .then(async ({ runtime }) => {
-      if (process.argv.includes('--exit')) {
+      if (exitAfter) {
         await runtime.close();
+        process.stdout.write('== The runtime has stopped (--exit). Run `npm run demo` without --exit to keep it serving for the CLI.\n');
         return;
       }
       process.stdout.write(`== The runtime keeps serving on ${runtime.endpoint}; Ctrl-C stops it (state is in memory).\n`);
