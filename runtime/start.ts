@@ -8,6 +8,7 @@
  * --verify-signatures (check SigV4 signatures of sessions and configured users; off by default),
  * --state-dir <dir> (keep queues, messages, rules, archives and tables across restarts).
  */
+import net from 'node:net';
 import { startLocalRuntime } from './index';
 import { DEFAULT_IAM_MODE, parseIamMode } from './iam-mode';
 import { readUsersFile } from './identity';
@@ -21,7 +22,39 @@ function arg(name: string): string | undefined {
 
 silenceSdkNodeVersionWarning();
 
+const HELP = `Usage: npm start -- [options]
+
+Runs the app on the local runtime (EventBridge, SQS, DynamoDB, CloudWatch Logs, Lambda Invoke),
+synthesizing it first when cdk.out is stale.
+
+Options:
+  --port <n>                    port to listen on (default 4566, or PORT; 0 picks a free port)
+  --host <h>                    address to bind (default 127.0.0.1)
+  --quiet                       fewer lines
+  --assembly <dir>              run this cloud assembly, without synthesizing
+  --max-visibility-timeout <s>  cap queue visibility timeouts, so failed records come back sooner
+  --help                        print this help
+
+Then: AWS_ENDPOINT_URL=http://127.0.0.1:4566 npm run cli -- dlq list   (see docs/runtime.md)
+`;
+
+/** Fails fast when the port is taken, before a synth of several seconds. */
+function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(err, { port })));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const port = Number(arg('port') ?? process.env.PORT ?? 4566);
+  await checkPortFree(port, arg('host') ?? '127.0.0.1');
   const assembly = arg('assembly');
   let assemblyDir = assembly;
   if (!assemblyDir) {
@@ -38,7 +71,7 @@ async function main(): Promise<void> {
     users: usersFile === undefined ? undefined : readUsersFile(usersFile),
     verifySignatures: process.argv.includes('--verify-signatures'),
     assemblyDir,
-    port: Number(arg('port') ?? process.env.PORT ?? 4566),
+    port,
     host: arg('host') ?? '127.0.0.1',
     quiet: process.argv.includes('--quiet'),
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
