@@ -10,6 +10,7 @@ import { PROGRAM_NAME, type Wrap } from '../command';
 import { readmeDiagramBlock } from '../readme';
 import { PROJECT_ROOT, synthStacks } from '../../assembly';
 import { appPrefix } from '../app-names';
+import { staleAssemblyWarning } from '../stale';
 import { loadTopology, parseStacks, type Topology } from '../topology';
 
 /** Finds mermaid-cli's `mmdc`: the project's node_modules/.bin first, then PATH. */
@@ -54,6 +55,8 @@ Examples:
             throw new UsageError(
               `no synthesized app in ${opts.assembly}: run 'npx cdk synth' first, or pass --template <file> (or --synth)`,
             );
+          const stale = opts.template ? undefined : staleAssemblyWarning(io.cwd, opts.assembly);
+          if (stale) out.warn(`${stale}, or pass --synth`);
           topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack: stack ?? '', cwd: io.cwd });
         }
         const mermaid = renderMermaid(topology, { stack });

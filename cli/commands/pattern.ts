@@ -8,6 +8,7 @@ import { explainMismatch, InvalidEventPatternError, RuleMatcher, testEventPatter
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, readJsonObject } from '../input';
 import { PROGRAM_NAME, type Wrap } from '../command';
+import { staleAssemblyWarning } from '../stale';
 import { loadTopology } from '../topology';
 
 /**
@@ -123,6 +124,8 @@ Example:
     .action(
       wrap<{ event: string; template?: string; assembly: string }>(async ({ io, out, names }, opts) => {
         const stack = opts.template ? '' : names.app(opts.assembly);
+        const stale = opts.template ? undefined : staleAssemblyWarning(io.cwd, opts.assembly);
+        if (stale) out.warn(stale);
         const topology = loadTopology({ template: opts.template, assembly: opts.assembly, stack, cwd: io.cwd });
         const event = toBusEvent(await readJsonObject('--event', opts.event, io));
         const matcher = new RuleMatcher<string>();
