@@ -322,6 +322,22 @@ describe('against the local runtime', () => {
     expect(r.code).toBe(1);
   });
 
+  test('Lambda Invoke answers bad requests with the status codes and error types of Lambda', async () => {
+    const fn = topology.rules.find((x) => x.name.endsWith('underwriting'))!.name;
+    const post = (name: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${rt.endpoint}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body, headers });
+    const missing = await post('no-such-function', '{}');
+    expect([missing.status, missing.headers.get('x-amzn-errortype')]).toEqual([404, 'ResourceNotFoundException']);
+    const badJson = await post(fn, '{not json');
+    expect([badJson.status, badJson.headers.get('x-amzn-errortype')]).toEqual([400, 'InvalidRequestContentException']);
+    const badName = await post('%E0%A4%A', '{}');
+    expect(badName.status).toBe(400);
+    const asyncCall = await post(fn, '{}', { 'X-Amz-Invocation-Type': 'Event' });
+    expect(asyncCall.status).toBe(400);
+    const dry = await post(fn, '{}', { 'X-Amz-Invocation-Type': 'DryRun' });
+    expect(dry.status).toBe(204);
+  });
+
   test('invoke with a directory as the event file is a usage error', async () => {
     const r = await runCli(['invoke', 'x', '--event', '.'], { env });
     expect(r.stderr).toContain("--event: '.' is a directory");
