@@ -1,6 +1,7 @@
 /**
  * The encrypted event bus and everything that decides who may publish to it and subscribe on it.
  */
+import { PUBLISHER_TAG_KEY } from '../sdk/catalog/app';
 import { Aws, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -102,7 +103,7 @@ export interface EventRouterProps {
  * holding `sts:AssumeRole` on `*`. Session tags count as principal tags, so whoever may pass
  * session tags can claim one: docs/security.md suggests an SCP for `sts:TagSession`.
  */
-export const PUBLISHER_TAG_KEY = 'event-router:publisher';
+export { PUBLISHER_TAG_KEY };
 
 /** Tag a consumer team's deployment role carries: its value is the consumer's catalog name. */
 export const CONSUMER_TAG_KEY = 'event-router:consumer';

@@ -19,7 +19,7 @@ import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchClient, DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { LoanApplicationSubmitted, underwriting } from '../catalog/loans';
-import { names, type DataOf } from '../sdk/catalog';
+import { names, PUBLISHER_TAG_KEY, type DataOf } from '../sdk/catalog';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { VirtualClock, driveWhenIdle } from '../runtime/clock';
 import { runtimeActivity } from '../runtime/stream';
@@ -33,6 +33,19 @@ import type { UserConfig } from '../runtime/identity';
 
 /** The developer the demo signs in as: allowed to assume the app's publisher roles, which trust the account. */
 const DEVELOPER = { accessKeyId: 'demo-developer', secretAccessKey: 'demo-developer-secret', userName: 'demo-developer' };
+/**
+ * Who reads the dead letters: the keys admit the deployment role through SQS (and named operators,
+ * `operatorRoleArns`), not the account's root user, so the demo reads them as a session of it.
+ */
+const DEAD_LETTER_READER = { accessKeyId: 'demo-dead-letter-reader', secretAccessKey: 'demo-reader-secret' };
+
+function deadLetterReader(account: string, region: string): UserConfig {
+  return {
+    ...DEAD_LETTER_READER,
+    arn: `arn:aws:sts::${account}:assumed-role/cdk-hnb659fds-cfn-exec-role-${account}-${region}/demo-dead-letters`,
+    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sqs:*', 'kms:Decrypt'], Resource: '*' }] }],
+  };
+}
 
 /** Failed records come back after this many seconds instead of the template's minutes. */
 const DEMO_VISIBILITY_TIMEOUT_SECONDS = 5;
@@ -80,9 +93,13 @@ export interface DemoResult {
   readonly deadLetterAlarm: { readonly name: string; readonly state: string; readonly notified: string[] };
 }
 
-/** The developer user: may assume the publisher roles of the app (same-account publishers), nothing else. */
-function developer(account: string): UserConfig {
+/**
+ * The developer user: may assume the publisher roles of the app (same-account publishers), nothing
+ * else; tagged as the intake publisher's principal, which that publisher's role trusts.
+ */
+function developer(account: string, publisher: string): UserConfig {
   return {
+    tags: { [PUBLISHER_TAG_KEY]: publisher },
     accessKeyId: DEVELOPER.accessKeyId,
     secretAccessKey: DEVELOPER.secretAccessKey,
     arn: `arn:aws:iam::${account}:user/${DEVELOPER.userName}`,
@@ -95,6 +112,12 @@ function developer(account: string): UserConfig {
       },
     ],
   };
+}
+
+function intakePublisher() {
+  const intake = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted));
+  if (!intake) throw new Error(`No publisher of ${LoanApplicationSubmitted.detailType} in the catalog`);
+  return intake;
 }
 
 function application(id: string, overrides: Partial<Application> & { creditScore?: number }): Application {
@@ -136,7 +159,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const runtime = await startLocalRuntime({
     assemblyDir,
     iam: 'enforce',
-    users: [developer(account)],
+    users: [developer(account, intakePublisher().name), deadLetterReader(account, 'us-east-1')],
     accountId: account,
     port: options.port ?? 4566,
     quiet: options.quiet,
@@ -156,13 +179,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = runtime.clock.now();
   try {
     const client = { endpoint: runtime.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' } };
-    const sqs = new SQSClient(client);
     const dynamodb = new DynamoDBClient(client);
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
 
     // The producer signs in as the developer and assumes its publisher role, as it would on AWS.
-    const intake = app.catalog.publishers.find((p) => p.publishes.includes(LoanApplicationSubmitted));
-    if (!intake) throw new Error(`No publisher of ${LoanApplicationSubmitted.detailType} in the catalog`);
+    const intake = intakePublisher();
     const roleArn = `arn:aws:iam::${account}:role/${names.publisherRole(app, intake.name)}`;
     const sts = new STSClient({
       ...client,
@@ -263,13 +284,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
     say(`== manual review cases: ${reviewCases.join(', ')}`);
 
-    const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `LoanEvents-${underwriting.name}-dlq` }))).QueueUrl!;
+    const deadLetters = new SQSClient({ ...client, credentials: DEAD_LETTER_READER });
+    const dlqUrl = (await deadLetters.send(new GetQueueUrlCommand({ QueueName: `LoanEvents-${underwriting.name}-dlq` }))).QueueUrl!;
     await waitFor('the poison message in the underwriting DLQ', deadline, async () => {
-      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const attrs = await deadLetters.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       return Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0) > 0 ? true : undefined;
     });
     // Read it without consuming it for long: it becomes visible again at once.
-    const received = await sqs.send(
+    const received = await deadLetters.send(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: 1,
@@ -277,6 +301,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),
     );
+    deadLetters.destroy();
     const message = received.Messages?.[0];
     const body = message?.Body ? JSON.parse(message.Body) : undefined;
     // The DLQ receive above counts as one more receive of the moved message.

@@ -52,6 +52,32 @@ export interface UserConfig {
   arn: string;
   /** Identity policies of this principal, beyond those the assembly gives its role. @default - none */
   policies?: unknown[];
+  /**
+   * Tags of the user (`aws:PrincipalTag/<key>` in conditions), e.g. `{ "event-router:publisher": "loan-intake" }`,
+   * which the app's publisher roles trust by default. @default - none
+   */
+  tags?: Record<string, string>;
+}
+
+/** IAM's limits on a principal's tags. */
+const MAX_TAGS = 50;
+const MAX_TAG_KEY = 128;
+const MAX_TAG_VALUE = 256;
+
+function checkTags(value: unknown, at: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${at}.tags must be an object of tag keys to values`);
+  const entries = Object.entries(value);
+  if (entries.length > MAX_TAGS) throw new Error(`${at}.tags has ${entries.length} tags; IAM allows at most ${MAX_TAGS}`);
+  const tags: Record<string, string> = Object.create(null);
+  for (const [key, tag] of entries) {
+    if (key.length === 0 || key.length > MAX_TAG_KEY) throw new Error(`${at}.tags: a key must be 1 to ${MAX_TAG_KEY} characters`);
+    if (typeof tag !== 'string' || tag.length > MAX_TAG_VALUE)
+      throw new Error(`${at}.tags.${key.slice(0, MAX_TAG_KEY)} must be a string of at most ${MAX_TAG_VALUE} characters`);
+    tags[key] = tag;
+  }
+  return tags;
 }
 
 /** The file `--users` names: `{ "users": [UserConfig, ...] }`. */
@@ -135,7 +161,7 @@ export function checkUsers(value: unknown, where = 'users'): UserConfig[] {
   return users.map((u: unknown, i) => {
     const at = `${where}: users[${i}]`;
     if (u === null || typeof u !== 'object') throw new Error(`${at} must be an object`);
-    const { accessKeyId, secretAccessKey, arn, policies } = u as Record<string, unknown>;
+    const { accessKeyId, secretAccessKey, arn, policies, tags } = u as Record<string, unknown>;
     if (typeof accessKeyId !== 'string' || !ACCESS_KEY.test(accessKeyId))
       throw new Error(`${at}.accessKeyId must be 1 to 128 letters, digits or _.@+=-`);
     if (accessKeyId.startsWith(SESSION_KEY_PREFIX))
@@ -154,7 +180,7 @@ export function checkUsers(value: unknown, where = 'users'): UserConfig[] {
     if (!['user', 'root', 'assumed-role'].includes(principal.type))
       throw new Error(`${at}.arn must be a user, root or assumed-role ARN (got ${arn})`);
     if (policies !== undefined && !Array.isArray(policies)) throw new Error(`${at}.policies must be a list of policy documents`);
-    return { accessKeyId, secretAccessKey, arn, policies: policies as unknown[] | undefined };
+    return { accessKeyId, secretAccessKey, arn, policies: policies as unknown[] | undefined, tags: checkTags(tags, at) };
   });
 }
 
@@ -179,7 +205,7 @@ export class CredentialStore {
     const principal = principalOf(rootArn);
     this.root = { principal, view: viewOf(principal) };
     for (const u of options.users ?? []) {
-      const p = principalOf(u.arn);
+      const p = principalOf(u.arn, u.tags && checkTags(u.tags, `user ${u.accessKeyId}`));
       const policies = (u.policies ?? []).map((doc, i) => {
         try {
           return compilePolicy(doc, `users[${u.accessKeyId}].policies[${i}]`);

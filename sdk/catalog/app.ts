@@ -71,6 +71,12 @@ export function defineApp<C extends EventCatalog>(props: AppDefinition<C>): AppD
 }
 
 /** Physical and stack names derived from an app definition: the one naming policy. */
+/**
+ * Principal tag a publisher role trusts by default: principals of the account tagged with it, whose
+ * value is the publisher's catalog name, may assume the role (lib/event-router.ts).
+ */
+export const PUBLISHER_TAG_KEY = 'event-router:publisher';
+
 export const names = {
   /** Stack id (and name) of the router stack: `<App>-Router`. */
   routerStack: (app: AppDefinition) => `${app.name}-Router`,

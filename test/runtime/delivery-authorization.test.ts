@@ -18,7 +18,8 @@ import { isRemoteConsumer, names, type ConsumerDefinition } from '../../sdk/cata
 import { EventPublisher } from '../../sdk';
 import { NO_PERMISSIONS, EVENTS_SERVICE_PRINCIPAL } from '../../runtime/delivery-authorization';
 import type { IamMode } from '../../runtime/iam-mode';
-import { drain, Harness, startIdleDrivenHarness, waitFor } from './helpers';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ACCOUNT, drain, Harness, HARNESS_CREDENTIALS, REGION, startIdleDrivenHarness, waitFor } from './helpers';
 
 jest.setTimeout(240_000);
 
@@ -116,10 +117,41 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(dir: string, iam: IamMode): Promise<Harness> {
-  h = await startIdleDrivenHarness(dir, { iam, prewarm: false });
+/**
+ * Starts the runtime; the harness's key signs as a session of the role of the publisher of `publishes`,
+ * because in enforce mode the bus policy admits only the catalog's publishers.
+ */
+async function start(dir: string, iam: IamMode, publishes: { source: string; detailType: string } = subscribed): Promise<Harness> {
+  const publisher = app.catalog.publishers.find((p) =>
+    p.publishes.some((e) => e.source === publishes.source && e.detailType === publishes.detailType),
+  );
+  if (!publisher) throw new Error(`no publisher of ${publishes.detailType} in the catalog`);
+  const session = `arn:aws:sts::${ACCOUNT}:assumed-role/${names.publisherRole(app, publisher.name)}/delivery-test`;
+  h = await startIdleDrivenHarness(dir, {
+    iam,
+    prewarm: false,
+    users: [
+      { accessKeyId: HARNESS_CREDENTIALS.accessKeyId, secretAccessKey: HARNESS_CREDENTIALS.secretAccessKey, arn: session },
+      // Dead letters are readable through SQS by the deployment role (the keys' DeploymentUsesKeyThroughAwsServices) and
+      // named operators only: not by the account's root user, nor by a publisher.
+      {
+        accessKeyId: READER.accessKeyId,
+        secretAccessKey: READER.secretAccessKey,
+        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}/dead-letter-reader`,
+        policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sqs:*', 'kms:Decrypt'], Resource: '*' }] }],
+      },
+    ],
+  });
+  reader = new SQSClient({ endpoint: h.endpoint, region: REGION, credentials: READER, maxAttempts: 1 });
   return h;
 }
+
+const READER = { accessKeyId: 'DEAD-LETTER-READER', secretAccessKey: 'reader-secret' };
+let reader: SQSClient | undefined;
+afterEach(() => {
+  reader?.destroy();
+  reader = undefined;
+});
 
 /** Publishes one event the consumer subscribes to; returns its id. */
 async function publishSubscribed(harness: Harness): Promise<string> {
@@ -171,7 +203,7 @@ describe('enforce', () => {
     });
     expect(denial!.explanation).toMatch(/^implicit deny: no key policy allows kms:GenerateDataKey/);
     // the DLQ message is the event, with the attributes EventBridge adds
-    const [m] = await drain(harness.sqs, harness.queueUrl(queues.deliveryDeadLetterQueue), 1);
+    const [m] = await drain(reader!, harness.queueUrl(queues.deliveryDeadLetterQueue), 1);
     expect(JSON.parse(m!.body)).toMatchObject({ id, source: subscribed.source, 'detail-type': subscribed.detailType });
     const attributes = Object.fromEntries(Object.entries(m!.messageAttributes).map(([k, v]) => [k, v.StringValue]));
     expect(attributes).toEqual({
@@ -211,7 +243,7 @@ describe('enforce', () => {
 
   test('the app as synthesized delivers every event of the flow with no refusal', async () => {
     // GIVEN the shipped app, enforcing
-    const harness = await start(shipped, 'enforce');
+    const harness = await start(shipped, 'enforce', LoanApplicationSubmitted);
     const publisher = new EventPublisher({ eventBusName: app.eventBusName, catalog: app.catalog, client: harness.events });
     // WHEN an application is submitted
     await publisher.publishEvent(LoanApplicationSubmitted, {

@@ -9,7 +9,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { app } from '../../catalog';
 import { ensureSynth } from '../../assembly';
-import { names } from '../../sdk/catalog';
+import { names, PUBLISHER_TAG_KEY } from '../../sdk/catalog';
 import { loadAppPolicies } from '../../runtime/identity';
 import type { UserConfig } from '../../runtime/identity';
 import type { IamMode } from '../../runtime/iam-mode';
@@ -29,11 +29,7 @@ let account: string;
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 /** A session of the role, through the runtime's STS, as the caller `as`. */
-async function assume(
-  h: Harness,
-  roleName: string,
-  as: Credentials = { accessKeyId: 'DEVELOPER', secretAccessKey: 'developer-secret' },
-): Promise<Credentials> {
+async function assume(h: Harness, roleName: string, as: Credentials = developerFor(roleName)): Promise<Credentials> {
   const sts = new STSClient({ endpoint: h.endpoint, region: REGION, credentials: as, maxAttempts: 1 });
   try {
     const r = await sts.send(
@@ -80,7 +76,25 @@ const sessionUser = (accessKeyId: string, roleArn: string, policies?: unknown[])
   };
 };
 
+/** Publisher roles trust principals of the account tagged as their publisher: one developer per publisher. */
+const publisherDeveloperKey = (publisher: string) => `DEVELOPER-${publisher}`;
+function developerFor(roleName: string): Credentials {
+  const publisher = catalog.publishers.find((p) => names.publisherRole(app, p.name) === roleName);
+  return publisher
+    ? { accessKeyId: publisherDeveloperKey(publisher.name), secretAccessKey: 'developer-secret' }
+    : { accessKeyId: 'DEVELOPER', secretAccessKey: 'developer-secret' };
+}
+
 const users = (): UserConfig[] => [
+  ...catalog.publishers.map((p) => ({
+    accessKeyId: publisherDeveloperKey(p.name),
+    secretAccessKey: 'developer-secret',
+    arn: `arn:aws:iam::${account}:user/developer-${p.name}`,
+    tags: { [PUBLISHER_TAG_KEY]: p.name },
+    policies: [
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${account}:role/*` }] },
+    ],
+  })),
   {
     // Allowed to assume the account's roles; each role's trust policy still decides.
     accessKeyId: 'DEVELOPER',

@@ -27,7 +27,9 @@ export const EMPTY_APP = path.join(__dirname, 'fixtures', 'empty');
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
 
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The key the harness's clients sign with (the account's root, unless `users` names it). */
+export const HARNESS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+const credentials = HARNESS_CREDENTIALS;
 
 export interface Harness {
   endpoint: string;

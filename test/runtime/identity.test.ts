@@ -10,7 +10,7 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { app } from '../../catalog';
 import { ensureSynth } from '../../assembly';
-import { names } from '../../sdk/catalog';
+import { names, PUBLISHER_TAG_KEY } from '../../sdk/catalog';
 import { VirtualClock } from '../../runtime/clock';
 import { checkUsers, CredentialStore, type UserConfig } from '../../runtime/identity';
 import { principalOf } from '../../iam';
@@ -74,6 +74,8 @@ beforeAll(async () => {
   await probe.close();
   NOBODY.arn = `arn:aws:iam::${account}:user/nobody`;
   DEVELOPER.arn = `arn:aws:iam::${account}:user/developer`;
+  // The intake publisher's role trusts principals of the account tagged as that publisher.
+  DEVELOPER.tags = { [PUBLISHER_TAG_KEY]: intake.name };
   DEVELOPER.policies = [
     { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:aws:iam::${account}:role/*` }] },
   ];
@@ -305,6 +307,7 @@ describe('--verify-signatures', () => {
   beforeAll(async () => {
     SIGNER.arn = DEVELOPER.arn;
     SIGNER.policies = DEVELOPER.policies;
+    SIGNER.tags = DEVELOPER.tags;
     v = await startHarness(dir, { iam: 'enforce', verifySignatures: true, prewarm: false, users: [SIGNER] });
   });
   afterAll(async () => v?.close());

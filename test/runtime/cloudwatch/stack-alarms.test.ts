@@ -46,6 +46,8 @@ function trouble(namespace: string, metric: string, dims: Record<string, string>
       return { type: 'target.delivered', time, busName: bus, ruleName: rule, outcome: 'failed' };
     case 'AWS/Events InvocationsFailedToBeSentToDlq':
       return { type: 'target.delivered', time, busName: bus, ruleName: rule, outcome: 'dead-letter-failed' };
+    case 'AWS/Events PutEventsFailedEntriesCount':
+      return { type: 'put-events', time, entries: 2, failed: 1 };
   }
   return undefined;
 }
@@ -73,11 +75,11 @@ test("every alarm of the stack goes to ALARM on the trouble it watches, and noti
         value: dp.value,
       }),
   });
-  for (const f of filters) {
+  for (const [i, f] of filters.entries()) {
     const group = String(f.LogGroupName);
     logs.ensureLogGroup(group);
     const t = (f.MetricTransformations as Record<string, unknown>[])[0]!;
-    logs.putMetricFilter(group, 'filter', String(f.FilterPattern), [
+    logs.putMetricFilter(group, `filter-${i}`, String(f.FilterPattern), [
       { metricNamespace: String(t.MetricNamespace), metricName: String(t.MetricName), metricValue: String(t.MetricValue) },
     ]);
   }
@@ -94,18 +96,30 @@ test("every alarm of the stack goes to ALARM on the trouble it watches, and noti
       const e = trouble(d.Namespace, d.MetricName, dims, clock.now());
       if (e) vendedDatapoints(e).forEach((p) => metrics.put(p));
     }
-    // A denied PutEvents, as the trail delivers it to its log group, for the metric filter.
+    // A denied PutEvents and a key policy change, as the trail delivers them to its log group, for the metric filters.
     for (const f of filters) {
-      const record = buildCloudTrailRecord({
-        service: 'events',
-        operation: 'PutEvents',
-        error: { code: 'AccessDeniedException', message: 'not authorized' },
-        requestId: `r${minute}`,
-        time: clock.now(),
-        region: 'us-east-1',
-        recipientAccountId: '111122223333',
-      });
-      logs.write(String(f.LogGroupName), '111122223333_CloudTrail_us-east-1', JSON.stringify(record), clock.now());
+      const records = [
+        buildCloudTrailRecord({
+          service: 'events',
+          operation: 'PutEvents',
+          error: { code: 'AccessDeniedException', message: 'not authorized' },
+          requestId: `r${minute}`,
+          time: clock.now(),
+          region: 'us-east-1',
+          recipientAccountId: '111122223333',
+        }),
+        buildCloudTrailRecord({
+          service: 'kms',
+          operation: 'PutKeyPolicy',
+          requestId: `k${minute}`,
+          time: clock.now(),
+          region: 'us-east-1',
+          recipientAccountId: '111122223333',
+        }),
+      ];
+      for (const record of records) {
+        logs.write(String(f.LogGroupName), '111122223333_CloudTrail_us-east-1', JSON.stringify(record), clock.now());
+      }
     }
     clock.advance(60_000);
   }
