@@ -23,7 +23,7 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { ACCOUNT, EMPTY_APP, Harness, REGION, startHarness } from './helpers';
 import { VirtualClock } from '../../runtime/clock';
 import { startLocalRuntime } from '../../runtime';
@@ -144,6 +144,8 @@ describe('a restart with --state-dir', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // As on AWS, a new table is CREATING for a moment; on disk dynalite takes a few milliseconds.
+    await waitUntilTableExists({ client: first.h.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: 'seen' });
     await first.h.dynamodb.send(new PutItemCommand({ TableName: 'seen', Item: { id: { S: 'loan-1' } } }));
     await stop(first.h);
     // WHEN it starts again and an event is put
