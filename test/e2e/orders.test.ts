@@ -175,7 +175,10 @@ describe.each(variants)('in the local runtime, the orders app %s', (_label, defi
       h.recorded.of('event.published', (p) => p.busName === ordersApp.eventBusName && p.detailType === OrderShipped.detailType);
     await waitFor('OrderShipped events', () => (shipped().length >= [small, large].length ? true : undefined), 60_000);
     expect(shipped()).toHaveLength([small, large].length);
-    expect(h.lines.join('\n')).toMatch(new RegExp(`^\\[${names.consumerPrefix(definition, fulfilment.name)}\\] \\{.*"Order shipped"`, 'm'));
+    // The handler's log line travels on the worker's stdout, which may arrive after its PutEvents.
+    const logged = new RegExp(`^\\[${names.consumerPrefix(definition, fulfilment.name)}\\] \\{.*"Order shipped"`, 'm');
+    await waitFor('the "Order shipped" log line', () => (logged.test(h.lines.join('\n')) ? true : undefined), 60_000);
+    expect(h.lines.join('\n')).toMatch(logged);
   });
 
   test("the rule's content filter sends only orders at or above the threshold to fraud review", async () => {
