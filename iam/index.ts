@@ -40,5 +40,5 @@ export type {
 export { denialMessage, PolicyEvaluator } from './evaluator';
 export type { PolicyStore } from './evaluator';
 export { MULTIVALUED_KEYS, parseDate } from './conditions';
-export { compilePolicyStore, governingResource } from './store';
+export { compilePolicyStore, governingResource, SUBSCRIBE_ACTIONS } from './store';
 export type { CompiledPolicyStore, PolicySet, SourcedPolicy } from './store';

@@ -21,6 +21,20 @@ export interface PolicySet {
 }
 
 /**
+ * Actions that create, change or remove subscriptions (rules and their targets) on a bus; the bus
+ * policy governs them on `rule/<bus>/<name>` (see `governingResource`).
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+ */
+export const SUBSCRIBE_ACTIONS = [
+  'events:PutRule',
+  'events:PutTargets',
+  'events:RemoveTargets',
+  'events:DeleteRule',
+  'events:DisableRule',
+  'events:EnableRule',
+] as const;
+
+/**
  * The ARN whose resource policy governs `resourceArn`: its own, or for a rule on a custom bus, the
  * bus's. EventBridge authorizes PutRule, PutTargets, DeleteRule, RemoveTargets, EnableRule and
  * DisableRule on `rule/<bus>/<name>` against the bus policy.

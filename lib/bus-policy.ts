@@ -10,19 +10,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { EventDefinition } from '../sdk/catalog';
 import { pascalCase } from './defaults';
+import { SUBSCRIBE_ACTIONS } from '../iam/store';
 
-/**
- * Actions that create, change or remove subscriptions (rules and their targets) on the bus.
- * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
- */
-export const SUBSCRIBE_ACTIONS = [
-  'events:PutRule',
-  'events:PutTargets',
-  'events:RemoveTargets',
-  'events:DeleteRule',
-  'events:DisableRule',
-  'events:EnableRule',
-] as const;
+// What a subscription is, in IAM terms, is shared with the runtime and the CLI's access command.
+export { SUBSCRIBE_ACTIONS };
 
 /**
  * Every action on the bus's rules that a bus policy can govern and that changes something: the

@@ -5,6 +5,7 @@
  * the grant depends on and the statement that decided it.
  */
 import type { PolicyDocument } from '../../assembly';
+import { SUBSCRIBE_ACTIONS } from '../../iam/store';
 import {
   compilePolicy,
   PolicyEvaluator,
@@ -25,15 +26,6 @@ import {
   type CandidatePrincipal,
 } from './candidates';
 
-/** The rule-management actions: creating, changing or removing a subscription. */
-export const SUBSCRIBE_ACTIONS = [
-  'events:PutRule',
-  'events:PutTargets',
-  'events:RemoveTargets',
-  'events:DeleteRule',
-  'events:DisableRule',
-  'events:EnableRule',
-] as const;
 export const QUEUE_ACTIONS = ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'] as const;
 export const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
 /** Name of the rule that stands for "a new rule on the bus". */
