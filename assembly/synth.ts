@@ -157,6 +157,21 @@ function appConfig(root: string): { app: string; context: Record<string, unknown
   };
 }
 
+/**
+ * CDK's built-in CloudFormation validation, off for these synths unless the app makes its findings
+ * errors. Without `@aws-cdk/core:validateAgainstDefaultRules` it downgrades every finding to a
+ * warning and never fails a synth, and this module shows the app's output only when the synth
+ * fails: its findings would reach no one, while it costs about two thirds of the example's synth
+ * (22.5 against 9.1 CPU-s without bundling). `cdk synth` keeps it and prints its warnings.
+ * `CDK_VALIDATION=false` is the switch aws-cdk-lib reads (core/lib/private/synthesis-validation).
+ * @see https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.AppProps.html#builtincloudformationvalidation
+ */
+export function builtinValidationSetting(context: Record<string, unknown>): Record<string, string> {
+  const findingsAreErrors = context['@aws-cdk/core:validateAgainstDefaultRules'];
+  if (findingsAreErrors === true || findingsAreErrors === 'true' || process.env.CDK_VALIDATION !== undefined) return {};
+  return { CDK_VALIDATION: 'false' };
+}
+
 function runApp(root: string, outdir: string, options: SynthOptions): Promise<void> {
   const { app, context } = appConfig(root);
   const fullContext = {
@@ -170,7 +185,13 @@ function runApp(root: string, outdir: string, options: SynthOptions): Promise<vo
     const child = spawn(app, {
       cwd: root,
       shell: true,
-      env: { ...process.env, ...(options.env ?? {}), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(fullContext) },
+      env: {
+        ...process.env,
+        ...builtinValidationSetting(fullContext),
+        ...(options.env ?? {}),
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify(fullContext),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
