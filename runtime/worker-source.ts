@@ -1,6 +1,6 @@
 /**
  * The code each function worker thread runs, kept as text so it runs the same whether
- * the runtime itself is loaded by tsx, ts-jest or compiled JavaScript.
+ * the runtime itself is loaded by tsx, the test transform or compiled JavaScript.
  * It loads the bundled handler once (module state stays warm between invocations),
  * then answers `invoke` messages with `result` messages.
  */
