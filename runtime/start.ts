@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     assemblyDir = synth.outdir;
   }
   const usersFile = arg('users');
-  const runtime = await startLocalRuntime({
+  const starting = startLocalRuntime({
     iam: parseIamMode(arg('iam') ?? DEFAULT_IAM_MODE),
     users: usersFile === undefined ? undefined : readUsersFile(usersFile),
     verifySignatures: process.argv.includes('--verify-signatures'),
@@ -77,6 +77,8 @@ async function main(): Promise<void> {
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
     stateDir: arg('state-dir'),
   });
+  // Handlers before the runtime is up: a signal that comes while it starts (or right after its
+  // ready line) closes it once it is up, rather than end the process by the default action.
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -84,10 +86,19 @@ async function main(): Promise<void> {
     process.stdout.write(
       arg('state-dir') ? `Stopping; state is written to ${arg('state-dir')}.\n` : 'Stopping; in-memory state is discarded.\n',
     );
-    void runtime.close().then(() => process.exit(0));
+    // A failed start is reported by main's catch.
+    void starting.then(
+      (r) => r.close().then(() => process.exit(0)),
+      () => undefined,
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // `npm start` execs node, so a signal to npm reaches this process; if npm is killed outright
+  // (SIGKILL), this process is re-parented and stops rather than keep the port as an orphan.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop(), 500).unref();
+  await starting;
 }
 
 main().catch((err) => {
