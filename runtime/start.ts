@@ -1,6 +1,6 @@
 /**
  * `npm start`: synthesizes the app when cdk.out is stale, then runs the local runtime.
- * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet,
+ * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet, --verbose,
  * --assembly <dir> (skip synth and run that cloud assembly), --max-visibility-timeout <s>
  * (cap queue visibility timeouts so failed records come back sooner while developing),
  * --iam off|warn|enforce (what a call the app's policies deny does; default warn),
@@ -30,7 +30,9 @@ synthesizing it first when cdk.out is stale.
 Options:
   --port <n>                    port to listen on (default 4566, or PORT; 0 picks a free port)
   --host <h>                    address to bind (default 127.0.0.1)
-  --quiet                       fewer lines
+  --quiet                       only the ready line, topology, warnings and what went wrong
+                                (failures, dead letters, DROPPED, alarms, functions' ERROR records)
+  --verbose                     functions' log records in full (JSON), not folded to level and message
   --assembly <dir>              run this cloud assembly, without synthesizing
   --max-visibility-timeout <s>  cap queue visibility timeouts, so failed records come back sooner
   --help                        print this help
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     port,
     host: arg('host') ?? '127.0.0.1',
     quiet: process.argv.includes('--quiet'),
+    verbose: process.argv.includes('--verbose'),
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
     stateDir: arg('state-dir'),
   });
