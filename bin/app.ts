@@ -12,6 +12,15 @@ import { compliancePacks } from '../lib/compliance';
 import { propsFromContext } from '../lib/context';
 import { buildStacks } from '../lib/stacks';
 
+// aws-cdk-lib announces each bundling on stderr ("Bundling asset <path>...") and has no setting
+// to turn that off; so that `cdk synth -q` prints nothing on success, the line is dropped. A
+// failed bundling still names its asset ("Failed to bundle asset <path>, ...") in its error.
+const writeStderr = process.stderr.write.bind(process.stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
+process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+  typeof chunk === 'string' && /^Bundling asset [^\n]*\.\.\.\n$/.test(chunk)
+    ? true
+    : writeStderr(chunk, ...rest)) as typeof process.stderr.write;
+
 const app = new App();
 
 buildStacks(app, loanEvents, {

@@ -551,6 +551,8 @@ export class BufferedConsumer extends Construct {
         sourcesContent: false,
         target: 'node24',
         forceDockerBundling: false,
+        // esbuild's own default (info) prints every output file and its size on each synth.
+        logLevel: nodejs.LogLevel.WARNING,
         // NodejsFunction takes no esbuild plugins, so the bundle is rebuilt with the one plugin
         // that halves it (zod's unused locales, ~260 KB): same esbuild settings, see sdk/build.ts.
         commandHooks: {

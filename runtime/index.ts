@@ -39,8 +39,14 @@ export interface LocalRuntimeOptions {
   host?: string;
   /** Where lines go. @default one line per write to stdout */
   log?: (line: string) => void;
-  /** Drop the runtime's per-event lines (publish, match, delivery, invocation); keep the ready line, topology, warnings and function output. @default false */
+  /**
+   * Drop the routine lines: per-event lines (publish, match, delivery, invocation) and the
+   * functions' output; keep the ready line, topology, warnings, `DROPPED`, failures, dead letters,
+   * alarms, IAM lines and functions' ERROR records. @default false
+   */
   quiet?: boolean;
+  /** Print the functions' log records in full (the JSON as written) instead of folded to level, message and fields. @default false */
+  verbose?: boolean;
   /** @default the region every stack of the app names, else 'us-east-1' */
   region?: string;
   /**
@@ -128,6 +134,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     options.log ?? ((line: string) => stdout(`${line}\n`)),
     options.quiet ?? false,
     options.log ? undefined : stdout,
+    options.verbose ?? false,
   );
   log.attach(stream);
   const state = options.stateDir

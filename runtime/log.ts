@@ -1,6 +1,8 @@
 /**
  * Runtime output: a subscriber of the event stream that prints one structured line per
- * event (`12:00:01.123 publish  bus=... id=...`), stamped with the clock's time. Lines are
+ * event (`12:00:01.123 publish  bus=... id=...`), stamped with the clock's time, and the
+ * functions' own output, a structured log record folded to its level, message and fields
+ * (`12:00:01.130 [underwriting] INFO  Application approved applicationId=A-1`). Lines are
  * buffered and written once per tick, so the per-event path never blocks on a synchronous
  * write to a terminal or pipe.
  */
@@ -201,6 +203,9 @@ export function formatEvent(e: AnyRuntimeEvent): { kind: string; fields: Fields 
   }
 }
 
+/** `HH:MM:SS.mmm` of a time in ms (UTC, as the clock's ISO time). */
+const timeOf = (at: number) => new Date(at).toISOString().slice(11, 23);
+
 /** A value as it appears after `key=`: quoted (JSON) when it has spaces, quotes or control characters. */
 function fieldValue(v: string | number | boolean): string {
   const s = String(v);
@@ -208,16 +213,25 @@ function fieldValue(v: string | number | boolean): string {
   return /[\s"\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s) ? escapeControl(JSON.stringify(s)) : s;
 }
 
+/** Kinds of per-event line that say something went wrong: printed even when quiet. */
+const NOTABLE_KINDS = new Set(['failure', 'dlq', 'alarm', 'iam-warn', 'iam-deny']);
+
 export class RuntimeLog {
   private buffer: string[] = [];
   private scheduled = false;
 
   constructor(
     private readonly sink: LogSink | undefined,
-    /** When quiet, the runtime's per-event lines are dropped; the ready line, topology, warnings and function output stay. */
+    /**
+     * When quiet, the routine lines are dropped: per-event lines (publish, match, delivery,
+     * invocation) and the functions' output. The ready line, topology, warnings, `DROPPED`, the
+     * lines of failures, dead letters, alarms and IAM, and functions' ERROR records stay.
+     */
     readonly quiet: boolean,
     /** Receives all lines of one flush as one text (one write to stdout instead of one per line). */
     private readonly bulk?: (text: string) => void,
+    /** Print a function's log records as it wrote them (the full JSON) instead of folded. */
+    readonly verbose = false,
   ) {}
 
   /** Prints the stream's events from now on. */
@@ -227,14 +241,14 @@ export class RuntimeLog {
       const f = formatEvent(e);
       if (!f) return;
       if ('always' in f) this.always(escapeControl(f.always, true, true));
-      else if (!this.quiet) this.event(f.kind, f.fields, e.at);
+      else this.event(f.kind, f.fields, e.at);
     });
   }
 
   /** Per-event line: `kind` padded to a column, then key=value fields. */
   event(kind: string, fields: Fields, at: number = Date.now()): void {
-    if (this.quiet || !this.sink) return;
-    let line = `${new Date(at).toISOString().slice(11, 23)} ${kind.padEnd(8)}`;
+    if (!this.sink || (this.quiet && !NOTABLE_KINDS.has(kind))) return;
+    let line = `${timeOf(at)} ${kind.padEnd(8)}`;
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined) continue;
       line += ` ${k}=${fieldValue(v)}`;
@@ -247,10 +261,23 @@ export class RuntimeLog {
     if (this.sink) this.push(escapeControl(line, true));
   }
 
-  /** A function's own output, prefixed by its name; kept when quiet (it is the user's logging, not the runtime's). */
-  function(name: string, line: string): void {
+  /**
+   * One line of a function's own output, after the time and the function's name: a log record
+   * folded to its level, message and fields (see `foldLogRecord`), or as written when verbose or
+   * not a log record. When quiet, only ERROR (and worse) records print.
+   */
+  function(name: string, line: string, at: number = Date.now()): void {
     if (!this.sink) return;
-    this.push(`[${name}] ${escapeControl(line, true, true)}`);
+    const record = this.quiet || !this.verbose ? parseLogRecord(line) : undefined;
+    if (this.quiet && !(record && ERROR_LEVELS.has(record.level))) return;
+    const prefix = `${timeOf(at)} [${escapeControl(name)}] `;
+    if (this.verbose || !record) {
+      this.push(prefix + escapeControl(line, true, true));
+      return;
+    }
+    const [first, ...more] = foldLogRecord(record);
+    this.push(prefix + (first ?? ''));
+    for (const l of more) this.push(l);
   }
 
   flush(): void {
@@ -283,4 +310,189 @@ export function escapeControl(text: string, keepNewlines = false, keepColors = f
     if (keepNewlines && c === '\n') return c;
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}${sgr ?? ''}`;
   });
+}
+
+/**
+ * A function's output line read as a structured log record (Powertools, Lambda's JSON log format,
+ * pino), or a record of metrics in CloudWatch's embedded metric format (level `METRIC`).
+ */
+export interface LogRecord {
+  /** Upper case: `INFO`, `ERROR`, ... */
+  level: string;
+  message: string;
+  /** Every other key, as parsed. */
+  fields: Record<string, unknown>;
+}
+
+/** Lines longer than this are printed as they are, not parsed (a multi-megabyte line is not a log record worth folding). */
+export const MAX_RECORD_CHARS = 64 * 1024;
+
+/** Levels whose records print even when quiet, with their stack trace. */
+const ERROR_LEVELS = new Set(['ERROR', 'FATAL', 'CRITICAL']);
+
+/** pino's numeric levels. */
+const PINO_LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/**
+ * Keys a reader of the local output does not need on every line: the time (the line has its
+ * own), and what is the same for every line of a function (service, function name, ARN, memory,
+ * request id, cold start, sampling rate, trace id). The log group keeps them all.
+ */
+export const DROPPED_KEYS: ReadonlySet<string> = new Set([
+  'level',
+  'message',
+  'msg',
+  'timestamp',
+  'time',
+  'service',
+  'xray_trace_id',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'sampling_rate',
+  'requestId',
+  'pid',
+  'hostname',
+]);
+
+/** Fields shown after the message, at most; the rest are counted. */
+const MAX_FIELDS = 12;
+/** Characters of one field's value, at most. */
+const MAX_VALUE_CHARS = 120;
+/** Characters of an error's `Name: message`, at most. */
+const MAX_ERROR_CHARS = 400;
+/** Characters of the message, at most. */
+const MAX_MESSAGE_CHARS = 1000;
+/** Lines of an ERROR record's stack trace, at most. */
+const MAX_STACK_LINES = 20;
+
+/**
+ * The log record a line holds, or undefined when it is not one: a JSON object (not an array or
+ * a scalar) with a string `message` (or `msg`) and a level (a short word, or pino's number).
+ */
+export function parseLogRecord(line: string): LogRecord | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{') || text.length > MAX_RECORD_CHARS) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(parsed)) return undefined;
+  const o = parsed;
+  const metrics = metricsOf(o);
+  if (metrics) return { level: 'METRIC', message: metrics, fields: {} };
+  const message = typeof o.message === 'string' ? o.message : typeof o.msg === 'string' ? o.msg : undefined;
+  const level =
+    typeof o.level === 'string' && /^[A-Za-z]{1,16}$/.test(o.level)
+      ? o.level.toUpperCase()
+      : typeof o.level === 'number'
+        ? PINO_LEVELS[o.level]
+        : undefined;
+  if (message === undefined || level === undefined) return undefined;
+  const fields: Record<string, unknown> = {};
+  // Own keys only, defined as data: a key named `__proto__` is a field like any other.
+  for (const [k, v] of Object.entries(o)) {
+    if (!DROPPED_KEYS.has(k)) Object.defineProperty(fields, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return { level, message, fields };
+}
+
+/**
+ * The metrics of a CloudWatch embedded metric format record (what Powertools Metrics writes), as
+ * `Name=value ...`, or undefined when the object is not one.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+function metricsOf(o: Record<string, unknown>): string | undefined {
+  const aws = o._aws;
+  if (!isRecord(aws) || !Array.isArray(aws.CloudWatchMetrics)) return undefined;
+  const names: string[] = [];
+  for (const directive of aws.CloudWatchMetrics.slice(0, MAX_FIELDS)) {
+    if (!isRecord(directive) || !Array.isArray(directive.Metrics)) continue;
+    for (const m of directive.Metrics.slice(0, MAX_FIELDS)) if (isRecord(m) && typeof m.Name === 'string') names.push(m.Name);
+  }
+  if (names.length === 0) return undefined;
+  const shown = names
+    .slice(0, MAX_FIELDS)
+    .map((n) => `${truncate(n, 64)}=${truncate(preview(Object.hasOwn(o, n) ? o[n] : undefined, 1), 64)}`);
+  return names.length > MAX_FIELDS ? `${shown.join(' ')} (+${names.length - MAX_FIELDS} more)` : shown.join(' ');
+}
+
+/**
+ * The lines a log record prints as: `LEVEL message key=value ...`, values shortened, then for an
+ * ERROR record the stack trace of its `error` (Powertools) or `stackTrace` (Lambda), each line
+ * indented so that nothing in it can pass for a line of the runtime.
+ */
+export function foldLogRecord(r: LogRecord): string[] {
+  let line = `${r.level.padEnd(5)} ${escapeControl(truncate(r.message, MAX_MESSAGE_CHARS))}`;
+  const entries = Object.entries(r.fields);
+  for (const [k, v] of entries.slice(0, MAX_FIELDS)) {
+    // An object or array shows as compact JSON, unquoted; a string, number or error as a field value.
+    const shown =
+      k === 'error' && isRecord(v) && typeof v.message === 'string'
+        ? fieldValue(truncate(errorSummary(v), MAX_ERROR_CHARS))
+        : v !== null && typeof v === 'object'
+          ? escapeControl(truncate(preview(v, 3), MAX_VALUE_CHARS))
+          : fieldValue(truncate(String(v), MAX_VALUE_CHARS));
+    line += ` ${fieldKey(k)}=${shown}`;
+  }
+  if (entries.length > MAX_FIELDS) line += ` (+${entries.length - MAX_FIELDS} more fields)`;
+  const lines = [line];
+  if (ERROR_LEVELS.has(r.level)) {
+    const error = r.fields.error;
+    const stack =
+      isRecord(error) && typeof error.stack === 'string'
+        ? error.stack.split('\n').slice(1)
+        : Array.isArray(r.fields.stackTrace)
+          ? r.fields.stackTrace.filter((l): l is string => typeof l === 'string')
+          : [];
+    for (const frame of stack.slice(0, MAX_STACK_LINES)) lines.push(`    ${escapeControl(truncate(frame.trim(), 300))}`);
+    if (stack.length > MAX_STACK_LINES) lines.push(`    ... ${stack.length - MAX_STACK_LINES} more lines`);
+  }
+  return lines;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `TypeError: message` of a serialized error. */
+function errorSummary(e: Record<string, unknown>): string {
+  return `${typeof e.name === 'string' ? `${e.name}: ` : ''}${String(e.message)}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A key as it appears before `=`: as it is when it is a plain word, else quoted. */
+function fieldKey(k: string): string {
+  return /^[\w.$@-]{1,64}$/.test(k) ? k : escapeControl(JSON.stringify(truncate(k, 64)));
+}
+
+/**
+ * A compact JSON-like preview of a value that stops at `depth` levels and a few hundred
+ * characters, so a deeply nested or huge value costs no more than its preview.
+ */
+function preview(v: unknown, depth: number): string {
+  if (typeof v === 'string') return v;
+  if (v === null || typeof v !== 'object') return String(v);
+  if (depth === 0) return Array.isArray(v) ? '[…]' : '{…}';
+  const parts: string[] = [];
+  let size = 0;
+  const entries: [string | undefined, unknown][] = Array.isArray(v)
+    ? v.map((x) => [undefined, x])
+    : Object.entries(v as Record<string, unknown>);
+  for (const [k, x] of entries) {
+    if (size > MAX_VALUE_CHARS) {
+      parts.push('…');
+      break;
+    }
+    const shown = typeof x === 'string' ? JSON.stringify(truncate(x, MAX_VALUE_CHARS)) : preview(x, depth - 1);
+    const part = k === undefined ? shown : `${JSON.stringify(truncate(k, 64))}:${shown}`;
+    parts.push(part);
+    size += part.length + 1;
+  }
+  return Array.isArray(v) ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
 }

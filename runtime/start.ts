@@ -1,6 +1,6 @@
 /**
  * `npm start`: synthesizes the app when cdk.out is stale, then runs the local runtime.
- * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet,
+ * Options: --port <n> (default 4566, or PORT), --host <h> (default 127.0.0.1), --quiet, --verbose,
  * --assembly <dir> (skip synth and run that cloud assembly), --max-visibility-timeout <s>
  * (cap queue visibility timeouts so failed records come back sooner while developing),
  * --iam off|warn|enforce (what a call the app's policies deny does; default warn),
@@ -30,7 +30,9 @@ synthesizing it first when cdk.out is stale.
 Options:
   --port <n>                    port to listen on (default 4566, or PORT; 0 picks a free port)
   --host <h>                    address to bind (default 127.0.0.1)
-  --quiet                       fewer lines
+  --quiet                       only the ready line, topology, warnings and what went wrong
+                                (failures, dead letters, DROPPED, alarms, functions' ERROR records)
+  --verbose                     functions' log records in full (JSON), not folded to level and message
   --assembly <dir>              run this cloud assembly, without synthesizing
   --max-visibility-timeout <s>  cap queue visibility timeouts, so failed records come back sooner
   --help                        print this help
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     assemblyDir = synth.outdir;
   }
   const usersFile = arg('users');
-  const runtime = await startLocalRuntime({
+  const starting = startLocalRuntime({
     iam: parseIamMode(arg('iam') ?? DEFAULT_IAM_MODE),
     users: usersFile === undefined ? undefined : readUsersFile(usersFile),
     verifySignatures: process.argv.includes('--verify-signatures'),
@@ -74,9 +76,12 @@ async function main(): Promise<void> {
     port,
     host: arg('host') ?? '127.0.0.1',
     quiet: process.argv.includes('--quiet'),
+    verbose: process.argv.includes('--verbose'),
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
     stateDir: arg('state-dir'),
   });
+  // Handlers before the runtime is up: a signal that comes while it starts (or right after its
+  // ready line) closes it once it is up, rather than end the process by the default action.
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -84,10 +89,19 @@ async function main(): Promise<void> {
     process.stdout.write(
       arg('state-dir') ? `Stopping; state is written to ${arg('state-dir')}.\n` : 'Stopping; in-memory state is discarded.\n',
     );
-    void runtime.close().then(() => process.exit(0));
+    // A failed start is reported by main's catch.
+    void starting.then(
+      (r) => r.close().then(() => process.exit(0)),
+      () => undefined,
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // `npm start` execs node, so a signal to npm reaches this process; if npm is killed outright
+  // (SIGKILL), this process is re-parented and stops rather than keep the port as an orphan.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop(), 500).unref();
+  await starting;
 }
 
 main().catch((err) => {

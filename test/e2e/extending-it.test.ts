@@ -145,11 +145,12 @@ test("the new consumer's stack runs, and its handler receives exactly the events
   const selected = channels.filter((c) => where?.channel?.includes(c) ?? true);
   expect(selected.length).toBeGreaterThan(0);
   expect(selected.length).toBeLessThan(channels.length);
-  const prefix = `[${names.consumerPrefix(definition, consumer.name)}]`;
+  // The handler's record as the runtime prints it: `12:00:01.123 [function] INFO  Application scored applicationId=... channel=...`.
+  const prefix = ` [${names.consumerPrefix(definition, consumer.name)}] INFO  Application scored `;
   const scored = () =>
     h.lines
-      .filter((l) => l.startsWith(prefix) && l.includes('"Application scored"'))
-      .map((l) => JSON.parse(l.slice(prefix.length)).applicationId);
+      .filter((l) => l.includes(prefix))
+      .map((l) => /(?:^| )applicationId=(\S+)/.exec(l.slice(l.indexOf(prefix) + prefix.length))?.[1]);
   await waitFor(
     'the new consumer to score the selected applications',
     () => (scored().length >= selected.length ? true : undefined),

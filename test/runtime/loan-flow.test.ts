@@ -107,7 +107,7 @@ test('approved, rejected and large applications flow through every consumer', as
   expect(published(LoanApplicationApproved).length).toBeGreaterThanOrEqual(1);
   expect(published(LoanApplicationRejected).length).toBeGreaterThanOrEqual(1);
   expect(published(LoanApplicationApproved).length + published(LoanApplicationRejected).length).toBe(3);
-  expect(h.lines.join('\n')).toMatch(/^\[LoanEvents-underwriting\] \{.*"Application approved"/m);
+  expect(h.lines.join('\n')).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[LoanEvents-underwriting\] INFO {2}Application approved /m);
   expect(h.recorded.of('target.dropped')).toEqual([]);
   expect(h.recorded.of('function.failed')).toEqual([]);
   const [archive] = (await h.events.send(new ListArchivesCommand({}))).Archives ?? [];

@@ -3,10 +3,11 @@
  *
  * CDK runs a built-in CloudFormation template validation on every `synth()` (a WebAssembly engine
  * that takes seconds to start and seconds per app). Unless the feature flag
- * `@aws-cdk/core:validateAgainstDefaultRules` is set, which no test app and not cdk.json sets, it
- * downgrades every finding to a warning and never fails a synth: in a test that asserts on the
- * template it checks nothing and costs most of the synth time. It stays on in bin/app.ts, so in
- * `cdk synth` and in the cdk.out that the CLI, demo and runtime suites share (test/cli/diagram.test.ts).
+ * `@aws-cdk/core:validateAgainstDefaultRules` is set, which no test app sets, it downgrades every
+ * finding to a warning and never fails a synth: in a test that asserts on the template it checks
+ * nothing and costs most of the synth time. It stays on in bin/app.ts, where cdk.json sets the flag
+ * (a finding fails `cdk synth`), so in the cdk.out that the CLI, demo and runtime suites share
+ * (test/cli/diagram.test.ts).
  * @see https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.AppProps.html#builtincloudformationvalidation
  */
 import type { AppProps } from 'aws-cdk-lib';
