@@ -245,7 +245,8 @@ export async function deleteTables(names: readonly string[], endpoint: string, r
         try {
           await client.send(new DeleteTableCommand({ TableName }));
         } catch (e) {
-          if ((e as Error).name !== 'ResourceNotFoundException') throw new Error(`Table ${TableName}: ${(e as Error).message}`, { cause: e });
+          if ((e as Error).name !== 'ResourceNotFoundException')
+            throw new Error(`Table ${TableName}: ${(e as Error).message}`, { cause: e });
         }
       }),
     );

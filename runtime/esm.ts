@@ -97,9 +97,9 @@ export class SqsEventSource {
   private slotFree: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
-  readonly concurrency: number;
+  concurrency: number;
 
-  readonly def: MappingDef;
+  def: MappingDef;
   private readonly sqs: SqsBroker;
   private readonly fn: MappedFunction;
   private readonly clock: Clock;
@@ -181,6 +181,7 @@ export class SqsEventSource {
   }
 
   private async process(q: Queue, batch: SqsMessage[]): Promise<void> {
+    const def = this.def;
     const event = { Records: batch.map((m) => sqsRecord(q, m, this.region)) };
     const base = { functionName: this.fn.name, functionArn: this.fn.arn, sourceArn: q.arn };
     const messageIds = batch.map((m) => m.messageId);
@@ -198,7 +199,7 @@ export class SqsEventSource {
       return;
     }
     let failed: Set<string> | undefined = new Set();
-    if (this.def.reportBatchItemFailures) {
+    if (def.reportBatchItemFailures) {
       failed = failedItems(r.payload, batch);
       if (failed === undefined) {
         this.stream.publish('function.completed', { ...base, durationMs: r.durationMs, ok: 0, failed: batch.length });
@@ -226,6 +227,19 @@ export class SqsEventSource {
         messageIds: [...failed],
         reason: 'reported in batchItemFailures',
       });
+  }
+
+  /**
+   * A reloaded definition of the same mapping (same queue and function): BatchSize, batching
+   * window, MaximumConcurrency and ReportBatchItemFailures apply from the next batch; batches
+   * being processed finish as they started.
+   */
+  update(def: MappingDef): void {
+    this.def = def;
+    this.concurrency = def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+    const f = this.slotFree;
+    this.slotFree = undefined;
+    f?.();
   }
 
   async close(): Promise<void> {

@@ -18,15 +18,17 @@ import type { EdgeOptions } from './http/edge';
 import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
 import { IdentityService, loadAppPolicies, type AppPolicies, type UserConfig } from './identity';
 import { Observability, type ObservabilityLimits } from './observability';
-import { deliveryAuthorizer } from './delivery-authorization';
+import { deliveryAuthorizer, type DeliveryAuthorizer } from './delivery-authorization';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
 import { StateStore, type StateOptions } from './state';
 import { EventStream } from './stream';
-import { TemplateError, Topology, appEnvironment, homeAccount, loadTopology } from './template';
+import { PART_WAY, reloadAssembly, loadRunnableTopology, retainedResources, type Deployed, type ReloadReport } from './reload';
+import { TemplateError, Topology, appEnvironment, homeAccount } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
+export type { ReloadReport } from './reload';
 export { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEvents, type RuntimeEventType } from './stream';
 
 export interface LocalRuntimeOptions {
@@ -101,6 +103,13 @@ export interface LocalRuntime {
   observability: Observability;
   /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
   cloudwatch: LocalCloudWatch;
+  /**
+   * Applies a changed cloud assembly (a re-synthesized `cdk.out`) to the running app, keeping its
+   * state: what it adds is created, what it removes is removed, what it changes is updated in
+   * place. A broken assembly changes nothing and rejects with an error naming the resource.
+   * Reloads run one at a time. See docs/runtime.md, "Reloading a changed assembly".
+   */
+  reload(assemblyDir: string): Promise<ReloadReport>;
   close(): Promise<void>;
 }
 
@@ -175,6 +184,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // loadTopology reports a broken assembly; what a policy the model cannot read means depends on the mode (below).
     policyError = e as Error;
   }
+  // Deliveries ask the current policies: a reload swaps them in one assignment.
+  let deliveryPolicies = policies && deliveryAuthorizer({ mode: iam, policies: policies.store });
+  const delivery: DeliveryAuthorizer | undefined =
+    iam === 'off' ? undefined : { mode: iam, checkQueue: (r) => deliveryPolicies?.checkQueue(r) };
   const events = new EventBroker({
     clock,
     stream,
@@ -184,7 +197,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     accountId,
     deliveryRetry: options.deliveryRetry,
     archiveLimits: options.archiveLimits,
-    deliveryAuthorizer: policies && deliveryAuthorizer({ mode: iam, policies: policies.store }),
+    deliveryAuthorizer: delivery,
   });
   const mappings: SqsEventSource[] = [];
   const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
@@ -221,6 +234,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   );
 
   let closing: Promise<void> | undefined;
+  let deployed!: Deployed;
+  let reloadContext!: Parameters<typeof reloadAssembly>[1];
   const close = () => {
     closing ??= (async () => {
       // PutEvents is refused from the first moment of shutdown, never accepted and then lost.
@@ -242,13 +257,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
-    const cap = options.maxVisibilityTimeoutSeconds;
-    if (cap !== undefined) {
-      if (!Number.isInteger(cap) || cap < 0 || cap > 43200)
-        throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
-      for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
-    }
+    const topo = loadRunnableTopology(assemblyDir, { region, accountId, endpoint }, options.maxVisibilityTimeoutSeconds);
     if (policyError) {
       // Enforcing without the app's policies would refuse or allow at random: that mode needs them.
       if (identity.mode === 'enforce') throw new TemplateError(`--iam enforce: the app's policies cannot be read: ${policyError.message}`);
@@ -256,26 +265,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     if (policies) identity.load(policies, { events, sqs, region, accountId });
     topo.warnings.push(...observability.load(topo));
-    await build(topo, {
-      log,
-      clock,
-      stream,
-      sqs,
-      events,
-      functions,
-      mappings,
-      endpoint,
-      region,
-      accountId,
-      observability,
-      identity,
-      keepTables: !!state,
-    });
+    const built = { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity };
+    await build(topo, { ...built, keepTables: !!state });
     if (state) {
       state.restore(sqs, events);
       state.attach(sqs, events, stream);
     }
-    cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
+    const cloudwatchResources = loadCloudWatchResources(assemblyDir, { region, accountId, endpoint });
+    cloudwatch.start(cloudwatchResources);
+    deployed = {
+      topo,
+      cloudwatch: cloudwatchResources,
+      policies,
+      retained: retainedResources(assemblyDir, { region, accountId, endpoint }),
+    };
+    reloadContext = {
+      ...built,
+      iam,
+      maxVisibilityTimeoutSeconds: options.maxVisibilityTimeoutSeconds,
+      cloudwatch,
+      prewarm: options.prewarm !== false,
+      setDeliveryPolicies: (p) => (deliveryPolicies = deliveryAuthorizer({ mode: iam, policies: p.store })),
+      persist: state && (() => state.tick()),
+    };
     cloudwatch.attachLogStore(observability.logs);
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
@@ -292,7 +304,40 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, observability, cloudwatch, close };
+  // One reload at a time, in the order asked; a failed one leaves the app as it was.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (dir: string): Promise<ReloadReport> => {
+    const run = async () => {
+      if (closing) throw new Error('The local runtime is shutting down');
+      const assembly = path.resolve(dir);
+      try {
+        const report = await reloadAssembly(assembly, reloadContext, deployed);
+        stream.publish('runtime.reloaded', {
+          assemblyDir: assembly,
+          added: report.added,
+          changed: report.changed,
+          removed: report.removed,
+          ms: report.ms,
+          lines: [...report.lines],
+        });
+        log.always(report.summary);
+        for (const line of report.lines) log.always(`  ${line}`);
+        for (const w of report.warnings) log.always(`  WARNING: ${w}`);
+        log.flush();
+        return report;
+      } catch (e) {
+        stream.publish('runtime.reload-failed', { assemblyDir: assembly, message: (e as Error).message });
+        const message = (e as Error).message;
+        log.always(message.startsWith(PART_WAY) ? message : `reload refused, the running app is unchanged: ${message}`);
+        log.flush();
+        throw e;
+      }
+    };
+    const next = reloading.then(run, run);
+    reloading = next.catch(() => undefined);
+    return next;
+  };
+  return { endpoint, stream, clock, observability, cloudwatch, reload, close };
 }
 
 /** The topology as a person reads it: buses, rules and targets, queues and DLQs, functions. */
