@@ -88,7 +88,7 @@ interface Running {
   close(): Promise<void>;
 }
 
-async function start(assemblyDir: string, options: { stateDir?: string } = {}): Promise<Running> {
+async function start(assemblyDir: string, options: { stateDir?: string; iam?: 'enforce' } = {}): Promise<Running> {
   const lines: string[] = [];
   const rt = await startLocalRuntime({
     assemblyDir,
@@ -391,5 +391,50 @@ describe('reload', () => {
     const rules = (await second.events.send(new ListRulesCommand({ EventBusName: 'fixture-bus' }))).Rules?.map((x) => x.Name) ?? [];
     expect(rules).toContain('fixture-audit');
     expect(rules.filter((n) => n?.includes('TransformRule'))).toEqual([]);
+  });
+
+  test('with --iam enforce, calls after a reload are decided by the reloaded policies', async () => {
+    // GIVEN
+    // The fixture's role has an empty trust policy, which enforce mode refuses to start with.
+    const trusted = (t: Template) => {
+      t.Resources.ConsumerRole!.Properties!.AssumeRolePolicyDocument = {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      };
+    };
+    const r = await start(variant(trusted), { iam: 'enforce' });
+    const send = () => r.sqs.send(new SendMessageCommand({ QueueUrl: r.url('fixture-seen'), MessageBody: 'hello' }));
+    await expect(send()).resolves.toBeDefined();
+    const denying = variant((t) => {
+      trusted(t);
+      t.Resources.SeenQueuePolicy = {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'SeenQueue' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'NoSends',
+                Effect: 'Deny',
+                Principal: '*',
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': ['SeenQueue', 'Arn'] },
+              },
+            ],
+          },
+        },
+      };
+    });
+
+    // WHEN
+    const report = await r.rt.reload(denying);
+
+    // THEN
+    expect(report.lines).toEqual(['~ policy set of the app']);
+    await expect(send()).rejects.toThrow(/not authorized to perform: sqs:SendMessage/);
+    await r.rt.reload(variant(trusted));
+    await expect(send()).resolves.toBeDefined();
+    expect(await queueCounts(r, 'fixture-seen')).toMatchObject({ ready: 2 });
   });
 });
