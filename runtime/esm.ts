@@ -94,6 +94,8 @@ export class SqsEventSource {
   private running = 0;
   private closed = false;
   private readonly abort = new AbortController();
+  /** Ends the long poll in progress, so that a redefined batch size applies to the next receive. */
+  private poll: AbortController | undefined;
   private slotFree: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
@@ -165,14 +167,17 @@ export class SqsEventSource {
   /** Waits for messages, then fills the batch until BatchSize or the batching window ends. */
   private async collect(q: Queue): Promise<SqsMessage[]> {
     const size = this.def.batchSize;
-    const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal: this.abort.signal });
+    // Its own controller, ended by close() too (AbortSignal.any would tie one listener per poll to the mapping's signal).
+    this.poll = new AbortController();
+    const signal = this.poll.signal;
+    const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal });
     if (batch.length === 0) return batch;
     const deadline = this.clock.now() + this.def.maximumBatchingWindowInSeconds * 1000;
     while (batch.length < size && !this.closed && !q.deleted) {
       const left = deadline - this.clock.now();
       const more =
         left > 0
-          ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal })
+          ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal })
           : q.take(Math.min(size - batch.length, 10));
       if (more.length === 0) break;
       batch.push(...more);
@@ -237,6 +242,7 @@ export class SqsEventSource {
   update(def: MappingDef): void {
     this.def = def;
     this.concurrency = def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+    this.poll?.abort();
     const f = this.slotFree;
     this.slotFree = undefined;
     f?.();
@@ -245,6 +251,7 @@ export class SqsEventSource {
   async close(): Promise<void> {
     this.closed = true;
     this.abort.abort();
+    this.poll?.abort();
     this.slotFree?.();
     await this.loop;
     await Promise.all([...this.inflight]);

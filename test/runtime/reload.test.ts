@@ -437,4 +437,59 @@ describe('reload', () => {
     await expect(send()).resolves.toBeDefined();
     expect(await queueCounts(r, 'fixture-seen')).toMatchObject({ ready: 2 });
   });
+
+  test('a changed batch size applies to the running mapping from its next batch', async () => {
+    // GIVEN
+    const r = await start(variant());
+
+    // WHEN
+    const report = await r.rt.reload(
+      variant((t) => {
+        t.Resources.ConsumerMapping!.Properties!.BatchSize = 1;
+      }),
+    );
+
+    // THEN
+    expect(report.lines).toEqual(['~ mapping Fixture-ConsumerMapping (batch 1, window 0s, concurrency 2)']);
+    await r.events.send(
+      new PutEventsCommand({
+        Entries: ['w1', 'w2', 'w3'].map((id) => ({
+          EventBusName: 'fixture-bus',
+          Source: 'fixture',
+          DetailType: 'Work',
+          Detail: JSON.stringify({ id, kind: 'ok' }),
+        })),
+      }),
+    );
+    const seen = (await drain(r.sqs, r.url('fixture-seen'), 3)).map((m) => JSON.parse(m.body));
+    expect(seen.map((m) => m.id).sort()).toEqual(['w1', 'w2', 'w3']);
+    expect(seen.map((m) => m.batchSize)).toEqual([1, 1, 1]);
+  });
+
+  test('a removed table is deleted with its items, unless its DeletionPolicy keeps it', async () => {
+    for (const policy of ['Delete', 'Retain']) {
+      // GIVEN
+      const r = await start(
+        variant((t) => {
+          (t.Resources.Table as { DeletionPolicy?: string }).DeletionPolicy = policy;
+        }),
+      );
+      const table = tableName(r);
+      await r.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' }, sk: { S: 's' } } }));
+
+      // WHEN
+      const report = await r.rt.reload(variant((t) => delete t.Resources.Table));
+
+      // THEN
+      const get = () => r.dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'p' }, sk: { S: 's' } } }));
+      if (policy === 'Retain') {
+        expect(report.lines).toEqual([`- table ${table} (DeletionPolicy Retain: the table and its items are kept)`]);
+        expect((await get()).Item).toEqual({ pk: { S: 'p' }, sk: { S: 's' } });
+      } else {
+        expect(report.lines).toEqual([`- table ${table} (deleted with its items)`]);
+        await expect(get()).rejects.toThrow(/not found/);
+      }
+      await r.close();
+    }
+  });
 });
