@@ -492,4 +492,29 @@ describe('reload', () => {
       await r.close();
     }
   });
+
+  test('an invocation in flight when its function is redefined finishes on the old definition and is not run again', async () => {
+    // GIVEN: a batch being handled (the fixture's "slow" record holds it for 300 ms)
+    const r = await start(variant());
+    await publish(r, 'Work', { id: 'in-flight', kind: 'slow' });
+    await waitFor('the slow batch to start', () => (r.recorded.of('function.invoked').length > 0 ? true : undefined));
+
+    // WHEN
+    await r.rt.reload(
+      variant((t) => {
+        t.Resources.Consumer!.Properties!.Environment.Variables.CUSTOM_SETTING = 'reconfigured';
+      }),
+    );
+
+    // THEN
+    const [first] = await drain(r.sqs, r.url('fixture-seen'), 1);
+    expect(JSON.parse(first!.body)).toMatchObject({ id: 'in-flight', custom: 'configured', receiveCount: 1 });
+    await waitFor('the batch to complete', () => (r.recorded.of('function.completed').length > 0 ? true : undefined));
+    expect(r.recorded.of('function.completed')).toEqual([expect.objectContaining({ ok: 1, failed: 0 })]);
+    expect(await queueCounts(r, 'fixture-work')).toMatchObject({ ready: 0, inflight: 0 });
+    await publish(r, 'Work', { id: 'next', kind: 'ok' });
+    const [next] = await drain(r.sqs, r.url('fixture-seen'), 1);
+    expect(JSON.parse(next!.body)).toMatchObject({ id: 'next', custom: 'reconfigured' });
+    expect(r.recorded.of('function.invoked')).toHaveLength(2);
+  });
 });
