@@ -146,7 +146,13 @@ export class SqsEventSource {
       }
       warned = false;
       const batch = await this.collect(q);
-      if (batch.length === 0 || this.closed) continue;
+      if (batch.length > 0 && this.closed) {
+        // Stopped while receiving (a reload that replaces or removes the mapping): the batch is
+        // handed back at once instead of waiting out its visibility timeout.
+        for (const m of batch) if (m.receiptHandle) tryRelease(q, m.receiptHandle);
+        continue;
+      }
+      if (batch.length === 0) continue;
       this.running++;
       const p = this.process(q, batch)
         .catch((err) => {
@@ -255,5 +261,14 @@ export class SqsEventSource {
     this.slotFree?.();
     await this.loop;
     await Promise.all([...this.inflight]);
+  }
+}
+
+/** Makes a received message visible again; one already deleted or expired is left as it is. */
+function tryRelease(q: Queue, receiptHandle: string): void {
+  try {
+    q.changeVisibility(receiptHandle, 0);
+  } catch {
+    // Its receipt is no longer current: nothing to hand back.
   }
 }
