@@ -94,12 +94,14 @@ export class SqsEventSource {
   private running = 0;
   private closed = false;
   private readonly abort = new AbortController();
+  /** Ends the long poll in progress, so that a redefined batch size applies to the next receive. */
+  private poll: AbortController | undefined;
   private slotFree: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<void>>();
-  readonly concurrency: number;
+  concurrency: number;
 
-  readonly def: MappingDef;
+  def: MappingDef;
   private readonly sqs: SqsBroker;
   private readonly fn: MappedFunction;
   private readonly clock: Clock;
@@ -144,7 +146,13 @@ export class SqsEventSource {
       }
       warned = false;
       const batch = await this.collect(q);
-      if (batch.length === 0 || this.closed) continue;
+      if (batch.length > 0 && this.closed) {
+        // Stopped while receiving (a reload that replaces or removes the mapping): the batch is
+        // handed back at once instead of waiting out its visibility timeout.
+        for (const m of batch) if (m.receiptHandle) tryRelease(q, m.receiptHandle);
+        continue;
+      }
+      if (batch.length === 0) continue;
       this.running++;
       const p = this.process(q, batch)
         .catch((err) => {
@@ -165,14 +173,17 @@ export class SqsEventSource {
   /** Waits for messages, then fills the batch until BatchSize or the batching window ends. */
   private async collect(q: Queue): Promise<SqsMessage[]> {
     const size = this.def.batchSize;
-    const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal: this.abort.signal });
+    // Its own controller, ended by close() too (AbortSignal.any would tie one listener per poll to the mapping's signal).
+    this.poll = new AbortController();
+    const signal = this.poll.signal;
+    const batch = await q.receive({ max: Math.min(size, 10), waitSeconds: 20, signal });
     if (batch.length === 0) return batch;
     const deadline = this.clock.now() + this.def.maximumBatchingWindowInSeconds * 1000;
     while (batch.length < size && !this.closed && !q.deleted) {
       const left = deadline - this.clock.now();
       const more =
         left > 0
-          ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal: this.abort.signal })
+          ? await q.receive({ max: Math.min(size - batch.length, 10), waitSeconds: left / 1000, signal })
           : q.take(Math.min(size - batch.length, 10));
       if (more.length === 0) break;
       batch.push(...more);
@@ -181,6 +192,7 @@ export class SqsEventSource {
   }
 
   private async process(q: Queue, batch: SqsMessage[]): Promise<void> {
+    const def = this.def;
     const event = { Records: batch.map((m) => sqsRecord(q, m, this.region)) };
     const base = { functionName: this.fn.name, functionArn: this.fn.arn, sourceArn: q.arn };
     const messageIds = batch.map((m) => m.messageId);
@@ -198,7 +210,7 @@ export class SqsEventSource {
       return;
     }
     let failed: Set<string> | undefined = new Set();
-    if (this.def.reportBatchItemFailures) {
+    if (def.reportBatchItemFailures) {
       failed = failedItems(r.payload, batch);
       if (failed === undefined) {
         this.stream.publish('function.completed', { ...base, durationMs: r.durationMs, ok: 0, failed: batch.length });
@@ -228,11 +240,35 @@ export class SqsEventSource {
       });
   }
 
+  /**
+   * A reloaded definition of the same mapping (same queue and function): BatchSize, batching
+   * window, MaximumConcurrency and ReportBatchItemFailures apply from the next batch; batches
+   * being processed finish as they started.
+   */
+  update(def: MappingDef): void {
+    this.def = def;
+    this.concurrency = def.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+    this.poll?.abort();
+    const f = this.slotFree;
+    this.slotFree = undefined;
+    f?.();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.abort.abort();
+    this.poll?.abort();
     this.slotFree?.();
     await this.loop;
     await Promise.all([...this.inflight]);
+  }
+}
+
+/** Makes a received message visible again; one already deleted or expired is left as it is. */
+function tryRelease(q: Queue, receiptHandle: string): void {
+  try {
+    q.changeVisibility(receiptHandle, 0);
+  } catch {
+    // Its receipt is no longer current: nothing to hand back.
   }
 }

@@ -7,27 +7,28 @@
 import type { AddressInfo } from 'node:net';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { Clock, RealClock } from './clock';
+import { build } from './build';
 import { DEFAULT_MAPPING_CONCURRENCY, SqsEventSource } from './esm';
 import { ArchiveLimits, DeliveryRetryOptions, EventBroker } from './events';
-import { FunctionRegistry, LambdaFunction } from './lambda';
+import { FunctionRegistry } from './lambda';
 import { RuntimeLog } from './log';
 import { LocalCloudWatch, loadCloudWatchResources } from './metrics';
 import type { EdgeOptions } from './http/edge';
 import { DEFAULT_IAM_MODE, type IamMode } from './iam-mode';
 import { IdentityService, loadAppPolicies, type AppPolicies, type UserConfig } from './identity';
 import { Observability, type ObservabilityLimits } from './observability';
-import { deliveryAuthorizer } from './delivery-authorization';
+import { deliveryAuthorizer, type DeliveryAuthorizer } from './delivery-authorization';
 import { createHandler } from './server';
-import { SqsBroker, deadLetterTargetOf, orderByDeadLetter } from './sqs';
+import { SqsBroker } from './sqs';
 import { StateStore, type StateOptions } from './state';
 import { EventStream } from './stream';
-import { arns, parseArn, partitionOf } from '../assembly/arn';
-import { TemplateError, Topology, appEnvironment, busNameOf, homeAccount, loadTopology } from './template';
+import { PART_WAY, reloadAssembly, loadRunnableTopology, retainedResources, type Deployed, type ReloadReport } from './reload';
+import { TemplateError, Topology, appEnvironment, homeAccount } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
+export type { ReloadReport } from './reload';
 export { EventStream, type AnyRuntimeEvent, type RuntimeEvent, type RuntimeEvents, type RuntimeEventType } from './stream';
 
 export interface LocalRuntimeOptions {
@@ -108,6 +109,13 @@ export interface LocalRuntime {
   observability: Observability;
   /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
   cloudwatch: LocalCloudWatch;
+  /**
+   * Applies a changed cloud assembly (a re-synthesized `cdk.out`) to the running app, keeping its
+   * state: what it adds is created, what it removes is removed, what it changes is updated in
+   * place. A broken assembly changes nothing and rejects with an error naming the resource.
+   * Reloads run one at a time. See docs/runtime.md, "Reloading a changed assembly".
+   */
+  reload(assemblyDir: string): Promise<ReloadReport>;
   close(): Promise<void>;
 }
 
@@ -183,6 +191,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // loadTopology reports a broken assembly; what a policy the model cannot read means depends on the mode (below).
     policyError = e as Error;
   }
+  // Deliveries ask the current policies: a reload swaps them in one assignment.
+  let deliveryPolicies = policies && deliveryAuthorizer({ mode: iam, policies: policies.store });
+  const delivery: DeliveryAuthorizer | undefined =
+    iam === 'off' ? undefined : { mode: iam, checkQueue: (r) => deliveryPolicies?.checkQueue(r) };
   const events = new EventBroker({
     clock,
     stream,
@@ -192,7 +204,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     accountId,
     deliveryRetry: options.deliveryRetry,
     archiveLimits: options.archiveLimits,
-    deliveryAuthorizer: policies && deliveryAuthorizer({ mode: iam, policies: policies.store }),
+    deliveryAuthorizer: delivery,
   });
   const mappings: SqsEventSource[] = [];
   const cloudwatch = new LocalCloudWatch({ clock, stream, sqs, region, accountId });
@@ -229,6 +241,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   );
 
   let closing: Promise<void> | undefined;
+  let deployed!: Deployed;
+  let reloadContext!: Parameters<typeof reloadAssembly>[1];
   const close = () => {
     closing ??= (async () => {
       // PutEvents is refused from the first moment of shutdown, never accepted and then lost.
@@ -250,13 +264,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    const topo = loadTopology(assemblyDir, { region, accountId, endpoint });
-    const cap = options.maxVisibilityTimeoutSeconds;
-    if (cap !== undefined) {
-      if (!Number.isInteger(cap) || cap < 0 || cap > 43200)
-        throw new RangeError(`maxVisibilityTimeoutSeconds must be an integer from 0 to 43200 (given ${cap})`);
-      for (const q of topo.queues) q.attributes.VisibilityTimeout = String(Math.min(cap, Number(q.attributes.VisibilityTimeout ?? 30)));
-    }
+    const topo = loadRunnableTopology(assemblyDir, { region, accountId, endpoint }, options.maxVisibilityTimeoutSeconds);
     if (policyError) {
       // Enforcing without the app's policies would refuse or allow at random: that mode needs them.
       if (identity.mode === 'enforce') throw new TemplateError(`--iam enforce: the app's policies cannot be read: ${policyError.message}`);
@@ -264,26 +272,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     if (policies) identity.load(policies, { events, sqs, region, accountId });
     topo.warnings.push(...observability.load(topo));
-    await build(topo, {
-      log,
-      clock,
-      stream,
-      sqs,
-      events,
-      functions,
-      mappings,
-      endpoint,
-      region,
-      accountId,
-      observability,
-      identity,
-      keepTables: !!state,
-    });
+    const built = { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity };
+    await build(topo, { ...built, keepTables: !!state });
     if (state) {
       state.restore(sqs, events);
       state.attach(sqs, events, stream);
     }
-    cloudwatch.start(loadCloudWatchResources(assemblyDir, { region, accountId, endpoint }));
+    const cloudwatchResources = loadCloudWatchResources(assemblyDir, { region, accountId, endpoint });
+    cloudwatch.start(cloudwatchResources);
+    deployed = {
+      topo,
+      cloudwatch: cloudwatchResources,
+      policies,
+      retained: retainedResources(assemblyDir, { region, accountId, endpoint }),
+    };
+    reloadContext = {
+      ...built,
+      iam,
+      maxVisibilityTimeoutSeconds: options.maxVisibilityTimeoutSeconds,
+      cloudwatch,
+      prewarm: options.prewarm !== false,
+      setDeliveryPolicies: (p) => (deliveryPolicies = deliveryAuthorizer({ mode: iam, policies: p.store })),
+      persist: state && (() => state.tick()),
+    };
     cloudwatch.attachLogStore(observability.logs);
     const ms = Math.round(performance.now() - started);
     stream.publish('runtime.ready', { endpoint, stacks: topo.stacks, startupMs: ms });
@@ -300,178 +311,40 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, observability, cloudwatch, close };
-}
-
-interface BuildContext {
-  log: RuntimeLog;
-  clock: Clock;
-  stream: EventStream;
-  sqs: SqsBroker;
-  events: EventBroker;
-  functions: FunctionRegistry;
-  mappings: SqsEventSource[];
-  endpoint: string;
-  region: string;
-  accountId: string;
-  observability: Observability;
-  identity: IdentityService;
-  /** Tables kept from an earlier run (--state-dir) are used as they are. */
-  keepTables?: boolean;
-}
-
-/** The account and region of a resource: its stack's, else the runtime's. */
-function placeOf(
-  r: { account?: string; region?: string },
-  c: Pick<BuildContext, 'accountId' | 'region'>,
-): { account: string; region: string } {
-  return { account: r.account ?? c.accountId, region: r.region ?? c.region };
-}
-
-async function build(topo: Topology, c: BuildContext): Promise<void> {
-  // Queues: each dead-letter queue before the queues whose RedrivePolicy names it.
-  let ordered: Topology['queues'];
-  try {
-    ordered = orderByDeadLetter(
-      topo.queues,
-      (q) => q.arn ?? c.sqs.arnOf(q.name, placeOf(q, c)),
-      (q) => deadLetterTargetOf(q.attributes.RedrivePolicy),
-    );
-  } catch (e) {
-    throw new TemplateError((e as Error).message);
-  }
-  for (const q of ordered) {
-    try {
-      c.sqs.create(q.name, q.attributes, placeOf(q, c));
-    } catch (e) {
-      throw new TemplateError(`Queue ${q.name}: ${(e as Error).message}`);
-    }
-  }
-  for (const b of topo.buses) {
-    const where = placeOf(b, c);
-    const arn = c.events.busArn(b.name, where);
-    if (c.events.busesByArn.has(arn) && b.name !== 'default') throw new TemplateError(`Event bus ${arn} is defined twice`);
-    c.events.createBus(b.name, b.description, b.deadLetterArn, where);
-  }
-  for (const a of topo.archives) {
-    c.events.createArchive({
-      name: a.name,
-      sourceArn: a.sourceArn,
-      pattern: a.pattern,
-      description: a.description,
-      retentionDays: a.retentionDays,
-    });
-  }
-  for (const r of topo.rules) {
-    try {
-      // A rule is on a bus of its own account and region; each account has its default bus.
-      const where = placeOf(r, c);
-      const busName = busNameOf(r.busName);
-      const busArn = c.events.busArn(busName, where);
-      if (busName === 'default' && !c.events.busesByArn.has(busArn)) c.events.createBus('default', undefined, undefined, where);
-      const bus = c.events.bus(busArn);
-      const rule = c.events.putRule(bus, {
-        name: r.name,
-        pattern: r.pattern,
-        scheduleExpression: r.scheduleExpression,
-        state: r.state,
-        description: r.description,
-      });
-      c.events.putTargets(rule, r.targets);
-    } catch (e) {
-      throw new TemplateError(`Rule ${r.name}: ${(e as Error).message}`);
-    }
-  }
-  await createTables(topo, c.endpoint, c.region, c.keepTables ?? false);
-  // A mapping names its function by ARN (a reference in its stack) or by name in the mapping's own account and region.
-  // Unqualified, so a mapping of `function:name:alias` counts toward the function's own pool.
-  const mapped = (m: Topology['mappings'][number]) => {
-    const named = m.functionArn ? parseArn(m.functionArn) : undefined;
-    if (named) return arns.function(named, m.functionName);
-    const where = placeOf(m, c);
-    return arns.function({ partition: partitionOf(where.region), ...where }, m.functionName);
+  // One reload at a time, in the order asked; a failed one leaves the app as it was.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (dir: string): Promise<ReloadReport> => {
+    const run = async () => {
+      if (closing) throw new Error('The local runtime is shutting down');
+      const assembly = path.resolve(dir);
+      try {
+        const report = await reloadAssembly(assembly, reloadContext, deployed);
+        stream.publish('runtime.reloaded', {
+          assemblyDir: assembly,
+          added: report.added,
+          changed: report.changed,
+          removed: report.removed,
+          ms: report.ms,
+          lines: [...report.lines],
+        });
+        log.always(report.summary);
+        for (const line of report.lines) log.always(`  ${line}`);
+        for (const w of report.warnings) log.always(`  WARNING: ${w}`);
+        log.flush();
+        return report;
+      } catch (e) {
+        stream.publish('runtime.reload-failed', { assemblyDir: assembly, message: (e as Error).message });
+        const message = (e as Error).message;
+        log.always(message.startsWith(PART_WAY) ? message : `reload refused, the running app is unchanged: ${message}`);
+        log.flush();
+        throw e;
+      }
+    };
+    const next = reloading.then(run, run);
+    reloading = next.catch(() => undefined);
+    return next;
   };
-  const concurrency = new Map<string, number>();
-  for (const m of topo.mappings)
-    concurrency.set(mapped(m), (concurrency.get(mapped(m)) ?? 0) + (m.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY));
-  for (const f of topo.functions) {
-    const where = placeOf(f, c);
-    // Each function calls AWS as a session of its execution role, as Lambda gives it.
-    const credentials = f.arn ? c.identity.functionCredentials(f.arn) : undefined;
-    const fn = new LambdaFunction(
-      f,
-      {
-        region: where.region,
-        accountId: where.account,
-        endpoint: c.endpoint,
-        logs: c.observability.functionLogs,
-        stream: c.stream,
-        credentials,
-      },
-      c.log,
-      1,
-    );
-    fn.maxWorkers = Math.max(1, concurrency.get(fn.arn) ?? DEFAULT_MAPPING_CONCURRENCY);
-    if (c.functions.functions.has(fn.arn)) throw new TemplateError(`Function ${fn.arn} is defined twice`);
-    c.functions.add(fn);
-  }
-  for (const m of topo.mappings) {
-    const fn = c.functions.get(mapped(m));
-    if (!fn) {
-      // Its messages stay in the queue, visible to any other consumer; nothing is taken and lost.
-      topo.warnings.push(`event source mapping ${m.uuid} is not polled: function ${m.functionArn ?? m.functionName} is not run locally`);
-      continue;
-    }
-    if (parseArn(m.eventSourceArn)?.service !== 'sqs') {
-      topo.warnings.push(`event source mapping ${m.uuid} is not polled: only SQS sources are emulated (${m.eventSourceArn})`);
-      continue;
-    }
-    c.mappings.push(new SqsEventSource({ def: m, sqs: c.sqs, fn, clock: c.clock, stream: c.stream, region: placeOf(m, c).region }));
-  }
-}
-
-/** Keys of AWS::DynamoDB::Table that CreateTable accepts as they are. */
-const TABLE_KEYS = ['AttributeDefinitions', 'KeySchema', 'BillingMode', 'ProvisionedThroughput', 'StreamSpecification'];
-const INDEX_KEYS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'];
-
-async function createTables(topo: Topology, endpoint: string, region: string, keep: boolean): Promise<void> {
-  if (topo.tables.length === 0) return;
-  // dynalite has one table namespace: the same name in two accounts or regions would be one table.
-  const seen = new Map<string, string>();
-  for (const t of topo.tables) {
-    const where = `${t.account ?? '?'}/${t.region ?? '?'} (stack ${t.stack ?? '?'})`;
-    const other = seen.get(t.name);
-    if (other !== undefined && other !== where) {
-      throw new TemplateError(
-        `Table ${t.name} is defined in ${other} and in ${where}; the local DynamoDB has one table namespace for every account and region, so table names must be unique across the app's stacks`,
-      );
-    }
-    seen.set(t.name, where);
-  }
-  const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  const pick = (o: Record<string, unknown>, keys: string[]) =>
-    Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
-  try {
-    await Promise.all(
-      topo.tables.map(async (t) => {
-        const d = t.definition;
-        const input = { TableName: t.name, ...pick(d, TABLE_KEYS) } as Record<string, unknown>;
-        for (const k of ['GlobalSecondaryIndexes', 'LocalSecondaryIndexes']) {
-          if (Array.isArray(d[k])) input[k] = (d[k] as Record<string, unknown>[]).map((ix) => pick(ix, INDEX_KEYS));
-        }
-        if (input.BillingMode === undefined && input.ProvisionedThroughput === undefined) input.BillingMode = 'PAY_PER_REQUEST';
-        try {
-          await client.send(new CreateTableCommand(input as unknown as CreateTableCommandInput));
-        } catch (e) {
-          // A table of an earlier run keeps its items; a changed key schema is not migrated (docs/runtime.md).
-          if (keep && (e as Error).name === 'ResourceInUseException') return;
-          throw new TemplateError(`Table ${t.name}: ${(e as Error).message}`);
-        }
-      }),
-    );
-  } finally {
-    client.destroy();
-  }
+  return { endpoint, stream, clock, observability, cloudwatch, reload, close };
 }
 
 /** The topology as a person reads it: buses, rules and targets, queues and DLQs, functions. */

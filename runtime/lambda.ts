@@ -69,6 +69,8 @@ interface Env {
   /** Called when the worker's stdout reaches the end mark of an invocation. */
   ended: Map<string, () => void>;
   heapMb?: number;
+  /** Runs its current invocation to the end, then stops (its function was redefined). */
+  retired?: boolean;
 }
 
 export interface FunctionSettings {
@@ -91,8 +93,9 @@ export class LambdaFunction {
   invocations = 0;
 
   constructor(
-    readonly def: FunctionDef,
-    private readonly settings: FunctionSettings,
+    /** Its definition; `redefine` replaces it. */
+    public def: FunctionDef,
+    private settings: FunctionSettings,
     private readonly log: RuntimeLog,
     /** Execution environments this function may run at once. */
     public maxWorkers: number,
@@ -310,7 +313,8 @@ export class LambdaFunction {
       env.ended.delete(id);
       this.writeEnd(env, id, result, initMs);
     }
-    if (!env.dead) {
+    if (env.retired && !env.dead) this.stop(env);
+    else if (!env.dead) {
       env.busy = false;
       this.release();
     }
@@ -443,6 +447,28 @@ export class LambdaFunction {
       this.remove(env);
     }
     return error;
+  }
+
+  /**
+   * A new definition (environment, timeout, memory, code folder, handler, role credentials) from a
+   * reloaded assembly. Idle execution environments stop now; a busy one finishes its invocation
+   * and then stops; the next invocations start environments of the new definition. Nothing in
+   * flight is lost or run twice. The ARN stays (a function whose name changes is another function).
+   */
+  redefine(def: FunctionDef, settings: FunctionSettings): void {
+    this.def = def;
+    this.settings = settings;
+    for (const env of [...this.envs]) {
+      if (env.busy) env.retired = true;
+      else this.stop(env);
+    }
+  }
+
+  /** Stops an environment that is not running an invocation, and frees its slot. */
+  private stop(env: Env): void {
+    env.dead = true;
+    void env.worker.terminate();
+    this.remove(env);
   }
 
   async close(): Promise<void> {

@@ -185,6 +185,47 @@ export class LocalCloudWatch implements CloudWatchBackend {
   }
 
   /**
+   * The alarms and metric filters of a reloaded assembly: new and changed alarms are put (a
+   * changed alarm keeps its state and history, as PutMetricAlarm does), alarms the template no
+   * longer has are deleted; likewise the metric filters. Metrics stay. Returns the names of the
+   * alarms added, changed and removed.
+   */
+  public reload(resources: CloudWatchResources): { added: string[]; changed: string[]; removed: string[] } {
+    const before = new Map(this.resources.alarms.map((a) => [a.AlarmName, JSON.stringify(a)]));
+    const after = new Set(resources.alarms.map((a) => a.AlarmName));
+    const out = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+    for (const w of resources.warnings) this.o.stream.publish('runtime.warning', { message: w });
+    for (const a of resources.alarms) {
+      const was = before.get(a.AlarmName);
+      if (was === JSON.stringify(a)) continue;
+      try {
+        this.alarms.put(a);
+        (was === undefined ? out.added : out.changed).push(a.AlarmName);
+      } catch (e) {
+        this.o.stream.publish('runtime.warning', { message: `alarm ${a.AlarmName} is not evaluated: ${(e as Error).message}` });
+      }
+    }
+    for (const name of before.keys()) {
+      if (after.has(name) || !this.alarms.get(name)) continue;
+      this.alarms.delete([name]);
+      out.removed.push(name);
+    }
+    const kept = new Set(resources.metricFilters.map((f) => `${f.logGroupName}\u0000${f.filterName}`));
+    for (const logs of this.logStores) {
+      for (const f of this.resources.metricFilters) {
+        if (!kept.has(`${f.logGroupName}\u0000${f.filterName}`))
+          logs
+            .listGroups()
+            .find((g) => g.name === f.logGroupName)
+            ?.metricFilters.delete(f.filterName);
+      }
+    }
+    this.resources = resources;
+    for (const logs of this.logStores) this.applyFilters(logs);
+    return out;
+  }
+
+  /**
    * Applies the app's metric filters to `logs` (creating their log groups when the log store does
    * not have them yet) and stores what they extract, and what any metric filter put through the
    * Logs API extracts.

@@ -92,6 +92,33 @@ export class Observability {
     return warnings;
   }
 
+  /**
+   * The log groups and trails of a reloaded assembly: groups it adds are created, a changed
+   * retention applies; groups it no longer has are kept with their events (a CDK log group is
+   * retained on removal by default); trails are replaced. Returns warnings and the groups created.
+   */
+  reload(topology: { logGroups: readonly LogGroupDef[]; trails: readonly TrailDef[] }): { warnings: string[]; created: string[] } {
+    const warnings: string[] = [];
+    const created: string[] = [];
+    const have = new Map(this.logs.listGroups().map((g) => [g.name, g]));
+    for (const g of topology.logGroups) {
+      try {
+        const existing = have.get(g.name);
+        if (!existing) {
+          this.logs.createLogGroup(g.name, g.retentionInDays);
+          created.push(g.name);
+        } else if (existing.retentionInDays !== g.retentionInDays) {
+          this.logs.putRetentionPolicy(g.name, g.retentionInDays);
+        }
+      } catch (e) {
+        warnings.push(`log group ${g.name.slice(0, 100)} is not created: ${(e as Error).message}`);
+      }
+    }
+    this.trails = topology.trails;
+    this.recorder = this.newRecorder();
+    return { warnings, created };
+  }
+
   private newRecorder(): CloudTrailRecorder {
     return new CloudTrailRecorder({
       history: this.history,

@@ -167,6 +167,8 @@ export class IdentityService {
       if (!role) continue;
       const name = fn.slice(fn.lastIndexOf(':') + 1).slice(0, 64);
       const principal = principalOf(`arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${name}`);
+      // Loaded again (a reloaded assembly): a function whose role is unchanged keeps its session.
+      if (this.functionSessions.get(fn)?.principal.arn === principal.arn) continue;
       const identity = this.credentials.issue(principal, { now: this.clock.now(), expiresAt: undefined });
       this.functionSessions.set(fn, identity);
       this.stream.publish('session.issued', {
