@@ -108,6 +108,8 @@ export interface LocalRuntime {
   observability: Observability;
   /** CloudWatch metrics and alarms: the metric store, the app's alarms and their history. */
   cloudwatch: LocalCloudWatch;
+  /** The functions it runs, by ARN; watch mode (runtime/watch.ts) replaces their code. */
+  functions: FunctionRegistry;
   close(): Promise<void>;
 }
 
@@ -300,7 +302,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await close();
     throw err;
   }
-  return { endpoint, stream, clock, observability, cloudwatch, close };
+  return { endpoint, stream, clock, observability, cloudwatch, functions, close };
 }
 
 interface BuildContext {

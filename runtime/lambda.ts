@@ -59,6 +59,8 @@ interface Env {
   worker: Worker;
   busy: boolean;
   dead: boolean;
+  /** The code it loaded: environments of an older generation are retired once idle (replaceCode). */
+  generation: number;
   /** Settles when the handler module has loaded: undefined on success, the error otherwise. */
   init: Promise<InvokeError | undefined>;
   pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
@@ -83,12 +85,23 @@ export interface FunctionSettings {
   stream?: EventStream;
 }
 
+/** What `replaceCode` did to the function's environments. */
+export interface CodeSwap {
+  /** Idle environments stopped at once. */
+  retired: number;
+  /** Environments running an invocation of the old code: each stops when it returns. */
+  draining: number;
+}
+
 export class LambdaFunction {
   private readonly envs: Env[] = [];
   private readonly waiting: (() => void)[] = [];
   readonly arn: string;
   private closed = false;
   invocations = 0;
+  /** The folder new environments load the handler from: the template's asset, until replaceCode. */
+  private codeDir: string;
+  private generation = 0;
 
   constructor(
     readonly def: FunctionDef,
@@ -100,6 +113,46 @@ export class LambdaFunction {
     // The topology's ARN carries the function's own stack environment; a function added by hand takes the runtime's.
     this.arn =
       def.arn ?? arns.function({ partition: partitionOf(settings.region), region: settings.region, account: settings.accountId }, def.name);
+    this.codeDir = def.codeDir;
+  }
+
+  /** Its handler entry relative to the app's root, when the template names one (watch mode rebuilds it). */
+  get sourceEntry(): string | undefined {
+    return this.def.sourceEntry;
+  }
+
+  /** The folder the next environment loads its handler from. */
+  get currentCodeDir(): string {
+    return this.codeDir;
+  }
+
+  /**
+   * Serves new code (watch mode): the next invocation starts an environment that loads it from
+   * `codeDir`. Idle environments stop now and one warm environment replaces them; an environment
+   * running an invocation finishes it with the old code and stops when it returns, so nothing in
+   * flight is lost or run twice. Module state of the old code is gone, as after a deploy.
+   */
+  replaceCode(codeDir: string): CodeSwap {
+    this.codeDir = codeDir;
+    this.generation++;
+    let retired = 0;
+    let draining = 0;
+    for (const env of [...this.envs]) {
+      if (env.dead) continue;
+      if (env.busy) draining++;
+      else {
+        this.retire(env);
+        retired++;
+      }
+    }
+    if (retired > 0 && !this.closed && this.envs.length < this.maxWorkers) this.envs.push(this.spawn());
+    return { retired, draining };
+  }
+
+  private retire(env: Env): void {
+    env.dead = true;
+    this.remove(env);
+    void env.worker.terminate();
   }
 
   get name(): string {
@@ -134,7 +187,7 @@ export class LambdaFunction {
       // Lambda sets these when the function logs in JSON; Powertools reads the level from them.
       ...(this.jsonLogs ? { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: d.logging?.applicationLogLevel ?? 'INFO' } : {}),
       AWS_EXECUTION_ENV: `AWS_Lambda_${d.runtime ?? 'nodejs'}`,
-      LAMBDA_TASK_ROOT: d.codeDir,
+      LAMBDA_TASK_ROOT: this.codeDir,
       _HANDLER: d.handler,
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_PATH: '',
@@ -153,7 +206,7 @@ export class LambdaFunction {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       env: this.environment(logStream),
-      workerData: { codeDir: this.def.codeDir, handler: this.def.handler, providedFrom: __filename },
+      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename },
       stdout: true,
       stderr: true,
       // Memory as configured; the young generation stays at Node's default.
@@ -161,7 +214,7 @@ export class LambdaFunction {
     });
     let initDone!: (e: InvokeError | undefined) => void;
     const init = new Promise<InvokeError | undefined>((resolve) => (initDone = resolve));
-    const env: Env = { worker, busy: false, dead: false, init, logStream, ended: new Map() };
+    const env: Env = { worker, busy: false, dead: false, generation: this.generation, init, logStream, ended: new Map() };
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         const mark = line.indexOf(END_MARK);
@@ -235,7 +288,7 @@ export class LambdaFunction {
   private async acquire(): Promise<Env> {
     for (;;) {
       if (this.closed) throw new Error(`Function ${this.name} is shut down`);
-      const idle = this.envs.find((e) => !e.busy && !e.dead);
+      const idle = this.envs.find((e) => !e.busy && !e.dead && e.generation === this.generation);
       if (idle) {
         idle.busy = true;
         return idle;
@@ -310,7 +363,11 @@ export class LambdaFunction {
       env.ended.delete(id);
       this.writeEnd(env, id, result, initMs);
     }
-    if (!env.dead) {
+    if (env.dead) return result;
+    if (env.generation !== this.generation) {
+      // Its code was replaced while it ran: this invocation finished on the old code, the next starts on the new.
+      this.retire(env);
+    } else {
       env.busy = false;
       this.release();
     }
