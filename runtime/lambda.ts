@@ -127,8 +127,8 @@ export class LambdaFunction {
   }
 
   /**
-   * Serves new code (watch mode): the next invocation starts an environment that loads it from
-   * `codeDir`. Idle environments stop now and one warm environment replaces them; an environment
+   * Serves new code (watch mode): the next invocation runs in an environment that loads it from
+   * `codeDir`. Idle environments stop now and one warm environment of the new code starts; an environment
    * running an invocation finishes it with the old code and stops when it returns, so nothing in
    * flight is lost or run twice. Module state of the old code is gone, as after a deploy.
    */
@@ -145,7 +145,8 @@ export class LambdaFunction {
         retired++;
       }
     }
-    if (retired > 0 && !this.closed && this.envs.length < this.maxWorkers) this.envs.push(this.spawn());
+    // One environment of the new code starts now (its init off the next invocation's path), when the pool has room.
+    if (retired + draining > 0 && !this.closed && this.envs.length < this.maxWorkers) this.envs.push(this.spawn());
     return { retired, draining };
   }
 
