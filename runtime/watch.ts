@@ -111,6 +111,8 @@ export const ROOT_SYNTH_FILES = ['cdk.json', 'cdk.context.json', 'package-lock.j
 export const FALLBACK_APP_DIRS = ['bin', 'lib', 'catalog'];
 /** @default debounce */
 export const DEFAULT_DEBOUNCE_MS = 75;
+/** Rebuilt bundles kept per function; older ones are removed. */
+const KEPT_BUILDS = 5;
 
 /** What a set of changed files asks for: the functions to rebuild, and whether to re-synthesize. */
 export interface ChangePlan {
@@ -347,8 +349,9 @@ export function startWatch(options: WatchOptions): Watcher {
         b.inputs = new Set(sourceInputs(result.metafile, root));
         const swap = fn.replaceCode(dir);
         const buildMs = Math.round(performance.now() - started);
-        // The build before last is no longer loaded by anything: a draining environment runs the last one at most.
-        rmSync(path.join(b.dir, String(b.written - 2)), { recursive: true, force: true });
+        // Old builds go, a few edits later: an environment still draining loaded its module at init
+        // already, and only one whose invocation outlasts that many edits would miss its LAMBDA_TASK_ROOT.
+        rmSync(path.join(b.dir, String(b.written - KEPT_BUILDS)), { recursive: true, force: true });
         options.stream?.publish('function.code-updated', {
           functionName: b.name,
           functionArn: arn,
@@ -424,7 +427,8 @@ export function startWatch(options: WatchOptions): Watcher {
         .filter((f) => !builds.has(f.arn))
         .map(async (f) => {
           const entry = path.resolve(root, f.sourceEntry!);
-          const dir = path.join(outRoot, f.name.replace(/[^A-Za-z0-9_.-]/g, '_'));
+          // One folder per function (two accounts may have functions of one name).
+          const dir = mkdtempSync(path.join(outRoot, `${f.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
           const ctx = await context({
             ...bundleBuildOptions({ entry, outdir: path.join(dir, 'current') }),
             absWorkingDir: root,
