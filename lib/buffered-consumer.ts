@@ -34,6 +34,7 @@ import { grantPublishOn } from './event-router';
 import { FunctionPlacement } from './network';
 import { admitDeadLetterOperators, defaultDeploymentRoleArn, managedKey } from './keys';
 import { publishBoundary } from './publish-boundary';
+import { ENTRY_METADATA_KEY } from '../sdk/build';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
 export const CONSUMER_TUNING_DEFAULTS = {
@@ -528,7 +529,7 @@ export class BufferedConsumer extends Construct {
     if (!fs.existsSync(entry)) {
       throw new Error(`Consumer '${consumer.name}' has no handler file: expected ${entry} exporting 'handler' (add it, or set 'entry')`);
     }
-    return new nodejs.NodejsFunction(this, 'Function', {
+    const fn = new nodejs.NodejsFunction(this, 'Function', {
       functionName: this.names.function,
       description: consumer.description.slice(0, 256),
       entry,
@@ -562,6 +563,10 @@ export class BufferedConsumer extends Construct {
         },
       },
     });
+    // Where the bundle comes from, beside CDK's `aws:asset:path`: the local runtime's watch mode
+    // rebuilds it with sdk/build.ts when the handler changes (docs/runtime.md, "Watch mode").
+    (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, appRelativeEntry(entry));
+    return fn;
   }
 
   /**
@@ -750,6 +755,11 @@ export function validateTuning(name: string, t: Tuning): void {
       `Consumer '${name}': tuning.batchSize above 10 requires tuning.maxBatchingWindowSeconds of at least 1 (given batchSize ${t.batchSize}, maxBatchingWindowSeconds 0)`,
     );
   }
+}
+
+/** The entry relative to the app's root, with `/` separators, so the template does not depend on the machine. */
+function appRelativeEntry(entry: string): string {
+  return path.relative(process.cwd(), path.resolve(entry)).split(path.sep).join('/');
 }
 
 /**

@@ -116,6 +116,8 @@ export interface LocalRuntime {
    * Reloads run one at a time. See docs/runtime.md, "Reloading a changed assembly".
    */
   reload(assemblyDir: string): Promise<ReloadReport>;
+  /** The functions it runs, by ARN; watch mode (runtime/watch.ts) replaces their code. */
+  functions: FunctionRegistry;
   close(): Promise<void>;
 }
 
@@ -344,7 +346,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     reloading = next.catch(() => undefined);
     return next;
   };
-  return { endpoint, stream, clock, observability, cloudwatch, reload, close };
+  return { endpoint, stream, clock, observability, cloudwatch, functions, reload, close };
 }
 
 /** The topology as a person reads it: buses, rules and targets, queues and DLQs, functions. */

@@ -59,6 +59,8 @@ interface Env {
   worker: Worker;
   busy: boolean;
   dead: boolean;
+  /** The code it loaded: environments of an older generation are retired once idle (replaceCode). */
+  generation: number;
   /** Settles when the handler module has loaded: undefined on success, the error otherwise. */
   init: Promise<InvokeError | undefined>;
   pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
@@ -69,8 +71,6 @@ interface Env {
   /** Called when the worker's stdout reaches the end mark of an invocation. */
   ended: Map<string, () => void>;
   heapMb?: number;
-  /** Runs its current invocation to the end, then stops (its function was redefined). */
-  retired?: boolean;
 }
 
 export interface FunctionSettings {
@@ -85,12 +85,23 @@ export interface FunctionSettings {
   stream?: EventStream;
 }
 
+/** What `replaceCode` did to the function's environments. */
+export interface CodeSwap {
+  /** Idle environments stopped at once. */
+  retired: number;
+  /** Environments running an invocation of the old code: each stops when it returns. */
+  draining: number;
+}
+
 export class LambdaFunction {
   private readonly envs: Env[] = [];
   private readonly waiting: (() => void)[] = [];
   readonly arn: string;
   private closed = false;
   invocations = 0;
+  /** The folder new environments load the handler from: the template's asset, until replaceCode. */
+  private codeDir: string;
+  private generation = 0;
 
   constructor(
     /** Its definition; `redefine` replaces it. */
@@ -103,6 +114,47 @@ export class LambdaFunction {
     // The topology's ARN carries the function's own stack environment; a function added by hand takes the runtime's.
     this.arn =
       def.arn ?? arns.function({ partition: partitionOf(settings.region), region: settings.region, account: settings.accountId }, def.name);
+    this.codeDir = def.codeDir;
+  }
+
+  /** Its handler entry relative to the app's root, when the template names one (watch mode rebuilds it). */
+  get sourceEntry(): string | undefined {
+    return this.def.sourceEntry;
+  }
+
+  /** The folder the next environment loads its handler from. */
+  get currentCodeDir(): string {
+    return this.codeDir;
+  }
+
+  /**
+   * Serves new code (watch mode): the next invocation runs in an environment that loads it from
+   * `codeDir`. Idle environments stop now and one warm environment of the new code starts; an environment
+   * running an invocation finishes it with the old code and stops when it returns, so nothing in
+   * flight is lost or run twice. Module state of the old code is gone, as after a deploy.
+   */
+  replaceCode(codeDir: string): CodeSwap {
+    this.codeDir = codeDir;
+    this.generation++;
+    let retired = 0;
+    let draining = 0;
+    for (const env of [...this.envs]) {
+      if (env.dead) continue;
+      if (env.busy) draining++;
+      else {
+        this.retire(env);
+        retired++;
+      }
+    }
+    // One environment of the new code starts now (its init off the next invocation's path), when the pool has room.
+    if (retired + draining > 0 && !this.closed && this.envs.length < this.maxWorkers) this.envs.push(this.spawn());
+    return { retired, draining };
+  }
+
+  private retire(env: Env): void {
+    env.dead = true;
+    this.remove(env);
+    void env.worker.terminate();
   }
 
   get name(): string {
@@ -137,7 +189,7 @@ export class LambdaFunction {
       // Lambda sets these when the function logs in JSON; Powertools reads the level from them.
       ...(this.jsonLogs ? { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: d.logging?.applicationLogLevel ?? 'INFO' } : {}),
       AWS_EXECUTION_ENV: `AWS_Lambda_${d.runtime ?? 'nodejs'}`,
-      LAMBDA_TASK_ROOT: d.codeDir,
+      LAMBDA_TASK_ROOT: this.codeDir,
       _HANDLER: d.handler,
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_PATH: '',
@@ -156,7 +208,7 @@ export class LambdaFunction {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       env: this.environment(logStream),
-      workerData: { codeDir: this.def.codeDir, handler: this.def.handler, providedFrom: __filename },
+      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename },
       stdout: true,
       stderr: true,
       // Memory as configured; the young generation stays at Node's default.
@@ -164,7 +216,7 @@ export class LambdaFunction {
     });
     let initDone!: (e: InvokeError | undefined) => void;
     const init = new Promise<InvokeError | undefined>((resolve) => (initDone = resolve));
-    const env: Env = { worker, busy: false, dead: false, init, logStream, ended: new Map() };
+    const env: Env = { worker, busy: false, dead: false, generation: this.generation, init, logStream, ended: new Map() };
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         const mark = line.indexOf(END_MARK);
@@ -238,7 +290,7 @@ export class LambdaFunction {
   private async acquire(): Promise<Env> {
     for (;;) {
       if (this.closed) throw new Error(`Function ${this.name} is shut down`);
-      const idle = this.envs.find((e) => !e.busy && !e.dead);
+      const idle = this.envs.find((e) => !e.busy && !e.dead && e.generation === this.generation);
       if (idle) {
         idle.busy = true;
         return idle;
@@ -313,8 +365,11 @@ export class LambdaFunction {
       env.ended.delete(id);
       this.writeEnd(env, id, result, initMs);
     }
-    if (env.retired && !env.dead) this.stop(env);
-    else if (!env.dead) {
+    if (env.dead) return result;
+    if (env.generation !== this.generation) {
+      // Its code was replaced while it ran: this invocation finished on the old code, the next starts on the new.
+      this.retire(env);
+    } else {
       env.busy = false;
       this.release();
     }
@@ -458,17 +513,10 @@ export class LambdaFunction {
   redefine(def: FunctionDef, settings: FunctionSettings): void {
     this.def = def;
     this.settings = settings;
-    for (const env of [...this.envs]) {
-      if (env.busy) env.retired = true;
-      else this.stop(env);
-    }
-  }
-
-  /** Stops an environment that is not running an invocation, and frees its slot. */
-  private stop(env: Env): void {
-    env.dead = true;
-    void env.worker.terminate();
-    this.remove(env);
+    // The same swap as replaceCode: environments of the older generation retire once idle.
+    this.codeDir = def.codeDir;
+    this.generation++;
+    for (const env of [...this.envs]) if (!env.busy && !env.dead) this.retire(env);
   }
 
   async close(): Promise<void> {

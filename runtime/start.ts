@@ -6,13 +6,16 @@
  * --iam off|warn|enforce (what a call the app's policies deny does; default warn),
  * --users <file> (access keys of IAM users: `{ "users": [{ "accessKeyId", "secretAccessKey", "arn", "policies"? }] }`),
  * --verify-signatures (check SigV4 signatures of sessions and configured users; off by default),
- * --state-dir <dir> (keep queues, messages, rules, archives and tables across restarts).
+ * --state-dir <dir> (keep queues, messages, rules, archives and tables across restarts),
+ * --watch (serve handler edits within a second and re-synthesize on stack edits; runtime/watch.ts).
  */
 import net from 'node:net';
 import { startLocalRuntime } from './index';
+import { startWatch } from './watch';
 import { DEFAULT_IAM_MODE, parseIamMode } from './iam-mode';
 import { readUsersFile } from './identity';
 import { synthesize } from '../assembly';
+import { PROJECT_ROOT } from '../assembly/synth';
 import { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
 function arg(name: string): string | undefined {
@@ -35,6 +38,8 @@ Options:
   --verbose                     functions' log records in full (JSON), not folded to level and message
   --assembly <dir>              run this cloud assembly, without synthesizing
   --max-visibility-timeout <s>  cap queue visibility timeouts, so failed records come back sooner
+  --watch                       serve handler edits in about a second, re-synthesize on stack and
+                                catalog edits; queues, tables and archives keep their state
   --help                        print this help
 
 Then: AWS_ENDPOINT_URL=http://127.0.0.1:4566 npm run cli -- dlq list   (see docs/runtime.md)
@@ -80,6 +85,22 @@ async function main(): Promise<void> {
     maxVisibilityTimeoutSeconds: arg('max-visibility-timeout') === undefined ? undefined : Number(arg('max-visibility-timeout')),
     stateDir: arg('state-dir'),
   });
+  // Watch mode starts once the runtime is up; a failed start is reported by main's catch.
+  const watching = process.argv.includes('--watch')
+    ? starting.then(
+        (runtime) =>
+          startWatch({
+            root: PROJECT_ROOT,
+            functions: () => runtime.functions.functions.values(),
+            reload: (dir) => runtime.reload(dir),
+            // An assembly given by path is not the one a synth of this project writes.
+            resynth: assembly === undefined,
+            stream: runtime.stream,
+            log: (line) => process.stdout.write(`${line}\n`),
+          }),
+        () => undefined,
+      )
+    : undefined;
   // Handlers before the runtime is up: a signal that comes while it starts (or right after its
   // ready line) closes it once it is up, rather than end the process by the default action.
   let stopping = false;
@@ -91,7 +112,7 @@ async function main(): Promise<void> {
     );
     // A failed start is reported by main's catch.
     void starting.then(
-      (r) => r.close().then(() => process.exit(0)),
+      (r) => Promise.all([watching?.then((w) => w?.close()), r.close()]).then(() => process.exit(0)),
       () => undefined,
     );
   };

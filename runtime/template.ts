@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ENTRY_METADATA_KEY } from '../sdk/build';
 import {
   arns,
   Assembly,
@@ -79,6 +80,8 @@ export interface FunctionDef extends Partial<Placement> {
   arn?: string;
   /** `LoggingConfig`: where and how its output goes. @default - text lines in /aws/lambda/<name> */
   logging?: FunctionLogging;
+  /** Its handler entry relative to the app's root (`event-router:entry` metadata), for watch mode. @default - not rebuilt on edits */
+  sourceEntry?: string;
 }
 
 /** A function's `LoggingConfig`, as Lambda applies it. */
@@ -308,6 +311,7 @@ function add(topo: Topology, r: Resource): void {
         return;
       }
       const variables = isRecord(fp.Environment?.Variables) ? fp.Environment.Variables : {};
+      const sourceEntry = r.raw.Metadata?.[ENTRY_METADATA_KEY];
       topo.functions.push({
         name: r.name,
         arn: r.arn,
@@ -320,6 +324,7 @@ function add(topo: Topology, r: Resource): void {
         timeoutSeconds: asNumber(fp.Timeout) ?? 3,
         memoryMb: asNumber(fp.MemorySize) ?? 128,
         ...(isRecord(p.LoggingConfig) ? { logging: loggingOf(p.LoggingConfig) } : {}),
+        ...(typeof sourceEntry === 'string' ? { sourceEntry } : {}),
       });
       return;
     }

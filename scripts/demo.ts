@@ -10,7 +10,10 @@
  * publish (an event type of another source, sent by a publisher) is shown refused, with the
  * policy that decided it.
  *
- * Options: --port <n> (default 4566; 0 = any free port), --exit, --quiet.
+ * Afterwards it watches the sources (runtime/watch.ts): a handler edit is served in about a
+ * second and a stack or catalog edit is re-synthesized, with the demo's queues and tables kept.
+ *
+ * Options: --port <n> (default 4566; 0 = any free port), --exit, --no-watch, --quiet.
  */
 import { app } from '../catalog';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -24,6 +27,8 @@ import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { VirtualClock, driveWhenIdle } from '../runtime/clock';
 import { runtimeActivity } from '../runtime/stream';
 import { ensureSynth } from '../assembly';
+import { PROJECT_ROOT } from '../assembly/synth';
+import { startWatch } from '../runtime/watch';
 import { appEnvironment, homeAccount } from '../runtime/template';
 import { EventPublisher } from '../sdk';
 import { run as runCli } from '../cli/program';
@@ -370,7 +375,18 @@ if (require.main === module) {
         return;
       }
       process.stdout.write(`== The runtime keeps serving on ${runtime.endpoint}; Ctrl-C stops it (state is in memory).\n`);
-      const stop = () => void runtime.close().then(() => process.exit(0));
+      const watcher = process.argv.includes('--no-watch')
+        ? undefined
+        : startWatch({
+            root: PROJECT_ROOT,
+            functions: () => runtime.functions.functions.values(),
+            reload: (dir) => runtime.reload(dir),
+            stream: runtime.stream,
+            log: (line) => process.stdout.write(`${line}\n`),
+          });
+      if (watcher)
+        process.stdout.write('== Watching: edit a handler in lambdas/ and the next event runs it (--no-watch turns this off).\n');
+      const stop = () => void Promise.all([watcher?.close(), runtime.close()]).then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     })

@@ -10,7 +10,7 @@
  *   node --import tsx sdk/build.ts lambdas/<name>/index.ts <outdir>
  */
 import * as path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 /** Resolves zod's internal locale index to its English locale, the one zod configures by default. */
 export const zodEnglishOnly: Plugin = {
@@ -24,6 +24,12 @@ export const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * Resource metadata a function carries beside CDK's `aws:asset:path`: its handler entry, relative
+ * to the app's root (where cdk.json is). The local runtime's watch mode rebuilds from it.
+ */
+export const ENTRY_METADATA_KEY = 'event-router:entry';
+
 export interface BundleOptions {
   /** Handler entry, e.g. `lambdas/underwriting/index.ts`. */
   readonly entry: string;
@@ -35,12 +41,15 @@ export interface BundleOptions {
   readonly zodEnglishOnly?: boolean;
 }
 
-/** Bundles one handler; returns the path of the written `index.js`. */
-export async function bundleHandler(options: BundleOptions): Promise<string> {
-  const outfile = path.join(options.outdir, 'index.js');
-  await build({
+/**
+ * The esbuild options of one handler bundle: the one definition the stack's bundles
+ * (`bundleHandler`, run after NodejsFunction's own bundling) and the local runtime's watch mode
+ * (runtime/watch.ts, an incremental esbuild context) share, so both build the same code.
+ */
+export function bundleBuildOptions(options: BundleOptions): BuildOptions & { entryPoints: string[]; outfile: string } {
+  return {
     entryPoints: [options.entry],
-    outfile,
+    outfile: path.join(options.outdir, 'index.js'),
     bundle: true,
     minify: true,
     sourcemap: true,
@@ -51,8 +60,14 @@ export async function bundleHandler(options: BundleOptions): Promise<string> {
     external: options.externalAwsSdk === false ? [] : ['@aws-sdk/*'],
     plugins: options.zodEnglishOnly === false ? [] : [zodEnglishOnly],
     logLevel: 'error',
-  });
-  return outfile;
+  };
+}
+
+/** Bundles one handler; returns the path of the written `index.js`. */
+export async function bundleHandler(options: BundleOptions): Promise<string> {
+  const buildOptions = bundleBuildOptions(options);
+  await build(buildOptions);
+  return buildOptions.outfile;
 }
 
 if (require.main === module) {
