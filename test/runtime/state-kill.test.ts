@@ -21,8 +21,8 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
  * then holds writes of every kind and more are in flight (the load never pauses). A fixed
  * real-time delay (1.5 s) sent as many requests as the machine could serve in it, for nothing more.
  */
-const MIN_SENT = 200;
-const MIN_DELETED = 20;
+const MIN_SENT = 100;
+const MIN_DELETED = 10;
 let dir: string;
 let child: ChildProcess | undefined;
 
