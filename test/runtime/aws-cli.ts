@@ -44,14 +44,14 @@ class AwsCliServer {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', PYTHONIOENCODING: 'utf-8' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    // A test file's last command must not keep its process alive; close() ends the server.
-    this.child.unref();
-    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+    // Only a command waiting for its answer keeps the process alive; close() ends the server.
+    this.hold(false);
     this.child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-8192)));
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       const next = this.pending.shift();
       if (!next) return;
       this.answered = true;
+      if (this.pending.length === 0) this.hold(false);
       try {
         next.resolve(JSON.parse(line) as AwsCliOutput);
       } catch (e) {
@@ -76,8 +76,16 @@ class AwsCliServer {
     return new Promise((resolve, reject) => {
       // Commands are answered in the order they were sent: one at a time, like a shell script.
       this.pending.push({ resolve, reject });
+      this.hold(true);
       this.child.stdin.write(`${JSON.stringify({ args, env })}\n`);
     });
+  }
+
+  /** Whether the server (its process and pipes) keeps this process's event loop alive. */
+  private hold(on: boolean): void {
+    for (const h of [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as { ref?(): void; unref?(): void }[])
+      if (on) h.ref?.();
+      else h.unref?.();
   }
 
   /** Ends the server and waits for it to exit (so its CPU time is counted as the test file's). */
