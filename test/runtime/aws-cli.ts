@@ -93,7 +93,9 @@ class AwsCliServer {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end();
-    return exited;
+    // A command still waiting on an endpoint that does not answer would hold the exit for minutes.
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    return exited.finally(() => clearTimeout(kill));
   }
 }
 
