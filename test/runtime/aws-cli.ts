@@ -90,7 +90,8 @@ class AwsCliServer {
 
   /** Ends the server and waits for it to exit (so its CPU time is counted as the test file's). */
   close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    // Exited already, or never started (an 'error' with no process to wait for).
+    if (this.failure || this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end();
     // A command still waiting on an endpoint that does not answer would hold the exit for minutes.
