@@ -5,8 +5,11 @@
  * - attribute values nested beyond DynamoDB's 32 levels are refused with DynamoDB's message;
  * - `__proto__` as a key is refused (attribute names `constructor` and `prototype` are legal
  *   in DynamoDB and stay allowed: only `__proto__` reaches the prototype when used as a key);
+ * - an expression string over DynamoDB's 4 KB is refused (dynalite's parser is synchronous and
+ *   takes about 18 ms per KB, so a 1 MB expression held the whole runtime for 18 s);
  * - a synchronous throw inside dynalite answers this request 500 and leaves the process up.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-attributes
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-expression-parameters
  */
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
@@ -16,6 +19,8 @@ import { NestingError, UnsafeKeyError, safeCopy } from './safe-input';
 export const DYNAMODB_MAX_NESTING = 32;
 export const NESTING_MESSAGE =
   'Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit';
+/** DynamoDB's limit on the length of any expression string, in bytes (1 KB = 1024 bytes). */
+export const DYNAMODB_MAX_EXPRESSION_BYTES = 4 * 1024;
 /** Any JSON nesting past this is refused whatever its shape (dynalite recurses into every value). */
 const MAX_JSON_DEPTH = 2 * DYNAMODB_MAX_NESTING + 24;
 
@@ -66,6 +71,12 @@ export function checkDynamoBody(text: string): DynamoRefusal | undefined {
       status: 400,
       body: { __type: 'com.amazon.coral.service#SerializationException', message: `Unexpected null value at ${nul}.` },
     };
+  // The limit is documented; the wording of DynamoDB's own message for it is not, so this one names the member and both sizes.
+  const long = longExpression(parsed);
+  if (long)
+    return validationError(
+      `Invalid ${long.member}: Expression size has exceeded the maximum allowed size of ${DYNAMODB_MAX_EXPRESSION_BYTES} bytes; expression size: ${long.bytes}`,
+    );
   const name = protoInExpression(parsed as Record<string, unknown>);
   if (name) return validationError(`Parameter ${name} is not valid: __proto__ is reserved by this local endpoint.`);
   return undefined;
@@ -86,6 +97,27 @@ function nestedNull(body: Record<string, unknown>): string | undefined {
 }
 
 const EXPRESSIONS = ['UpdateExpression', 'ConditionExpression', 'ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'];
+
+/**
+ * The first expression string over DynamoDB's limit, at any depth (transaction and batch entries
+ * carry their own), with its size; undefined when there is none. The body's depth is already
+ * bounded by the check before.
+ */
+function longExpression(body: unknown): { member: string; bytes: number } | undefined {
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string') {
+        if (!EXPRESSIONS.includes(k) || x.length <= DYNAMODB_MAX_EXPRESSION_BYTES / 3) continue;
+        const bytes = Buffer.byteLength(x, 'utf8');
+        if (bytes > DYNAMODB_MAX_EXPRESSION_BYTES) return { member: k, bytes };
+      } else if (typeof x === 'object') stack.push(x);
+    }
+  }
+  return undefined;
+}
 
 /**
  * `__proto__` as an attribute name in an expression (directly, or through

@@ -1,3 +1,15 @@
+/**
+ * Differential and robustness properties of the pattern engine, on fast-check.
+ *
+ * Budget: each property runs a few hundred to 1,500 cases by default (3 to 15 times fast-check's
+ * default of 100), which keeps this file at a few CPU-seconds in `npm test`. The generators use
+ * small alphabets so patterns and events collide often: a run of a few hundred cases already
+ * produces matches and mismatches of every operator, and the multi-rule properties compare up to
+ * 12 rules against 4 events per case. Every run draws a new seed, printed at the start, so
+ * coverage adds up across runs. `PROPERTY_SCALE=<n>` multiplies every budget for a deep run
+ * (`PROPERTY_SCALE=10 npx jest test/engine/fuzz`); `FC_SEED` (and `FC_PATH`) replay one run,
+ * see test/support/property.ts.
+ */
 import fc from 'fast-check';
 import {
   explainMismatch,
@@ -7,7 +19,24 @@ import {
   testEventPattern,
   validateEventPattern,
 } from '../../engine';
-import { replayable } from '../support/property';
+import { replayFromEnv, replayable } from '../support/property';
+
+/** The multiplier of every budget below, from PROPERTY_SCALE. */
+const SCALE = scaleFromEnv(process.env.PROPERTY_SCALE);
+/** One seed for the file's properties: FC_SEED's when replaying, else a fresh one, printed. */
+const SEED = replayFromEnv().seed ?? Math.floor(Math.random() * 2 ** 31);
+
+function scaleFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`PROPERTY_SCALE must be a positive number (given '${value}')`);
+  return n;
+}
+
+/** fast-check parameters: `numRuns` scaled, the file's seed, and the replay hint on failure. */
+const runs = (numRuns: number) => replayable({ numRuns: Math.max(1, Math.round(numRuns * SCALE)), seed: SEED });
+
+beforeAll(() => console.log(`engine fuzz: FC_SEED=${SEED}, budgets x${SCALE} (PROPERTY_SCALE)`));
 
 // Small alphabets make collisions between pattern and event values likely, so matches happen.
 const name = fc.constantFrom('a', 'b', 'c', 'a.b', 'detail', 'x-y', '');
@@ -130,7 +159,7 @@ describe('fuzzing the pattern engine', () => {
         fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.json({ maxDepth: 3 })), (p) => {
           onlyValidationErrors(() => validateEventPattern(p));
         }),
-        replayable({ numRuns: 3000 }),
+        runs(1000),
       );
     },
     FUZZ_TIMEOUT,
@@ -148,7 +177,7 @@ describe('fuzzing the pattern engine', () => {
             expect(testEventPattern(p, JSON.stringify(e))).toBe(matched);
           });
         }),
-        replayable({ numRuns: 4000 }),
+        runs(1500),
       );
     },
     FUZZ_TIMEOUT,
@@ -174,7 +203,7 @@ describe('fuzzing the pattern engine', () => {
             expect(matcher.match(JSON.stringify(e)).sort((a, b) => a - b)).toEqual(got);
           }
         }),
-        replayable({ numRuns: 2000 }),
+        runs(600),
       );
     },
     FUZZ_TIMEOUT,
@@ -194,7 +223,7 @@ describe('fuzzing the pattern engine', () => {
           });
           expect(matcher.match(e).sort((a, b) => a - b)).toEqual(kept.filter((i) => testEventPattern(ps[i]!, e)));
         }),
-        replayable({ numRuns: 1000 }),
+        runs(400),
       );
     },
     FUZZ_TIMEOUT,
@@ -224,7 +253,7 @@ describe('fuzzing the pattern engine', () => {
             }
           },
         ),
-        replayable({ numRuns: 1000 }),
+        runs(400),
       );
     },
     FUZZ_TIMEOUT,
@@ -237,7 +266,7 @@ describe('fuzzing the pattern engine', () => {
         fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.json({ maxDepth: 3 })), (e) => {
           onlyValidationErrors(() => testEventPattern({ a: [{ exists: true }] }, e));
         }),
-        replayable({ numRuns: 1000 }),
+        runs(400),
       );
     },
     FUZZ_TIMEOUT,

@@ -1,8 +1,6 @@
 /** Shared set-up for runtime tests: start on a free port, real clients, the real AWS CLI. */
 import '../support/sdk-warning';
-import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,6 +16,7 @@ import {
   type RuntimeEvents,
 } from '../../runtime/stream';
 import { waitFor } from '../support/wait';
+import { runAwsCli } from './aws-cli';
 import { VirtualClock, driveWhenIdle } from '../../runtime/clock';
 
 export { waitFor };
@@ -101,9 +100,7 @@ export interface CliResult {
   json?: any;
 }
 
-const run = promisify(execFile);
-
-/** Runs the AWS CLI (Debian's awscli, v1: SQS over the query protocol) against the endpoint. */
+/** Runs the AWS CLI (awscli v1: SQS over the query protocol) against the endpoint; see aws-cli.ts. */
 export async function aws(endpoint: string, ...args: string[]): Promise<CliResult> {
   return awsWith(endpoint, {}, ...args);
 }
@@ -121,16 +118,9 @@ export async function awsWith(endpoint: string, credentials: Record<string, stri
     AWS_MAX_ATTEMPTS: '1',
     ...credentials,
   };
-  try {
-    const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
-      env,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr, json: stdout.trim() ? JSON.parse(stdout) : undefined };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
-  }
+  const r = await runAwsCli(['--endpoint-url', endpoint, '--output', 'json', ...args], env);
+  if (r.code !== 0) return r;
+  return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
 }
 
 /** Receives and deletes every message of a queue until `count` arrived (or more, which the caller then sees). */

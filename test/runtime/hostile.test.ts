@@ -5,6 +5,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { FIXTURE_APP, Harness, startHarness } from './helpers';
 import { awsJson, dynamo, query, raw } from './raw-http';
+import { DYNAMODB_MAX_EXPRESSION_BYTES } from '../../runtime/http/dynamodb';
 
 let h: Harness;
 let table: string;
@@ -153,6 +154,57 @@ describe('DynamoDB nesting', () => {
       message: 'Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit',
     });
     await stillServing();
+  });
+});
+
+describe('DynamoDB expression size (found by the fuzzer: dynalite parsed a 1 MB expression for 18 s)', () => {
+  const tooLong = (member: string, bytes: number) => ({
+    __type: 'com.amazon.coral.validate#ValidationException',
+    message: `Invalid ${member}: Expression size has exceeded the maximum allowed size of ${DYNAMODB_MAX_EXPRESSION_BYTES} bytes; expression size: ${bytes}`,
+  });
+  // `pk = :v` padded with spaces to exactly `bytes` bytes: valid, whatever its length.
+  const padded = (bytes: number) => `pk = :v${' '.repeat(bytes - 'pk = :v'.length)}`;
+  const queryWith = (expression: string) => ({
+    TableName: table,
+    KeyConditionExpression: expression,
+    ExpressionAttributeValues: { ':v': { S: 'none' } },
+  });
+
+  test('an expression of exactly the limit is run', async () => {
+    const r = await dynamo(h.endpoint, 'Query', queryWith(padded(DYNAMODB_MAX_EXPRESSION_BYTES)));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ Count: 0 });
+  });
+
+  test.each([DYNAMODB_MAX_EXPRESSION_BYTES + 1, 1024 * 1024])(
+    'an expression of %i bytes is a ValidationException naming the member, and the runtime keeps serving',
+    async (bytes) => {
+      const r = await dynamo(h.endpoint, 'Query', queryWith(padded(bytes)));
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toEqual(tooLong('KeyConditionExpression', bytes));
+      await stillServing();
+    },
+  );
+
+  test('the limit counts UTF-8 bytes, and applies inside transaction entries', async () => {
+    // 1,406 UTF-16 code units, far under 4,096, but 4,138 bytes in UTF-8 (each '€' is three).
+    const condition = `attribute_not_exists(pk) OR pk <> :x${' '.repeat(4)}${'€'.repeat(1366)}`;
+    const bytes = Buffer.byteLength(condition, 'utf8');
+    expect(condition.length).toBeLessThan(DYNAMODB_MAX_EXPRESSION_BYTES);
+    const r = await dynamo(h.endpoint, 'TransactWriteItems', {
+      TransactItems: [
+        {
+          Put: {
+            TableName: table,
+            Item: { pk: { S: 't' }, sk: { S: 't' } },
+            ConditionExpression: condition,
+            ExpressionAttributeValues: { ':x': { S: 'x' } },
+          },
+        },
+      ],
+    });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toEqual(tooLong('ConditionExpression', bytes));
   });
 });
 

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import { cbor } from '@smithy/core/cbor';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AlarmRegistry } from '../../../runtime/cloudwatch/alarms';
 import { handleCloudWatchRequest, type CloudWatchBackend } from '../../../runtime/cloudwatch/cloudwatch-api';
 import { MetricStore, parseEmf, percentile, EmfError } from '../../../runtime/cloudwatch/metric-store';
 import { serveCloudWatch, decodeQuery } from '../../../runtime/cloudwatch/protocols';
+import { runAwsCli } from '../aws-cli';
 
-const run = promisify(execFile);
 const T0 = Date.parse('2026-11-29T12:00:30Z');
 const MIN = 60_000;
 
@@ -347,16 +345,19 @@ describe('wire protocols', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const aws = (...args: string[]) =>
-    run('aws', ['--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json', 'cloudwatch', ...args], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      },
+  /** The CLI's stdout; a non-zero exit throws with its stderr. */
+  const aws = async (...args: string[]) => {
+    const r = await runAwsCli(['--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json', 'cloudwatch', ...args], {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     });
+    if (r.code !== 0) throw new Error(`aws ${args.join(' ')} exited with ${r.code}: ${r.stderr}`);
+    return r;
+  };
 
   test('the unmodified AWS CLI (JSON 1.0) puts metrics, reads them with get-metric-data, and describes alarms', async () => {
     const now = new Date(T0).toISOString();
