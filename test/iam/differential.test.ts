@@ -11,9 +11,10 @@
  * statement. A disagreement the AWS documentation decides in the evaluator's favour would be
  * listed in DOCUMENTED_DISAGREEMENTS with the page that decides it; there is none today.
  */
-import { ApplicablePolicies, CompiledPolicy, compilePolicy, Decision, evaluate, isKmsKey } from '../../iam';
+import { Decision } from '../../iam';
+import { AS_SIMULATOR, evaluateRequest, outOfScope } from './support/evaluator';
 import { buildMatrix, MatrixCase } from './support/matrix';
-import { PolicyDocument, PolicyModel, resourcePolicyFor, withStatement } from './support/policies';
+import { PolicyDocument, PolicyModel, withStatement } from './support/policies';
 import { AccessRequest, decide, Decision as SimDecision, describeRequest } from './support/simulate';
 import { loadTopology, PARTNER_ACCOUNT, SUBSCRIBE_ACTIONS, UNLISTED_ACCOUNT } from './support/stack';
 import { involves, mutationsOf } from './support/widening';
@@ -38,83 +39,7 @@ const topology = loadTopology();
 const matrix = buildMatrix(topology);
 const mutations = mutationsOf(topology.policies);
 
-// ---- The evaluator, fed the same policies the simulator harness sees ----
-
-const compiledDocs = new WeakMap<PolicyDocument, CompiledPolicy>();
-function compiled(doc: PolicyDocument, id: string): CompiledPolicy {
-  let c = compiledDocs.get(doc);
-  if (!c) {
-    c = compilePolicy(doc, id);
-    compiledDocs.set(doc, c);
-  }
-  return c;
-}
-
-/** The policies that `decide` in support/simulate.ts hands the simulator, compiled for iam/. */
-function applicable(model: PolicyModel, r: AccessRequest): ApplicablePolicies {
-  const identity = [
-    ...(model.identity[r.principal] ?? []).map((p) => compiled(p.document, p.source)),
-    ...(r.identityPolicies ?? []).map((doc, i) => compiled(doc, `request-${i}`)),
-  ];
-  const base = r.identityPoliciesOnly
-    ? undefined
-    : (resourcePolicyFor(model, r.resource) ?? (r.outsidePolicy && { source: 'outside', document: r.outsidePolicy }));
-  let resource: CompiledPolicy | undefined;
-  if (base) {
-    const changed = r.resourceAllowsOnly || r.resourceStatements;
-    const document = changed
-      ? {
-          ...base.document,
-          Statement: [
-            ...base.document.Statement.filter((s) => !(r.resourceAllowsOnly && s.Effect === 'Deny')),
-            ...(r.resourceStatements ?? []),
-          ],
-        }
-      : base.document;
-    if (document.Statement.length > 0) resource = changed ? compilePolicy(document, base.source) : compiled(document, base.source);
-  }
-  // "The identity policy alone" means without the permissions boundary too, as support/simulate.ts hands it over.
-  const bound = r.identityPoliciesOnly ? undefined : model.boundaries?.[r.principal];
-  const boundary = bound ? compiled(bound.document, bound.source) : undefined;
-  // One organisation level, as support/simulate.ts hands it over: FullAWSAccess plus the case's SCPs.
-  const scp = r.serviceControlPolicies
-    ? [
-        compilePolicy(
-          { Version: '2012-10-17', Statement: [FULL_AWS_ACCESS, ...r.serviceControlPolicies.flatMap((d) => d.Statement)] },
-          'scp',
-        ),
-      ]
-    : undefined;
-  return isKmsKey(r.resource) ? { identity, key: resource, boundary, scp } : { identity, resource, boundary, scp };
-}
-
-/**
- * Requests the evaluator does not model, left to the simulator alone: assuming a role (or tagging
- * its session). A role's trust policy must allow even in the same account, as a key policy must,
- * and iam/ decides it like any resource policy. The matrix checks these cases against the simulator.
- * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
- */
-const outOfScope = (r: AccessRequest) => /^arn:[^:]+:iam::\d{12}:role\//.test(r.resource) && r.action.startsWith('sts:');
-
-const FULL_AWS_ACCESS = { Effect: 'Allow' as const, Action: '*', Resource: '*' };
-
-function ours(model: PolicyModel, r: AccessRequest): Decision {
-  // KMS refuses every request on a disabled key before reading a policy; support/simulate.ts models it the same way.
-  if (r.action.startsWith('kms:') && r.disabledKeys?.includes(r.resource)) {
-    return { decision: 'ImplicitDeny', decidedBy: undefined, explanation: 'the key is disabled' };
-  }
-  // The simulator harness adds aws:SecureTransport=true unless the case says otherwise.
-  return evaluate(
-    { principal: r.principal, action: r.action, resource: r.resource, context: { 'aws:SecureTransport': 'true', ...r.context } },
-    applicable(model, r),
-  );
-}
-
-const AS_SIMULATOR: Record<Decision['decision'], SimDecision> = {
-  Allow: 'Allowed',
-  ExplicitDeny: 'ExplicitlyDenied',
-  ImplicitDeny: 'ImplicitlyDenied',
-};
+const ours = evaluateRequest;
 
 interface Outcome {
   readonly request: AccessRequest;
