@@ -11,7 +11,7 @@ import { COMPLIANCE_PACKS, compliancePacks } from '../../lib/compliance';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
 import { AppDefinition } from '../../sdk/catalog';
 import { ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 import { loanHandlers } from './helpers';
 
 const outdirs: string[] = [];
@@ -32,7 +32,7 @@ const stacksOf = (s: EventRouterStacks): Stack[] => [
 function appWithPacks(definition: AppDefinition, props: Omit<EventRouterAppProps, 'handlersDir'> & { handlersDir: string }) {
   const outdir = fs.mkdtempSync('/tmp/loan-events-nag-');
   outdirs.push(outdir);
-  const app = new App({ ...NO_BUILTIN_VALIDATION, outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...TEST_APP, outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const stacks = buildStacks(app, definition, props);
   Validations.of(app).addPlugins(...compliancePacks(app));
   return { app, stacks, all: stacksOf(stacks) };
@@ -85,7 +85,7 @@ describe('cdk-nag', () => {
   test('the packs do report findings in this setup (control: an unencrypted queue without TLS or DLQ fails)', () => {
     // GIVEN
     const controlDir = fs.mkdtempSync('/tmp/loan-events-nag-control-');
-    const control = new App({ ...NO_BUILTIN_VALIDATION, outdir: controlDir });
+    const control = new App({ ...TEST_APP, outdir: controlDir });
     const bad = new Stack(control, 'Control');
     new sqs.Queue(bad, 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
     Validations.of(control).addPlugins(new AwsSolutionsChecks(control), new ServerlessChecks(control));

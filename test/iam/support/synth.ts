@@ -9,7 +9,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { CloudAssembly } from '../../../assembly';
 import { AppDefinition, EventCatalog } from '../../../sdk/catalog';
 import { buildStacks, EventRouterStacks } from '../../../lib/stacks';
-import { NO_BUILTIN_VALIDATION } from '../../support/cdk';
+import { TEST_APP } from '../../support/cdk';
 import { CfnResource, CfnTemplate, Environment, Resolver, TEST_ENV } from './intrinsics';
 import { collectPolicies, PolicyDocument } from './policies';
 import { ConsumerResources, KEY_ADMIN, matrixApp, matrixCatalog, MatrixProps, OPERATOR, Topology } from './stack';
@@ -66,7 +66,7 @@ function rewriteIds(value: unknown, ids: Set<string>, prefix: string): unknown {
 
 export function synthesize(props: MatrixProps = {}): Synthesized {
   // Skipping bundling keeps synthesis offline and fast; asset contents do not affect policies.
-  const app = new App({ ...NO_BUILTIN_VALIDATION, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...TEST_APP, context: { 'aws:cdk:bundling-stacks': [] } });
   const { catalog, eventBusName, definition: given, ...rest } = props;
   const definition = given ?? matrixApp(catalog, eventBusName);
   const stacks = buildStacks(app, definition, { handlersDir: path.join(__dirname, '..', '..', '..', 'lambdas'), ...rest });
