@@ -143,18 +143,29 @@ const TOPOLOGY_INPUTS = [
 /** The topology without the parts that are code (app and catalog), as cached. */
 type TopologyData = Omit<Topology, 'app' | 'catalog'>;
 
+/** A cache entry for a topology: its name, and the files its props come from (the test file, fixture folders), relative to the root. */
+export interface TopologyCache {
+  readonly name: string;
+  readonly inputs: readonly string[];
+}
+
 /**
  * Synthesizes the app (by default from the matrix catalog, with a key administrator and an
- * operator role) and describes it. The default one comes from the cache when its inputs are unchanged.
+ * operator role) and describes it. The default one (no props) is cached, and so is one whose
+ * caller names the files its props come from (`cache`); an entry is used while none of its
+ * inputs has changed. Without either, the app is synthesized on every call.
  */
-export function loadTopology(given: MatrixProps = {}): Topology {
-  // The CDK is loaded only when something is synthesized: most files find the default topology cached.
+export function loadTopology(given: MatrixProps = {}, cache?: TopologyCache): Topology {
+  // The CDK is loaded only when something is synthesized, not when the topology is cached.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const build = (props: MatrixProps) => (require('./synth') as typeof import('./synth')).buildTopology(props);
-  if (Object.keys(given).length > 0) return build(given);
-  const data = cachedJson<TopologyData>('iam-matrix-topology', TOPOLOGY_INPUTS, () => {
-    const { app: _app, catalog: _catalog, ...rest } = build({});
+  const build = () => (require('./synth') as typeof import('./synth')).buildTopology(given);
+  const entry = cache ?? (Object.keys(given).length === 0 ? { name: 'iam-matrix-topology', inputs: [] } : undefined);
+  if (!entry) return build();
+  const data = cachedJson<TopologyData>(entry.name, [...TOPOLOGY_INPUTS, ...entry.inputs], () => {
+    const { app: _app, catalog: _catalog, ...rest } = build();
     return rest;
   });
-  return { ...data, app: matrixApp(), catalog: matrixCatalog };
+  // The parts that are code, as synth.ts derives them from the props.
+  const app = given.definition ?? matrixApp(given.catalog, given.eventBusName);
+  return { ...data, app, catalog: given.definition?.catalog ?? given.catalog ?? matrixCatalog };
 }
