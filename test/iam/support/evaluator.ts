@@ -5,7 +5,7 @@
  */
 import { ApplicablePolicies, CompiledPolicy, compilePolicy, Decision, evaluate, isKmsKey } from '../../../iam';
 import { PolicyDocument, PolicyModel, resourcePolicyFor } from './policies';
-import { AccessRequest, Decision as SimDecision } from './simulate';
+import { AccessRequest, Decision as SimDecision, describeRequest } from './simulate';
 
 const compiledDocs = new WeakMap<PolicyDocument, CompiledPolicy>();
 function compiled(doc: PolicyDocument, id: string): CompiledPolicy {
@@ -84,3 +84,28 @@ export const AS_SIMULATOR: Record<Decision['decision'], SimDecision> = {
   ExplicitDeny: 'ExplicitlyDenied',
   ImplicitDeny: 'ImplicitlyDenied',
 };
+
+/**
+ * Cases where the evaluator follows the AWS documentation and the simulator does not: a
+ * predicate on the request, and the page that decides it. Empty: the two agree on every case.
+ */
+export const DOCUMENTED_DISAGREEMENTS: readonly { readonly matches: (r: AccessRequest) => boolean; readonly documentation: string }[] = [];
+
+/**
+ * Undefined when iam/ (or `evaluate`) decides `request` as the simulator did, or the two differ
+ * where the documentation decides for the evaluator; otherwise the request with both decisions
+ * and the evaluator's deciding statement.
+ */
+export function disagreement(
+  model: PolicyModel,
+  request: AccessRequest,
+  simulator: SimDecision,
+  evaluate: (model: PolicyModel, r: AccessRequest) => Decision = evaluateRequest,
+): { readonly evaluator: Decision; readonly message?: string } {
+  const evaluator = evaluate(model, request);
+  if (AS_SIMULATOR[evaluator.decision] === simulator || DOCUMENTED_DISAGREEMENTS.some((d) => d.matches(request))) return { evaluator };
+  return {
+    evaluator,
+    message: `${describeRequest(request)}: simulator ${simulator}, evaluator ${evaluator.decision} (${evaluator.explanation})`,
+  };
+}
