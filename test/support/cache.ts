@@ -18,8 +18,9 @@ export const CACHE_DIR = path.join(ROOT, '.cache', 'tests');
 
 /**
  * What the app's synthesized templates depend on: the constructs, catalog, SDK, handlers (their
- * paths and asset hashes), the app entry, the template reader, cdk.json and the installed
- * versions. Relative to the root.
+ * paths and asset hashes), the app entry, the template reader, the modules the constructs import
+ * (iam/ for the subscribe actions of the bus policy, engine/ for filter validation), cdk.json and
+ * the installed versions. Relative to the root.
  */
 export const SYNTH_INPUTS: readonly string[] = [
   'lib',
@@ -28,6 +29,8 @@ export const SYNTH_INPUTS: readonly string[] = [
   'lambdas',
   'bin',
   'assembly',
+  'iam',
+  'engine',
   'cdk.json',
   'package-lock.json',
   'tsconfig.json',
