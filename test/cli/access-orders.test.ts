@@ -11,6 +11,7 @@ import { names, type EventDefinition } from '../../sdk/catalog';
 import { CONSUMER_TAG_KEY } from '../../lib/event-router';
 import { buildStacks } from '../../lib/stacks';
 import { ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
+import { TEST_APP } from '../support/cdk';
 import { surfaceSchema, type SurfaceJson } from './access-schema';
 import { json, runCli } from './helpers';
 
@@ -29,8 +30,8 @@ let stderr: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-access-orders-'));
-  // Bundling off: the policies do not depend on function code.
-  const app = new App({ outdir: join(dir, 'cdk.out'), context: { 'aws:cdk:bundling-stacks': [] } });
+  // Bundling off: the policies do not depend on function code; nor do they on the built-in template validation or stack traces (test/support/cdk.ts).
+  const app = new App({ ...TEST_APP, outdir: join(dir, 'cdk.out'), context: { 'aws:cdk:bundling-stacks': [] } });
   // With the consumer teams' deployment roles, whose bus policy statement names rules through a principal tag.
   buildStacks(app, ordersApp, { handlersDir: ordersHandlers, consumerDeploymentRoles: true });
   app.synth();

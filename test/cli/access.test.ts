@@ -1,14 +1,15 @@
 /**
- * `access` over the example app, synthesized once for the file: the surface the evaluator derives
+ * `access` over the example app as `cdk synth` leaves it in cdk.out (synthesized when stale and
+ * shared with the other suites that read it, as in diagram.test.ts): the surface the evaluator derives
  * from the app's policies must match what the catalog says (each publisher publishes exactly its
  * own event types, each consumer reads only its own queue and uses only its own key, a principal
  * the app does not name gets nothing from the app's policies), and `access check` must decide,
  * explain and exit as documented. Names and counts come from the catalog, never from this file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthesize } from '../../assembly';
+import { ensureSynth } from '../../assembly';
 import { app as loanApp } from '../../catalog';
 import { names, type EventDefinition } from '../../sdk/catalog';
 import { accessCheckSchema, surfaceSchema, type SurfaceJson } from './access-schema';
@@ -45,7 +46,7 @@ const check = (...args: string[]) => runCli(['access', 'check', ...args, ...env]
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-access-'));
-  await synthesize({ outdir: join(dir, 'cdk.out'), bundling: false, force: true });
+  symlinkSync(await ensureSynth(), join(dir, 'cdk.out'));
   const r = await access('--json');
   expect(r.code).toBe(0);
   surface = surfaceSchema.parse(json(r));

@@ -20,7 +20,11 @@ const definition: AppDefinition = defineApp({
   catalog: defineCatalog({ ...ordersApp.catalog, consumers: ordersApp.catalog.consumers.map(({ account: _account, ...c }) => c) }),
 });
 
-const topology = loadTopology({ definition, handlersDir: ordersHandlers, consumerDeploymentRoles: true });
+const topology = loadTopology(
+  { definition, handlersDir: ordersHandlers, consumerDeploymentRoles: true },
+  // Cached while this file, the orders app and the app's sources are unchanged.
+  { name: 'orders-iam-topology', inputs: ['test/e2e/orders-iam.test.ts', 'test/fixtures/orders'] },
+);
 const cases = buildMatrix(topology);
 const { catalog } = definition;
 

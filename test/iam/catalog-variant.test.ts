@@ -36,15 +36,19 @@ const catalog = defineCatalog({
 
 const deployer = 'arn:aws:iam::111111111111:role/deployer';
 const operator = 'arn:aws:iam::111111111111:role/operator';
-const topology = loadTopology({
-  catalog,
-  handlersDir: path.join(__dirname, 'fixtures', 'handlers'),
-  eventBusName: 'variant-bus',
-  deploymentRoleArns: [deployer],
-  ruleManagerArns: [operator],
-  existingTrail: true,
-  consumerDeploymentRoles: true,
-});
+const topology = loadTopology(
+  {
+    catalog,
+    handlersDir: path.join(__dirname, 'fixtures', 'handlers'),
+    eventBusName: 'variant-bus',
+    deploymentRoleArns: [deployer],
+    ruleManagerArns: [operator],
+    existingTrail: true,
+    consumerDeploymentRoles: true,
+  },
+  // Cached while this file (catalog and props), the handlers and the app's sources are unchanged.
+  { name: 'iam-catalog-variant-topology', inputs: ['test/iam/catalog-variant.test.ts', 'test/iam/fixtures'] },
+);
 const cases = buildMatrix(topology);
 
 describe('the matrix of the variant', () => {

@@ -12,14 +12,14 @@ import { CfnTemplate, Resolver } from './support/intrinsics';
 import { collectPolicies, PolicyDocument, PolicyModel, resourcePolicyFor } from './support/policies';
 import { decide } from './support/simulate';
 import { mutationsOf } from './support/widening';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 
 const ACCOUNT = '111111111111';
 const allowAll: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 /** A role that may read a queue, a queue policy, a bus with a policy and a key. */
 function fixture(): { template: CfnTemplate; model: PolicyModel; r: Resolver } {
-  const stack = new Stack(new App(NO_BUILTIN_VALIDATION), 'Fixture');
+  const stack = new Stack(new App(TEST_APP), 'Fixture');
   const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   new iam.Role(stack, 'Inline', {
     assumedBy: new iam.AccountRootPrincipal(),
@@ -152,7 +152,7 @@ describe('policy collection', () => {
   });
 
   test('records managed policies that the template does not define', () => {
-    const stack = new Stack(new App(NO_BUILTIN_VALIDATION), 'Managed');
+    const stack = new Stack(new App(TEST_APP), 'Managed');
     new iam.Role(stack, 'Admin', {
       assumedBy: new iam.AccountRootPrincipal(),
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],

@@ -14,7 +14,11 @@ const NAMED = 'arn:aws:iam::111111111111:role/Origination';
 const CI = `arn:aws:iam::${UNLISTED_ACCOUNT}:role/ci/deployer`;
 
 // GIVEN the app deployed with named principals for one publisher: one in this account, one pattern in another.
-const topology = loadTopology({ publisherPrincipals: { [publisher]: [NAMED, `arn:aws:iam::${UNLISTED_ACCOUNT}:role/ci/*`] } });
+const topology = loadTopology(
+  { publisherPrincipals: { [publisher]: [NAMED, `arn:aws:iam::${UNLISTED_ACCOUNT}:role/ci/*`] } },
+  // Cached while this file (the props) and the app's sources are unchanged.
+  { name: 'iam-publisher-trust-topology', inputs: ['test/iam/publisher-trust.test.ts'] },
+);
 const role = topology.publisherRoles[publisher] as string;
 const assume = { Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: 'sts:AssumeRole', Resource: '*' }] };
 const request = (principal: string, context: Record<string, string> = {}) => ({

@@ -8,6 +8,9 @@ import allowedCalls from './fixtures/cloudtrail-allowed.json';
 
 // GIVEN the default stack and one relying on an organisation trail, each built once.
 const built = buildStack({ alarmEmail: 'oncall@example.com' });
+/** The example relying on an organisation trail, built once for the tests that read it. */
+let withExistingTrail: ReturnType<typeof buildStack> | undefined;
+const builtWithExistingTrail = () => (withExistingTrail ??= buildStack({ existingTrail: true }));
 const { template } = built;
 const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AuditKey'), 'Arn'] };
 const alarmKeyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AlarmKey'), 'Arn'] };
@@ -185,7 +188,7 @@ describe('audit trail', () => {
   });
 
   test('existingTrail relies on the organisation trail: no trail, no buckets', () => {
-    const { template: t } = buildStack({ existingTrail: true });
+    const { template: t } = builtWithExistingTrail();
     t.resourceCountIs('AWS::CloudTrail::Trail', 0);
     t.resourceCountIs('AWS::S3::Bucket', 0);
     expect(resourcesOf(t, 'AWS::KMS::Key').some(([id]) => id.startsWith('AuditKey'))).toBe(false);
@@ -366,7 +369,7 @@ describe('alarms', () => {
   });
 
   test('with an organisation trail there is no audit log group to watch, so no audit alarm', () => {
-    const { template: t } = buildStack({ existingTrail: true });
+    const { template: t } = builtWithExistingTrail();
     t.resourceCountIs('AWS::Logs::MetricFilter', 0);
     // The bus dead-letter queue and the failed PutEvents entries, which need no trail.
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2);

@@ -382,15 +382,19 @@ describe('bus policy', () => {
     ]);
   });
 
+  /** The example with an operator role, built once for the two tests that read it. */
+  let withOperator: ReturnType<typeof buildStack> | undefined;
+  const builtWithOperator = () => (withOperator ??= buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] }));
+
   test('operatorRoleArns may manage rules too', () => {
-    const { template: t } = buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] });
+    const { template: t } = builtWithOperator();
     expect(busPolicy(t).DenySubscribingToAllButDeploymentRoles!.Condition.ArnNotLike['aws:PrincipalArn']).toContain(
       'arn:aws:iam::123456789012:role/operator',
     );
   });
 
   test('the management guard is in the template metadata: a Deny of every bus, archive, replay and rule management action to all but the deployment and operator roles', () => {
-    const { router } = buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] });
+    const { router } = builtWithOperator();
     const guard = flat(router.resolve(router.templateOptions.metadata?.EventRouterManagementGuard));
     expect(guard.Statement).toHaveLength(2);
     const [deny, permissions] = guard.Statement;

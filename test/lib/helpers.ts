@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { app as loanApp } from '../../catalog';
 import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, definePublisher, EventCatalog, on } from '../../sdk/catalog';
 import { buildStacks, ConsumerStack, EventRouterAppProps, EventRouterStacks, RouterStack } from '../../lib/stacks';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 
 /** The example's handlers. */
 export const loanHandlers = path.join(__dirname, '..', '..', 'lambdas');
@@ -31,7 +31,7 @@ export interface BuiltApp {
  * to none), so a template costs milliseconds instead of seconds. Bundling is covered in nag.test.ts.
  */
 export function buildApp(definition: AppDefinition = loanApp, props: Partial<EventRouterAppProps> = {}): BuiltApp {
-  const app = new App({ ...NO_BUILTIN_VALIDATION, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...TEST_APP, context: { 'aws:cdk:bundling-stacks': [] } });
   const stacks = buildStacks(app, definition, { handlersDir: loanHandlers, ...props });
   const consumers = Object.fromEntries(Object.entries(stacks.consumers).map(([n, s]) => [n, Template.fromStack(s)]));
   const templates: Record<string, Template> = { [stacks.router.stackName]: Template.fromStack(stacks.router) };

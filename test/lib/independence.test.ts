@@ -14,12 +14,12 @@ import { ApplicantNotified, LoanApplicationApproved, LoanApplicationSubmitted } 
 import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, on } from '../../sdk/catalog';
 import { buildStacks } from '../../lib/stacks';
 import { loanHandlers } from './helpers';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 
 /** Synthesizes `definition` into a fresh assembly and returns its directory. */
 function synth(definition: AppDefinition, extraHandlers?: string, nag = false): { dir: string; manifest: any } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loan-events-independence-'));
-  const app = new App({ ...NO_BUILTIN_VALIDATION, outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ ...TEST_APP, outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
   const own = (name: string) => extraHandlers && fs.existsSync(path.join(extraHandlers, name, 'index.ts'));
   buildStacks(app, definition, {
     handlersDir: loanHandlers,

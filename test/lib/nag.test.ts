@@ -5,12 +5,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { CloudAssembly, ensureSynth } from '../../assembly';
 import { app as loanApp } from '../../catalog';
 import { COMPLIANCE_PACKS, compliancePacks } from '../../lib/compliance';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
 import { AppDefinition } from '../../sdk/catalog';
 import { ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 import { loanHandlers } from './helpers';
 
 const outdirs: string[] = [];
@@ -24,32 +25,26 @@ const stacksOf = (s: EventRouterStacks): Stack[] => [
   ...Object.values(s.networks),
 ];
 
-/** An app with the five packs as bin/app.ts wires them; `bundle` runs esbuild as `cdk synth` does. */
-function appWithPacks(
-  definition: AppDefinition,
-  props: Omit<EventRouterAppProps, 'handlersDir'> & { handlersDir: string },
-  bundle: boolean,
-) {
+/**
+ * An app with the five packs as bin/app.ts wires them. Bundling is off: the packs read templates,
+ * which do not depend on function code; the bundles `cdk synth` makes are checked in cdk.out below.
+ */
+function appWithPacks(definition: AppDefinition, props: Omit<EventRouterAppProps, 'handlersDir'> & { handlersDir: string }) {
   const outdir = fs.mkdtempSync('/tmp/loan-events-nag-');
   outdirs.push(outdir);
-  // `aws:cdk:enable-asset-metadata` is what the CDK CLI sets; the local runtime relies on it.
-  const app = new App({
-    ...NO_BUILTIN_VALIDATION,
-    outdir,
-    context: bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] },
-  });
+  const app = new App({ ...TEST_APP, outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const stacks = buildStacks(app, definition, props);
   Validations.of(app).addPlugins(...compliancePacks(app));
   return { app, stacks, all: stacksOf(stacks) };
 }
 
-// GIVEN the stacks as `cdk synth` builds them: real esbuild bundling and the five packs.
-const { app, stacks, all: allStacks } = appWithPacks(loanApp, { handlersDir: loanHandlers }, true);
+// GIVEN the stacks as `cdk synth` builds them, with the five packs ...
+const { app, stacks, all: allStacks } = appWithPacks(loanApp, { handlersDir: loanHandlers });
 // ... and the isolated deployment, and the second domain (a consumer in another account) in both modes.
 const variants = {
-  'the example, isolated': appWithPacks(loanApp, { handlersDir: loanHandlers, isolated: true }, false),
-  'the orders app': appWithPacks(ordersApp, { handlersDir: ordersHandlers }, false),
-  'the orders app, isolated': appWithPacks(ordersApp, { handlersDir: ordersHandlers, isolated: true }, false),
+  'the example, isolated': appWithPacks(loanApp, { handlersDir: loanHandlers, isolated: true }),
+  'the orders app': appWithPacks(ordersApp, { handlersDir: ordersHandlers }),
+  'the orders app, isolated': appWithPacks(ordersApp, { handlersDir: ordersHandlers, isolated: true }),
 };
 const everyApp = { 'the example': { app, stacks, all: allStacks }, ...variants };
 
@@ -90,7 +85,7 @@ describe('cdk-nag', () => {
   test('the packs do report findings in this setup (control: an unencrypted queue without TLS or DLQ fails)', () => {
     // GIVEN
     const controlDir = fs.mkdtempSync('/tmp/loan-events-nag-control-');
-    const control = new App({ ...NO_BUILTIN_VALIDATION, outdir: controlDir });
+    const control = new App({ ...TEST_APP, outdir: controlDir });
     const bad = new Stack(control, 'Control');
     new sqs.Queue(bad, 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
     Validations.of(control).addPlugins(new AwsSolutionsChecks(control), new ServerlessChecks(control));
@@ -156,16 +151,19 @@ describe('cdk-nag', () => {
     }
   });
 
-  test('function code is bundled by the local esbuild, minified, with a source map', () => {
-    const assembly = app.synth();
-    const functions = allStacks.flatMap((stack) =>
-      Object.values((assembly.getStackByName(stack.stackName).template as { Resources: Record<string, any> }).Resources).filter(
-        (r) => r.Type === 'AWS::Lambda::Function',
-      ),
+  test('function code is bundled by the local esbuild, minified, with a source map, in the cdk.out that `cdk synth` makes', async () => {
+    // GIVEN the example as bin/app.ts synthesizes it (shared with the other suites that read cdk.out)
+    const assembly = CloudAssembly.load(await ensureSynth());
+    const functions = assembly.stacks.flatMap((stack) =>
+      Object.values(stack.template.Resources as Record<string, any>)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((fn) => ({ fn, dir: stack.dir })),
     );
+    // THEN
+    expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(allStacks.map((s) => s.stackName).sort());
     expect(functions).toHaveLength(loanApp.catalog.consumers.length);
-    for (const fn of functions) {
-      const assetDir = path.join(assembly.directory, fn.Metadata['aws:asset:path']);
+    for (const { fn, dir } of functions) {
+      const assetDir = path.join(dir, fn.Metadata['aws:asset:path']);
       const files = fs.readdirSync(assetDir).sort();
       expect(files).toEqual(['index.js', 'index.js.map']);
       const code = fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8');
@@ -174,5 +172,5 @@ describe('cdk-nag', () => {
       expect(code).toContain('handler');
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
-  });
+  }, 300_000);
 });

@@ -19,7 +19,7 @@ import { BufferedConsumer } from '../../lib/buffered-consumer';
 import { busReference } from '../../lib/bus-reference';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
 import { fixtureHandlers, loanHandlers, testApp } from './helpers';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { TEST_APP } from '../support/cdk';
 
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
 
@@ -28,7 +28,7 @@ type Props = Partial<EventRouterAppProps> & { catalog?: EventCatalog };
 function stackWith(props: Props): () => EventRouterStacks {
   const { catalog, ...rest } = props;
   return () => {
-    const app = new App({ ...NO_BUILTIN_VALIDATION, context: noBundling });
+    const app = new App({ ...TEST_APP, context: noBundling });
     const stacks = buildStacks(app, catalog ? testApp(catalog) : loanApp, { handlersDir: loanHandlers, ...rest });
     return stacks;
   };

@@ -77,13 +77,27 @@ export function statementAt(model: PolicyModel, ref: StatementRef): Statement {
   return statement;
 }
 
-/** A deep copy of `model` with the statement at `ref` replaced (or removed, when `next` is undefined). */
+/**
+ * `model` with the statement at `ref` replaced (or removed, when `next` is undefined). Only the
+ * changed policy and the containers above it are copied; every other policy document is shared
+ * with `model`, so caches keyed on a document (compiled or aliased policies) still hit. Neither
+ * model may be mutated afterwards.
+ */
 export function withStatement(model: PolicyModel, ref: StatementRef, next: Statement | undefined): PolicyModel {
-  const copy = structuredClone(model);
-  const policy = policyAt(copy, ref);
-  if (next === undefined) policy.document.Statement.splice(ref.statementIndex, 1);
-  else policy.document.Statement[ref.statementIndex] = next;
-  return copy;
+  const policy = policyAt(model, ref);
+  if (!policy.document.Statement[ref.statementIndex])
+    throw new Error(`No statement ${ref.statementIndex} in the ${ref.kind} policy for ${ref.label}`);
+  const Statement = [...policy.document.Statement];
+  if (next === undefined) Statement.splice(ref.statementIndex, 1);
+  else Statement[ref.statementIndex] = next;
+  const changed: SourcedPolicy = { ...policy, document: { ...policy.document, Statement } };
+  if (ref.kind === 'identity') {
+    const list = [...(model.identity[ref.owner] ?? [])];
+    list[ref.policyIndex] = changed;
+    return { ...model, identity: { ...model.identity, [ref.owner]: list } };
+  }
+  if (ref.kind === 'boundary') return { ...model, boundaries: { ...model.boundaries, [ref.owner]: changed } };
+  return { ...model, resource: { ...model.resource, [ref.owner]: changed } };
 }
 
 function policyAt(model: PolicyModel, ref: StatementRef): SourcedPolicy {

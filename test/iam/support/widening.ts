@@ -5,6 +5,7 @@
  */
 import { MatrixCase, satisfies } from './matrix';
 import { PolicyModel, resourcePolicyOwner, Statement, StatementRef, statementAt, statements, withStatement } from './policies';
+import { AS_SIMULATOR, evaluateRequest, outOfScope } from './evaluator';
 import { decide } from './simulate';
 
 export type MutationKind = 'resource-to-star' | 'drop-condition' | 'action-to-service-wildcard' | 'principal-to-star' | 'remove-deny';
@@ -54,17 +55,52 @@ export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): 
   return !c.request.identityPoliciesOnly && resourcePolicyOwner(model, c.request.resource) === ref.owner;
 }
 
+/** The matrix of one model, and which of its cases the simulator passes on that model (decided once per case, when first asked). */
+export interface CatchSearch {
+  readonly model: PolicyModel;
+  readonly cases: readonly MatrixCase[];
+  passes(c: MatrixCase): Promise<boolean>;
+}
+
+export function catchSearch(model: PolicyModel, cases: readonly MatrixCase[]): CatchSearch {
+  const verdicts = new Map<MatrixCase, Promise<boolean>>();
+  return {
+    model,
+    cases,
+    passes: (c) => {
+      let v = verdicts.get(c);
+      if (!v) {
+        v = decide(model, c.request).then((d) => satisfies(d, c.expect));
+        verdicts.set(c, v);
+      }
+      return v;
+    },
+  };
+}
+
+/** Whether iam/ says `c` holds under `model`; undefined for requests it does not model. */
+function evaluatorSatisfies(model: PolicyModel, c: MatrixCase): boolean | undefined {
+  return outOfScope(c.request) ? undefined : satisfies(AS_SIMULATOR[evaluateRequest(model, c.request).decision], c.expect);
+}
+
 /**
- * The first case that passes on `model` and fails once `mutation` is applied, or undefined when
- * no case notices. `passing` are the cases that pass on the unmutated model.
+ * The first case that passes on the search's model and fails once `mutation` is applied, both by
+ * the simulator, or undefined when no case notices. Every relevant case may be tried; the order
+ * only decides how soon a catch is found: first the cases that the project's evaluator (iam/,
+ * which differential.test.ts holds to the simulator) predicts will notice, then the rest,
+ * those that expect a deny first, since widening turns denies into allows.
  */
-export async function firstCatch(model: PolicyModel, passing: readonly MatrixCase[], mutation: Mutation): Promise<MatrixCase | undefined> {
+export async function firstCatch(search: CatchSearch, mutation: Mutation): Promise<MatrixCase | undefined> {
+  const { model } = search;
   const mutated = withStatement(model, mutation.ref, mutation.statement);
-  // Widening turns denies into allows, so cases that expect a deny are the likeliest to notice.
-  const relevant = passing
+  const byDenyFirst = search.cases
     .filter((c) => involves(model, c, mutation.ref))
     .sort((a, b) => Number(a.expect === 'Allowed') - Number(b.expect === 'Allowed'));
-  for (const c of relevant) {
+  const predicted = (c: MatrixCase) => evaluatorSatisfies(model, c) === true && evaluatorSatisfies(mutated, c) === false;
+  const likely = new Set(byDenyFirst.filter(predicted));
+  const ordered = [...likely, ...byDenyFirst.filter((c) => !likely.has(c))];
+  for (const c of ordered) {
+    if (!(await search.passes(c))) continue;
     if (!satisfies(await decide(mutated, c.request), c.expect)) return c;
   }
   return undefined;
