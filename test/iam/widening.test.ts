@@ -22,15 +22,10 @@ const original = (m: Mutation) => statementAt(topology.policies, m.ref);
 const gapMutations = mutations.filter((m) => knownGapOfMutation(m, original(m)) !== undefined);
 const checked = mutations.filter((m) => knownGapOfMutation(m, original(m)) === undefined);
 
-/**
- * `harmless` when a recorded reason says no case can notice the mutation, `caught` when a case
- * does. A harmless mutation passes whether or not a case notices it, so it is not searched.
- */
-async function verdict(m: Mutation): Promise<string> {
-  if (exclusionOf(m, original(m))) return 'harmless';
-  if (await firstCatch(search, m)) return 'caught';
-  return `not caught by any case: ${m.name}\nwidened statement: ${JSON.stringify(m.statement ?? '(removed)')}`;
-}
+// Mutations a recorded reason in support/widening.ts calls harmless (no case can notice them) are
+// not searched; the rest must each be caught by some case.
+const harmless = checked.filter((m) => exclusionOf(m, original(m)) !== undefined);
+const searched = checked.filter((m) => exclusionOf(m, original(m)) === undefined);
 
 describe('the mutations', () => {
   test('cover every kind of widening', () => {
@@ -60,8 +55,14 @@ describe('the mutations', () => {
 });
 
 describe('every widening of a grant makes a matrix case fail', () => {
-  test.each(checked.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
-    expect(['caught', 'harmless']).toContain(await verdict(m));
+  test.each(searched.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
+    const caught = await firstCatch(search, m);
+    if (!caught) throw new Error(`not caught by any case: ${m.name}\nwidened statement: ${JSON.stringify(m.statement ?? '(removed)')}`);
+  });
+
+  test('each harmless exception says why', () => {
+    expect(harmless.length).toBeGreaterThan(0);
+    for (const m of harmless) expect(exclusionOf(m, original(m))?.reason).toMatch(/\w{3,}.*\w{3,}/);
   });
 });
 
