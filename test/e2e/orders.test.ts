@@ -176,7 +176,11 @@ describe.each(variants)('in the local runtime, the orders app %s', (_label, defi
     await waitFor('OrderShipped events', () => (shipped().length >= [small, large].length ? true : undefined), 60_000);
     expect(shipped()).toHaveLength([small, large].length);
     // The handler's log line travels on the worker's stdout, which may arrive after its PutEvents.
-    const logged = new RegExp(`^\\[${names.consumerPrefix(definition, fulfilment.name)}\\] \\{.*"Order shipped"`, 'm');
+    // As the runtime prints it, folded: `12:00:01.123 [function] INFO  Order shipped orderId=...`.
+    const logged = new RegExp(
+      `^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\[${names.consumerPrefix(definition, fulfilment.name)}\\] INFO {2}Order shipped( |$)`,
+      'm',
+    );
     await waitFor('the "Order shipped" log line', () => (logged.test(h.lines.join('\n')) ? true : undefined), 60_000);
     expect(h.lines.join('\n')).toMatch(logged);
   });
