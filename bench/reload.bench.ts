@@ -6,14 +6,15 @@
  *    from the notifications consumer under another name), each run reloading back to the app
  *    first, untimed.
  * The runtime runs on a copy of the assembly, with functions not prewarmed, so worker start-up
- * is not counted. Median of BENCH_RUNS (at least 3) reloads after one warm-up reload each.
+ * is not counted. bench/measure.ts's method: after a warm-up, at least 3 runs of at least 1 s of
+ * reloads each; a run's figure is its mean reload time, and the median run is reported.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalRuntime } from '../runtime';
 import { ensureSynth } from '../assembly';
-import { MIN_RUNS, load, machine, median } from './measure';
+import { load, machine, runsOf, settings, spread } from './measure';
 
 const STACK = 'LoanEvents-notifications.template.json';
 const CLONES: Record<string, string> = {
@@ -46,7 +47,6 @@ async function main(): Promise<void> {
   const base = mkdtempSync(path.join(os.tmpdir(), 'reload-bench-'));
   cpSync(synthesized, base, { recursive: true });
   const added = withConsumer(base);
-  const runs = Math.max(MIN_RUNS, Number(process.env.BENCH_RUNS ?? 5));
   console.log(`Machine: ${machine()}; ${load()} at ${new Date().toISOString()}`);
   const rt = await startLocalRuntime({ assemblyDir: base, port: 0, log: () => undefined, prewarm: false });
   try {
@@ -54,27 +54,32 @@ async function main(): Promise<void> {
       const report = await rt.reload(dir);
       return { ms: report.ms, summary: report.summary };
     };
-    await time(base);
-    const unchanged: number[] = [];
-    let same = '';
-    for (let i = 0; i < runs; i++) {
-      const r = await time(base);
-      unchanged.push(r.ms);
-      same = r.summary;
-    }
-    await time(added);
-    await time(base);
-    const consumer: number[] = [];
-    let summary = '';
-    for (let i = 0; i < runs; i++) {
-      const r = await time(added);
-      consumer.push(r.ms);
-      summary = r.summary;
-      await time(base);
-    }
-    const fmt = (xs: number[]) => `${median(xs)} ms (${[...xs].sort((a, b) => a - b).join(', ')})`;
-    console.log(`Reload, unchanged assembly: median ${fmt(unchanged)}; ${same}`);
-    console.log(`Reload, one consumer added: median ${fmt(consumer)}; ${summary}`);
+    // A run reloads again and again for at least BENCH_SECONDS; its figure is the mean reload time.
+    const run = async (dir: string, between?: string): Promise<{ ms: number; summary: string }> => {
+      const started = performance.now();
+      let total = 0;
+      let count = 0;
+      let summary = '';
+      while (count === 0 || performance.now() - started < settings().seconds * 1000) {
+        const r = await time(dir);
+        total += r.ms;
+        count++;
+        summary = r.summary;
+        if (between) await time(between); // back to the app, untimed
+      }
+      return { ms: total / count, summary };
+    };
+    const measure = async (dir: string, between?: string) => {
+      await run(dir, between); // warm-up
+      const runs: { ms: number; summary: string }[] = [];
+      for (let i = 0; i < settings().runs; i++) runs.push(await run(dir, between));
+      return { runs: runsOf(runs.map((r) => r.ms)), summary: runs[0]!.summary };
+    };
+    const fmt = (x: number) => `${Math.round(x)} ms`;
+    const unchanged = await measure(base);
+    console.log(`Reload, unchanged assembly: ${spread(unchanged.runs, fmt)}; ${unchanged.summary}`);
+    const consumer = await measure(added, base);
+    console.log(`Reload, one consumer added: ${spread(consumer.runs, fmt)}; ${consumer.summary}`);
     console.log(`After: ${load()}`);
   } finally {
     await rt.close();
