@@ -14,7 +14,7 @@ module.exports = {
   // A fresh clone synthesizes cdk.out in the background from the start; its readers run last.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testSequencer: '<rootDir>/test/support/sequencer.ts',
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   testTimeout: 60000,
   // Jest's default is one worker fewer than the cores, which on a 2-core machine means one file at a
   // time in one process. The files are independent (each makes its own temporary folders and ports),

@@ -2,7 +2,7 @@
  * Jest's global setup: on a tree whose cdk.out is missing or stale (a fresh clone, as in CI),
  * starts the one synthesis of the example app at once, in the background, instead of when the
  * first suite that needs it asks. The suites that read cdk.out wait for it through the synth lock
- * (assembly/synth.ts) and run last (test/support/sequencer.ts), so the other suites use both cores
+ * (assembly/synth.ts) and run last (test/support/sequencer.js), so the other suites use both cores
  * meanwhile instead of two workers waiting on one synth. Only for a whole run: a run of chosen
  * files synthesizes when one of them asks, as before.
  */
