@@ -40,6 +40,11 @@ Options:
   --max-visibility-timeout <s>  cap queue visibility timeouts, so failed records come back sooner
   --watch                       serve handler edits in about a second, re-synthesize on stack and
                                 catalog edits; queues, tables and archives keep their state
+  --state-dir <dir>             keep queues, messages, rules, archives and tables across restarts
+  --iam off|warn|enforce        what a call or delivery the app's policies deny does (default warn)
+  --users <file>                access keys of IAM users: { "users": [{ "accessKeyId", "secretAccessKey",
+                                "arn", "policies"?, "tags"? }] } (docs/runtime.md, Identities)
+  --verify-signatures           check the SigV4 signatures of sessions and configured users
   --help                        print this help
 
 Then: AWS_ENDPOINT_URL=http://127.0.0.1:4566 npm run cli -- dlq list   (see docs/runtime.md)

@@ -1,5 +1,6 @@
 /** `npm start` (runtime/start.ts): --help prints help and starts nothing; a taken port fails before the synth. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 
@@ -17,6 +18,11 @@ test('--help prints the options and exits 0 without starting', () => {
   expect(r.stdout).toContain('Usage: npm start -- [options]');
   expect(r.stdout).toContain('--port <n>');
   expect(r.stdout).not.toContain('Synthesizing');
+  // Every option start.ts reads is in the help.
+  const source = readFileSync(join(ROOT, 'runtime', 'start.ts'), 'utf8');
+  const read = [...source.matchAll(/\barg\('([a-z-]+)'\)|argv\.includes\('--([a-z-]+)'\)/g)].map((m) => `--${m[1] ?? m[2]}`);
+  expect(read.length).toBeGreaterThan(5);
+  for (const option of new Set(read)) expect(r.stdout).toContain(option);
 }, 60_000);
 
 test('a port in use is reported before synthesizing', async () => {
