@@ -349,6 +349,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   return { endpoint, stream, clock, observability, cloudwatch, functions, reload, close };
 }
 
+/** Types whose only local effect is their policy document, which assembly/policies.ts reads. */
+const POLICY_ONLY_TYPES = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::SQS::QueuePolicy',
+  'AWS::KMS::Key',
+]);
+
 /** The topology as a person reads it: buses, rules and targets, queues and DLQs, functions. */
 function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions: FunctionRegistry): string[] {
   const lines: string[] = [];
@@ -394,7 +403,12 @@ function describe(topo: Topology, sqs: SqsBroker, events: EventBroker, functions
   for (const t of topo.tables) lines.push(`  table ${t.name}`);
   for (const t of topo.trails) lines.push(`  trail ${t.name} -> log group ${t.logGroupName}`);
   const skipped = Object.entries(topo.unsupported);
-  if (skipped.length > 0) lines.push(`  not emulated: ${skipped.map(([k, v]) => `${k} x${v}`).join(', ')}`);
+  const list = (xs: [string, number][]) => xs.map(([k, v]) => `${k} x${v}`).join(', ');
+  // Resources with no local counterpart whose policies the IAM layer still reads and enforces (assembly/policies.ts).
+  const policies = skipped.filter(([k]) => POLICY_ONLY_TYPES.has(k));
+  const others = skipped.filter(([k]) => !POLICY_ONLY_TYPES.has(k));
+  if (policies.length > 0) lines.push(`  policies only (read and enforced, no resource of their own): ${list(policies)}`);
+  if (others.length > 0) lines.push(`  not emulated: ${list(others)}`);
   for (const w of topo.warnings) lines.push(`  WARNING: ${w}`);
   return lines;
 }

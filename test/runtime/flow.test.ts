@@ -122,7 +122,8 @@ describe('topology from the template', () => {
     expect(text).toContain(
       'function fixture-consumer (index.handler, timeout 2s) <- fixture-work batch 10, window 0s, concurrency 2, partial failures',
     );
-    expect(text).toContain('not emulated: AWS::IAM::Role x1, AWS::SNS::Topic x1');
+    expect(text).toContain('policies only (read and enforced, no resource of their own): AWS::IAM::Role x1');
+    expect(text).toContain('not emulated: AWS::SNS::Topic x1');
   });
 
   test('rules and targets resolve their intrinsics to local names and ARNs', async () => {
