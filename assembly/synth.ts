@@ -56,6 +56,12 @@ export interface SynthOptions {
   readonly bundling?: boolean;
   /** Extra environment for the app process. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Skip CDK's built-in CloudFormation validation even when cdk.json makes its findings errors
+   * (watch mode's re-synths: generic template linting, two thirds of a synth; the compliance
+   * packs still run). @default false
+   */
+  readonly skipBuiltinValidation?: boolean;
   /** Paths whose mtimes decide staleness, relative to the root. @default SYNTH_SOURCES */
   readonly sources?: readonly string[];
 }
@@ -166,7 +172,8 @@ function appConfig(root: string): { app: string; context: Record<string, unknown
  * `CDK_VALIDATION=false` is the switch aws-cdk-lib reads (core/lib/private/synthesis-validation).
  * @see https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.AppProps.html#builtincloudformationvalidation
  */
-export function builtinValidationSetting(context: Record<string, unknown>): Record<string, string> {
+export function builtinValidationSetting(context: Record<string, unknown>, skip = false): Record<string, string> {
+  if (skip) return { CDK_VALIDATION: 'false' };
   const findingsAreErrors = context['@aws-cdk/core:validateAgainstDefaultRules'];
   if (findingsAreErrors === true || findingsAreErrors === 'true' || process.env.CDK_VALIDATION !== undefined) return {};
   return { CDK_VALIDATION: 'false' };
@@ -187,7 +194,7 @@ function runApp(root: string, outdir: string, options: SynthOptions): Promise<vo
       shell: true,
       env: {
         ...process.env,
-        ...builtinValidationSetting(fullContext),
+        ...builtinValidationSetting(fullContext, options.skipBuiltinValidation),
         ...(options.env ?? {}),
         CDK_OUTDIR: outdir,
         CDK_CONTEXT_JSON: JSON.stringify(fullContext),

@@ -138,7 +138,7 @@ async function stackEdits(): Promise<void> {
   let runtime: LocalRuntime | undefined;
   try {
     // As the watcher synthesizes (runtime/watch.ts): without CDK's built-in template validation.
-    const synth = async () => (await synthesize({ force: true, outdir, env: { CDK_VALIDATION: 'false' } })).outdir;
+    const synth = async () => (await synthesize({ force: true, outdir, skipBuiltinValidation: true })).outdir;
     await synth(); // warm-up, and the assembly the runtime starts from
     runtime = await startLocalRuntime({ assemblyDir: outdir, port: 0, log: () => undefined, prewarm: false });
     const reload = (dir: string) => runtime!.reload(dir);

@@ -175,33 +175,30 @@ export class RouterObservability extends Construct {
     });
     const alarms = new AlarmFactory(this, this.alarmTopic);
     this.alarms = alarms.alarms;
-    if (props.auditLogGroup) {
-      const filter = new logs.MetricFilter(this, 'DeniedEventBridgeCallsFilter', {
-        logGroup: props.auditLogGroup,
-        filterPattern: logs.FilterPattern.literal(DENIED_CALLS_FILTER_PATTERN),
-        metricNamespace: `${props.metricsNamespace}/Audit`,
-        metricName: 'DeniedEventBridgeCalls',
-        metricValue: '1',
-        defaultValue: 0,
-      });
-      alarms.alarm('DeniedEventBridgeCallsAlarm', filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
-        threshold: 0,
-        description:
-          'A call to EventBridge, SQS, KMS or STS was denied: a principal tried to publish outside its catalog grant, change rules, read a queue or use a key. Look it up in the trail (docs/deploy.md, audit queries).',
-      });
-      const keyChanges = new logs.MetricFilter(this, 'KeyChangesFilter', {
-        logGroup: props.auditLogGroup,
-        filterPattern: logs.FilterPattern.literal(KEY_CHANGES_FILTER_PATTERN),
-        metricNamespace: `${props.metricsNamespace}/Audit`,
-        metricName: 'KeyChanges',
-        metricValue: '1',
-        defaultValue: 0,
-      });
-      alarms.alarm('KeyChangesAlarm', keyChanges.metric({ statistic: 'Sum', period: Duration.minutes(5) }), {
-        threshold: 0,
-        description:
-          'A KMS key of the account was disabled, scheduled for deletion or had its policy replaced (a deployment that changes a key policy does this too). If it is one of the app keys, events and alarms may stop: check the key now (docs/security.md).',
-      });
+    const auditLogGroup = props.auditLogGroup;
+    if (auditLogGroup) {
+      // A count of matching trail records and an alarm on any of them in five minutes.
+      const auditAlarm = (name: string, pattern: string, description: string) => {
+        const filter = new logs.MetricFilter(this, `${name}Filter`, {
+          logGroup: auditLogGroup,
+          filterPattern: logs.FilterPattern.literal(pattern),
+          metricNamespace: `${props.metricsNamespace}/Audit`,
+          metricName: name,
+          metricValue: '1',
+          defaultValue: 0,
+        });
+        alarms.alarm(`${name}Alarm`, filter.metric({ statistic: 'Sum', period: Duration.minutes(5) }), { threshold: 0, description });
+      };
+      auditAlarm(
+        'DeniedEventBridgeCalls',
+        DENIED_CALLS_FILTER_PATTERN,
+        'A call to EventBridge, SQS, KMS or STS was denied: a principal tried to publish outside its catalog grant, change rules, read a queue or use a key. Look it up in the trail (docs/deploy.md, audit queries).',
+      );
+      auditAlarm(
+        'KeyChanges',
+        KEY_CHANGES_FILTER_PATTERN,
+        'A KMS key of the account was disabled, scheduled for deletion or had its policy replaced (a deployment that changes a key policy does this too). If it is one of the app keys, events and alarms may stop: check the key now (docs/security.md).',
+      );
     }
     alarms.alarm(
       'PutEventsFailedEntriesAlarm',

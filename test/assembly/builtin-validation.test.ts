@@ -18,6 +18,11 @@ describe('builtinValidationSetting', () => {
     expect(builtinValidationSetting({ '@aws-cdk/core:validateAgainstDefaultRules': flag })).toEqual({});
   });
 
+  test('turns it off when asked, whatever cdk.json says (watch mode)', () => {
+    delete process.env.CDK_VALIDATION;
+    expect(builtinValidationSetting({ '@aws-cdk/core:validateAgainstDefaultRules': true }, true)).toEqual({ CDK_VALIDATION: 'false' });
+  });
+
   test("leaves the caller's own CDK_VALIDATION alone", () => {
     process.env.CDK_VALIDATION = 'true';
     expect(builtinValidationSetting({})).toEqual({});
