@@ -7,11 +7,20 @@
 import { arns, busNameOf } from './arn';
 import { TemplateError } from './errors';
 import type { Assembly } from './model';
-import type { StatementJson } from '../iam/policy';
 import type { StackResolver } from './resolver';
 
-/** One statement as a template writes it: the evaluator's own statement type (iam/ is a leaf). */
-export type Statement = StatementJson;
+/** One statement as a template writes it. iam/policy.ts has the same shape: both modules are leaves. */
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  NotPrincipal?: unknown;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
 
 export interface PolicyDocument {
   Version?: string;

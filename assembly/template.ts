@@ -6,6 +6,12 @@
 import { TemplateError, where } from './errors';
 import { isRecord, JsonObject } from './json';
 
+/**
+ * Resource metadata a function carries beside CDK's `aws:asset:path`: its handler entry, relative
+ * to the app's root (where cdk.json is). The local runtime's watch mode rebuilds from it.
+ */
+export const ENTRY_METADATA_KEY = 'event-router:entry';
+
 export interface CfnResource {
   readonly Type: string;
   readonly Properties?: JsonObject;

@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { startWatch } from '../runtime/watch';
 import { PROJECT_ROOT, synthesize } from '../assembly/synth';
-import { bundleHandler, ENTRY_METADATA_KEY } from '../sdk/build';
+import { ENTRY_METADATA_KEY } from '../assembly/template';
+import { bundleHandler } from '../sdk/build';
 import { header, load, runsOf, settings, spread } from './measure';
 
 const FUNCTION = 'watch-bench';

@@ -34,7 +34,7 @@ import { grantPublishOn } from './event-router';
 import { FunctionPlacement } from './network';
 import { admitDeadLetterOperators, defaultDeploymentRoleArn, managedKey } from './keys';
 import { publishBoundary } from './publish-boundary';
-import { ENTRY_METADATA_KEY } from '../sdk/build';
+import { ENTRY_METADATA_KEY } from '../assembly/template';
 
 /** Tuning defaults, as documented on `ConsumerTuning` in the catalog. */
 export const CONSUMER_TUNING_DEFAULTS = {

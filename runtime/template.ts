@@ -8,7 +8,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ENTRY_METADATA_KEY } from '../sdk/build';
 import {
   arns,
   Assembly,
@@ -24,6 +23,7 @@ import {
   setOwn,
   TemplateError,
   type FunctionProperties,
+  ENTRY_METADATA_KEY,
 } from '../assembly';
 
 export { busNameOf, TemplateError } from '../assembly';

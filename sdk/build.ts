@@ -24,12 +24,6 @@ export const zodEnglishOnly: Plugin = {
   },
 };
 
-/**
- * Resource metadata a function carries beside CDK's `aws:asset:path`: its handler entry, relative
- * to the app's root (where cdk.json is). The local runtime's watch mode rebuilds from it.
- */
-export const ENTRY_METADATA_KEY = 'event-router:entry';
-
 export interface BundleOptions {
   /** Handler entry, e.g. `lambdas/underwriting/index.ts`. */
   readonly entry: string;

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../assembly/synth';
-import { bundleHandler, ENTRY_METADATA_KEY } from '../../sdk/build';
+import { ENTRY_METADATA_KEY } from '../../assembly';
+import { bundleHandler } from '../../sdk/build';
 import { waitFor } from '../support/wait';
 
 const FUNCTION = 'watch-start-fn';

@@ -11,7 +11,8 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-s
 import { startLocalRuntime, type LocalRuntime, type RuntimeEvent } from '../../runtime';
 import type { LambdaFunction } from '../../runtime/lambda';
 import { planChanges, startWatch, type Watcher, type WatchOptions } from '../../runtime/watch';
-import { bundleHandler, ENTRY_METADATA_KEY } from '../../sdk/build';
+import { ENTRY_METADATA_KEY } from '../../assembly';
+import { bundleHandler } from '../../sdk/build';
 import { waitFor } from '../support/wait';
 
 const FUNCTION = 'watch-fn';
