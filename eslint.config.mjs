@@ -1,4 +1,4 @@
-// Lint rules: typescript-eslint's recommended set; formatting is Prettier's job (`npm run format`).
+// Lint rules: typescript-eslint's recommended set; formatting is Biome's job (`npm run format`).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

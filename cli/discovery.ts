@@ -30,7 +30,8 @@ export interface DeadLetterQueue {
   readonly source: string;
   /** Where a redrive sends messages: the source queue (redrive, delivery) or the bus. */
   readonly destination:
-    { readonly kind: 'queue'; readonly arn: string; readonly url: string } | { readonly kind: 'bus'; readonly name: string };
+    | { readonly kind: 'queue'; readonly arn: string; readonly url: string }
+    | { readonly kind: 'bus'; readonly name: string };
   /** Set when the queue (or its destination) could not be found: what SQS said, naming the queue. `url` is then empty. */
   readonly problem?: string;
 }

@@ -13,7 +13,9 @@ import { PatternPiece, piecesOf } from './wildcard';
 
 /** A piece of a template: text (in which `*` and `?` may be wildcards), an escaped literal, or a variable. */
 export type TemplatePiece =
-  { readonly text: string } | { readonly literal: string } | { readonly variable: string; readonly fallback?: string };
+  | { readonly text: string }
+  | { readonly literal: string }
+  | { readonly variable: string; readonly fallback?: string };
 
 export interface Template {
   readonly source: string;

@@ -30,7 +30,8 @@ export interface DeliveryRetryOptions {
 
 /** The outcome of one function invocation (lambda.ts). */
 export type InvocationOutcome =
-  { ok: true; payload: string; durationMs: number } | { ok: false; error: { errorType: string; errorMessage: string }; durationMs: number };
+  | { ok: true; payload: string; durationMs: number }
+  | { ok: false; error: { errorType: string; errorMessage: string }; durationMs: number };
 
 /** Lambda targets are invoked asynchronously (invocation type Event) through this. */
 export interface FunctionInvoker {

@@ -66,14 +66,16 @@ export function loadCloudWatchResources(assemblyDir: string, ctx: LocalContext):
     for (const r of stack.ofType('AWS::Logs::MetricFilter')) {
       const p = r.properties as Record<string, unknown>;
       const list = Array.isArray(p.MetricTransformations) ? p.MetricTransformations : [];
-      const transformations = list.filter(isRecord).map((t): MetricTransformation => ({
-        metricNamespace: String(t.MetricNamespace ?? ''),
-        metricName: String(t.MetricName ?? ''),
-        metricValue: String(t.MetricValue ?? ''),
-        ...(asNumber(t.DefaultValue) !== undefined ? { defaultValue: asNumber(t.DefaultValue) } : {}),
-        ...(isRecord(t.Dimensions) || Array.isArray(t.Dimensions) ? { dimensions: dimensionsOf(t.Dimensions) } : {}),
-        ...(typeof t.Unit === 'string' ? { unit: t.Unit } : {}),
-      }));
+      const transformations = list.filter(isRecord).map(
+        (t): MetricTransformation => ({
+          metricNamespace: String(t.MetricNamespace ?? ''),
+          metricName: String(t.MetricName ?? ''),
+          metricValue: String(t.MetricValue ?? ''),
+          ...(asNumber(t.DefaultValue) !== undefined ? { defaultValue: asNumber(t.DefaultValue) } : {}),
+          ...(isRecord(t.Dimensions) || Array.isArray(t.Dimensions) ? { dimensions: dimensionsOf(t.Dimensions) } : {}),
+          ...(typeof t.Unit === 'string' ? { unit: t.Unit } : {}),
+        }),
+      );
       if (typeof p.LogGroupName !== 'string' || typeof p.FilterPattern !== 'string' || transformations.length === 0) {
         warnings.push(`metric filter ${where(r)} is not applied: it needs LogGroupName, FilterPattern and MetricTransformations`);
         continue;

@@ -362,7 +362,8 @@ export function buildAudit(records: readonly TrailRecord[], from: Date, to: Date
     if (r.eventSource === 'events.amazonaws.com' && CHANGE_EVENTS.includes(r.eventName)) {
       const p = isRecord(r.requestParameters) ? r.requestParameters : {};
       const target = [p.name, p.rule, p.archiveName, p.replayName, p.eventBusName, p.statementId].find((x) => typeof x === 'string') as
-        string | undefined;
+        | string
+        | undefined;
       changes.push({
         time: r.eventTime,
         principal: principalOf(r),

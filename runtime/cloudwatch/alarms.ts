@@ -17,7 +17,10 @@ import type { Clock, ClockTimer } from '../clock';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 export type ComparisonOperator =
-  'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
+  | 'GreaterThanOrEqualToThreshold'
+  | 'GreaterThanThreshold'
+  | 'LessThanThreshold'
+  | 'LessThanOrEqualToThreshold';
 export const COMPARISON_OPERATORS: readonly ComparisonOperator[] = [
   'GreaterThanOrEqualToThreshold',
   'GreaterThanThreshold',

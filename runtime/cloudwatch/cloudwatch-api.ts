@@ -43,12 +43,13 @@ export const MAX_METRIC_DATA_DATAPOINTS = 100_800;
 /** PutMetricData: 1,000 metrics per call. */
 export const MAX_PUT_METRIC_DATA = 1000;
 
+// biome-ignore format: CloudWatch's unit list reads better packed than one per line
 export const UNITS = [
   'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits',
   'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second',
   'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second',
   'Terabits/Second', 'Count/Second', 'None',
-] as const; // prettier-ignore
+] as const;
 
 function dimensions(r: InputReader, name: string, requireValue = true): Dimension[] {
   const list = r.list(name, MAX_DIMENSIONS) ?? [];

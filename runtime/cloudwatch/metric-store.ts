@@ -229,7 +229,8 @@ export class MetricStore {
     const period = periodSeconds * 1000;
     const out: PeriodStats[] = [];
     let cur:
-      { timestamp: number; sampleCount: number; sum: number; min: number; max: number; unit?: string; values?: number[] } | undefined;
+      | { timestamp: number; sampleCount: number; sum: number; min: number; max: number; unit?: string; values?: number[] }
+      | undefined;
     let hasDistribution = true;
     const from = lowerBound(s.points, start);
     for (let i = from; i < s.points.length; i++) {

@@ -96,18 +96,19 @@ function aliasPolicy(doc: PolicyDocument): PolicyDocument {
   if (!out) {
     out = {
       ...doc,
-      Statement: doc.Statement.map((s): Statement =>
-        s.Condition === undefined
-          ? s
-          : {
-              ...s,
-              Condition: Object.fromEntries(
-                Object.entries(s.Condition).map(([op, keys]) => [
-                  op,
-                  Object.fromEntries(Object.entries(keys).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
-                ]),
-              ),
-            },
+      Statement: doc.Statement.map(
+        (s): Statement =>
+          s.Condition === undefined
+            ? s
+            : {
+                ...s,
+                Condition: Object.fromEntries(
+                  Object.entries(s.Condition).map(([op, keys]) => [
+                    op,
+                    Object.fromEntries(Object.entries(keys).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
+                  ]),
+                ),
+              },
       ),
     };
     aliased.set(doc, out);
