@@ -108,12 +108,15 @@ export async function firstCatch(search: CatchSearch, mutation: Mutation): Promi
     .filter((c) => involves(model, c, mutation.ref))
     .sort((a, b) => Number(a.expect === 'Allowed') - Number(b.expect === 'Allowed'));
   const predicted = (c: MatrixCase) => search.predicted(c) === true && evaluatorSatisfies(mutated, c) === false;
-  const likely = new Set(byDenyFirst.filter(predicted));
-  const ordered = [...likely, ...byDenyFirst.filter((c) => !likely.has(c))];
-  for (const c of ordered) {
-    if (!(await search.passes(c))) continue;
-    if (!satisfies(await decide(mutated, c.request), c.expect)) return c;
+  const catches = async (c: MatrixCase) => (await search.passes(c)) && !satisfies(await decide(mutated, c.request), c.expect);
+  // The predicted cases in order, each tried as soon as it is predicted (a catch usually comes
+  // among the first, so the rest are never evaluated), then the others in order.
+  const unlikely: MatrixCase[] = [];
+  for (const c of byDenyFirst) {
+    if (!predicted(c)) unlikely.push(c);
+    else if (await catches(c)) return c;
   }
+  for (const c of unlikely) if (await catches(c)) return c;
   return undefined;
 }
 
