@@ -96,10 +96,14 @@ function running(pid: number): boolean {
   }
 }
 
-/** A lock nobody will release: its holder has exited, or it is older than any computation. */
+/**
+ * A lock nobody will release: its holder has exited, or it is older than any computation, or it is
+ * this process's own (a computation that needs its own entry would otherwise wait for itself).
+ */
 function abandoned(lock: string, maxAgeMs: number): boolean {
   try {
     const pid = Number(readFileSync(lock, 'utf8'));
+    if (pid === process.pid) return true;
     return (Number.isSafeInteger(pid) && pid > 0 && !running(pid)) || Date.now() - statSync(lock).mtimeMs > maxAgeMs;
   } catch {
     return false; // Released (or not yet written) meanwhile: look again.
