@@ -9,7 +9,13 @@
  * coverage adds up across runs. `PROPERTY_SCALE=<n>` multiplies every budget for a deep run
  * (`PROPERTY_SCALE=10 npx jest test/engine/fuzz`); `FC_SEED` (and `FC_PATH`) replay one run,
  * see test/support/property.ts.
+ *
+ * Inside the properties, checks use node:assert rather than jest's expect: each expect() call
+ * builds an error to record where it was made, which cost a quarter of this file's time over its
+ * tens of thousands of checks. A failing assert throws the same kind of diff, and fast-check adds
+ * the counterexample, seed and path.
  */
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   explainMismatch,
@@ -172,9 +178,9 @@ describe('fuzzing the pattern engine', () => {
         fc.property(pattern, event, (p, e) => {
           onlyValidationErrors(() => {
             const matched = testEventPattern(p, e);
-            expect(explainMismatch(p, e) === undefined).toBe(matched);
+            assert.equal(explainMismatch(p, e) === undefined, matched, 'explainMismatch is undefined exactly when the pattern matches');
             // The same event as text (parsed by the engine) gives the same answer.
-            expect(testEventPattern(p, JSON.stringify(e))).toBe(matched);
+            assert.equal(testEventPattern(p, JSON.stringify(e)), matched, 'the event as text matches as the event as an object');
           });
         }),
         runs(1500),
@@ -198,9 +204,17 @@ describe('fuzzing the pattern engine', () => {
           });
           for (const e of es) {
             const got = matcher.match(e).sort((a, b) => a - b);
-            expect(got).toEqual(valid.filter((i) => testEventPattern(ps[i]!, e)));
+            assert.deepEqual(
+              got,
+              valid.filter((i) => testEventPattern(ps[i]!, e)),
+              'the automaton matches the rules that match one by one',
+            );
             // The same event as text, which the matcher parses lazily, gives the same rules.
-            expect(matcher.match(JSON.stringify(e)).sort((a, b) => a - b)).toEqual(got);
+            assert.deepEqual(
+              matcher.match(JSON.stringify(e)).sort((a, b) => a - b),
+              got,
+              'the event as text matches the same rules',
+            );
           }
         }),
         runs(600),
@@ -221,7 +235,11 @@ describe('fuzzing the pattern engine', () => {
             if ((seed >> i) & 1) matcher.remove(i);
             else if (matcher.has(i)) kept.push(i);
           });
-          expect(matcher.match(e).sort((a, b) => a - b)).toEqual(kept.filter((i) => testEventPattern(ps[i]!, e)));
+          assert.deepEqual(
+            matcher.match(e).sort((a, b) => a - b),
+            kept.filter((i) => testEventPattern(ps[i]!, e)),
+            'the automaton matches only the remaining rules that match',
+          );
         }),
         runs(400),
       );
@@ -249,7 +267,11 @@ describe('fuzzing the pattern engine', () => {
               const expected = ranges
                 .map(([lo, hi, loOpen, hiOpen], i) => ((loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi) ? i : -1))
                 .filter((i) => i >= 0);
-              expect(matcher.match({ n: v }).sort((a, b) => a - b)).toEqual(expected);
+              assert.deepEqual(
+                matcher.match({ n: v }).sort((a, b) => a - b),
+                expected,
+                `the ranges holding ${v}`,
+              );
             }
           },
         ),

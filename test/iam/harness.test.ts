@@ -68,8 +68,11 @@ function fixture(): { template: CfnTemplate; model: PolicyModel; r: Resolver } {
   return { template, model: collectPolicies(template), r: new Resolver(template) };
 }
 
+/** One synthesized fixture for every describe block: none of them changes the template or the model. */
+const FIXTURE = fixture();
+
 describe('intrinsic resolution', () => {
-  const { r, template } = fixture();
+  const { r, template } = FIXTURE;
   const id = (type: string) => Object.keys(template.Resources).find((k) => template.Resources[k]!.Type === type) as string;
 
   test('resolves pseudo parameters in Fn::Join and Fn::Sub', () => {
@@ -101,7 +104,7 @@ describe('intrinsic resolution', () => {
 });
 
 describe('policy collection', () => {
-  const { model } = fixture();
+  const { model } = FIXTURE;
   const roleArn = (name: string) => Object.keys(model.identity).find((arn) => arn.includes(`:role/${name}`)) as string;
 
   test('attaches AWS::IAM::Policy resources and inline policies to their roles', () => {
@@ -163,7 +166,7 @@ describe('policy collection', () => {
 });
 
 describe('evaluation', () => {
-  const { model } = fixture();
+  const { model } = FIXTURE;
   const queue = 'arn:aws:sqs:us-east-1:111111111111:fixture-queue';
   const busArn = 'arn:aws:events:us-east-1:111111111111:event-bus/fixture-bus';
   const reader = Object.keys(model.identity).find((arn) => arn.includes(':role/Reader')) as string;
@@ -259,7 +262,7 @@ describe('evaluation', () => {
 });
 
 describe('widening mutations', () => {
-  const { model } = fixture();
+  const { model } = FIXTURE;
   const mutations = mutationsOf(model);
 
   test('remove each Deny and widen each Allow three ways, skipping changes that change nothing', () => {

@@ -6,6 +6,14 @@
  *
  * iam-simulate is AGPL-licensed and a devDependency: only code under test/ may import it.
  */
+import {
+  createValidatedPolicy,
+  type ValidatedPolicy,
+  type ValidationError,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+  validateServiceControlPolicy,
+} from '@cloud-copilot/iam-policy';
 import { allowedContextKeysForRequest, runSimulation } from '@cloud-copilot/iam-simulate';
 import { PolicyDocument, PolicyModel, resourcePolicyFor, Statement } from './policies';
 
@@ -116,6 +124,26 @@ function aliasPolicy(doc: PolicyDocument): PolicyDocument {
   return out;
 }
 
+/**
+ * A policy as the simulator takes it, validated once per document and kind and then reused:
+ * `runSimulation` otherwise validates every policy of every request again (a third of a second
+ * per hundred requests), and a suite asks about the same few dozen documents thousands of times.
+ * The simulator still refuses a request whose policy has errors, from the errors kept here.
+ * The kind is part of the key because each kind has its own rules (e.g. Principal).
+ */
+type ValidateFn = (policy: unknown) => ValidationError[];
+const validatedByKind = new Map<ValidateFn, WeakMap<PolicyDocument, ValidatedPolicy>>();
+function validated(doc: PolicyDocument, validate: ValidateFn): ValidatedPolicy {
+  let byDoc = validatedByKind.get(validate);
+  if (!byDoc) validatedByKind.set(validate, (byDoc = new WeakMap()));
+  let out = byDoc.get(doc);
+  if (!out) {
+    out = createValidatedPolicy(aliasPolicy(doc), validate);
+    byDoc.set(doc, out);
+  }
+  return out;
+}
+
 function accountOf(arn: string, fallback: string): string {
   const account = arn.split(':')[4];
   return account && /^\d{12}$/.test(account) ? account : fallback;
@@ -132,15 +160,19 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
   const base = request.identityPoliciesOnly
     ? undefined
     : (own ?? (request.outsidePolicy && { source: 'outside', document: request.outsidePolicy }));
+  // The model's own document when the request changes nothing, so the validated copy is reused.
+  const changed = request.resourceAllowsOnly || request.resourceStatements;
   const resourcePolicy = base && {
     ...base,
-    document: {
-      ...base.document,
-      Statement: [
-        ...base.document.Statement.filter((st) => !(request.resourceAllowsOnly && st.Effect === 'Deny')),
-        ...(request.resourceStatements ?? []),
-      ],
-    },
+    document: changed
+      ? {
+          ...base.document,
+          Statement: [
+            ...base.document.Statement.filter((st) => !(request.resourceAllowsOnly && st.Effect === 'Deny')),
+            ...(request.resourceStatements ?? []),
+          ],
+        }
+      : base.document,
   };
   const ecKeys = Object.keys(request.context ?? {}).filter((k) => aliasEncryptionContextKey(k) !== k);
   if (ecKeys.length > 0) {
@@ -165,18 +197,26 @@ export async function decide(model: PolicyModel, request: AccessRequest, homeAcc
         resource: { resource: request.resource, accountId: accountOf(request.resource, homeAccount) },
         contextVariables: Object.fromEntries(Object.entries(context).map(([k, v]) => [aliasEncryptionContextKey(k), v])),
       },
-      identityPolicies: identity.map((p) => ({ name: p.name, policy: aliasPolicy(p.policy) })),
+      identityPolicies: identity.map((p) => ({ name: p.name, policy: validated(p.policy, validateIdentityPolicy) })),
       serviceControlPolicies: request.serviceControlPolicies
         ? [
             {
               orgIdentifier: accountOf(request.principal, homeAccount),
-              policies: [FULL_AWS_ACCESS, ...request.serviceControlPolicies].map((policy, i) => ({ name: `scp-${i}`, policy })),
+              policies: [FULL_AWS_ACCESS, ...request.serviceControlPolicies].map((policy, i) => ({
+                name: `scp-${i}`,
+                policy: validated(policy, validateServiceControlPolicy),
+              })),
             },
           ]
         : [],
       resourceControlPolicies: [],
-      resourcePolicy: resourcePolicy && resourcePolicy.document.Statement.length > 0 ? aliasPolicy(resourcePolicy.document) : undefined,
-      permissionBoundaryPolicies: boundary ? [{ name: boundary.source, policy: aliasPolicy(boundary.document) }] : undefined,
+      resourcePolicy:
+        resourcePolicy && resourcePolicy.document.Statement.length > 0
+          ? validated(resourcePolicy.document, validateResourcePolicy)
+          : undefined,
+      permissionBoundaryPolicies: boundary
+        ? [{ name: boundary.source, policy: validated(boundary.document, validateIdentityPolicy) }]
+        : undefined,
     },
     {},
   );

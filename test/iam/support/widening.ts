@@ -55,15 +55,22 @@ export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): 
   return !c.request.identityPoliciesOnly && resourcePolicyOwner(model, c.request.resource) === ref.owner;
 }
 
-/** The matrix of one model, and which of its cases the simulator passes on that model (decided once per case, when first asked). */
+/**
+ * The matrix of one model, which of its cases the simulator passes on that model, and which the
+ * evaluator says hold on it (each decided once per case, when first asked: every mutation of the
+ * model asks again about the same cases).
+ */
 export interface CatchSearch {
   readonly model: PolicyModel;
   readonly cases: readonly MatrixCase[];
   passes(c: MatrixCase): Promise<boolean>;
+  /** `evaluatorSatisfies` on the search's model. */
+  predicted(c: MatrixCase): boolean | undefined;
 }
 
 export function catchSearch(model: PolicyModel, cases: readonly MatrixCase[]): CatchSearch {
   const verdicts = new Map<MatrixCase, Promise<boolean>>();
+  const predictions = new Map<MatrixCase, boolean | undefined>();
   return {
     model,
     cases,
@@ -74,6 +81,10 @@ export function catchSearch(model: PolicyModel, cases: readonly MatrixCase[]): C
         verdicts.set(c, v);
       }
       return v;
+    },
+    predicted: (c) => {
+      if (!predictions.has(c)) predictions.set(c, evaluatorSatisfies(model, c));
+      return predictions.get(c);
     },
   };
 }
@@ -96,13 +107,16 @@ export async function firstCatch(search: CatchSearch, mutation: Mutation): Promi
   const byDenyFirst = search.cases
     .filter((c) => involves(model, c, mutation.ref))
     .sort((a, b) => Number(a.expect === 'Allowed') - Number(b.expect === 'Allowed'));
-  const predicted = (c: MatrixCase) => evaluatorSatisfies(model, c) === true && evaluatorSatisfies(mutated, c) === false;
-  const likely = new Set(byDenyFirst.filter(predicted));
-  const ordered = [...likely, ...byDenyFirst.filter((c) => !likely.has(c))];
-  for (const c of ordered) {
-    if (!(await search.passes(c))) continue;
-    if (!satisfies(await decide(mutated, c.request), c.expect)) return c;
+  const predicted = (c: MatrixCase) => search.predicted(c) === true && evaluatorSatisfies(mutated, c) === false;
+  const catches = async (c: MatrixCase) => (await search.passes(c)) && !satisfies(await decide(mutated, c.request), c.expect);
+  // The predicted cases in order, each tried as soon as it is predicted (a catch usually comes
+  // among the first, so the rest are never evaluated), then the others in order.
+  const unlikely: MatrixCase[] = [];
+  for (const c of byDenyFirst) {
+    if (!predicted(c)) unlikely.push(c);
+    else if (await catches(c)) return c;
   }
+  for (const c of unlikely) if (await catches(c)) return c;
   return undefined;
 }
 
