@@ -1,6 +1,6 @@
 /**
- * @cloud-copilot/iam-simulate is AGPL-3.0: a devDependency for these tests only. Nothing that
- * ships may import it.
+ * @cloud-copilot/iam-simulate and the policy parser it is built on, @cloud-copilot/iam-policy, are
+ * AGPL-3.0: devDependencies for these tests only. Nothing that ships may import them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,6 +10,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const NOT_SHIPPED = new Set(['test', 'bench', 'scripts']);
 const tsconfig = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
 const SHIPPED = tsconfig.include.filter((d) => !NOT_SHIPPED.has(d));
+const AGPL_PACKAGES = ['@cloud-copilot/iam-simulate', '@cloud-copilot/iam-policy'];
 
 function sourceFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -20,19 +21,22 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-test('no shipped source imports the AGPL policy simulator', () => {
+test('no shipped source imports the AGPL policy simulator or its parser', () => {
   // GIVEN
   const files = SHIPPED.flatMap((d) => sourceFiles(path.join(ROOT, d)));
   // WHEN
-  const offenders = files.filter((f) => fs.readFileSync(f, 'utf8').includes('@cloud-copilot/iam-simulate'));
+  const offenders = files.filter((f) => {
+    const source = fs.readFileSync(f, 'utf8');
+    return AGPL_PACKAGES.some((name) => source.includes(name));
+  });
   // THEN
   expect(SHIPPED).toEqual(expect.arrayContaining(['lib', 'sdk', 'runtime', 'cli', 'iam']));
   expect(files.length).toBeGreaterThan(0);
   expect(offenders.map((f) => path.relative(ROOT, f))).toEqual([]);
 });
 
-test('the simulator is a devDependency, not a dependency', () => {
+test.each(AGPL_PACKAGES)('%s is a devDependency, not a dependency', (name) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-  expect(pkg.dependencies?.['@cloud-copilot/iam-simulate']).toBeUndefined();
-  expect(pkg.devDependencies?.['@cloud-copilot/iam-simulate']).toBeDefined();
+  expect(pkg.dependencies?.[name]).toBeUndefined();
+  expect(pkg.devDependencies?.[name]).toBeDefined();
 });
