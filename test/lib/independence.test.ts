@@ -57,7 +57,7 @@ function withConsumer(publishes: boolean): AppDefinition {
   return defineApp({ ...loanApp, catalog: defineCatalog({ ...loanApp.catalog, consumers: [...loanApp.catalog.consumers, added] }) });
 }
 
-/** A folder with the new consumer's `<name>/index.ts` (under the project: NodejsFunction requires it). */
+/** A folder with the new consumer's `<name>/index.ts` (under the project, where its imports resolve). */
 function handlersWith(name: string): string {
   const handlers = fs.mkdtempSync(path.join(__dirname, '.handlers-'));
   dirs.push(handlers);
