@@ -33,6 +33,7 @@ export {
 } from './observability';
 export { publishBoundary, type PublishBoundaryProps } from './publish-boundary';
 export {
+  buildRouterStack,
   buildStacks,
   ConsumerStack,
   RouterStack,

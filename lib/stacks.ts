@@ -383,6 +383,25 @@ export interface EventRouterStacks {
   readonly subscriptions: Record<string, SubscriptionStack>;
 }
 
+const describeStack = (app: AppDefinition, what: string) => (app.description ? `${app.description}: ${what}` : what);
+
+/**
+ * The router stack of `app` (`<App>-Router`) as `buildStacks` builds it, alone. No consumer stack
+ * changes it (test/lib/independence.test.ts), so its template is the one of the whole app.
+ */
+export function buildRouterStack(
+  scope: Construct,
+  app: AppDefinition,
+  props: Omit<RouterStackProps, 'app' | 'env' | 'description'> = {},
+): RouterStack {
+  return new RouterStack(scope, names.routerStack(app), {
+    ...props,
+    app,
+    env: { account: app.router?.account, region: app.router?.region },
+    description: describeStack(app, 'event bus, key, archive, schemas, bus policy, publisher roles, trail and alarm topic'),
+  });
+}
+
 /**
  * Builds the stacks of `app` in `scope` (a CDK App or Stage). Stack ids: `<App>-Router`,
  * `<App>-<consumer>` and, for a consumer in another account, `<App>-<consumer>-subscription`.
@@ -391,14 +410,9 @@ export function buildStacks(scope: Construct, app: AppDefinition, props: EventRo
   validateCatalogFilters(app.catalog);
   checkQueueNames(app);
   const routerEnv: Environment = { account: app.router?.account, region: app.router?.region };
-  const description = (what: string) => (app.description ? `${app.description}: ${what}` : what);
+  const description = (what: string) => describeStack(app, what);
   const { handlersDir, handlerEntry, maxMessageAge, isolated, dynamoDbPrefixListId, backupRetention, ...routerProps } = props;
-  const router = new RouterStack(scope, names.routerStack(app), {
-    ...routerProps,
-    app,
-    env: routerEnv,
-    description: description('event bus, key, archive, schemas, bus policy, publisher roles, trail and alarm topic'),
-  });
+  const router = buildRouterStack(scope, app, routerProps);
   const consumers: Record<string, ConsumerStack> = {};
   const subscriptions: Record<string, SubscriptionStack> = {};
   const networks: Record<string, NetworkStack> = {};

@@ -1,13 +1,13 @@
 /**
- * Bundles a consumer handler the way the stack's NodejsFunction does (esbuild, minified,
- * source map, CommonJS, node24, `@aws-sdk/*` left to the Lambda runtime), plus one thing
+ * Bundles a consumer handler as the stack deploys it (esbuild, minified, source map, CommonJS,
+ * node24, `@aws-sdk/*` left to the Lambda runtime, as NodejsFunction would), plus one thing
  * NodejsFunction cannot do because it takes no esbuild plugins: keep only zod's English
  * locale. zod re-exports its locales as a namespace (`export * as locales`), which esbuild
  * cannot tree-shake, so every bundle otherwise carries ~260 KB of unused translations.
  * @see https://github.com/colinhacks/zod/issues/6050
  *
- * From a CDK local bundling hook (synchronous), run it as a process:
- *   node --import tsx sdk/build.ts lambdas/<name>/index.ts <outdir>
+ * From a CDK local bundling hook (synchronous), run it as a process (lib/buffered-consumer.ts):
+ *   node --require tsx/cjs sdk/build.ts lambdas/<name>/index.ts <outdir>
  */
 import * as path from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
@@ -37,7 +37,7 @@ export interface BundleOptions {
 
 /**
  * The esbuild options of one handler bundle: the one definition the stack's bundles
- * (`bundleHandler`, run after NodejsFunction's own bundling) and the local runtime's watch mode
+ * (`bundleHandler`, run by the stack's local bundling) and the local runtime's watch mode
  * (runtime/watch.ts, an incremental esbuild context) share, so both build the same code.
  */
 export function bundleBuildOptions(options: BundleOptions): BuildOptions & { entryPoints: string[]; outfile: string } {
@@ -67,7 +67,7 @@ export async function bundleHandler(options: BundleOptions): Promise<string> {
 if (require.main === module) {
   const [entry, outdir] = process.argv.slice(2);
   if (!entry || !outdir) {
-    console.error('Usage: node --import tsx sdk/build.ts <handler entry> <output directory>');
+    console.error('Usage: node --require tsx/cjs sdk/build.ts <handler entry> <output directory>');
     process.exit(2);
   }
   bundleHandler({ entry, outdir }).catch((err) => {

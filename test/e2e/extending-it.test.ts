@@ -85,7 +85,7 @@ function extendCopy(dir: string, added: { code: string; variable: string; name: 
 }
 
 const added = readmeConsumer();
-// Under the project: NodejsFunction bundles only entries inside the folder of the lock file.
+// Under the project, so that the copied handlers resolve their packages from its node_modules.
 const copy = fs.mkdtempSync(path.join(__dirname, '.extending-'));
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'extending-it-'));
 afterAll(() => [copy, outdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

@@ -2,15 +2,15 @@ import { Duration } from 'aws-cdk-lib';
 import { loanCatalog } from '../../catalog/loans';
 import { pascalCase } from '../../lib/defaults';
 import { compileFilterPattern } from '../../runtime/cloudwatch/filter-pattern';
-import { BUS_ARN, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
+import { BUS_ARN, buildRouter, buildStack, flat, keyStatements, logicalId, resourceById, resourcesOf } from './helpers';
 import deniedCalls from './fixtures/cloudtrail-denied.json';
 import allowedCalls from './fixtures/cloudtrail-allowed.json';
 
 // GIVEN the default stack and one relying on an organisation trail, each built once.
 const built = buildStack({ alarmEmail: 'oncall@example.com' });
 /** The example relying on an organisation trail, built once for the tests that read it. */
-let withExistingTrail: ReturnType<typeof buildStack> | undefined;
-const builtWithExistingTrail = () => (withExistingTrail ??= buildStack({ existingTrail: true }));
+let withExistingTrail: ReturnType<typeof buildRouter> | undefined;
+const builtWithExistingTrail = () => (withExistingTrail ??= buildRouter({ existingTrail: true }));
 const { template } = built;
 const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AuditKey'), 'Arn'] };
 const alarmKeyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'AlarmKey'), 'Arn'] };
@@ -51,7 +51,7 @@ describe('audit trail', () => {
   });
 
   test('logPutEvents: false keeps management events only', () => {
-    const { template: t } = buildStack({ logPutEvents: false });
+    const { template: t } = buildRouter({ logPutEvents: false });
     expect(resourceById(t, 'AWS::CloudTrail::Trail', 'AuditTrail').AdvancedEventSelectors).toEqual([
       { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
     ]);
@@ -87,7 +87,7 @@ describe('audit trail', () => {
   });
 
   test('trailRetention sets the Object Lock period', () => {
-    const { template: t } = buildStack({ trailRetention: Duration.days(2555) });
+    const { template: t } = buildRouter({ trailRetention: Duration.days(2555) });
     expect(resourceById(t, 'AWS::S3::Bucket', 'AuditBucket').ObjectLockConfiguration.Rule).toEqual({
       DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 },
     });
@@ -105,7 +105,7 @@ describe('audit trail', () => {
       account: '999999999999',
       keyArn: 'arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555',
     };
-    const { template: t } = buildStack({ logArchive });
+    const { template: t } = buildRouter({ logArchive });
     t.resourceCountIs('AWS::S3::Bucket', 0);
     t.resourceCountIs('AWS::S3::BucketPolicy', 0);
     const archived = resourceById(t, 'AWS::CloudTrail::Trail', 'AuditTrail');

@@ -11,6 +11,7 @@ import { ISOLATED_INTERFACE_ENDPOINTS, networkParameterNames, networkStackName }
 import { buildStacks } from '../../lib/stacks';
 import { names } from '../../sdk/catalog';
 import { CUSTOMER_ACCOUNT, ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
+import { TEST_APP } from '../support/cdk';
 import { buildApp, consumerTemplate, resourcesOf } from './helpers';
 
 const catalog = loanApp.catalog;
@@ -20,9 +21,12 @@ const only = <T>(items: T[], what: string): T => {
   return items[0] as T;
 };
 
+/** The example as deployed by default, built once for both halves: no test changes it. */
+const example = buildApp();
+
 describe('backups of the consumers state', () => {
   // GIVEN the example as deployed by default
-  const built = buildApp();
+  const built = example;
 
   test.each(catalog.consumers.map((c) => [c.name, c] as const))(
     '%s: a daily plan backs up every table of the stack into its locked vault',
@@ -138,7 +142,7 @@ describe('backups of the consumers state', () => {
 
 describe('the isolated deployment (-c isolated=true)', () => {
   // GIVEN the example, by default and isolated
-  const plain = buildApp();
+  const plain = example;
   const isolated = buildApp(loanApp, fromContext({ isolated: 'true' }));
   const network = isolated.stacks.networks[''];
   const net = Template.fromStack(network!);
@@ -279,7 +283,7 @@ describe('the isolated deployment (-c isolated=true)', () => {
   });
 
   test('a consumer in another account gets a network stack in its own account', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ ...TEST_APP, context: { 'aws:cdk:bundling-stacks': [] } });
     const stacks = buildStacks(app, ordersApp, { handlersDir: ordersHandlers, isolated: true });
     const remote = ordersApp.catalog.consumers.filter((c) => c.account === CUSTOMER_ACCOUNT);
     expect(remote.length).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import { pascalCase } from '../../lib/defaults';
 import {
   Audited,
   BUS_ARN,
+  buildRouter,
   buildStack,
   ExternalSubmitted,
   ExternalWithdrawn,
@@ -71,7 +72,7 @@ describe('encryption key', () => {
 
   test('keyAdminArns become administrators of every key of the router stack', () => {
     const admin = 'arn:aws:iam::123456789012:role/KeyAdmin';
-    const { template: t } = buildStack({ keyAdminArns: [admin] });
+    const { template: t } = buildRouter({ keyAdminArns: [admin] });
     for (const prefix of ['AlarmKey', 'AuditKey', 'EventRouterDeadLetterKey', 'EventRouterKey']) {
       const statement = flat(keyStatements(t, prefix)).find((s: any) => s.Sid === 'KeyAdministrationByNamedAdministrators');
       expect(statement.Condition.ArnLike['aws:PrincipalArn']).toContain(admin);
@@ -168,7 +169,7 @@ describe('event bus', () => {
   });
 
   test('archive retention comes from archiveRetention', () => {
-    const { template: t } = buildStack({ archiveRetention: Duration.days(30) });
+    const { template: t } = buildRouter({ archiveRetention: Duration.days(30) });
     t.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
   });
 
@@ -204,7 +205,7 @@ describe('publisher roles', () => {
 
   test('publisherPrincipals names who may assume a publisher role, in this account or another', () => {
     const principals = ['arn:aws:iam::123456789012:role/Intake', 'arn:aws:iam::210987654321:role/ci/*'];
-    const { template: t } = buildStack({ publisherPrincipals: { 'loan-intake': principals } });
+    const { template: t } = buildRouter({ publisherPrincipals: { 'loan-intake': principals } });
     const trust = flat(resourceById(t, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole').AssumeRolePolicyDocument.Statement);
     // One statement per account, each confined to the named principals.
     expect(trust).toEqual(
@@ -233,7 +234,7 @@ describe('publisher roles', () => {
   });
 
   test('publisherTrust replaces the account-root trust', () => {
-    const { template: t } = buildStack({ publisherTrust: new ArnPrincipal('arn:aws:iam::123456789012:role/intake-service') });
+    const { template: t } = buildRouter({ publisherTrust: new ArnPrincipal('arn:aws:iam::123456789012:role/intake-service') });
     expect(resourceById(t, 'AWS::IAM::Role', 'EventRouterLoanIntakePublisherRole').AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:role/intake-service' } },
     ]);
@@ -372,7 +373,7 @@ describe('bus policy', () => {
   });
 
   test('deploymentRoleArns and ruleManagerArns replace the default rule managers', () => {
-    const { template: t } = buildStack({
+    const { template: t } = buildRouter({
       deploymentRoleArns: ['arn:aws:iam::123456789012:role/deployer'],
       ruleManagerArns: ['arn:aws:iam::123456789012:role/operator'],
     });
@@ -383,8 +384,8 @@ describe('bus policy', () => {
   });
 
   /** The example with an operator role, built once for the two tests that read it. */
-  let withOperator: ReturnType<typeof buildStack> | undefined;
-  const builtWithOperator = () => (withOperator ??= buildStack({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] }));
+  let withOperator: ReturnType<typeof buildRouter> | undefined;
+  const builtWithOperator = () => (withOperator ??= buildRouter({ operatorRoleArns: ['arn:aws:iam::123456789012:role/operator'] }));
 
   test('operatorRoleArns may manage rules too', () => {
     const { template: t } = builtWithOperator();

@@ -5,7 +5,15 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
 import { app as loanApp } from '../../catalog';
 import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, definePublisher, EventCatalog, on } from '../../sdk/catalog';
-import { buildStacks, ConsumerStack, EventRouterAppProps, EventRouterStacks, RouterStack } from '../../lib/stacks';
+import {
+  buildRouterStack,
+  buildStacks,
+  ConsumerStack,
+  EventRouterAppProps,
+  EventRouterStacks,
+  RouterStack,
+  RouterStackProps,
+} from '../../lib/stacks';
 import { TEST_APP } from '../support/cdk';
 
 /** The example's handlers. */
@@ -58,10 +66,25 @@ export function testApp(catalog: EventCatalog, name = 'LoanEvents', extra: Parti
   return defineApp({ name, eventBusName: 'loan-events', metricsNamespace: name, catalog, ...extra });
 }
 
-/** The router template of the example with some router props. */
+/** Every stack of the example (or of `catalog`) with some props; `template` is the router's. */
 export function buildStack(props: Partial<EventRouterAppProps> & { catalog?: EventCatalog } = {}, name = 'LoanEvents'): BuiltApp {
   const { catalog, ...rest } = props;
   return buildApp(catalog ? testApp(catalog, name) : name === 'LoanEvents' ? loanApp : testApp(loanApp.catalog, name), rest);
+}
+
+/**
+ * Only the router stack of the example (or of `catalog`) with some router props, for tests that read
+ * nothing else: a fifth of the CPU time of the whole app (`buildStack`), same template
+ * (`buildRouterStack`).
+ */
+export function buildRouter(
+  props: Omit<RouterStackProps, 'app' | 'env' | 'description'> & { catalog?: EventCatalog } = {},
+  name = 'LoanEvents',
+): { readonly router: RouterStack; readonly template: Template } {
+  const { catalog, ...rest } = props;
+  const definition = catalog ? testApp(catalog, name) : name === 'LoanEvents' ? loanApp : testApp(loanApp.catalog, name);
+  const router = buildRouterStack(new App({ ...TEST_APP, context: { 'aws:cdk:bundling-stacks': [] } }), definition, rest);
+  return { router, template: Template.fromStack(router) };
 }
 
 /** The one template of a consumer, or an error naming it. */

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { app as loanApp } from '../../catalog';
 import { ApplicantNotified, LoanApplicationApproved, LoanApplicationSubmitted } from '../../catalog/loans';
 import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, on } from '../../sdk/catalog';
-import { buildStacks } from '../../lib/stacks';
+import { buildRouterStack, buildStacks } from '../../lib/stacks';
 import { loanHandlers } from './helpers';
 import { TEST_APP } from '../support/cdk';
 
@@ -57,7 +57,7 @@ function withConsumer(publishes: boolean): AppDefinition {
   return defineApp({ ...loanApp, catalog: defineCatalog({ ...loanApp.catalog, consumers: [...loanApp.catalog.consumers, added] }) });
 }
 
-/** A folder with the new consumer's `<name>/index.ts` (under the project: NodejsFunction requires it). */
+/** A folder with the new consumer's `<name>/index.ts` (under the project, where its imports resolve). */
 function handlersWith(name: string): string {
   const handlers = fs.mkdtempSync(path.join(__dirname, '.handlers-'));
   dirs.push(handlers);
@@ -110,6 +110,15 @@ describe('removing a consumer', () => {
       expect(template).not.toContain('Fn::ImportValue');
       expect(template).not.toContain('"Export"');
     }
+  });
+
+  test('the router stack built alone (buildRouterStack, as the router-only template tests build it) is the same', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loan-events-independence-'));
+    dirs.push(dir);
+    const app = new App({ ...TEST_APP, outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+    buildRouterStack(app, loanApp);
+    app.synth();
+    expect(routerTemplate(dir)).toBe(routerTemplate(base.dir));
   });
 
   test('without a consumer, the router template is the same', () => {
