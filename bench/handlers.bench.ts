@@ -3,8 +3,8 @@
  * built the same way. Builds with esbuild as the stack does (bundle, minify, source map,
  * CommonJS, node24; see sdk/build.ts) in three variants:
  *   - "as deployed": `@aws-sdk/*` left out (the Lambda Node.js runtime ships the AWS SDK v3)
- *     and only zod's English locale: what the stack's after-bundling hook produces;
- *   - "plain NodejsFunction": runtime SDK, every zod locale: NodejsFunction without the hook;
+ *     and only zod's English locale: what the stack's bundling (sdk/build.ts) produces;
+ *   - "plain NodejsFunction": runtime SDK, every zod locale: what NodejsFunction would build;
  *   - "bundled SDK": everything in the bundle.
  * Targets: at most 200 KB minified, and at most 3 x the empty handler's load time.
  *
