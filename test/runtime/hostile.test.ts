@@ -14,7 +14,8 @@ const fresh = () => `hostile${++n}-${Date.now()}`;
 const proto = Object.prototype as Record<string, unknown>;
 
 beforeAll(async () => {
-  h = await startHarness(FIXTURE_APP, { quiet: false });
+  // No test runs a function: a prewarmed environment would only cost its start.
+  h = await startHarness(FIXTURE_APP, { quiet: false, prewarm: false });
   const r = await dynamo(h.endpoint, 'ListTables', {});
   table = JSON.parse(r.body).TableNames[0];
 });
