@@ -24,7 +24,7 @@ import { SqsBroker } from './sqs';
 import { StateStore, type StateOptions } from './state';
 import { EventStream } from './stream';
 import { PART_WAY, reloadAssembly, loadRunnableTopology, retainedResources, type Deployed, type ReloadReport } from './reload';
-import { TemplateError, Topology, appEnvironment, homeAccount } from './template';
+import { TemplateError, Topology, appEnvironment, runtimeAccount } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
@@ -145,7 +145,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const app = appEnvironment(assemblyDir);
   const region = options.region ?? app.region ?? 'us-east-1';
   // The caller's account (CreateQueue, ListQueues, names without an ARN) until requests carry identities.
-  const accountId = options.accountId ?? app.account ?? homeAccount(assemblyDir) ?? '000000000000';
+  const accountId = options.accountId ?? runtimeAccount(assemblyDir);
   const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const clock = options.clock ?? new RealClock();
