@@ -44,7 +44,7 @@ const clock = new VirtualClock();
 /** What the functions' Timeouts are measured on: still unless a test moves it, so no other test's invocation times out. */
 const timeouts = new VirtualClock();
 const seen: Seen[] = [];
-let collecting = true;
+const stopCollecting = new AbortController();
 let collector: Promise<void>;
 let run = 0;
 const uid = (label: string) => `${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
@@ -56,15 +56,20 @@ const FUNCTION_TIMEOUT_MS = 2000;
 beforeAll(async () => {
   h = await startHarness(FIXTURE_APP, { clock, functionTimeoutClock: timeouts, deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
   const url = h.queueUrl('fixture-seen');
-  // The handler reports what it saw to a queue; collect it (workers are real threads, so this polls on real time).
+  // The handler reports what it saw to a queue; collect it. A long poll answers as soon as a report
+  // arrives (its 20 s are on the virtual clock, which only the tests move); closing aborts it.
   collector = (async () => {
-    while (collecting) {
-      const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
+    while (!stopCollecting.signal.aborted) {
+      const r = await h.sqs
+        .send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), {
+          abortSignal: stopCollecting.signal,
+        })
+        .catch((e: unknown) => {
+          if (stopCollecting.signal.aborted) return undefined;
+          throw e;
+        });
+      const msgs = r?.Messages ?? [];
+      if (msgs.length === 0) continue;
       for (const m of msgs) seen.push(JSON.parse(m.Body!));
       await h.sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
@@ -74,7 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  collecting = false;
+  stopCollecting.abort();
   await collector;
   await h.close();
 });
