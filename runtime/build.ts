@@ -18,6 +18,8 @@ import { arns, parseArn, partitionOf } from '../assembly/arn';
 export interface BuildContext {
   log: RuntimeLog;
   clock: Clock;
+  /** What functions' Timeouts are measured on. @default - real time */
+  functionTimeoutClock?: Clock;
   stream: EventStream;
   sqs: SqsBroker;
   events: EventBroker;
@@ -131,7 +133,7 @@ export function mappingConcurrency(mappings: readonly MappingDef[], c: Pick<Buil
 /** What a function runs with besides its definition: its place, the endpoint, its logs and its role's session. */
 export function functionSettings(
   f: FunctionDef,
-  c: Pick<BuildContext, 'accountId' | 'region' | 'endpoint' | 'observability' | 'stream' | 'identity'>,
+  c: Pick<BuildContext, 'accountId' | 'region' | 'endpoint' | 'observability' | 'stream' | 'identity' | 'functionTimeoutClock'>,
 ): FunctionSettings {
   const where = placeOf(f, c);
   // Each function calls AWS as a session of its execution role, as Lambda gives it.
@@ -143,6 +145,7 @@ export function functionSettings(
     logs: c.observability.functionLogs,
     stream: c.stream,
     credentials,
+    timeoutClock: c.functionTimeoutClock,
   };
 }
 

@@ -24,7 +24,7 @@ import { SqsBroker } from './sqs';
 import { StateStore, type StateOptions } from './state';
 import { EventStream } from './stream';
 import { PART_WAY, reloadAssembly, loadRunnableTopology, retainedResources, type Deployed, type ReloadReport } from './reload';
-import { TemplateError, Topology, appEnvironment, homeAccount } from './template';
+import { TemplateError, Topology, appEnvironment, runtimeAccount } from './template';
 
 export { TemplateError } from './template';
 export { RealClock, VirtualClock, driveWhenIdle, type Clock } from './clock';
@@ -71,10 +71,20 @@ export interface LocalRuntimeOptions {
   /**
    * What every wait of the runtime asks for the time: visibility timeouts, delays, long polls,
    * delivery retries, schedules, batching windows, archive retention. Tests pass a
-   * VirtualClock and advance it. Function execution timeouts stay on real time.
+   * VirtualClock and advance it. Function execution timeouts stay on real time unless
+   * `functionTimeoutClock` says otherwise.
    * @default a RealClock
    */
   clock?: Clock;
+  /**
+   * What functions' Timeouts are measured on (handlers themselves always run on real time). A
+   * test about what follows a timeout (the worker stopped, the record kept) passes its
+   * VirtualClock and advances it past the Timeout instead of waiting for it. Not for an idle
+   * driver (driveWhenIdle): it holds time still while a function runs, so a hung handler would
+   * never time out.
+   * @default - real time
+   */
+  functionTimeoutClock?: Clock;
   /** Memory cap of each archive; the oldest events are dropped past it. @default 100,000 events or 64 MiB */
   archiveLimits?: ArchiveLimits;
   /** What a call or delivery the app's policies deny does (see iam-mode.ts). @default 'warn' */
@@ -135,7 +145,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const app = appEnvironment(assemblyDir);
   const region = options.region ?? app.region ?? 'us-east-1';
   // The caller's account (CreateQueue, ListQueues, names without an ARN) until requests carry identities.
-  const accountId = options.accountId ?? app.account ?? homeAccount(assemblyDir) ?? '000000000000';
+  const accountId = options.accountId ?? runtimeAccount(assemblyDir);
   const host = options.host ?? '127.0.0.1';
   const stdout = (text: string) => process.stdout.write(text);
   const clock = options.clock ?? new RealClock();
@@ -274,7 +284,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     if (policies) identity.load(policies, { events, sqs, region, accountId });
     topo.warnings.push(...observability.load(topo));
-    const built = { log, clock, stream, sqs, events, functions, mappings, endpoint, region, accountId, observability, identity };
+    const built = {
+      log,
+      clock,
+      functionTimeoutClock: options.functionTimeoutClock,
+      stream,
+      sqs,
+      events,
+      functions,
+      mappings,
+      endpoint,
+      region,
+      accountId,
+      observability,
+      identity,
+    };
     await build(topo, { ...built, keepTables: !!state });
     if (state) {
       state.restore(sqs, events);

@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
+import { RealClock, type Clock } from './clock';
 import type { RuntimeLog } from './log';
 import type { EventStream } from './stream';
 import type { FunctionDef } from './template';
@@ -63,7 +64,8 @@ interface Env {
   generation: number;
   /** Settles when the handler module has loaded: undefined on success, the error otherwise. */
   init: Promise<InvokeError | undefined>;
-  pending?: { id: string; resolve: (r: InvokeResult) => void; timer: NodeJS.Timeout; started: number };
+  /** The invocation running, with the cancel of its timeout timer. */
+  pending?: { id: string; resolve: (r: InvokeResult) => void; cancelTimeout: () => void; started: number };
   /** Its CloudWatch Logs stream. */
   logStream: string;
   /** Milliseconds its init phase took, reported once (Init Duration) by the first invocation's REPORT. */
@@ -83,7 +85,18 @@ export interface FunctionSettings {
   logs?: FunctionLogSink;
   /** Receives each output line as a `function.output` event (EMF metrics are read from there). */
   stream?: EventStream;
+  /**
+   * What the function's Timeout is measured on: when it passes, the invocation fails and its
+   * worker is stopped. The handler itself always runs on real time (its
+   * `getRemainingTimeInMillis()` counts real milliseconds); a test that is about what happens
+   * after a timeout, not about the handler's code, passes a VirtualClock and advances it.
+   * @default - real time
+   */
+  timeoutClock?: Clock;
 }
+
+/** Real time for the function timeouts of functions given no clock. */
+const REAL_TIME = new RealClock();
 
 /** What `replaceCode` did to the function's environments. */
 export interface CodeSwap {
@@ -239,7 +252,7 @@ export class LambdaFunction {
         if (m.type !== 'result' || env.pending?.id !== m.id) return;
         env.heapMb = m.heapMb;
         const p = env.pending;
-        clearTimeout(p.timer);
+        p.cancelTimeout();
         env.pending = undefined;
         p.resolve(
           m.ok
@@ -255,7 +268,7 @@ export class LambdaFunction {
       this.remove(env);
       const p = env.pending;
       if (p) {
-        clearTimeout(p.timer);
+        p.cancelTimeout();
         env.pending = undefined;
         p.resolve({ ok: false, error, durationMs: Date.now() - p.started });
       }
@@ -326,8 +339,9 @@ export class LambdaFunction {
     env.initMs = undefined;
     this.writeStart(env, id);
     const outputEnded = this.settings.logs ? new Promise<void>((resolve) => env.ended.set(id, resolve)) : undefined;
+    const timeouts = this.settings.timeoutClock ?? REAL_TIME;
     const result = await new Promise<InvokeResult>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = timeouts.setTimeout(() => {
         // Lambda stops the environment; its module state is gone and the next invocation starts cold.
         env.pending = undefined;
         env.dead = true;
@@ -342,7 +356,7 @@ export class LambdaFunction {
           durationMs: Date.now() - started,
         });
       }, timeoutMs);
-      env.pending = { id, resolve, timer, started };
+      env.pending = { id, resolve, cancelTimeout: () => timeouts.clearTimeout(timer), started };
       env.worker.postMessage({
         type: 'invoke',
         id,
@@ -528,7 +542,7 @@ export class LambdaFunction {
         e.dead = true;
         const p = e.pending;
         if (p) {
-          clearTimeout(p.timer);
+          p.cancelTimeout();
           e.pending = undefined;
           p.resolve({
             ok: false,

@@ -216,6 +216,11 @@ export function homeAccount(assemblyDir: string): string | undefined {
   }
 }
 
+/** The account the runtime runs an app in unless told otherwise: the one all its stacks name, else the home account, else 000000000000. */
+export function runtimeAccount(assemblyDir: string): string {
+  return appEnvironment(assemblyDir).account ?? homeAccount(assemblyDir) ?? '000000000000';
+}
+
 /** Reads every stack of the assembly in `assemblyDir` into the local topology. */
 export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
   const assembly = new Assembly(CloudAssembly.load(assemblyDir), {

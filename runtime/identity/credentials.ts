@@ -90,21 +90,30 @@ const ACCESS_KEY = /^[\w.@+=-]{1,128}$/;
 /** Sessions kept at most; past it, expired sessions go first, then the oldest that can expire. */
 export const MAX_SESSIONS = 10_000;
 
-/** Base32 of random bytes, upper case: the alphabet of AWS access key ids. */
-function keyId(prefix: string): string {
+/** Base32 of random bytes (16 of them), upper case: the alphabet of AWS access key ids. */
+function keyId(prefix: string, bytes: Uint8Array = randomBytes(16)): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bytes = randomBytes(16);
   let out = prefix;
   for (let i = 0; out.length < 20; i++) out += alphabet[(bytes[i] ?? 0) % 32];
   return out;
 }
 
+/** Unique ids already derived, by prefix and ARN: a session of a role needs its role's id each time one is issued. */
+const uniqueIds = new Map<string, string>();
+/** Bound of `uniqueIds`, which callers' ARNs fill: past it, it starts again. */
+const MAX_UNIQUE_IDS = 1024;
+
 /** A stable unique id (`AROA...`, `AIDA...`) for an ARN, as IAM gives each role and user one. */
 export function uniqueIdOf(prefix: string, arn: string): string {
+  const key = `${prefix} ${arn}`;
+  const known = uniqueIds.get(key);
+  if (known !== undefined) return known;
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   const digest = createHash('sha256').update(arn).digest();
   let out = prefix;
   for (let i = 0; out.length < 21; i++) out += alphabet[(digest[i] ?? 0) % 32];
+  if (uniqueIds.size >= MAX_UNIQUE_IDS) uniqueIds.clear();
+  uniqueIds.set(key, out);
   return out;
 }
 
@@ -254,10 +263,12 @@ export class CredentialStore {
       policies?: readonly CompiledPolicy[];
     },
   ): Identity {
+    // The key id's, secret's and token's random bytes in one draw: each draw costs about as much as all three.
+    const random = randomBytes(16 + 30 + 96);
     const session: Session = {
-      accessKeyId: keyId(SESSION_KEY_PREFIX),
-      secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(96).toString('base64')}`,
+      accessKeyId: keyId(SESSION_KEY_PREFIX, random.subarray(0, 16)),
+      secretAccessKey: random.subarray(16, 46).toString('base64'),
+      sessionToken: `IQoJb3JpZ2luX2VjE${random.subarray(46).toString('base64')}`,
       expiresAt: options.expiresAt,
       sessionPolicies: options.sessionPolicies ?? [],
       chained: options.chained ?? false,

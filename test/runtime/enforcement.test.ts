@@ -13,6 +13,7 @@ import { names, PUBLISHER_TAG_KEY } from '../../sdk/catalog';
 import { loadAppPolicies } from '../../runtime/identity';
 import type { UserConfig } from '../../runtime/identity';
 import type { IamMode } from '../../runtime/iam-mode';
+import { runtimeAccount } from '../../runtime/template';
 import { awsWith, REGION, startHarness, type Harness } from './helpers';
 import { runCli } from '../cli/helpers';
 
@@ -116,19 +117,20 @@ const users = (): UserConfig[] => [
   },
 ];
 
-async function start(iam: IamMode): Promise<Harness> {
-  return startHarness(dir, { iam, users: users(), prewarm: false });
-}
-
 beforeAll(async () => {
   dir = await ensureSynth();
-  // The account the runtime runs the app in: the root user's, as STS tells the default key.
-  const probe = await startHarness(dir, { prewarm: false });
-  const sts = new STSClient({ endpoint: probe.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  account = (await sts.send(new GetCallerIdentityCommand({}))).Account!;
-  sts.destroy();
-  await probe.close();
+  // The account the runtime runs the app in (each harness checks that STS tells the default key the same).
+  account = runtimeAccount(dir);
 });
+
+async function start(iam: IamMode): Promise<Harness> {
+  const h = await startHarness(dir, { iam, users: users(), prewarm: false });
+  const sts = new STSClient({ endpoint: h.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const root = await sts.send(new GetCallerIdentityCommand({}));
+  sts.destroy();
+  expect(root.Arn).toBe(`arn:aws:iam::${account}:root`);
+  return h;
+}
 
 describe('--iam enforce', () => {
   let h: Harness;

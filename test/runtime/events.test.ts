@@ -173,8 +173,12 @@ test('a rule cannot be deleted while it has targets; after RemoveTargets it can,
   const removed = await h.events.send(new RemoveTargetsCommand({ Rule: 'temp', Ids: ['t'] }));
   expect(removed.FailedEntryCount).toBe(0);
   await h.events.send(new DeleteRuleCommand({ Name: 'temp' }));
-  await h.events.send(new PutEventsCommand({ Entries: [{ Source: 'temp', DetailType: 'x', Detail: '{}' }] }));
-  const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+  const put = await h.events.send(new PutEventsCommand({ Entries: [{ Source: 'temp', DetailType: 'x', Detail: '{}' }] }));
+  // The bus has routed the event by the time PutEvents answers: it matched no rule, so nothing can arrive later.
+  const eventId = put.Entries![0]!.EventId!;
+  expect(h.recorded.of('event.unmatched', (p) => p.eventId === eventId)).toHaveLength(1);
+  expect(h.recorded.of('rule.matched', (p) => p.eventId === eventId)).toEqual([]);
+  const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));
   expect(r.Messages ?? []).toHaveLength(0);
 });
 

@@ -2,7 +2,8 @@
  * The runtime running a hand-written app (fixtures/app): routing, the function worker pool
  * and event source mapping, partial batch failures, timeouts, target DLQs, input
  * transformers, archive and replay, with SDK v3 clients and the AWS CLI. Visibility timeouts
- * pass on a virtual clock; the handlers run in real worker threads.
+ * pass on a virtual clock, and function timeouts on a second one that only the timeout test
+ * advances; the handlers run in real worker threads.
  */
 import {
   DescribeArchiveCommand,
@@ -40,26 +41,35 @@ interface Seen {
 
 let h: Harness;
 const clock = new VirtualClock();
+/** What the functions' Timeouts are measured on: still unless a test moves it, so no other test's invocation times out. */
+const timeouts = new VirtualClock();
 const seen: Seen[] = [];
-let collecting = true;
+const stopCollecting = new AbortController();
 let collector: Promise<void>;
 let run = 0;
 const uid = (label: string) => `${label}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
 /** fixture-work's VisibilityTimeout in the template. */
 const VISIBILITY_MS = 4000;
+/** fixture-consumer's Timeout in the template. */
+const FUNCTION_TIMEOUT_MS = 2000;
 
 beforeAll(async () => {
-  h = await startHarness(FIXTURE_APP, { clock, deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
+  h = await startHarness(FIXTURE_APP, { clock, functionTimeoutClock: timeouts, deliveryRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
   const url = h.queueUrl('fixture-seen');
-  // The handler reports what it saw to a queue; collect it (workers are real threads, so this polls on real time).
+  // The handler reports what it saw to a queue; collect it. A long poll answers as soon as a report
+  // arrives (its 20 s are on the virtual clock, which only the tests move); closing aborts it.
   collector = (async () => {
-    while (collecting) {
-      const r = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
+    while (!stopCollecting.signal.aborted) {
+      const r = await h.sqs
+        .send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), {
+          abortSignal: stopCollecting.signal,
+        })
+        .catch((e: unknown) => {
+          if (stopCollecting.signal.aborted) return undefined;
+          throw e;
+        });
+      const msgs = r?.Messages ?? [];
+      if (msgs.length === 0) continue;
       for (const m of msgs) seen.push(JSON.parse(m.Body!));
       await h.sqs.send(
         new DeleteMessageBatchCommand({ QueueUrl: url, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
@@ -69,7 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  collecting = false;
+  stopCollecting.abort();
   await collector;
   await h.close();
 });
@@ -255,8 +265,16 @@ describe('publish to handler', () => {
     const from = mark();
     const failures = () => since(from, 'function.failed', (p) => p.functionName === 'fixture-consumer');
     await h.events.send(new PutEventsCommand({ Entries: [entry(id, 'sleep')] }));
-    // Every attempt times out (on real time: the handler really runs), so after maxReceiveCount receives the record is in the DLQ.
-    await failRepeatedly(3, () => failures().length);
+    // Every attempt outlasts the Timeout (the handler really runs, and sleeps a minute of real time
+    // after reporting), so after maxReceiveCount receives the record is in the DLQ.
+    for (let i = 1; i <= 3; i++) {
+      await waitFor(`receive ${i} of 3 running`, () => (seenOf(id).length >= i ? true : undefined), 30000);
+      await timeouts.advanceAsync(FUNCTION_TIMEOUT_MS - 1);
+      expect(failures()).toHaveLength(i - 1);
+      await timeouts.advanceAsync(1);
+      await waitFor(`timeout ${i} of 3`, () => (failures().length >= i ? true : undefined), 30000);
+      await clock.advanceAsync(VISIBILITY_MS);
+    }
     const dead = await drain(h.sqs, h.queueUrl('fixture-work-dlq'), 1, 30000);
     expect(JSON.parse(dead[0]!.body).detail.id).toBe(id);
     await waitFor('the handler reports of all three receives', () => (seenOf(id).length >= 3 ? true : undefined));

@@ -15,6 +15,7 @@ import { VirtualClock } from '../../runtime/clock';
 import { checkUsers, CredentialStore, type UserConfig } from '../../runtime/identity';
 import { principalOf } from '../../iam';
 import { MAX_SESSIONS } from '../../runtime/identity/credentials';
+import { runtimeAccount } from '../../runtime/template';
 import { awsWith, REGION, startHarness, type Harness } from './helpers';
 
 jest.setTimeout(120_000);
@@ -67,11 +68,8 @@ async function callerOf(credentials: Credentials) {
 beforeAll(async () => {
   dir = await ensureSynth();
   clock = new VirtualClock(Date.UTC(2026, 0, 1));
-  const probe = await startHarness(dir, { prewarm: false });
-  account = (
-    await new STSClient({ endpoint: probe.endpoint, region: REGION, credentials: ROOT_KEY }).send(new GetCallerIdentityCommand({}))
-  ).Account!;
-  await probe.close();
+  // The account the runtime runs the app in; the first STS test checks that the default key is that account's root user.
+  account = runtimeAccount(dir);
   NOBODY.arn = `arn:aws:iam::${account}:user/nobody`;
   DEVELOPER.arn = `arn:aws:iam::${account}:user/developer`;
   // The intake publisher's role trusts principals of the account tagged as that publisher.

@@ -114,7 +114,8 @@ function refusedPutRule(): Promise<number> {
 beforeAll(async () => {
   const assembly = await ensureSynth();
   cwd = path.dirname(assembly);
-  h = await startIdleDrivenHarness(assembly);
+  // The flow below runs underwriting and notifications only: each starts on its first event, and manual review never does.
+  h = await startIdleDrivenHarness(assembly, { prewarm: false });
   started = h.clock!.now();
   topo = loadTopology(assembly, { region: REGION, accountId: ACCOUNT, endpoint: h.endpoint });
   trailGroup = topo.trails[0]!.logGroupName;

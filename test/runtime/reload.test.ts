@@ -88,7 +88,11 @@ interface Running {
   close(): Promise<void>;
 }
 
-async function start(assemblyDir: string, options: { stateDir?: string; iam?: 'enforce' } = {}): Promise<Running> {
+/**
+ * The runtime on `assemblyDir`. `prewarm: false` for tests in which no function runs: a warm
+ * environment would only cost its start (a worker thread loading the handler and the SDK).
+ */
+async function start(assemblyDir: string, options: { stateDir?: string; iam?: 'enforce'; prewarm?: false } = {}): Promise<Running> {
   const lines: string[] = [];
   const rt = await startLocalRuntime({
     assemblyDir,
@@ -223,7 +227,7 @@ describe('reload', () => {
 
   test('a consumer removed from the template stops matching and its queue is deleted with its messages', async () => {
     // GIVEN
-    const r = await start(variant());
+    const r = await start(variant(), { prewarm: false });
     const s = await seed(r);
     await publish(r, 'Transform', { id: 't1', amount: 100 });
     await publish(r, 'Transform', { id: 't2', amount: 200 });
@@ -286,7 +290,7 @@ describe('reload', () => {
 
   test('a changed queue attribute applies to the queue in place; its messages and receipts stay', async () => {
     // GIVEN
-    const r = await start(variant());
+    const r = await start(variant(), { prewarm: false });
     const s = await seed(r);
 
     // WHEN
@@ -366,7 +370,7 @@ describe('reload', () => {
     // GIVEN
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reload-state-'));
     dirs.push(stateDir);
-    const first = await start(variant(), { stateDir });
+    const first = await start(variant(), { stateDir, prewarm: false });
     await first.sqs.send(new SendMessageCommand({ QueueUrl: first.url('fixture-work-dlq'), MessageBody: 'kept' }));
     const next = variant((t) => {
       addAuditConsumer(t);
@@ -381,7 +385,7 @@ describe('reload', () => {
     await first.close();
 
     // WHEN
-    const second = await start(next, { stateDir });
+    const second = await start(next, { stateDir, prewarm: false });
 
     // THEN
     expect(await queueCounts(second, 'fixture-work-dlq')).toMatchObject({ ready: 1 });
@@ -402,7 +406,7 @@ describe('reload', () => {
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       };
     };
-    const r = await start(variant(trusted), { iam: 'enforce' });
+    const r = await start(variant(trusted), { iam: 'enforce', prewarm: false });
     const send = () => r.sqs.send(new SendMessageCommand({ QueueUrl: r.url('fixture-seen'), MessageBody: 'hello' }));
     await expect(send()).resolves.toBeDefined();
     const denying = variant((t) => {
@@ -473,6 +477,7 @@ describe('reload', () => {
         variant((t) => {
           (t.Resources.Table as { DeletionPolicy?: string }).DeletionPolicy = policy;
         }),
+        { prewarm: false },
       );
       const table = tableName(r);
       await r.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' }, sk: { S: 's' } } }));

@@ -5,17 +5,24 @@
  * (assembly/synth.ts) and run last (test/support/sequencer.js), so the other suites use both cores
  * meanwhile instead of two workers waiting on one synth. Only for a whole run: a run of chosen
  * files synthesizes when one of them asks, as before.
+ *
+ * A whole run also starts the one AWS CLI server its files share (test/runtime/aws-cli.ts), so
+ * Python imports awscli once per run instead of once per file that runs the CLI.
  */
 import type { Config } from '@jest/types';
 import { assemblyState, synthesize } from '../../assembly';
+import { startSharedAwsCli } from '../runtime/aws-cli';
 
 declare global {
   var backgroundSynth: Promise<unknown> | undefined;
+  var sharedAwsCli: { close(): Promise<void> } | undefined;
 }
 
 export default function globalSetup(config: Config.GlobalConfig): void {
   const wholeRun = config.testPathPatterns.patterns.length === 0 && !config.onlyChanged && !config.findRelatedTests;
-  if (!wholeRun || assemblyState() === 'up to date') return;
+  if (!wholeRun) return;
+  globalThis.sharedAwsCli = startSharedAwsCli();
+  if (assemblyState() === 'up to date') return;
   // A failure here is not reported: the suites that need cdk.out synthesize again and report it.
   globalThis.backgroundSynth = synthesize().catch(() => undefined);
 }

@@ -1,4 +1,4 @@
-/** Waits for the background synthesis of global-setup.ts, so that no synth outlives the run. */
+/** Waits for the background synthesis of global-setup.ts and ends the shared AWS CLI server, so that neither outlives the run. */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.backgroundSynth;
+  await Promise.all([globalThis.backgroundSynth, globalThis.sharedAwsCli?.close()]);
 }
