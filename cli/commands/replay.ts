@@ -31,6 +31,14 @@ interface ReplayOptions {
 /** Counts unchanged for this long are taken as final. */
 const SETTLE_MS = 2000;
 
+/**
+ * How often the counts are read while they settle, whatever --poll-ms says for the replay state:
+ * each read is one FilterLogEvents per function log group (a call CloudWatch Logs allows only a
+ * few times a second per account and Region, and bills by the data scanned), and a read more
+ * often than this would not end the wait sooner than SETTLE_MS allows anyway.
+ */
+const COUNT_POLL_MS = 500;
+
 /** Replay names: 1 to 64 of [.-_A-Za-z0-9]. @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html */
 const REPLAY_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 
@@ -209,6 +217,6 @@ async function settledCounts(
     }
     const settled = counts.consumers.length > 0 && Date.now() - lastChange >= SETTLE_MS;
     if (settled || Date.now() >= end || signal.aborted) return counts;
-    await sleep(Math.min(o.pollMs, 500), signal);
+    await sleep(COUNT_POLL_MS, signal);
   }
 }
