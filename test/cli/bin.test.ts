@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { app } from '../../catalog';
 import { runCli } from './helpers';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'bin.cjs');
@@ -20,9 +21,13 @@ describe('cli/bin.cjs', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
-  test('a usage error exits 2', () => {
-    const r = launch(['cost', '--rate', 'lots']);
-    expect(r.stderr).toContain("argument 'lots' is invalid");
+  test('a usage error exits 2: an event the project catalog rejects is not published', () => {
+    // The launcher loads the project's catalog (an argument commander rejects is a usage error
+    // too, checked in-process by cost.test.ts).
+    const event = app.catalog.events[0]!;
+    const r = launch(['publish', '--source', event.source, '--detail-type', event.detailType, '--detail', '{"data":{}}']);
+    expect(r.stderr).toContain(`Invalid ${event.detailType} event`);
+    expect(r.stderr).toContain('nothing was published');
     expect(r.status).toBe(2);
   });
 
