@@ -51,6 +51,22 @@ describe('the program the launcher runs', () => {
     expect(r.code).toBe(2);
   });
 
+  test("a global option's value that is also a command name does not stand for the command", async () => {
+    // The program registers only the command a run names; `dlq` here is the stack's name.
+    const r = await runCli([
+      '--stack',
+      'dlq',
+      'pattern',
+      'test',
+      '-p',
+      '{"source":["a"]}',
+      '-e',
+      '{"source":"a","detailType":"X","detail":{}}',
+    ]);
+    expect(r.stdout).toMatch(/^match$/m);
+    expect(r.code).toBe(0);
+  });
+
   test('a command group without a subcommand prints its help and exits 2', async () => {
     const r = await runCli(['dlq']);
     expect(r.stderr).toContain('Usage: loan-events dlq [options] [command]');
