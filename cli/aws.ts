@@ -5,8 +5,8 @@
  * the local runtime is therefore one variable: AWS_ENDPOINT_URL=http://127.0.0.1:4566.
  * @see https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { UsageError } from './errors';
 
 export { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
@@ -95,13 +95,23 @@ export class AwsClients {
     private readonly env: Readonly<Record<string, string | undefined>>,
   ) {}
 
+  // The SDK packages are required with the first client, so commands that call no AWS API
+  // (cost, pattern, diagram, access) do not load them.
   public get eventBridge(): EventBridgeClient {
-    this.eb ??= new EventBridgeClient(clientConfig('EVENTBRIDGE', this.options, this.env));
+    if (!this.eb) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const sdk = require('@aws-sdk/client-eventbridge') as typeof import('@aws-sdk/client-eventbridge');
+      this.eb = new sdk.EventBridgeClient(clientConfig('EVENTBRIDGE', this.options, this.env));
+    }
     return this.eb;
   }
 
   public get sqs(): SQSClient {
-    this.sq ??= new SQSClient(clientConfig('SQS', this.options, this.env));
+    if (!this.sq) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const sdk = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+      this.sq = new sdk.SQSClient(clientConfig('SQS', this.options, this.env));
+    }
     return this.sq;
   }
 

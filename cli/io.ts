@@ -24,7 +24,25 @@ export interface CliIO {
    * function that removes it. `tail` uses it to remove its temporary rule and queue.
    */
   readonly onInterrupt: (handler: () => void) => () => void;
+  /**
+   * What the command's own waits ask for the time: polling intervals and how long counts have
+   * been unchanged (`replay`). A test of that logic against mocked AWS answers passes a clock
+   * that moves when slept on.
+   * @default wall-clock time ({@link REAL_CLOCK})
+   */
+  readonly clock?: CliClock;
 }
+
+/** The time a command waits on. */
+export interface CliClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Wall-clock time and Node's timers. */
+export const REAL_CLOCK: CliClock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal) };
 
 /** The real process: stdout, stderr, stdin, environment and signals. */
 export function processIO(): CliIO {

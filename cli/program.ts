@@ -5,23 +5,53 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AppNames, BUS_ENV, STACK_ENV } from './app-names';
 import { AwsClients } from './aws';
-import { PROGRAM_NAME, readPackage, type Action, type GlobalOptions } from './command';
+import { PROGRAM_NAME, readPackage, type Action, type GlobalOptions, type Wrap } from './command';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, hintFor, UsageError } from './errors';
 import type { CliIO } from './io';
 import { Output } from './output';
-import { registerCost } from './commands/cost';
-import { registerDiagram } from './commands/diagram';
-import { registerDlq } from './commands/dlq';
-import { registerInvoke } from './commands/invoke';
-import { registerPattern } from './commands/pattern';
-import { registerPublish } from './commands/publish';
-import { registerReplay } from './commands/replay';
-import { registerTail } from './commands/tail';
-import { registerTrace } from './commands/trace';
-import { registerAudit } from './commands/audit';
-import { registerAccess } from './commands/access';
 
-export function buildProgram(io: CliIO, onExit: (code: number) => void): Command {
+type Register = (program: Command, wrap: Wrap) => void;
+
+/**
+ * The commands in the order help lists them, each module required only when its command is
+ * registered: a run registers the one command it names (its module and what that needs, not the
+ * AWS SDK, the catalog and the policy evaluator of every other command), and help or a name that
+ * is not a command registers them all.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: ReadonlyArray<readonly [string, () => Register]> = [
+  ['publish', () => (require('./commands/publish') as typeof import('./commands/publish')).registerPublish],
+  ['tail', () => (require('./commands/tail') as typeof import('./commands/tail')).registerTail],
+  ['pattern', () => (require('./commands/pattern') as typeof import('./commands/pattern')).registerPattern],
+  ['dlq', () => (require('./commands/dlq') as typeof import('./commands/dlq')).registerDlq],
+  ['replay', () => (require('./commands/replay') as typeof import('./commands/replay')).registerReplay],
+  ['invoke', () => (require('./commands/invoke') as typeof import('./commands/invoke')).registerInvoke],
+  ['cost', () => (require('./commands/cost') as typeof import('./commands/cost')).registerCost],
+  ['diagram', () => (require('./commands/diagram') as typeof import('./commands/diagram')).registerDiagram],
+  ['trace', () => (require('./commands/trace') as typeof import('./commands/trace')).registerTrace],
+  ['audit', () => (require('./commands/audit') as typeof import('./commands/audit')).registerAudit],
+  ['access', () => (require('./commands/access') as typeof import('./commands/access')).registerAccess],
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Global options that take a value (`--bus x` or `--bus=x`): their value is not a command name. */
+const VALUE_OPTIONS = new Set(['--region', '--profile', '--endpoint-url', '--bus', '--stack']);
+
+/** The command an argv names, when it names one of COMMANDS before anything else that is not a global option. */
+export function commandOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return COMMANDS.some(([name]) => name === a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The command tree. With `argv`, only the command it names is registered (all of them when it
+ * names none, for help and for commander's unknown-command error).
+ */
+export function buildProgram(io: CliIO, onExit: (code: number) => void, argv?: readonly string[]): Command {
   const program = new Command(PROGRAM_NAME);
   program
     .description('Operate an event router app: publish, tail, test patterns, dead letters, replay, cost, diagram, access.')
@@ -74,17 +104,8 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
       }
     };
 
-  registerPublish(program, wrap);
-  registerTail(program, wrap);
-  registerPattern(program, wrap);
-  registerDlq(program, wrap);
-  registerReplay(program, wrap);
-  registerInvoke(program, wrap);
-  registerCost(program, wrap);
-  registerDiagram(program, wrap);
-  registerTrace(program, wrap);
-  registerAudit(program, wrap);
-  registerAccess(program, wrap);
+  const only = argv === undefined ? undefined : commandOf(argv);
+  for (const [name, register] of COMMANDS) if (only === undefined || name === only) register()(program, wrap);
 
   // Every subcommand reports through the same streams and never exits the process itself.
   const configure = (cmd: Command) => {
@@ -100,9 +121,13 @@ runtime), ${BUS_ENV}, ${STACK_ENV}, NO_COLOR. See docs/cli.md.`,
 /** Parses `argv` (without node and script), runs the command and returns its exit code. */
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram(io, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    argv,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

@@ -10,13 +10,26 @@
  * --watch (serve handler edits within a second and re-synthesize on stack edits; runtime/watch.ts).
  */
 import net from 'node:net';
-import { startLocalRuntime } from './index';
-import { startWatch } from './watch';
-import { DEFAULT_IAM_MODE, parseIamMode } from './iam-mode';
-import { readUsersFile } from './identity';
-import { synthesize } from '../assembly';
-import { PROJECT_ROOT } from '../assembly/synth';
 import { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
+
+/**
+ * The runtime, the synth and the watcher, required only once they are needed: --help and a port
+ * that is taken answer without loading them (they are most of the start-up's CPU time).
+ */
+const load = {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  runtime: () => require('./index') as typeof import('./index'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  iamMode: () => require('./iam-mode') as typeof import('./iam-mode'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  identity: () => require('./identity') as typeof import('./identity'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  assembly: () => require('../assembly') as typeof import('../assembly'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  synth: () => require('../assembly/synth') as typeof import('../assembly/synth'),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  watch: () => require('./watch') as typeof import('./watch'),
+};
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,11 +80,14 @@ async function main(): Promise<void> {
   }
   const port = Number(arg('port') ?? process.env.PORT ?? 4566);
   await checkPortFree(port, arg('host') ?? '127.0.0.1');
+  const { startLocalRuntime } = load.runtime();
+  const { DEFAULT_IAM_MODE, parseIamMode } = load.iamMode();
+  const { readUsersFile } = load.identity();
   const assembly = arg('assembly');
   let assemblyDir = assembly;
   if (!assemblyDir) {
     process.stdout.write('Synthesizing the app (skipped when cdk.out is up to date)...\n');
-    const synth = await synthesize();
+    const synth = await load.assembly().synthesize();
     process.stdout.write(
       synth.synthesized ? `Synthesized ${synth.outdir} (${synth.reason})\n` : `Reused ${synth.outdir} (${synth.reason})\n`,
     );
@@ -94,8 +110,8 @@ async function main(): Promise<void> {
   const watching = process.argv.includes('--watch')
     ? starting.then(
         (runtime) =>
-          startWatch({
-            root: PROJECT_ROOT,
+          load.watch().startWatch({
+            root: load.synth().PROJECT_ROOT,
             functions: () => runtime.functions.functions.values(),
             reload: (dir) => runtime.reload(dir),
             // An assembly given by path is not the one a synth of this project writes.

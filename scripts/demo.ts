@@ -146,6 +146,15 @@ function application(id: string, overrides: Partial<Application> & { creditScore
   };
 }
 
+/**
+ * On virtual time, how long the app must have been idle (no event, no function running) before
+ * the clock jumps to its next timer. Each jump waits at least this long, and the poison message's
+ * five receives take about 150 jumps (the pollers' long polls, batching windows, the visibility
+ * timeouts), so the default 25 ms made that about 5 s of doing nothing; a running function still
+ * holds the clock however short this is.
+ */
+const IDLE_STEP_MS = 5;
+
 async function waitFor<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
     const value = await probe();
@@ -175,7 +184,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   if (clock) {
     const activity = runtimeActivity(runtime.stream);
-    const driver = driveWhenIdle(clock, activity);
+    const driver = driveWhenIdle(clock, activity, IDLE_STEP_MS);
     runtime.stream.subscribe('runtime.closing', () => {
       driver.stop();
       activity.stop();

@@ -20,10 +20,14 @@ import { PROJECT_ROOT } from '../../assembly';
 
 /**
  * The project's catalog, loaded by path: the framework imports nothing from the example app, and
- * the CLI will take the app definition as an option.
+ * the CLI will take the app definition as an option. Required, not imported: the installed
+ * command (cli/bin.cjs) registers tsx's require hook only, and an `import()` of the folder failed
+ * there ("Directory import ... is not supported"), so `publish` failed and `invoke --sample`
+ * found no catalog.
  */
 export async function projectCatalog(): Promise<EventCatalog> {
-  const mod = (await import(join(PROJECT_ROOT, 'catalog'))) as { app?: { catalog: EventCatalog } };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(join(PROJECT_ROOT, 'catalog')) as { app?: { catalog: EventCatalog } };
   if (!mod.app) throw new UsageError(`${join(PROJECT_ROOT, 'catalog')} exports no 'app' definition`);
   return mod.app.catalog;
 }

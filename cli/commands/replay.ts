@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { describeBus } from '../discovery';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { parseTime } from '../input';
-import { sleep } from '../io';
+import { REAL_CLOCK, type CliClock } from '../io';
 import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { countReplay, type ConsumerReplayCount } from '../replay-count';
 import { defaultFunctionLogGroupPrefix, logsClient } from '../trace/sources';
@@ -30,6 +30,14 @@ interface ReplayOptions {
 
 /** Counts unchanged for this long are taken as final. */
 const SETTLE_MS = 2000;
+
+/**
+ * How often the counts are read while they settle, whatever --poll-ms says for the replay state:
+ * each read is one FilterLogEvents per function log group (a call CloudWatch Logs allows only a
+ * few times a second per account and Region, and bills by the data scanned), and a read more
+ * often than this would not end the wait sooner than SETTLE_MS allows anyway.
+ */
+const COUNT_POLL_MS = 500;
 
 /** Replay names: 1 to 64 of [.-_A-Za-z0-9]. @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html */
 const REPLAY_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -122,6 +130,7 @@ Example:
         const progress = out.progress(`replay ${name}`, windowSeconds);
         const abort = new AbortController();
         const release = io.onInterrupt(() => abort.abort());
+        const clock = io.clock ?? REAL_CLOCK;
         let state = 'STARTING';
         let reason: string | undefined;
         try {
@@ -139,7 +148,7 @@ Example:
               );
               break;
             }
-            await sleep(o.pollMs, abort.signal);
+            await clock.sleep(o.pollMs, abort.signal);
           }
         } finally {
           progress.finish();
@@ -149,7 +158,15 @@ Example:
           if (state === 'COMPLETED' && o.count && !abort.signal.aborted) {
             const logs = logsClient({ region: globals.region, profile: globals.profile, endpointUrl: globals.endpointUrl }, io.env);
             try {
-              counts = await settledCounts(logs, defaultFunctionLogGroupPrefix(names.app()), name, startedAt - 60_000, o, abort.signal);
+              counts = await settledCounts(
+                logs,
+                defaultFunctionLogGroupPrefix(names.app()),
+                name,
+                startedAt - 60_000,
+                o,
+                clock,
+                abort.signal,
+              );
             } finally {
               logs.destroy();
             }
@@ -195,20 +212,21 @@ async function settledCounts(
   name: string,
   startTime: number,
   o: ReplayOptions,
+  clock: CliClock,
   signal: AbortSignal,
 ): Promise<{ consumers: ConsumerReplayCount[]; truncated: boolean }> {
-  const end = Date.now() + o.countWait * 1000;
+  const end = clock.now() + o.countWait * 1000;
   let last = '';
-  let lastChange = Date.now();
+  let lastChange = clock.now();
   for (;;) {
     const counts = await countReplay(logs, prefix, name, startTime);
     const key = JSON.stringify(counts.consumers);
     if (key !== last) {
       last = key;
-      lastChange = Date.now();
+      lastChange = clock.now();
     }
-    const settled = counts.consumers.length > 0 && Date.now() - lastChange >= SETTLE_MS;
-    if (settled || Date.now() >= end || signal.aborted) return counts;
-    await sleep(Math.min(o.pollMs, 500), signal);
+    const settled = counts.consumers.length > 0 && clock.now() - lastChange >= SETTLE_MS;
+    if (settled || clock.now() >= end || signal.aborted) return counts;
+    await clock.sleep(COUNT_POLL_MS, signal);
   }
 }

@@ -42,7 +42,7 @@ import { BUS_ENV, STACK_ENV } from '../../cli/app-names';
 import { clientConfig } from '../../cli/aws';
 import { LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../../cli/discovery';
 import { submittedData } from '../sdk/factories';
-import { json, runCli } from './helpers';
+import { json, runCli, steppingClock } from './helpers';
 
 const eb = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
@@ -450,7 +450,8 @@ describe('replay (AWS path)', () => {
         '--count-wait',
         '5',
       ],
-      { env: ENV },
+      // The two seconds the counts must stay unchanged pass on a clock that moves when slept on.
+      { env: ENV, clock: steppingClock() },
     );
     // THEN
     expect(r.code).toBe(0);

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { app } from '../../catalog';
 import { runCli } from './helpers';
 
 const BIN = join(__dirname, '..', '..', 'cli', 'bin.cjs');
@@ -20,9 +21,13 @@ describe('cli/bin.cjs', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
-  test('a usage error exits 2', () => {
-    const r = launch(['cost', '--rate', 'lots']);
-    expect(r.stderr).toContain("argument 'lots' is invalid");
+  test('a usage error exits 2: an event the project catalog rejects is not published', () => {
+    // The launcher loads the project's catalog (an argument commander rejects is a usage error
+    // too, checked in-process by cost.test.ts).
+    const event = app.catalog.events[0]!;
+    const r = launch(['publish', '--source', event.source, '--detail-type', event.detailType, '--detail', '{"data":{}}']);
+    expect(r.stderr).toContain(`Invalid ${event.detailType} event`);
+    expect(r.stderr).toContain('nothing was published');
     expect(r.status).toBe(2);
   });
 
@@ -44,6 +49,22 @@ describe('the program the launcher runs', () => {
     const r = await runCli(['frobnicate']);
     expect(r.stderr).toContain("unknown command 'frobnicate'");
     expect(r.code).toBe(2);
+  });
+
+  test("a global option's value that is also a command name does not stand for the command", async () => {
+    // The program registers only the command a run names; `dlq` here is the stack's name.
+    const r = await runCli([
+      '--stack',
+      'dlq',
+      'pattern',
+      'test',
+      '-p',
+      '{"source":["a"]}',
+      '-e',
+      '{"source":"a","detailType":"X","detail":{}}',
+    ]);
+    expect(r.stdout).toMatch(/^match$/m);
+    expect(r.code).toBe(0);
   });
 
   test('a command group without a subcommand prints its help and exits 2', async () => {

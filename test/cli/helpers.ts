@@ -1,6 +1,6 @@
 /** Runs the CLI in-process with captured streams, its own environment and working directory. */
 import { Readable } from 'node:stream';
-import type { CliIO } from '../../cli/io';
+import type { CliClock, CliIO } from '../../cli/io';
 import { run } from '../../cli/program';
 
 export interface CliResult {
@@ -16,6 +16,19 @@ export interface RunOptions {
   /** Called with the interrupt handler the command registers (tail), so a test can press Ctrl-C. */
   readonly onInterrupt?: (handler: () => void) => void;
   readonly stderrIsTTY?: boolean;
+  /** The time the command waits on (polls, settling); wall-clock time by default. */
+  readonly clock?: CliClock;
+}
+
+/** A clock that moves only when a command sleeps on it: its polls and settling take no real time. */
+export function steppingClock(start = Date.UTC(2026, 0, 15, 11)): CliClock {
+  let now = start;
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+  };
 }
 
 /** An environment without the developer's AWS settings, so tests never reach a real account. */
@@ -34,6 +47,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
       options.onInterrupt?.(handler);
       return () => undefined;
     },
+    ...(options.clock ? { clock: options.clock } : {}),
   };
   const code = await run(args, io);
   return { code, stdout, stderr };

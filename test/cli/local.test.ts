@@ -3,6 +3,8 @@
  * code path as against AWS, selected by one variable (AWS_ENDPOINT_URL), with no region or keys.
  */
 import { app } from '../../catalog';
+import { detailJsonSchema } from '../../sdk/catalog';
+import { sampleOf } from '../../cli/sample';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
@@ -90,12 +92,41 @@ afterAll(async () => {
 });
 
 describe('against the local runtime', () => {
+  // First, while no earlier test's events keep the runtime busy: this test starts a process.
+  test('Ctrl-C (SIGINT) to the installed command removes the temporary rule and queue', async () => {
+    // GIVEN a real `tail` process of the installed command, which finds the bus in ./cdk.out
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'cli', 'bin.cjs'), 'tail'], {
+      env: { PATH: process.env.PATH, NO_COLOR: '1', AWS_ENDPOINT_URL: rt.endpoint },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // tail says it is listening once its rule, queue and target are in place
+    await waitFor('tail to listen', async () => (stderr.includes('Ctrl-C to stop') ? true : undefined), 60_000);
+    // WHEN
+    child.kill('SIGINT');
+    // THEN
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(new RegExp(`removed rule ${TAIL_PREFIX}[0-9a-f]{8} and queue ${TAIL_PREFIX}[0-9a-f]{8}`));
+    expect((await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? []).toHaveLength(0);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? []).toHaveLength(0);
+  }, 90_000);
+
   test('publish prints the id the runtime assigned to each event', async () => {
     const one = await runCli(['publish', '--file', '-'], { env, stdin: JSON.stringify(submitted('app-pub-1')) });
     expect(one.code).toBe(0);
     expect(one.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
 
-    const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify(submitted(`app-bulk-${i}`))).join('\n');
+    // Many events of a type no consumer subscribes to: enough for three PutEvents calls, and no
+    // function runs for them (that would only keep the runtime busy during the next tests).
+    const unconsumed = app.catalog.events.find(
+      (e) => !app.catalog.consumers.some((c) => c.subscriptions.some((sub) => sub.event.detailType === e.detailType)),
+    );
+    if (!unconsumed) throw new Error('this test needs a catalog event type that no consumer subscribes to');
+    const { data } = sampleOf(detailJsonSchema(unconsumed, 'draft-2020-12')) as { data: unknown };
+    const entry = { source: unconsumed.source, detailType: unconsumed.detailType, detail: { data } };
+    const lines = Array.from({ length: 25 }, () => JSON.stringify(entry)).join('\n');
     const many = await runCli(['--json', 'publish', '--jsonl', '-'], { env, stdin: lines });
     const body = json<{ successCount: number; outcomes: { eventId?: string }[] }>(many);
     expect(body.successCount).toBe(25);
@@ -125,26 +156,6 @@ describe('against the local runtime', () => {
     expect((await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? []).toHaveLength(0);
     expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? []).toHaveLength(0);
   });
-
-  test('Ctrl-C (SIGINT) to the installed command removes the temporary rule and queue', async () => {
-    // GIVEN a real `tail` process of the installed command, which finds the bus in ./cdk.out
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'cli', 'bin.cjs'), 'tail'], {
-      env: { PATH: process.env.PATH, NO_COLOR: '1', AWS_ENDPOINT_URL: rt.endpoint },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    // tail says it is listening once its rule, queue and target are in place
-    await waitFor('tail to listen', async () => (stderr.includes('Ctrl-C to stop') ? true : undefined), 60_000);
-    // WHEN
-    child.kill('SIGINT');
-    // THEN
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(new RegExp(`removed rule ${TAIL_PREFIX}[0-9a-f]{8} and queue ${TAIL_PREFIX}[0-9a-f]{8}`));
-    expect((await eb.send(new ListRulesCommand({ EventBusName: topology.busName, NamePrefix: TAIL_PREFIX }))).Rules ?? []).toHaveLength(0);
-    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: TAIL_PREFIX }))).QueueUrls ?? []).toHaveLength(0);
-  }, 90_000);
 
   test('dlq list finds the bus DLQ and both DLQs of every consumer the template declares', async () => {
     const r = await runCli(['--json', 'dlq', 'list'], { env });
@@ -280,9 +291,21 @@ describe('against the local runtime', () => {
     expect(consumers.find((c) => c.function === underwriting)).toEqual({ function: underwriting, processed: 2, skipped: 0, failed: 0 });
   }, 120_000);
 
-  test('replay to one rule completes', async () => {
-    const r = await runCli(['replay', '--from', '-10m', '--rule', topology.rules[0]!.name, '--poll-ms', '50'], { env });
+  test('replay to one rule re-delivers the window to that rule only', async () => {
+    // GIVEN an archived large application, which both underwriting's and manual review's rules match
+    const from = new Date(Date.now() - 1000).toISOString();
+    const published = await runCli(['publish', '--file', '-'], { env, stdin: JSON.stringify(submitted('app-replay-rule-1', 300_000)) });
+    expect(published.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    const to = new Date().toISOString();
+    const manualReview = topology.rules.find((x) => x.name.endsWith('manual-review'))!.name;
+    const underwriting = topology.rules.find((x) => x.name.endsWith('underwriting'))!.name;
+    // WHEN it is replayed to manual review's rule alone
+    const r = await runCli(['replay', '--from', from, '--to', to, '--rule', manualReview, '--poll-ms', '50'], { env });
+    // THEN the replay completes, and only manual review's function processed the replayed event
     expect(r.stdout).toContain(': COMPLETED');
+    expect(r.stdout).toMatch(new RegExp(`^${manualReview}\\s+1\\s+0\\s+0$`, 'm'));
+    expect(r.stdout).not.toContain(underwriting);
     expect(r.code).toBe(0);
   });
 

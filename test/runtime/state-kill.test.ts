@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { VirtualClock } from '../../runtime/clock';
 import { ACCOUNT, EMPTY_APP, REGION, startHarness, waitFor } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -37,10 +38,14 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `runtime/start.ts` on a free port; resolves with its endpoint once it is ready. */
+/**
+ * Starts `runtime/start.ts` on a free port as `npm start` runs it (node with tsx's loader, no
+ * wrapper process: the tsx command would run the runtime in a child of its own, so the signal
+ * would reach the wrapper and not the runtime); resolves with its endpoint once it is ready.
+ */
 async function spawnRuntime(): Promise<string> {
-  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-  child = spawn(tsx, ['runtime/start.ts', '--assembly', EMPTY_APP, '--port', '0', '--quiet', '--state-dir', dir], {
+  const args = ['--import', 'tsx', 'runtime/start.ts', '--assembly', EMPTY_APP, '--port', '0', '--quiet', '--state-dir', dir];
+  child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,9 +139,12 @@ async function prepare(endpoint: string): Promise<void> {
 
 /** What a fresh runtime on the directory has in the queue, once in-flight messages are visible again. */
 async function remaining(): Promise<string[]> {
-  const h = await startHarness(EMPTY_APP, { stateDir: dir });
+  // On a virtual clock that starts now: one second later every message taken before the signal
+  // (visibility timeout 1 s) is visible again, without waiting for it.
+  const clock = new VirtualClock();
+  const h = await startHarness(EMPTY_APP, { stateDir: dir, clock });
   try {
-    await new Promise((r) => setTimeout(r, 1100));
+    await clock.advanceAsync(1100);
     const keys: string[] = [];
     for (;;) {
       const r = await h.sqs.send(
