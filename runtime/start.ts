@@ -141,8 +141,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   // `npm start` execs node, so a signal to npm reaches this process; if npm is killed outright
   // (SIGKILL), this process is re-parented and stops rather than keep the port as an orphan.
+  // Nothing tells a process that its parent died (npm shares its pipes with this process, so
+  // none closes), so the parent is asked for: a getppid() every 100 ms costs nothing measurable
+  // and frees the port within a tenth of a second rather than half a second.
   const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && stop(), 500).unref();
+  setInterval(() => process.ppid !== parent && stop(), 100).unref();
   await starting;
 }
 

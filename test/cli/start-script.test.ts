@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const start = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'runtime', 'start.ts'), ...args], {
+  spawnSync(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'runtime', 'start.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,

@@ -39,12 +39,12 @@ afterEach(() => {
 });
 
 /**
- * Starts `runtime/start.ts` on a free port as `npm start` runs it (node with tsx's loader, no
+ * Starts `runtime/start.ts` on a free port as `npm start` runs it (node with tsx's require hook, no
  * wrapper process: the tsx command would run the runtime in a child of its own, so the signal
  * would reach the wrapper and not the runtime); resolves with its endpoint once it is ready.
  */
 async function spawnRuntime(): Promise<string> {
-  const args = ['--import', 'tsx', 'runtime/start.ts', '--assembly', EMPTY_APP, '--port', '0', '--quiet', '--state-dir', dir];
+  const args = ['--require', 'tsx/cjs', 'runtime/start.ts', '--assembly', EMPTY_APP, '--port', '0', '--quiet', '--state-dir', dir];
   child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

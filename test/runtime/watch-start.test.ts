@@ -56,8 +56,8 @@ test('--watch serves a handler edit through Invoke, and SIGTERM stops it', async
   child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      '--require',
+      'tsx/cjs',
       path.join(PROJECT_ROOT, 'runtime', 'start.ts'),
       '--watch',
       '--assembly',
