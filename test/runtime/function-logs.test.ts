@@ -3,9 +3,12 @@
  * LoggingConfig (text format): one stream per execution environment, START, the handler's own
  * lines, END and REPORT per invocation, Lambda's timeout line. Read back with the SDK v3 client.
  * The JSON format (LoggingConfig of the real app) is covered by observability.test.ts.
+ * Function timeouts are measured on a virtual clock that only the timeout test moves, so the
+ * timed-out invocation does not wait out the function's Timeout in real time.
  */
 import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { VirtualClock } from '../../runtime/clock';
 import { loadTopology, type FunctionDef } from '../../runtime/template';
 import { ACCOUNT, FIXTURE_APP, REGION, startIdleDrivenHarness, waitFor, type Harness } from './helpers';
 
@@ -14,9 +17,11 @@ jest.setTimeout(60_000);
 let h: Harness;
 let logs: CloudWatchLogsClient;
 let fn: FunctionDef;
+/** What the function's Timeout is measured on: still unless the timeout test moves it. */
+const timeouts = new VirtualClock();
 
 beforeAll(async () => {
-  h = await startIdleDrivenHarness(FIXTURE_APP, { quiet: true });
+  h = await startIdleDrivenHarness(FIXTURE_APP, { quiet: true, functionTimeoutClock: timeouts });
   logs = new CloudWatchLogsClient({ endpoint: h.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   fn = loadTopology(FIXTURE_APP, { region: REGION, accountId: ACCOUNT, endpoint: h.endpoint }).functions[0]!;
 });
@@ -75,6 +80,11 @@ test('each invocation is START, the handler lines, END and REPORT, in one stream
 test("a timed-out invocation logs Lambda's timeout line and a REPORT with the timeout status", async () => {
   // WHEN
   await work('sleep', 'log-sleep');
+  // (the invocation's timer is armed once it runs: the only one, as the earlier invocation ended)
+  await waitFor('the invocation to run', () => (timeouts.pending > 0 ? true : undefined), 30_000);
+  await timeouts.advanceAsync(fn.timeoutSeconds * 1000 - 1);
+  expect(h.recorded.of('function.failed')).toHaveLength(0);
+  await timeouts.advanceAsync(1);
   await waitFor('the timeout', () => (h.recorded.of('function.failed').length > 0 ? true : undefined), 30_000);
   // THEN
   const all = await waitFor('the timeout REPORT', async () => {
