@@ -20,6 +20,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { startLocalRuntime, type LocalRuntime } from '../../runtime';
+import { runtimeActivity } from '../../runtime/stream';
+import type { CliClock } from '../../cli/io';
 import { ensureSynth } from '../../assembly';
 import { loadTopology, type Topology } from '../../cli/topology';
 import { appPrefix, assemblyStacks } from '../../cli/app-names';
@@ -28,6 +30,7 @@ import { submittedData } from '../sdk/factories';
 import { json, runCli, type CliResult } from './helpers';
 
 let rt: LocalRuntime;
+let activity: ReturnType<typeof runtimeActivity>;
 let env: Record<string, string>;
 let topology: Topology;
 let eb: EventBridgeClient;
@@ -56,6 +59,30 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
+/** Real time without anything happening in the runtime that counts as idle. */
+const QUIET_MS = 100;
+
+/**
+ * The time replay waits on (its polls of the replay state and the settling of its counts), which
+ * passes only while the app is idle: a sleep returns once no event has happened in the runtime
+ * and no function has run for QUIET_MS of real time, and then counts as the time it asked for. The
+ * counts then settle once the consumers are done with the replayed events, not after the two
+ * seconds of wall-clock time a stable count needs, and never while a consumer still runs.
+ */
+function idleTime(): CliClock {
+  let now = Date.now();
+  return {
+    now: () => now,
+    sleep: async (ms, signal) => {
+      for (let seq = -1; !signal?.aborted && (activity.seq !== seq || activity.busy > 0); ) {
+        seq = activity.seq;
+        await new Promise((r) => setTimeout(r, QUIET_MS));
+      }
+      now += ms;
+    },
+  };
+}
+
 /** Starts `tail`, waits until its rule delivers to its queue, runs `during`, and returns tail's result. */
 async function tailWhile(args: string[], during: () => Promise<void>): Promise<CliResult> {
   const tail = runCli(['--json', 'tail', ...args], { env });
@@ -79,6 +106,7 @@ beforeAll(async () => {
   // The whole app: the router stack and every consumer stack.
   topology = loadTopology({ assembly, stack: appPrefix(assemblyStacks(assembly)) ?? '', cwd: process.cwd() });
   rt = await startLocalRuntime({ assemblyDir: assembly, port: 0, host: '127.0.0.1', quiet: true, log: () => undefined, prewarm: false });
+  activity = runtimeActivity(rt.stream);
   env = { AWS_ENDPOINT_URL: rt.endpoint };
   const config = { endpoint: rt.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   eb = new EventBridgeClient(config);
@@ -86,6 +114,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  activity?.stop();
   eb?.destroy();
   sqs?.destroy();
   await rt?.close();
@@ -273,7 +302,10 @@ describe('against the local runtime', () => {
     };
     let replay: CliResult | undefined;
     const tail = await tailWhile(['-p', JSON.stringify(pattern), '--count', '2', '--duration', '60'], async () => {
-      replay = await runCli(['--json', 'replay', '--from', from, '--to', to, '--name', 'cli-test-replay', '--poll-ms', '50'], { env });
+      replay = await runCli(['--json', 'replay', '--from', from, '--to', to, '--name', 'cli-test-replay', '--poll-ms', '50'], {
+        env,
+        clock: idleTime(),
+      });
     });
     // THEN
     expect(replay?.code).toBe(0);
@@ -301,7 +333,7 @@ describe('against the local runtime', () => {
     const manualReview = topology.rules.find((x) => x.name.endsWith('manual-review'))!.name;
     const underwriting = topology.rules.find((x) => x.name.endsWith('underwriting'))!.name;
     // WHEN it is replayed to manual review's rule alone
-    const r = await runCli(['replay', '--from', from, '--to', to, '--rule', manualReview, '--poll-ms', '50'], { env });
+    const r = await runCli(['replay', '--from', from, '--to', to, '--rule', manualReview, '--poll-ms', '50'], { env, clock: idleTime() });
     // THEN the replay completes, and only manual review's function processed the replayed event
     expect(r.stdout).toContain(': COMPLETED');
     expect(r.stdout).toMatch(new RegExp(`^${manualReview}\\s+1\\s+0\\s+0$`, 'm'));
