@@ -11,6 +11,19 @@ import { UsageError } from './errors';
 
 export { silenceSdkNodeVersionWarning } from '../sdk/node-version-notice';
 
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * The SDK's client packages, required when a command first builds a request: the command modules
+ * import only their types, so registering the commands (help lists them all) loads no SDK, which
+ * was about half the CPU time of `loan-events --help`.
+ */
+export const sdk = {
+  eventBridge: () => require('@aws-sdk/client-eventbridge') as typeof import('@aws-sdk/client-eventbridge'),
+  sqs: () => require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs'),
+  logs: () => require('@aws-sdk/client-cloudwatch-logs') as typeof import('@aws-sdk/client-cloudwatch-logs'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export interface AwsOptions {
   readonly region?: string;
   readonly profile?: string;
@@ -99,18 +112,14 @@ export class AwsClients {
   // (cost, pattern, diagram, access) do not load them.
   public get eventBridge(): EventBridgeClient {
     if (!this.eb) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const sdk = require('@aws-sdk/client-eventbridge') as typeof import('@aws-sdk/client-eventbridge');
-      this.eb = new sdk.EventBridgeClient(clientConfig('EVENTBRIDGE', this.options, this.env));
+      this.eb = new (sdk.eventBridge().EventBridgeClient)(clientConfig('EVENTBRIDGE', this.options, this.env));
     }
     return this.eb;
   }
 
   public get sqs(): SQSClient {
     if (!this.sq) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const sdk = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
-      this.sq = new sdk.SQSClient(clientConfig('SQS', this.options, this.env));
+      this.sq = new (sdk.sqs().SQSClient)(clientConfig('SQS', this.options, this.env));
     }
     return this.sq;
   }

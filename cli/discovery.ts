@@ -5,9 +5,10 @@
  * (GetQueueAttributes RedrivePolicy), and any other queue of the stack with a redrive policy
  * (ListQueues by the stack's name prefix). No queue or rule name is hard-coded.
  */
-import { DescribeEventBusCommand, ListRulesCommand, ListTargetsByRuleCommand, type Rule } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
+import type { Rule } from '@aws-sdk/client-eventbridge';
+import type { QueueAttributeName } from '@aws-sdk/client-sqs';
 import type { AwsClients } from './aws';
+import { sdk } from './aws';
 import { BUS_ENV } from './app-names';
 import { CommandFailedError, UsageError } from './errors';
 
@@ -43,7 +44,7 @@ const accountOf = (arn: string) => arn.split(':')[4];
 export async function queueUrl(aws: AwsClients, arn: string): Promise<string> {
   const account = accountOf(arn);
   const r = await aws.sqs.send(
-    new GetQueueUrlCommand({
+    new (sdk.sqs().GetQueueUrlCommand)({
       QueueName: queueNameOf(arn),
       ...(account && /^\d{12}$/.test(account) ? { QueueOwnerAWSAccountId: account } : {}),
     }),
@@ -67,7 +68,7 @@ async function findQueueUrl(aws: AwsClients, arn: string): Promise<{ url: string
 }
 
 export async function queueAttributes(aws: AwsClients, url: string, names: QueueAttributeName[]): Promise<Record<string, string>> {
-  const r = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
+  const r = await aws.sqs.send(new (sdk.sqs().GetQueueAttributesCommand)({ QueueUrl: url, AttributeNames: names }));
   return r.Attributes ?? {};
 }
 
@@ -76,7 +77,7 @@ export async function listRules(aws: AwsClients, bus: string): Promise<Rule[]> {
   const rules: Rule[] = [];
   let token: string | undefined;
   do {
-    const r = await aws.eventBridge.send(new ListRulesCommand({ EventBusName: bus, NextToken: token }));
+    const r = await aws.eventBridge.send(new (sdk.eventBridge().ListRulesCommand)({ EventBusName: bus, NextToken: token }));
     rules.push(...(r.Rules ?? []));
     token = r.NextToken;
   } while (token);
@@ -86,7 +87,7 @@ export async function listRules(aws: AwsClients, bus: string): Promise<Rule[]> {
 /** The bus's ARN and dead-letter queue ARN; a missing bus is reported by name. */
 export async function describeBus(aws: AwsClients, bus: string): Promise<{ arn: string; name: string; deadLetterArn?: string }> {
   try {
-    const r = await aws.eventBridge.send(new DescribeEventBusCommand({ Name: bus }));
+    const r = await aws.eventBridge.send(new (sdk.eventBridge().DescribeEventBusCommand)({ Name: bus }));
     return { arn: r.Arn ?? bus, name: r.Name ?? bus, deadLetterArn: r.DeadLetterConfig?.Arn };
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') {
@@ -128,7 +129,8 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
   };
 
   for (const rule of await listRules(aws, bus)) {
-    const targets = (await aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: bus }))).Targets ?? [];
+    const targets =
+      (await aws.eventBridge.send(new (sdk.eventBridge().ListTargetsByRuleCommand)({ Rule: rule.Name, EventBusName: bus }))).Targets ?? [];
     for (const t of targets) {
       if (!t.Arn?.startsWith('arn:') || t.Arn.split(':')[2] !== 'sqs') continue;
       const target = await findQueueUrl(aws, t.Arn);
@@ -155,7 +157,7 @@ export async function discoverDeadLetterQueues(aws: AwsClients, bus: string, sta
   // Queues of the stack no rule targets directly (named with the stack prefix) may still redrive.
   let token: string | undefined;
   do {
-    const r = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: stack, NextToken: token, MaxResults: 1000 }));
+    const r = await aws.sqs.send(new (sdk.sqs().ListQueuesCommand)({ QueueNamePrefix: stack, NextToken: token, MaxResults: 1000 }));
     for (const url of r.QueueUrls ?? []) {
       const attrs = await queueAttributes(aws, url, ['QueueArn', 'RedrivePolicy']);
       if (attrs.QueueArn && !sources.has(attrs.QueueArn)) {

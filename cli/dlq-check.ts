@@ -6,7 +6,6 @@
  * in the catalog or not one the consumer subscribes to, or its detail fails the schema.
  */
 import type { ConsumerDefinition, EventCatalog } from '../sdk/catalog';
-import { findEvent } from '../sdk/catalog';
 import { isRecord } from './input';
 
 /**
@@ -26,6 +25,10 @@ export function wouldFailAgain(catalog: EventCatalog, consumer: ConsumerDefiniti
     return 'the body is not an EventBridge event (no source and detail-type)';
   const source = body.source;
   const detailType = body['detail-type'];
+  // Required here, not with the module: the catalog's schema library is loaded by a redrive that
+  // checks, not by every run that registers the dlq command (help).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { findEvent } = require('../sdk/catalog') as typeof import('../sdk/catalog');
   const definition = findEvent(catalog, source, detailType);
   if (!definition) return `event type ${source} / ${detailType} is not in the catalog`;
   if (consumer && !consumer.subscriptions.some((s) => s.event.source === source && s.event.detailType === detailType))

@@ -2,19 +2,10 @@
  * `dlq list`, `dlq show`, `dlq redrive`: the stack's dead-letter queues, their messages with the
  * error attributes EventBridge or SQS attached, and moving messages back where they came from.
  */
-import {
-  CancelMessageMoveTaskCommand,
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  ListMessageMoveTasksCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  StartMessageMoveTaskCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Message } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import type { AwsClients } from '../aws';
+import { sdk } from '../aws';
 import { discoverDeadLetterQueues, pickDeadLetterQueue, queueAttributes, type DeadLetterQueue } from '../discovery';
 import { consumerOfResource, wouldFailAgain } from '../dlq-check';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK } from '../errors';
@@ -77,7 +68,7 @@ export async function peekMessages(aws: AwsClients, url: string, max: number): P
   try {
     while (seen.size < max) {
       const r = await aws.sqs.send(
-        new ReceiveMessageCommand({
+        new (sdk.sqs().ReceiveMessageCommand)({
           QueueUrl: url,
           MaxNumberOfMessages: Math.min(10, max - seen.size),
           VisibilityTimeout: 30,
@@ -96,7 +87,7 @@ export async function peekMessages(aws: AwsClients, url: string, max: number): P
   } finally {
     for (let i = 0; i < handles.length; i += 10) {
       await aws.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
+        new (sdk.sqs().ChangeMessageVisibilityBatchCommand)({
           QueueUrl: url,
           Entries: handles.slice(i, i + 10).map((h, k) => ({ Id: String(k), ReceiptHandle: h, VisibilityTimeout: 0 })),
         }),
@@ -233,7 +224,7 @@ async function manualMove(
   let failed = 0;
   while (moved + failed < limit && !signal.aborted) {
     const r = await aws.sqs.send(
-      new ReceiveMessageCommand({
+      new (sdk.sqs().ReceiveMessageCommand)({
         QueueUrl: d.url,
         MaxNumberOfMessages: Math.min(10, limit - moved - failed),
         VisibilityTimeout: 60,
@@ -246,7 +237,7 @@ async function manualMove(
     const sent = new Set<number>();
     if (d.destination.kind === 'queue') {
       const res = await aws.sqs.send(
-        new SendMessageBatchCommand({
+        new (sdk.sqs().SendMessageBatchCommand)({
           QueueUrl: d.destination.url,
           Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
         }),
@@ -258,7 +249,7 @@ async function manualMove(
       const events = messages.map((m, i) => ({ i, ev: parseEvent(m.Body) })).filter((x) => x.ev !== undefined);
       if (events.length > 0) {
         const res = await aws.eventBridge.send(
-          new PutEventsCommand({
+          new (sdk.eventBridge().PutEventsCommand)({
             Entries: events.map(({ ev }) => ({
               EventBusName: busName,
               Source: String(ev!.source),
@@ -277,7 +268,7 @@ async function manualMove(
     const toDelete = messages.filter((_, i) => sent.has(i));
     if (toDelete.length > 0) {
       await aws.sqs.send(
-        new DeleteMessageBatchCommand({
+        new (sdk.sqs().DeleteMessageBatchCommand)({
           QueueUrl: d.url,
           Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
         }),
@@ -301,12 +292,15 @@ async function moveTask(
 ): Promise<{ moved: number; failed: number; status: string; reason?: string }> {
   const { aws, out } = ctx;
   const started = await aws.sqs.send(
-    new StartMessageMoveTaskCommand({ SourceArn: d.arn, ...(maxPerSecond ? { MaxNumberOfMessagesPerSecond: maxPerSecond } : {}) }),
+    new (sdk.sqs().StartMessageMoveTaskCommand)({
+      SourceArn: d.arn,
+      ...(maxPerSecond ? { MaxNumberOfMessagesPerSecond: maxPerSecond } : {}),
+    }),
   );
   const progress = out.progress(`redrive ${d.name}`);
   let last = { status: 'RUNNING', moved: 0, toMove: 0, reason: undefined as string | undefined };
   for (;;) {
-    const tasks = (await aws.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: d.arn, MaxResults: 10 }))).Results ?? [];
+    const tasks = (await aws.sqs.send(new (sdk.sqs().ListMessageMoveTasksCommand)({ SourceArn: d.arn, MaxResults: 10 }))).Results ?? [];
     const task = tasks.find((t) => t.TaskHandle === started.TaskHandle) ?? tasks[0];
     if (task) {
       last = {
@@ -319,7 +313,7 @@ async function moveTask(
     }
     if (last.status !== 'RUNNING' && last.status !== 'CANCELLING') break;
     if (signal.aborted) {
-      await aws.sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: started.TaskHandle }));
+      await aws.sqs.send(new (sdk.sqs().CancelMessageMoveTaskCommand)({ TaskHandle: started.TaskHandle }));
       out.warn(`cancelled the move task after ${last.moved} messages`);
       break;
     }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { findEvent, detailJsonSchema, type ConsumerDefinition, type EventCatalog } from '../../sdk/catalog';
+import type { ConsumerDefinition, EventCatalog } from '../../sdk/catalog';
 import { isLocalEndpoint, LOCAL_DEFAULT_REGION } from '../aws';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, readJsonObject } from '../input';
@@ -31,6 +31,8 @@ export function sampleEnvelope(
       `--sample: consumer '${consumer.name}' does not subscribe to '${detailType}'; it subscribes to: ${subscribed.map((e) => e.detailType).join(', ')}`,
     );
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { findEvent, detailJsonSchema } = require('../../sdk/catalog') as typeof import('../../sdk/catalog');
   const definition = findEvent(catalog, event.source, event.detailType) ?? event;
   const detail = sampleOf(detailJsonSchema(definition, 'draft-2020-12'));
   const parsed = definition.detail.safeParse(detail);

@@ -5,14 +5,7 @@
  */
 import type { Command } from 'commander';
 import { join } from 'path';
-import {
-  EventPublisher,
-  EventTooLargeError,
-  EventValidationError,
-  InvalidOptionError,
-  type EventCatalog,
-  type PublishEntry,
-} from '../../sdk';
+import type { EventCatalog, EventPublisher, PublishEntry } from '../../sdk';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, parseJson, parseJsonLines, readJsonObject, readJsonText } from '../input';
 import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
@@ -140,6 +133,11 @@ Examples:
         }
 
         const bus = names.bus();
+        // The publisher library (with the SDK and the catalog's schemas) is required when a run
+        // publishes, not when the command is registered (help lists every command).
+        const { EventPublisher, EventTooLargeError, EventValidationError, InvalidOptionError } =
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require('../../sdk') as typeof import('../../sdk');
         let publisher: EventPublisher;
         try {
           publisher = new EventPublisher({

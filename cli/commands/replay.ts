@@ -1,12 +1,6 @@
 /** `replay`: events from the archive for a time window, back to the bus or to one rule, with progress. */
 import { randomBytes } from 'node:crypto';
-import {
-  DescribeReplayCommand,
-  DescribeRuleCommand,
-  ListArchivesCommand,
-  StartReplayCommand,
-  type Archive,
-} from '@aws-sdk/client-eventbridge';
+import type { Archive } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import { describeBus } from '../discovery';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
@@ -15,6 +9,7 @@ import { REAL_CLOCK, type CliClock } from '../io';
 import { intInRange, PROGRAM_NAME, type Wrap } from '../command';
 import { countReplay, type ConsumerReplayCount } from '../replay-count';
 import { defaultFunctionLogGroupPrefix, logsClient } from '../trace/sources';
+import { sdk } from '../aws';
 
 interface ReplayOptions {
   from: string;
@@ -81,7 +76,7 @@ Example:
         const archives: Archive[] = [];
         let token: string | undefined;
         do {
-          const r = await aws.eventBridge.send(new ListArchivesCommand({ EventSourceArn: bus.arn, NextToken: token }));
+          const r = await aws.eventBridge.send(new (sdk.eventBridge().ListArchivesCommand)({ EventSourceArn: bus.arn, NextToken: token }));
           archives.push(...(r.Archives ?? []));
           token = r.NextToken;
         } while (token);
@@ -98,7 +93,8 @@ Example:
         let ruleArn: string | undefined;
         if (o.rule) {
           try {
-            ruleArn = (await aws.eventBridge.send(new DescribeRuleCommand({ Name: o.rule, EventBusName: bus.name }))).Arn;
+            ruleArn = (await aws.eventBridge.send(new (sdk.eventBridge().DescribeRuleCommand)({ Name: o.rule, EventBusName: bus.name })))
+              .Arn;
           } catch (err) {
             if ((err as Error).name === 'ResourceNotFoundException')
               throw new UsageError(`--rule '${o.rule}' is not a rule on bus ${bus.name}`);
@@ -107,7 +103,7 @@ Example:
         }
         const startedAt = Date.now();
         await aws.eventBridge.send(
-          new StartReplayCommand({
+          new (sdk.eventBridge().StartReplayCommand)({
             ReplayName: name,
             EventSourceArn: archiveArn,
             EventStartTime: from,
@@ -135,7 +131,7 @@ Example:
         let reason: string | undefined;
         try {
           for (;;) {
-            const r = await aws.eventBridge.send(new DescribeReplayCommand({ ReplayName: name }));
+            const r = await aws.eventBridge.send(new (sdk.eventBridge().DescribeReplayCommand)({ ReplayName: name }));
             state = r.State ?? state;
             reason = r.StateReason;
             const last = r.EventLastReplayedTime;

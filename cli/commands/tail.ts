@@ -4,26 +4,11 @@
  * and removes both on exit, Ctrl-C included. `tail --cleanup` removes what a killed tail left.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  DeleteRuleCommand,
-  ListRulesCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
-  type Rule,
-} from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ListQueuesCommand,
-  ReceiveMessageCommand,
-  SetQueueAttributesCommand,
-} from '@aws-sdk/client-sqs';
+import type { Rule } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import { InvalidEventPatternError, validateEventPattern } from '../../engine';
 import type { AwsClients } from '../aws';
+import { sdk } from '../aws';
 import { describeBus, LEGACY_TAIL_PREFIXES, TAIL_PREFIX } from '../discovery';
 import { CommandFailedError, EXIT_FAILURE, EXIT_OK, UsageError } from '../errors';
 import { isRecord, readJsonObject } from '../input';
@@ -62,11 +47,13 @@ async function removeResources(aws: AwsClients, bus: string, r: TailResources): 
   };
   if (r.targetAdded || r.ruleCreated)
     await attempt(`targets of rule ${r.ruleName}`, () =>
-      aws.eventBridge.send(new RemoveTargetsCommand({ Rule: r.ruleName, EventBusName: bus, Ids: ['tail'] })),
+      aws.eventBridge.send(new (sdk.eventBridge().RemoveTargetsCommand)({ Rule: r.ruleName, EventBusName: bus, Ids: ['tail'] })),
     );
   if (r.ruleCreated)
-    await attempt(`rule ${r.ruleName}`, () => aws.eventBridge.send(new DeleteRuleCommand({ Name: r.ruleName, EventBusName: bus })));
-  if (r.queueUrl) await attempt(`queue ${r.queueName}`, () => aws.sqs.send(new DeleteQueueCommand({ QueueUrl: r.queueUrl })));
+    await attempt(`rule ${r.ruleName}`, () =>
+      aws.eventBridge.send(new (sdk.eventBridge().DeleteRuleCommand)({ Name: r.ruleName, EventBusName: bus })),
+    );
+  if (r.queueUrl) await attempt(`queue ${r.queueName}`, () => aws.sqs.send(new (sdk.sqs().DeleteQueueCommand)({ QueueUrl: r.queueUrl })));
   return failures;
 }
 
@@ -99,11 +86,13 @@ async function cleanupLeftovers(aws: AwsClients, out: Output, bus: string): Prom
   for (const prefix of [TAIL_PREFIX, ...LEGACY_TAIL_PREFIXES]) {
     let token: string | undefined;
     do {
-      const r = await aws.eventBridge.send(new ListRulesCommand({ EventBusName: bus, NamePrefix: prefix, NextToken: token }));
+      const r = await aws.eventBridge.send(
+        new (sdk.eventBridge().ListRulesCommand)({ EventBusName: bus, NamePrefix: prefix, NextToken: token }),
+      );
       rules.push(...(r.Rules ?? []));
       token = r.NextToken;
     } while (token);
-    queues.push(...((await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: prefix }))).QueueUrls ?? []));
+    queues.push(...((await aws.sqs.send(new (sdk.sqs().ListQueuesCommand)({ QueueNamePrefix: prefix }))).QueueUrls ?? []));
   }
   const failures: string[] = [];
   for (const rule of rules) failures.push(...(await removeResources(aws, bus, { ruleName: rule.Name!, queueName: '', ruleCreated: true })));
@@ -157,18 +146,19 @@ Examples:
           // stack's own rules, and a temporary rule should not need a key-policy change.
           res.queueUrl = (
             await aws.sqs.send(
-              new CreateQueueCommand({
+              new (sdk.sqs().CreateQueueCommand)({
                 QueueName: res.queueName,
                 Attributes: { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: '3600' },
                 tags: { 'cli:purpose': 'tail' },
               }),
             )
           ).QueueUrl;
-          const queueArn = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: res.queueUrl, AttributeNames: ['QueueArn'] })))
-            .Attributes?.QueueArn;
+          const queueArn = (
+            await aws.sqs.send(new (sdk.sqs().GetQueueAttributesCommand)({ QueueUrl: res.queueUrl, AttributeNames: ['QueueArn'] }))
+          ).Attributes?.QueueArn;
           const ruleArn = (
             await aws.eventBridge.send(
-              new PutRuleCommand({
+              new (sdk.eventBridge().PutRuleCommand)({
                 Name: res.ruleName,
                 EventBusName: bus.name,
                 EventPattern: JSON.stringify(pattern),
@@ -179,7 +169,7 @@ Examples:
           ).RuleArn;
           res.ruleCreated = true;
           await aws.sqs.send(
-            new SetQueueAttributesCommand({
+            new (sdk.sqs().SetQueueAttributesCommand)({
               QueueUrl: res.queueUrl,
               Attributes: {
                 Policy: JSON.stringify({
@@ -207,7 +197,11 @@ Examples:
             }),
           );
           await aws.eventBridge.send(
-            new PutTargetsCommand({ Rule: res.ruleName, EventBusName: bus.name, Targets: [{ Id: 'tail', Arn: queueArn }] }),
+            new (sdk.eventBridge().PutTargetsCommand)({
+              Rule: res.ruleName,
+              EventBusName: bus.name,
+              Targets: [{ Id: 'tail', Arn: queueArn }],
+            }),
           );
           res.targetAdded = true;
           out.note(`tailing ${bus.name} with ${JSON.stringify(pattern)} (Ctrl-C to stop)`);
@@ -217,9 +211,12 @@ Examples:
             try {
               messages =
                 (
-                  await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: res.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), {
-                    abortSignal: abort.signal,
-                  })
+                  await aws.sqs.send(
+                    new (sdk.sqs().ReceiveMessageCommand)({ QueueUrl: res.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }),
+                    {
+                      abortSignal: abort.signal,
+                    },
+                  )
                 ).Messages ?? [];
             } catch (err) {
               if (abort.signal.aborted) break;
@@ -230,7 +227,7 @@ Examples:
             received += take.length;
             if (messages.length > 0) {
               await aws.sqs.send(
-                new DeleteMessageBatchCommand({
+                new (sdk.sqs().DeleteMessageBatchCommand)({
                   QueueUrl: res.queueUrl,
                   Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
                 }),

@@ -5,8 +5,9 @@
  * ListTargetsByRule for the rules that match. These are the rules as they are now, which may
  * differ from when the event was published.
  */
-import { ListTargetsByRuleCommand, TestEventPatternCommand, type Rule } from '@aws-sdk/client-eventbridge';
+import type { Rule } from '@aws-sdk/client-eventbridge';
 import type { AwsClients } from '../aws';
+import { sdk } from '../aws';
 import { listRules } from '../discovery';
 import { isRecord } from '../input';
 import { putEventsEntries, type TrailRecord } from './model';
@@ -64,10 +65,12 @@ export async function matchedRules(
   for (const [id, event] of events) {
     const matched: MatchedRule[] = [];
     for (const rule of rules) {
-      const r = await aws.eventBridge.send(new TestEventPatternCommand({ EventPattern: rule.EventPattern, Event: JSON.stringify(event) }));
+      const r = await aws.eventBridge.send(
+        new (sdk.eventBridge().TestEventPatternCommand)({ EventPattern: rule.EventPattern, Event: JSON.stringify(event) }),
+      );
       if (!r.Result) continue;
       if (!targets.has(rule.Name)) {
-        const t = await aws.eventBridge.send(new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: bus }));
+        const t = await aws.eventBridge.send(new (sdk.eventBridge().ListTargetsByRuleCommand)({ Rule: rule.Name, EventBusName: bus }));
         targets.set(rule.Name, (t.Targets ?? []).map((x) => x.Arn ?? '').filter(Boolean));
       }
       matched.push({ name: rule.Name, targets: targets.get(rule.Name) ?? [] });

@@ -4,13 +4,8 @@
  * LookupEvents never returns), the functions' log groups (Powertools JSON lines), and the
  * stack's dead-letter queues.
  */
-import {
-  CloudWatchLogsClient,
-  DescribeLogGroupsCommand,
-  FilterLogEventsCommand,
-  type FilteredLogEvent,
-} from '@aws-sdk/client-cloudwatch-logs';
-import { clientConfig, type AwsOptions } from '../aws';
+import type { FilteredLogEvent, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { clientConfig, type AwsOptions, sdk } from '../aws';
 import { UsageError } from '../errors';
 import { silenceSdkNodeVersionWarning } from '../../sdk/node-version-notice';
 
@@ -24,7 +19,7 @@ export function logsClient(options: AwsOptions, env: Readonly<Record<string, str
   const endpointUrl = options.endpointUrl ?? env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS ?? env.AWS_ENDPOINT_URL;
   // clientConfig knows the EventBridge and SQS variables; hide the SQS one so it cannot apply here.
   const config = clientConfig('SQS', { ...options, ...(endpointUrl ? { endpointUrl } : {}) }, { ...env, AWS_ENDPOINT_URL_SQS: undefined });
-  return new CloudWatchLogsClient(config);
+  return new (sdk.logs().CloudWatchLogsClient)(config);
 }
 
 export interface LogLine {
@@ -52,7 +47,11 @@ export async function filterAll(
   let nextToken: string | undefined;
   do {
     const r = await client.send(
-      new FilterLogEventsCommand({ ...input, ...(nextToken ? { nextToken } : {}), limit: Math.min(10_000, limit - lines.length) }),
+      new (sdk.logs().FilterLogEventsCommand)({
+        ...input,
+        ...(nextToken ? { nextToken } : {}),
+        limit: Math.min(10_000, limit - lines.length),
+      }),
     );
     for (const e of r.events ?? []) lines.push(toLine(input.logGroupName, e));
     nextToken = r.nextToken;
@@ -69,7 +68,9 @@ export async function logGroupsWithPrefix(client: CloudWatchLogsClient, prefix: 
   const names: string[] = [];
   let nextToken: string | undefined;
   do {
-    const r = await client.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix, ...(nextToken ? { nextToken } : {}) }));
+    const r = await client.send(
+      new (sdk.logs().DescribeLogGroupsCommand)({ logGroupNamePrefix: prefix, ...(nextToken ? { nextToken } : {}) }),
+    );
     for (const g of r.logGroups ?? []) if (g.logGroupName) names.push(g.logGroupName);
     nextToken = r.nextToken;
   } while (nextToken && names.length < 1000);
