@@ -27,7 +27,9 @@ beforeAll(async () => {
       .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
       .map(([id]) => `${s.stackName}-${id}`),
   );
-  h = await startIdleDrivenHarness(dir);
+  // No prewarmed environments: the one event runs underwriting alone (started by its first
+  // receive); the app's other two functions would be started only to be stopped.
+  h = await startIdleDrivenHarness(dir, { prewarm: false });
   cw = new CloudWatchClient({
     endpoint: h.endpoint,
     region: REGION,

@@ -83,7 +83,10 @@ async function sumOf(namespace: string, metric: string, dimensions: Record<strin
  */
 async function startFastIdleHarness(assemblyDir: string): Promise<Harness> {
   const clock = new VirtualClock();
-  const harness = await startHarness(assemblyDir, { clock });
+  // No prewarmed environments: the poison message runs underwriting alone (it starts on the first
+  // receive, which holds the clock like any invocation), and the app's other two functions were
+  // started only to be stopped.
+  const harness = await startHarness(assemblyDir, { clock, prewarm: false });
   const activity = runtimeActivity(harness.stream);
   const driver = driveWhenIdle(clock, activity, 5);
   return {
