@@ -35,6 +35,32 @@ export const SUBSCRIBE_ACTIONS = [
 ] as const;
 
 /**
+ * Every action on the bus's rules that a bus policy can govern and that changes something: the
+ * subscribe actions plus tagging. EventBridge documents these rule actions for event-bus
+ * resource policies (with the read-only `DescribeRule`, `ListTargetsByRule`, `ListTagsForResource`).
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
+ */
+export const RULE_MANAGEMENT_ACTIONS = [...SUBSCRIBE_ACTIONS, 'events:TagResource', 'events:UntagResource'] as const;
+
+/**
+ * Management actions on the bus itself, its permissions, archives and replays. EventBridge does
+ * not document them among the actions an event-bus resource policy governs, so the bus policy
+ * cannot be relied on for them: `managementGuardPolicy` renders them as a service control policy.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ */
+export const BUS_MANAGEMENT_ACTIONS = [
+  'events:UpdateEventBus',
+  'events:DeleteEventBus',
+  'events:PutPermission',
+  'events:RemovePermission',
+  'events:CreateArchive',
+  'events:UpdateArchive',
+  'events:DeleteArchive',
+  'events:StartReplay',
+  'events:CancelReplay',
+] as const;
+
+/**
  * The ARN whose resource policy governs `resourceArn`: its own, or for a rule on a custom bus, the
  * bus's. EventBridge authorizes PutRule, PutTargets, DeleteRule, RemoveTargets, EnableRule and
  * DisableRule on `rule/<bus>/<name>` against the bus policy.

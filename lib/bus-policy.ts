@@ -10,36 +10,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { EventDefinition } from '../sdk/catalog';
 import { pascalCase } from './defaults';
-import { SUBSCRIBE_ACTIONS } from '../iam/store';
+import { BUS_MANAGEMENT_ACTIONS, RULE_MANAGEMENT_ACTIONS, SUBSCRIBE_ACTIONS } from '../iam/store';
 
-// What a subscription is, in IAM terms, is shared with the runtime and the CLI's access command.
-export { SUBSCRIBE_ACTIONS };
-
-/**
- * Every action on the bus's rules that a bus policy can govern and that changes something: the
- * subscribe actions plus tagging. EventBridge documents these rule actions for event-bus
- * resource policies (with the read-only `DescribeRule`, `ListTargetsByRule`, `ListTagsForResource`).
- * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
- */
-export const RULE_MANAGEMENT_ACTIONS = [...SUBSCRIBE_ACTIONS, 'events:TagResource', 'events:UntagResource'] as const;
-
-/**
- * Management actions on the bus itself, its permissions, archives and replays. EventBridge does
- * not document them among the actions an event-bus resource policy governs, so the bus policy
- * cannot be relied on for them: `managementGuardPolicy` renders them as a service control policy.
- * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
- */
-export const BUS_MANAGEMENT_ACTIONS = [
-  'events:UpdateEventBus',
-  'events:DeleteEventBus',
-  'events:PutPermission',
-  'events:RemovePermission',
-  'events:CreateArchive',
-  'events:UpdateArchive',
-  'events:DeleteArchive',
-  'events:StartReplay',
-  'events:CancelReplay',
-] as const;
+// What a subscription is, in IAM terms, is shared with the runtime and the CLI's access command;
+// the management actions live beside it, so that reading them does not load the CDK.
+export { BUS_MANAGEMENT_ACTIONS, RULE_MANAGEMENT_ACTIONS, SUBSCRIBE_ACTIONS };
 
 /** Default EventBridge quota for the size of a bus policy, in characters (adjustable). */
 export const DEFAULT_BUS_POLICY_SIZE_LIMIT = 10240;

@@ -275,3 +275,35 @@ describe('widening mutations', () => {
     expect(wildcard?.statement?.Action).toBe('events:*');
   });
 });
+
+describe("the simulator harness's localeCompare (support/collator.ts)", () => {
+  const words = ['arn:aws:sqs', 'ARN:AWS:SQS', 'Résumé', 'resume', 'RESUME', 'a', 'B', '', 'event-bus/x', 'Event-Bus/X', 'ß', 'ss'];
+  const settings: [string | undefined, Intl.CollatorOptions][] = [
+    [undefined, { sensitivity: 'accent' }],
+    [undefined, { sensitivity: 'base' }],
+    ['en', { sensitivity: 'base' }],
+    [undefined, { sensitivity: 'variant' }],
+    ['de', { sensitivity: 'accent', numeric: true }],
+  ];
+
+  test('compares as a collator made for the call, with a new options object each time', () => {
+    for (const [locale, options] of settings) {
+      const collator = new Intl.Collator(locale, options);
+      for (const a of words) {
+        for (const b of words)
+          expect([a, b, locale, options, a.localeCompare(b, locale, { ...options })]).toEqual([
+            a,
+            b,
+            locale,
+            options,
+            collator.compare(a, b),
+          ]);
+      }
+    }
+  });
+
+  test('is in place in a file that loads the simulator, and leaves calls without options to the built-in', () => {
+    expect((String.prototype.localeCompare as { cachedCollators?: boolean }).cachedCollators).toBe(true);
+    expect('a'.localeCompare('b')).toBe(new Intl.Collator().compare('a', 'b'));
+  });
+});

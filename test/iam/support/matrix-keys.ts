@@ -4,8 +4,9 @@
  * Expectations come from the design (issue 12): administrators manage and never use keys, the
  * deployment roles use them only through the services a key serves, nobody else gets anything.
  */
-import { BUS_MANAGEMENT_ACTIONS, RULE_MANAGEMENT_ACTIONS } from '../../../lib/bus-policy';
-import { PUBLISHER_TAG_KEY } from '../../../lib/event-router';
+// From iam/ and sdk/ rather than lib/, whose modules load the CDK.
+import { BUS_MANAGEMENT_ACTIONS, RULE_MANAGEMENT_ACTIONS } from '../../../iam/store';
+import { PUBLISHER_TAG_KEY } from '../../../sdk/catalog/app';
 import { Expectation, MatrixCase } from './matrix';
 import { PolicyDocument } from './policies';
 import { AccessRequest } from './simulate';

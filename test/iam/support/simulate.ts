@@ -6,6 +6,7 @@
  *
  * iam-simulate is AGPL-licensed and a devDependency: only code under test/ may import it.
  */
+import './collator';
 import {
   createValidatedPolicy,
   type ValidatedPolicy,

@@ -4,6 +4,7 @@
  * also holds the project's evaluator (iam/) to the simulator's decision, as differential.test.ts
  * does for random and mutated requests: every matrix, the variants' too, is a differential test.
  */
+import assert from 'node:assert/strict';
 import { knownGapOfCase } from './known-gaps';
 import { MatrixCase, satisfies } from './matrix';
 import { disagreement, outOfScope } from './evaluator';
@@ -22,11 +23,20 @@ export function registerMatrix(t: Topology, cases: readonly MatrixCase[]): void 
   const gaps = cases.filter((c) => knownGapOfCase(c.name) !== undefined);
 
   describe('publish/subscribe authorization', () => {
+    // Checked with node:assert, which costs nothing when the check holds, where each expect call
+    // builds an error to record its place: two per case, over the hundreds of cases of each matrix.
     test.each(rows(clean))('%s', async (_name, c) => {
       const decision = await decide(t.policies, c.request);
-      expect(satisfies(decision, c.expect) ? c.expect : decision).toBe(c.expect);
+      assert.strictEqual(
+        satisfies(decision, c.expect) ? c.expect : decision,
+        c.expect,
+        `expected ${c.expect}, the simulator decided ${decision}`,
+      );
       // Requests the evaluator does not model (assuming a role) are the simulator's alone.
-      if (!outOfScope(c.request)) expect(disagreement(t.policies, c.request, decision).message).toBeUndefined();
+      if (!outOfScope(c.request)) {
+        const { message } = disagreement(t.policies, c.request, decision);
+        if (message !== undefined) assert.fail(`the evaluator disagrees with the simulator: ${message}`);
+      }
     });
   });
 

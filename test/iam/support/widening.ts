@@ -48,11 +48,24 @@ export function mutationsOf(model: PolicyModel): Mutation[] {
   return out;
 }
 
+/**
+ * The owner of the resource policy governing each case, per set of resource policies: every
+ * mutation asks again about the same cases (hundreds of mutations times hundreds of cases), and
+ * models are not mutated once built.
+ */
+const owners = new WeakMap<PolicyModel['resource'], Map<MatrixCase, string | undefined>>();
+function ownerOf(model: PolicyModel, c: MatrixCase): string | undefined {
+  let byCase = owners.get(model.resource);
+  if (!byCase) owners.set(model.resource, (byCase = new Map()));
+  if (!byCase.has(c)) byCase.set(c, resourcePolicyOwner(model, c.request.resource));
+  return byCase.get(c);
+}
+
 /** Whether `c` is decided by the policy that `ref` points into. */
 export function involves(model: PolicyModel, c: MatrixCase, ref: StatementRef): boolean {
   if (ref.kind === 'identity') return c.request.principal === ref.owner;
   if (ref.kind === 'boundary') return c.request.principal === ref.owner && !c.request.identityPoliciesOnly;
-  return !c.request.identityPoliciesOnly && resourcePolicyOwner(model, c.request.resource) === ref.owner;
+  return !c.request.identityPoliciesOnly && ownerOf(model, c) === ref.owner;
 }
 
 /**
