@@ -44,24 +44,49 @@ export function safeCopy(value: unknown, options: SafeCopyOptions = {}): unknown
   const maxDepth = options.maxDepth ?? 256;
   if (value === null || typeof value !== 'object') return value;
   const root = copyShell(value);
-  const stack: { from: object; to: object; path: string; depth: number }[] = [{ from: value, to: root, path: '', depth: 1 }];
+  const stack: Frame[] = [{ from: value, to: root, depth: 1 }];
   while (stack.length > 0) {
-    const { from, to, path, depth } = stack.pop()!;
+    const frame = stack.pop()!;
+    const { from, to, depth } = frame;
     if (depth > maxDepth) throw new NestingError(maxDepth);
-    const entries: [string, unknown][] = Array.isArray(from) ? from.map((v, i) => [String(i), v]) : Object.entries(from);
-    for (const [k, v] of entries) {
-      const field = path === '' ? k : `${path}.${k}`;
-      if (!Array.isArray(from) && forbidden.has(k)) throw new UnsafeKeyError(field);
-      let out = v;
-      if (v !== null && typeof v === 'object') {
-        out = copyShell(v);
-        stack.push({ from: v, to: out as object, path: field, depth: depth + 1 });
+    if (Array.isArray(from)) {
+      const copy = to as unknown[];
+      for (let i = 0; i < from.length; i++) {
+        const v: unknown = from[i];
+        copy.push(v !== null && typeof v === 'object' ? nest(stack, frame, String(i), v) : v);
       }
-      if (Array.isArray(to)) to.push(out);
-      else (to as Plain)[k] = out;
+      continue;
+    }
+    const copy = to as Plain;
+    for (const k of Object.keys(from)) {
+      if (forbidden.has(k)) throw new UnsafeKeyError(pathOf(frame, k));
+      const v: unknown = (from as Plain)[k];
+      copy[k] = v !== null && typeof v === 'object' ? nest(stack, frame, k, v) : v;
     }
   }
   return root;
+}
+
+/** An object or array still to copy; its dotted path is built only if an error has to name it. */
+interface Frame {
+  readonly from: object;
+  readonly to: object;
+  readonly depth: number;
+  readonly parent?: Frame;
+  readonly key?: string;
+}
+
+function nest(stack: Frame[], parent: Frame, key: string, from: object): object {
+  const to = copyShell(from);
+  stack.push({ from, to, depth: parent.depth + 1, parent, key });
+  return to;
+}
+
+/** `Entries.0.__proto__`: the keys from the root down to `key` in `frame`. */
+function pathOf(frame: Frame, key: string): string {
+  const keys = [key];
+  for (let f: Frame | undefined = frame; f?.key !== undefined; f = f.parent) keys.push(f.key);
+  return keys.reverse().join('.');
 }
 
 function copyShell(v: object): object {
