@@ -16,6 +16,8 @@ exports.handler = async (event) => {
     case 'echo': return { ok: true, n: event.n };
     case 'bytes': return 'x'.repeat(event.n);
     case 'wide': return Array.from({ length: event.n }, (_, i) => ({ i }));
+    case 'cycle': { const o = { big: 'x'.repeat(event.n), list: [] }; o.self = o; o.list.push(o, { back: o }); return o; }
+    case 'shared': { const leaf = { s: 'y'.repeat(event.n) }; return Array(event.count).fill(leaf); }
     case 'exit': process.exit(event.n);
     case 'kill': process.kill(process.pid, event.signal);
     case 'killGroup': process.kill(0);
@@ -69,6 +71,21 @@ describe('response size', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(['Function.ResponseSizeTooLarge', 'Runtime.ExitError']).toContain(r.error.errorType);
     await stillServes();
+  });
+
+  test('a cyclic result fails with the TypeError JSON.stringify throws, even when walking its cycle would pass the limit', async () => {
+    const r = await invoke({ do: 'cycle', n: 1024 * 1024 });
+    expect(r).toMatchObject({ ok: false, error: { errorType: 'TypeError', errorMessage: expect.stringContaining('circular') } });
+    await stillServes();
+  });
+
+  test('one small object returned many times counts as many times as JSON writes it', async () => {
+    // 7 × 1 MiB of JSON from a single 1 MiB object: too large; 5 × is under the limit and returned whole.
+    const over = await invoke({ do: 'shared', n: 1024 * 1024, count: 7 });
+    expect(over).toMatchObject({ ok: false, error: { errorType: 'Function.ResponseSizeTooLarge' } });
+    const under = await invoke({ do: 'shared', n: 1024 * 1024, count: 5 });
+    expect(under.ok).toBe(true);
+    if (under.ok) expect(JSON.parse(under.payload)).toHaveLength(5);
   });
 
   test('a 7 MB result is refused with the message Lambda gives', async () => {
