@@ -76,6 +76,9 @@ describe('adding a consumer', () => {
     // THEN
     expect(routerTemplate(next.dir)).toBe(routerTemplate(base.dir));
     expect(Object.keys(next.manifest.artifacts)).toContain('LoanEvents-fraud-check');
+    // ... and every other consumer's, as removing one does.
+    for (const c of loanApp.catalog.consumers)
+      expect({ [c.name]: consumerTemplate(next.dir, c.name) }).toEqual({ [c.name]: consumerTemplate(base.dir, c.name) });
   });
 
   test('that publishes also leaves it unchanged: same-account publishers are known by name and bounded in their own stack', () => {
