@@ -794,15 +794,16 @@ class HandlerBuild implements ILocalBundling {
 const BUNDLE_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * The worker's code: loads sdk/build.ts through tsx (`require`, a third of the CPU time of
- * `--import tsx`), then builds each job it is sent and signals the job's flag: 1 built, 2 failed
+ * The worker's code: loads sdk/build.ts's bundle options through tsx (`require`, a third of the
+ * CPU time of `--import tsx`), then builds each job it is sent and signals the job's flag: 1 built, 2 failed
  * (the error's text on the job's port). It never exits on its own; it is unref'd, so it does not
  * keep the process alive.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 require(workerData.tsx);
-const { bundleHandler } = require(workerData.build);
+const { build } = require(workerData.esbuild);
+const { bundleBuildOptions } = require(workerData.build);
 parentPort.on('message', ({ entry, outdir, flag, port }) => {
   const done = (code, error) => {
     if (error !== undefined) port.postMessage(error);
@@ -811,7 +812,8 @@ parentPort.on('message', ({ entry, outdir, flag, port }) => {
     Atomics.store(f, 0, code);
     Atomics.notify(f, 0);
   };
-  bundleHandler({ entry, outdir }).then(
+  // Silent: esbuild's messages are in the error it throws, which fails the synth.
+  build({ ...bundleBuildOptions({ entry, outdir }), logLevel: 'silent' }).then(
     () => done(1),
     (err) => done(2, String((err && err.stack) || err)),
   );
@@ -825,7 +827,11 @@ function bundleInWorker(entry: string, outdir: string): void {
   if (!bundler) {
     bundler = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { tsx: require.resolve('tsx/cjs'), build: path.join(__dirname, '..', 'sdk', 'build.ts') },
+      workerData: {
+        tsx: require.resolve('tsx/cjs'),
+        esbuild: require.resolve('esbuild'),
+        build: path.join(__dirname, '..', 'sdk', 'build.ts'),
+      },
       stdout: false,
       stderr: false,
     });
