@@ -821,9 +821,18 @@ parentPort.on('message', ({ entry, outdir, flag, port }) => {
 `;
 
 let bundler: Worker | undefined;
+/** Stops the worker (and esbuild's service with it) once no bundle has been asked for a while, after the synth. */
+let idle: NodeJS.Timeout | undefined;
+const IDLE_MS = 2_000;
 
 /** Builds `entry` into `outdir` in the process's bundling worker, synchronously; throws esbuild's error. */
 function bundleInWorker(entry: string, outdir: string): void {
+  if (idle) clearTimeout(idle);
+  idle = setTimeout(() => {
+    void bundler?.terminate();
+    bundler = undefined;
+  }, IDLE_MS);
+  idle.unref();
   if (!bundler) {
     bundler = new Worker(WORKER_SOURCE, {
       eval: true,
