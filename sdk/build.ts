@@ -6,7 +6,8 @@
  * cannot tree-shake, so every bundle otherwise carries ~260 KB of unused translations.
  * @see https://github.com/colinhacks/zod/issues/6050
  *
- * From a CDK local bundling hook (synchronous), run it as a process (lib/buffered-consumer.ts):
+ * The stack's local bundling hook (synchronous) calls bundleHandler in a worker thread it waits
+ * on (lib/buffered-consumer.ts). By hand:
  *   node --require tsx/cjs sdk/build.ts lambdas/<name>/index.ts <outdir>
  */
 import * as path from 'node:path';

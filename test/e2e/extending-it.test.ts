@@ -15,8 +15,9 @@ import { EventPublisher } from '../../sdk';
 import type { AppDefinition, ConsumerDefinition, DataOf, EventDefinition } from '../../sdk/catalog';
 import { names } from '../../sdk/catalog';
 import { buildStacks } from '../../lib/stacks';
-import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { Harness, waitFor } from '../runtime/helpers';
+import { startE2eHarness } from './harness';
+import { TEST_APP } from '../support/cdk';
 
 jest.setTimeout(240_000);
 
@@ -107,14 +108,16 @@ beforeAll(async () => {
   consumer = found;
   // WHEN it is synthesized as `cdk synth` does (bundles and asset metadata) and run
   const app = new App({
-    ...NO_BUILTIN_VALIDATION,
+    ...TEST_APP,
     outdir,
     context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
   });
   buildStacks(app, definition, { handlersDir: path.join(copy, 'lambdas') });
   app.synth();
-  // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.
-  h = await startIdleDrivenHarness(outdir);
+  // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle (5 ms).
+  // Functions start on their first event: manual review (large amounts only) never gets one here,
+  // and a prewarmed environment would load its handler and the SDK only to be stopped.
+  h = await startE2eHarness(outdir, { prewarm: false });
 });
 afterAll(async () => {
   await h?.close();

@@ -27,8 +27,9 @@ import {
   ordersApp,
   ordersHandlers,
 } from '../fixtures/orders/catalog';
-import { Harness, startIdleDrivenHarness, waitFor } from '../runtime/helpers';
-import { NO_BUILTIN_VALIDATION } from '../support/cdk';
+import { Harness, waitFor } from '../runtime/helpers';
+import { startE2eHarness } from './harness';
+import { TEST_APP } from '../support/cdk';
 
 jest.setTimeout(240_000);
 
@@ -50,7 +51,7 @@ function synth(definition: AppDefinition): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'orders-e2e-'));
   dirs.push(outdir);
   const app = new App({
-    ...NO_BUILTIN_VALIDATION,
+    ...TEST_APP,
     outdir,
     context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true },
   });
@@ -117,8 +118,8 @@ describe.each(variants)('in the local runtime, the orders app %s', (_label, defi
   let h: Harness;
 
   beforeAll(async () => {
-    // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle.
-    h = await startIdleDrivenHarness(assemblyOf(), { accountId: BUS_ACCOUNT, region: REGION });
+    // Batching windows and visibility timeouts pass on a clock that jumps whenever the app is idle (5 ms).
+    h = await startE2eHarness(assemblyOf(), { accountId: BUS_ACCOUNT, region: REGION });
   });
   afterAll(async () => {
     await h?.close();

@@ -9,7 +9,7 @@ import { TableBackup } from '../../lib/backup';
 import { propsFromContext } from '../../lib/context';
 import { ISOLATED_INTERFACE_ENDPOINTS, networkParameterNames, networkStackName } from '../../lib/network';
 import { buildStacks } from '../../lib/stacks';
-import { names } from '../../sdk/catalog';
+import { defineApp, defineCatalog, names } from '../../sdk/catalog';
 import { CUSTOMER_ACCOUNT, ordersApp, ordersHandlers } from '../fixtures/orders/catalog';
 import { TEST_APP } from '../support/cdk';
 import { buildApp, consumerTemplate, resourcesOf } from './helpers';
@@ -20,6 +20,14 @@ const only = <T>(items: T[], what: string): T => {
   if (items.length !== 1) throw new Error(`expected one ${what}, found ${items.length}`);
   return items[0] as T;
 };
+
+/**
+ * The example with its first consumer only, for a test that reads that consumer's stack under some
+ * props: a consumer's stack is built from its own catalog entry and the app's props, not from the
+ * other consumers (test/lib/independence.test.ts), so this is its stack in the whole app, built
+ * and synthesized with two stacks instead of the example's six.
+ */
+const firstConsumerOnly = defineApp({ ...loanApp, catalog: defineCatalog({ ...catalog, consumers: catalog.consumers.slice(0, 1) }) });
 
 /** The example as deployed by default, built once for both halves: no test changes it. */
 const example = buildApp();
@@ -115,7 +123,7 @@ describe('backups of the consumers state', () => {
     const props = fromContext({ backupRetentionDays: '400' });
     expect(props.backupRetention?.toDays()).toBe(400);
     // WHEN
-    const template = consumerTemplate(buildApp(loanApp, { backupRetention: props.backupRetention }), catalog.consumers[0]!.name);
+    const template = consumerTemplate(buildApp(firstConsumerOnly, { backupRetention: props.backupRetention }), catalog.consumers[0]!.name);
     // THEN
     const [, vault] = only(resourcesOf(template, 'AWS::Backup::BackupVault'), 'vault');
     const [, plan] = only(resourcesOf(template, 'AWS::Backup::BackupPlan'), 'plan');
@@ -263,11 +271,14 @@ describe('the isolated deployment (-c isolated=true)', () => {
 
   test('-c dynamoDbPrefixListId narrows the egress to DynamoDB to its prefix list; a malformed id fails', () => {
     const name = catalog.consumers[0]!.name;
-    const template = consumerTemplate(buildApp(loanApp, fromContext({ isolated: 'true', dynamoDbPrefixListId: 'pl-02cd2c6b' })), name);
+    const template = consumerTemplate(
+      buildApp(firstConsumerOnly, fromContext({ isolated: 'true', dynamoDbPrefixListId: 'pl-02cd2c6b' })),
+      name,
+    );
     const [, sg] = only(resourcesOf(template, 'AWS::EC2::SecurityGroup'), 'security group');
     expect(sg.SecurityGroupEgress[1]).toMatchObject({ DestinationPrefixListId: 'pl-02cd2c6b' });
     expect(sg.SecurityGroupEgress[1].CidrIp).toBeUndefined();
-    expect(() => buildApp(loanApp, { isolated: true, dynamoDbPrefixListId: '0.0.0.0/0' })).toThrow(
+    expect(() => buildApp(firstConsumerOnly, { isolated: true, dynamoDbPrefixListId: '0.0.0.0/0' })).toThrow(
       "'dynamoDbPrefixListId' must be a prefix list id such as pl-02cd2c6b (given '0.0.0.0/0')",
     );
   });

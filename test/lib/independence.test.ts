@@ -30,6 +30,7 @@ function synth(definition: AppDefinition, extraHandlers?: string, nag = false): 
   return { dir, manifest: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) };
 }
 const routerTemplate = (dir: string) => fs.readFileSync(path.join(dir, 'LoanEvents-Router.template.json'), 'utf8');
+const consumerTemplate = (dir: string, consumer: string) => fs.readFileSync(path.join(dir, `LoanEvents-${consumer}.template.json`), 'utf8');
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -75,6 +76,9 @@ describe('adding a consumer', () => {
     // THEN
     expect(routerTemplate(next.dir)).toBe(routerTemplate(base.dir));
     expect(Object.keys(next.manifest.artifacts)).toContain('LoanEvents-fraud-check');
+    // ... and every other consumer's, as removing one does.
+    for (const c of loanApp.catalog.consumers)
+      expect({ [c.name]: consumerTemplate(next.dir, c.name) }).toEqual({ [c.name]: consumerTemplate(base.dir, c.name) });
   });
 
   test('that publishes also leaves it unchanged: same-account publishers are known by name and bounded in their own stack', () => {
@@ -121,11 +125,15 @@ describe('removing a consumer', () => {
     expect(routerTemplate(dir)).toBe(routerTemplate(base.dir));
   });
 
-  test('without a consumer, the router template is the same', () => {
-    const fewer = keep(
-      synth(defineApp({ ...loanApp, catalog: defineCatalog({ ...loanApp.catalog, consumers: loanApp.catalog.consumers.slice(0, -1) }) })),
-    );
+  test("without a consumer, the router template is the same, and so is every other consumer's", () => {
+    const kept = loanApp.catalog.consumers.slice(0, -1);
+    const fewer = keep(synth(defineApp({ ...loanApp, catalog: defineCatalog({ ...loanApp.catalog, consumers: kept }) })));
     expect(routerTemplate(fewer.dir)).toBe(routerTemplate(base.dir));
+    // A consumer's stack comes from its own catalog entry and the app's props, never from the other
+    // consumers (so a template test may build an app of the one consumer it reads).
+    expect(kept.length).toBeGreaterThan(0);
+    for (const c of kept)
+      expect({ [c.name]: consumerTemplate(fewer.dir, c.name) }).toEqual({ [c.name]: consumerTemplate(base.dir, c.name) });
   });
 });
 

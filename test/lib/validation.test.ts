@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, Duration, LegacyStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -18,7 +21,7 @@ import { AuditTrail } from '../../lib/audit-trail';
 import { BufferedConsumer } from '../../lib/buffered-consumer';
 import { busReference } from '../../lib/bus-reference';
 import { buildStacks, EventRouterAppProps, EventRouterStacks } from '../../lib/stacks';
-import { fixtureHandlers, loanHandlers, testApp } from './helpers';
+import { crossAccountCatalog, fixtureHandlers, loanHandlers, testApp } from './helpers';
 import { TEST_APP } from '../support/cdk';
 
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
@@ -241,5 +244,23 @@ describe('AuditTrail props', () => {
     expect(build({ glacierAfter: Duration.days(30) })).toThrow(
       "'glacierAfter' (30 days) must be later than 'infrequentAccessAfter' (30 days)",
     );
+  });
+});
+
+describe('handler bundling', () => {
+  test("a handler esbuild cannot bundle fails the synth with esbuild's error, naming the handler", () => {
+    // GIVEN a consumer whose handler imports a file that does not exist
+    const handlers = fs.mkdtempSync(path.join(os.tmpdir(), 'loan-events-broken-handler-'));
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'loan-events-broken-out-'));
+    try {
+      fs.mkdirSync(path.join(handlers, 'auditor'));
+      fs.writeFileSync(path.join(handlers, 'auditor', 'index.ts'), "export { handler } from './missing';\n");
+      // WHEN its stack is built with bundling on, as `cdk synth` builds it
+      const build = () => buildStacks(new App({ ...TEST_APP, outdir }), testApp(crossAccountCatalog), { handlersDir: handlers });
+      // THEN
+      expect(build).toThrow(/sdk\/build\.ts failed to bundle .*auditor\/index\.ts:\n[\s\S]*Could not resolve "\.\/missing"/);
+    } finally {
+      for (const d of [handlers, outdir]) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });
