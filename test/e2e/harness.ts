@@ -1,8 +1,6 @@
 /** The local runtime as the end-to-end suites run it. */
 import type { LocalRuntimeOptions } from '../../runtime';
-import { driveWhenIdle, VirtualClock } from '../../runtime/clock';
-import { runtimeActivity } from '../../runtime/stream';
-import { startHarness, type Harness } from '../runtime/helpers';
+import { startIdleDrivenHarness, type Harness } from '../runtime/helpers';
 
 /**
  * The runtime on a virtual clock that jumps to its next timer once the app has been idle (no
@@ -11,17 +9,6 @@ import { startHarness, type Harness } from '../runtime/helpers';
  * whose idle waits were most of a flow's wall time. A running function still holds the clock,
  * so a visibility timeout never passes while its record's handler runs.
  */
-export async function startE2eHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
-  const clock = new VirtualClock();
-  const harness = await startHarness(assemblyDir, { ...options, clock });
-  const activity = runtimeActivity(harness.stream);
-  const driver = driveWhenIdle(clock, activity, 5);
-  return {
-    ...harness,
-    close: async () => {
-      driver.stop();
-      activity.stop();
-      await harness.close();
-    },
-  };
+export function startE2eHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+  return startIdleDrivenHarness(assemblyDir, options, 5);
 }

@@ -76,13 +76,20 @@ export async function startHarness(assemblyDir: string, options: Partial<LocalRu
 /**
  * A harness on a virtual clock that jumps to its next timer whenever the app is idle: batching
  * windows, visibility timeouts and retries pass without waiting, and a handler still running
- * holds time still. `close()` stops the driving first.
+ * holds time still. `idleMs` is the real time without an event or a running function that counts
+ * as idle (driveWhenIdle's default unless given): a flow of many jumps (a poison message's
+ * receives, alarm periods) is mostly those waits, so such suites pass 5. `close()` stops the
+ * driving first.
  */
-export async function startIdleDrivenHarness(assemblyDir: string, options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+export async function startIdleDrivenHarness(
+  assemblyDir: string,
+  options: Partial<LocalRuntimeOptions> = {},
+  idleMs?: number,
+): Promise<Harness> {
   const clock = new VirtualClock();
   const h = await startHarness(assemblyDir, { ...options, clock });
   const activity = runtimeActivity(h.stream);
-  const driver = driveWhenIdle(clock, activity);
+  const driver = driveWhenIdle(clock, activity, idleMs);
   return {
     ...h,
     close: async () => {

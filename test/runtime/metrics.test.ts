@@ -20,9 +20,7 @@ import { app } from '../../catalog';
 import { LoanApplicationSubmitted, underwriting } from '../../catalog/loans';
 import { CloudAssembly, ensureSynth } from '../../assembly';
 import { names } from '../../sdk/catalog';
-import { driveWhenIdle, VirtualClock } from '../../runtime/clock';
-import { runtimeActivity } from '../../runtime/stream';
-import { REGION, startHarness, waitFor, type Harness } from './helpers';
+import { REGION, startIdleDrivenHarness, waitFor, type Harness } from './helpers';
 
 jest.setTimeout(240_000);
 
@@ -81,22 +79,11 @@ async function sumOf(namespace: string, metric: string, dimensions: Record<strin
  * message's receives and the alarm periods after them take about 150 jumps, which at 25 ms
  * each were most of this file's time. A running function still holds the clock.
  */
-async function startFastIdleHarness(assemblyDir: string): Promise<Harness> {
-  const clock = new VirtualClock();
+function startFastIdleHarness(assemblyDir: string): Promise<Harness> {
   // No prewarmed environments: the poison message runs underwriting alone (it starts on the first
   // receive, which holds the clock like any invocation), and the app's other two functions were
   // started only to be stopped.
-  const harness = await startHarness(assemblyDir, { clock, prewarm: false });
-  const activity = runtimeActivity(harness.stream);
-  const driver = driveWhenIdle(clock, activity, 5);
-  return {
-    ...harness,
-    close: async () => {
-      driver.stop();
-      activity.stop();
-      await harness.close();
-    },
-  };
+  return startIdleDrivenHarness(assemblyDir, { prewarm: false }, 5);
 }
 
 beforeAll(async () => {
