@@ -17,8 +17,7 @@ import * as path from 'node:path';
 import { startLocalRuntime, type LocalRuntime } from '../runtime';
 import { startWatch } from '../runtime/watch';
 import { PROJECT_ROOT, synthesize } from '../assembly/synth';
-import { ENTRY_METADATA_KEY } from '../assembly/template';
-import { bundleHandler } from '../sdk/build';
+import { writeWatchedFunctionAssembly } from '../test/runtime/watched-function';
 import { header, load, runsOf, settings, spread } from './measure';
 
 const FUNCTION = 'watch-bench';
@@ -39,42 +38,27 @@ async function benchApp(variant: Variant): Promise<{ root: string; entry: string
   const entry = path.join(root, 'handler.ts');
   writeFileSync(entry, handlerSource(variant, 0));
   const assemblyDir = path.join(root, 'cdk.out');
-  await bundleHandler({ entry, outdir: path.join(assemblyDir, 'asset.fn') });
-  writeFileSync(
-    path.join(assemblyDir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: { Bench: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Bench.template.json' } } },
-    }),
-  );
-  writeFileSync(
-    path.join(assemblyDir, 'Bench.template.json'),
-    JSON.stringify({
-      Resources: {
-        Fn: {
-          Type: 'AWS::Lambda::Function',
-          Metadata: { 'aws:asset:path': 'asset.fn', [ENTRY_METADATA_KEY]: 'handler.ts' },
-          Properties: {
-            FunctionName: FUNCTION,
-            Handler: 'index.handler',
-            Runtime: 'nodejs24.x',
-            Timeout: 30,
-            MemorySize: 256,
-            // What the underwriting module reads when it loads, as the stack sets it.
-            Environment: {
-              Variables: {
-                EVENT_BUS_NAME: 'bench',
-                IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
-                CONSUMER_NAME: 'underwriting',
-                POWERTOOLS_SERVICE_NAME: 'underwriting',
-                POWERTOOLS_METRICS_NAMESPACE: 'Bench',
-              },
-            },
-          },
+  await writeWatchedFunctionAssembly({
+    entry,
+    entryMetadata: 'handler.ts',
+    assemblyDir,
+    stackName: 'Bench',
+    properties: {
+      FunctionName: FUNCTION,
+      Timeout: 30,
+      MemorySize: 256,
+      // What the underwriting module reads when it loads, as the stack sets it.
+      Environment: {
+        Variables: {
+          EVENT_BUS_NAME: 'bench',
+          IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
+          CONSUMER_NAME: 'underwriting',
+          POWERTOOLS_SERVICE_NAME: 'underwriting',
+          POWERTOOLS_METRICS_NAMESPACE: 'Bench',
         },
       },
-    }),
-  );
+    },
+  });
   return { root, entry, assemblyDir };
 }
 

@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../assembly/synth';
-import { ENTRY_METADATA_KEY } from '../../assembly';
-import { bundleHandler } from '../../sdk/build';
+import { writeWatchedFunctionAssembly } from './watched-function';
 import { waitFor } from '../support/wait';
 
 const FUNCTION = 'watch-start-fn';
@@ -32,26 +31,13 @@ test('--watch serves a handler edit through Invoke, and SIGTERM stops it', async
   const entry = path.join(dir, 'handler.ts');
   writeFileSync(entry, source(1));
   const assemblyDir = path.join(dir, 'cdk.out');
-  await bundleHandler({ entry, outdir: path.join(assemblyDir, 'asset.fn') });
-  writeFileSync(
-    path.join(assemblyDir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } },
-    }),
-  );
-  writeFileSync(
-    path.join(assemblyDir, 'S.template.json'),
-    JSON.stringify({
-      Resources: {
-        Fn: {
-          Type: 'AWS::Lambda::Function',
-          Metadata: { 'aws:asset:path': 'asset.fn', [ENTRY_METADATA_KEY]: path.relative(PROJECT_ROOT, entry) },
-          Properties: { FunctionName: FUNCTION, Handler: 'index.handler', Runtime: 'nodejs22.x', Timeout: 10 },
-        },
-      },
-    }),
-  );
+  await writeWatchedFunctionAssembly({
+    entry,
+    entryMetadata: path.relative(PROJECT_ROOT, entry),
+    assemblyDir,
+    stackName: 'S',
+    properties: { FunctionName: FUNCTION, Timeout: 10 },
+  });
   let stdout = '';
   child = spawn(
     process.execPath,
