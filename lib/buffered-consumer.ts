@@ -801,9 +801,16 @@ const BUNDLE_TIMEOUT_MS = 5 * 60_000;
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-require(workerData.tsx);
-const { build } = require(workerData.esbuild);
-const { bundleBuildOptions } = require(workerData.build);
+// A failure to load (sdk/build.ts broken, esbuild missing) is the answer to every job, at once:
+// the synth's thread is blocked waiting and would otherwise see nothing until its timeout.
+let build, bundleBuildOptions, unavailable;
+try {
+  require(workerData.tsx);
+  ({ build } = require(workerData.esbuild));
+  ({ bundleBuildOptions } = require(workerData.build));
+} catch (err) {
+  unavailable = 'the bundling worker could not load its code: ' + String((err && err.stack) || err);
+}
 parentPort.on('message', ({ entry, outdir, flag, port }) => {
   const done = (code, error) => {
     if (error !== undefined) port.postMessage(error);
@@ -812,6 +819,7 @@ parentPort.on('message', ({ entry, outdir, flag, port }) => {
     Atomics.store(f, 0, code);
     Atomics.notify(f, 0);
   };
+  if (unavailable) return done(2, unavailable);
   // Silent: esbuild's messages are in the error it throws, which fails the synth.
   build({ ...bundleBuildOptions({ entry, outdir }), logLevel: 'silent' }).then(
     () => done(1),
