@@ -37,6 +37,9 @@ export interface FunctionLogSink {
  * Lambda adds at the end (END, REPORT) follow everything the handler printed: stdout and the
  * result message travel on different channels and may arrive in either order.
  */
+/** The option in a function's NODE_OPTIONS that has Lambda's Node.js map stack traces through source maps. */
+const SOURCE_MAPS_OPTION = /(?<=^|\s)--enable-source-maps(?=\s|$)/g;
+
 const END_MARK = '\u0000\u0001lambda-invocation-end:';
 /** How long to wait for the end mark once the result is in (a handler may have closed stdout). */
 const END_MARK_WAIT_MS = 250;
@@ -218,10 +221,20 @@ export class LambdaFunction {
   private spawn(): Env {
     const logStream = logStreamName(this.settings.logs?.now() ?? Date.now());
     const spawned = Date.now();
+    const variables = this.environment(logStream);
+    // Node.js reads a worker's NODE_OPTIONS; given --enable-source-maps it parses the map of every
+    // module as it loads. The worker maps traces itself, when one is first needed (worker-source.ts),
+    // and gives the handler its NODE_OPTIONS back before loading it.
+    const nodeOptions = variables.NODE_OPTIONS;
+    if (nodeOptions !== undefined) variables.NODE_OPTIONS = nodeOptions.replace(SOURCE_MAPS_OPTION, ' ').trim();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      env: this.environment(logStream),
-      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename },
+      // None of the runtime's own Node.js options: Lambda starts a handler with only its NODE_OPTIONS.
+      // Inherited (the default), `npm start`'s `--require tsx/cjs` put every handler module
+      // through the runtime's TypeScript loader, and made each environment load it.
+      execArgv: [],
+      env: variables,
+      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename, nodeOptions },
       stdout: true,
       stderr: true,
       // Memory as configured; the young generation stays at Node's default.

@@ -11,7 +11,8 @@ import { writeWatchedFunctionAssembly } from './watched-function';
 import { waitFor } from '../support/wait';
 
 const FUNCTION = 'watch-start-fn';
-const source = (version: number) => `export const handler = async () => ({ version: ${version} });\n`;
+// The handler also reports the Node.js options its worker started with: none of the runtime's (`--require tsx/cjs` here).
+const source = (version: number) => `export const handler = async () => ({ version: ${version}, execArgv: process.execArgv });\n`;
 
 let dir: string;
 let child: ChildProcess | undefined;
@@ -61,16 +62,16 @@ test('--watch serves a handler edit through Invoke, and SIGTERM stops it', async
   await waitFor('the watcher', () => (stdout.includes('watch: 1 function(s) rebuild on handler edits') ? true : undefined), 30_000);
   const invoke = async () => {
     const r = await fetch(`${endpoint}/2015-03-31/functions/${FUNCTION}/invocations`, { method: 'POST', body: '{}' });
-    return (await r.json()) as { version: number };
+    return (await r.json()) as { version: number; execArgv: string[] };
   };
-  expect(await invoke()).toEqual({ version: 1 });
+  expect(await invoke()).toEqual({ version: 1, execArgv: [] });
 
   // WHEN
   writeFileSync(entry, source(2));
   await waitFor('the swap', () => (stdout.includes(`watch: ${FUNCTION} serves new code`) ? true : undefined), 30_000);
 
   // THEN
-  expect(await invoke()).toEqual({ version: 2 });
+  expect(await invoke()).toEqual({ version: 2, execArgv: [] });
   // Stack edits are not re-synthesized for an assembly given by path.
   expect(stdout).not.toContain('re-synthesize');
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
