@@ -5,6 +5,7 @@
  * See docs/runtime.md.
  */
 import type { AddressInfo } from 'node:net';
+import { rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { Clock, RealClock } from './clock';
@@ -253,6 +254,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   );
 
   let closing: Promise<void> | undefined;
+  // The folders the template reader wrote inline function code into, at start and at each reload.
+  const inlineCodeDirs: string[] = [];
   let deployed!: Deployed;
   let reloadContext!: Parameters<typeof reloadAssembly>[1];
   const close = () => {
@@ -270,13 +273,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       recording.unsubscribe();
       if (state && dynamoStore) await new Promise<void>((resolve) => dynamoStore!.db.close(() => resolve()));
+      for (const dir of inlineCodeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
       log.flush();
     })();
     return closing;
   };
 
   try {
-    const topo = loadRunnableTopology(assemblyDir, { region, accountId, endpoint }, options.maxVisibilityTimeoutSeconds);
+    const topo = loadRunnableTopology(assemblyDir, { region, accountId, endpoint, inlineCodeDirs }, options.maxVisibilityTimeoutSeconds);
     if (policyError) {
       // Enforcing without the app's policies would refuse or allow at random: that mode needs them.
       if (identity.mode === 'enforce') throw new TemplateError(`--iam enforce: the app's policies cannot be read: ${policyError.message}`);
@@ -318,6 +322,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       maxVisibilityTimeoutSeconds: options.maxVisibilityTimeoutSeconds,
       cloudwatch,
       prewarm: options.prewarm !== false,
+      inlineCodeDirs,
       setDeliveryPolicies: (p) => (deliveryPolicies = deliveryAuthorizer({ mode: iam, policies: p.store })),
       persist: state && (() => state.tick()),
     };

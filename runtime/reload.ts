@@ -83,6 +83,8 @@ export interface ReloadContext extends BuildContext {
   /** Makes deliveries decided by these policies from now on. */
   setDeliveryPolicies(policies: AppPolicies): void;
   prewarm: boolean;
+  /** Where the reader records the folders it writes inline function code into (removed when the runtime stops). */
+  inlineCodeDirs: string[];
   /** Writes what the reload changed to --state-dir now rather than at the next tick. */
   persist?(): void;
 }
@@ -239,7 +241,7 @@ interface Loaded {
 }
 
 function load(assemblyDir: string, c: ReloadContext, running: Deployed): Loaded {
-  const ctx = { region: c.region, accountId: c.accountId, endpoint: c.endpoint };
+  const ctx = { region: c.region, accountId: c.accountId, endpoint: c.endpoint, inlineCodeDirs: c.inlineCodeDirs };
   const topo = loadRunnableTopology(assemblyDir, ctx, c.maxVisibilityTimeoutSeconds);
   let policies: AppPolicies | undefined;
   let policyWarning: string | undefined;

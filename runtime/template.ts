@@ -35,6 +35,11 @@ export interface LocalContext {
   accountId: string;
   /** Base URL of the local endpoint, for queue URLs. */
   endpoint: string;
+  /**
+   * Receives each folder the reader writes a function's inline code (`Code.ZipFile`) into, for
+   * whoever runs the functions to remove when it stops.
+   */
+  inlineCodeDirs?: string[];
 }
 
 /** Where a resource lives: its stack, and that stack's account and region. */
@@ -244,7 +249,7 @@ export function loadTopology(assemblyDir: string, ctx: LocalContext): Topology {
   };
   for (const stack of assembly.stacks) {
     for (const r of stack.all()) {
-      if (EMULATED_TYPES.has(r.type)) add(topo, r);
+      if (EMULATED_TYPES.has(r.type)) add(topo, r, ctx.inlineCodeDirs);
       else if (!SILENT_TYPES.has(r.type)) setOwn(topo.unsupported, r.type, Number(own(topo.unsupported, r.type) ?? 0) + 1);
     }
     topo.stacks.push(stack.name);
@@ -259,7 +264,7 @@ const placement = (r: Resource): Placement => ({ stack: r.stack.name, account: r
 
 const patternText = (p: unknown): string | undefined => (p === undefined ? undefined : typeof p === 'string' ? p : JSON.stringify(p));
 
-function add(topo: Topology, r: Resource): void {
+function add(topo: Topology, r: Resource, inlineCodeDirs: string[] | undefined): void {
   const p = r.properties as Record<string, unknown>;
   switch (r.type) {
     case 'AWS::Events::EventBus': {
@@ -310,7 +315,7 @@ function add(topo: Topology, r: Resource): void {
       const fp = p as FunctionProperties;
       let codeDir: string;
       try {
-        codeDir = codeDirOf(r, fp);
+        codeDir = codeDirOf(r, fp, inlineCodeDirs);
       } catch (e) {
         topo.warnings.push(`function ${r.name} is not run: ${(e as Error).message}`);
         return;
@@ -381,7 +386,7 @@ function loggingOf(c: Record<string, unknown>): FunctionLogging {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : v === undefined || v === null ? undefined : String(v));
 
 /** The folder holding the function's code: the asset named in metadata, or inline ZipFile code. */
-function codeDirOf(r: Resource, p: FunctionProperties): string {
+function codeDirOf(r: Resource, p: FunctionProperties, inlineCodeDirs: string[] | undefined): string {
   const asset = r.raw.Metadata?.['aws:asset:path'];
   if (typeof asset === 'string') return path.resolve(r.stack.artifact.dir, asset);
   const zip = p.Code?.ZipFile;
@@ -393,6 +398,7 @@ function codeDirOf(r: Resource, p: FunctionProperties): string {
       throw new TemplateError(`Function ${r.logicalId} in stack ${r.stack.name}: handler ${handler} points outside its code folder`);
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), `inline-${r.logicalId.replace(/[^A-Za-z0-9]/g, '')}-`));
+    inlineCodeDirs?.push(dir);
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), zip);
     return dir;

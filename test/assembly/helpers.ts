@@ -15,6 +15,9 @@ export interface StackSpec {
 
 const dirs: string[] = [];
 
+/** The folders `cleanUp()` removes; pass it as a template reader's `inlineCodeDirs` so the folders of inline code go too. */
+export const tempDirs: string[] = dirs;
+
 /** A temporary folder removed by `cleanUp()`. */
 export function tempDir(prefix = 'assembly-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

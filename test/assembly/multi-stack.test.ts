@@ -6,7 +6,7 @@
 import { Assembly, arns, CloudAssembly, cloudNaming, localNaming, TemplateError } from '../../assembly';
 import { hasTopology, loadTopology as loadCliTopology } from '../../cli/topology';
 import { loadTopology } from '../../runtime/template';
-import { cleanUp, writeAssembly } from './helpers';
+import { cleanUp, tempDirs, writeAssembly } from './helpers';
 
 afterAll(cleanUp);
 
@@ -14,7 +14,7 @@ const BUS = 'loan-events';
 const ROUTER_ACCOUNT = '111111111111';
 const CONSUMER_ACCOUNT = '222222222222';
 const REGION = 'eu-west-1';
-const ctx = { region: 'us-east-1', accountId: '000000000000', endpoint: 'http://127.0.0.1:4566' };
+const ctx = { region: 'us-east-1', accountId: '000000000000', endpoint: 'http://127.0.0.1:4566', inlineCodeDirs: tempDirs };
 
 /** The bus ARN as a consumer stack builds it: pseudo parameters plus the app's bus name. */
 const busArnFromPseudo = { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${BUS}` };

@@ -3,11 +3,11 @@ import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TemplateError, loadTopology } from '../../runtime/template';
-import { cleanUp, tempDir } from './helpers';
+import { cleanUp, tempDir, tempDirs } from './helpers';
 
 afterAll(cleanUp);
 
-const ctx = { region: 'eu-west-1', accountId: '123456789012', endpoint: 'http://127.0.0.1:9999' };
+const ctx = { region: 'eu-west-1', accountId: '123456789012', endpoint: 'http://127.0.0.1:9999', inlineCodeDirs: tempDirs };
 
 function assembly(resources: object, extra: object = {}): string {
   const dir = tempDir('tpl-');

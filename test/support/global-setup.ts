@@ -9,16 +9,25 @@
  * A whole run also starts the one AWS CLI server its files share (test/runtime/aws-cli.ts), so
  * Python imports awscli once per run instead of once per file that runs the CLI.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import type { Config } from '@jest/types';
 import { assemblyState, synthesize } from '../../assembly';
 import { startSharedAwsCli } from '../runtime/aws-cli';
 
 declare global {
+  var runTmpDir: string | undefined;
   var backgroundSynth: Promise<unknown> | undefined;
   var sharedAwsCli: { close(): Promise<void> } | undefined;
 }
 
 export default function globalSetup(config: Config.GlobalConfig): void {
+  // One temporary folder per run, removed by the teardown: what the files, their child processes
+  // and the CDK (an App without outdir synthesizes into a new folder under it) leave in it goes too,
+  // even when a test fails before its own cleanup. The workers start after this and inherit TMPDIR.
+  globalThis.runTmpDir = mkdtempSync(path.join(tmpdir(), 'loan-events-test-'));
+  process.env.TMPDIR = globalThis.runTmpDir;
   const wholeRun = config.testPathPatterns.patterns.length === 0 && !config.onlyChanged && !config.findRelatedTests;
   if (!wholeRun) return;
   globalThis.sharedAwsCli = startSharedAwsCli();
