@@ -15,6 +15,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testSequencer: '<rootDir>/test/support/sequencer.js',
+  // Jest's runtime, keeping each module's compiled code for the worker's next test file.
+  runtime: '<rootDir>/test/support/jest-runtime.js',
   testTimeout: 60000,
   // Jest's default is one worker fewer than the cores, which on a 2-core machine means one file at a
   // time in one process. The files are independent (each makes its own temporary folders and ports),
