@@ -9,8 +9,8 @@
  * A whole run also starts the one AWS CLI server its files share (test/runtime/aws-cli.ts), so
  * Python imports awscli once per run instead of once per file that runs the CLI.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import type { Config } from '@jest/types';
 import { assemblyState, synthesize } from '../../assembly';
@@ -26,7 +26,13 @@ export default function globalSetup(config: Config.GlobalConfig): void {
   // One temporary folder per run, removed by the teardown: what the files, their child processes
   // and the CDK (an App without outdir synthesizes into a new folder under it) leave in it goes too,
   // even when a test fails before its own cleanup. The workers start after this and inherit TMPDIR.
-  globalThis.runTmpDir = mkdtempSync(path.join(tmpdir(), 'loan-events-test-'));
+  const systemTmp = tmpdir();
+  globalThis.runTmpDir = mkdtempSync(path.join(systemTmp, 'loan-events-test-'));
+  // Except tsx's cache of compiled TypeScript (the runtimes, CLIs and synths the suites start run
+  // through tsx): it stays where tsx keeps it between runs, so a run does not compile the project again.
+  const tsxCache = `tsx-${userInfo().uid}`;
+  mkdirSync(path.join(systemTmp, tsxCache), { recursive: true });
+  symlinkSync(path.join(systemTmp, tsxCache), path.join(globalThis.runTmpDir, tsxCache));
   process.env.TMPDIR = globalThis.runTmpDir;
   const wholeRun = config.testPathPatterns.patterns.length === 0 && !config.onlyChanged && !config.findRelatedTests;
   if (!wholeRun) return;
