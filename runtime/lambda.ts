@@ -226,7 +226,9 @@ export class LambdaFunction {
     // module as it loads. The worker maps traces itself, when one is first needed (worker-source.ts),
     // and gives the handler its NODE_OPTIONS back before loading it.
     const nodeOptions = variables.NODE_OPTIONS;
-    if (nodeOptions !== undefined) variables.NODE_OPTIONS = nodeOptions.replace(SOURCE_MAPS_OPTION, ' ').trim();
+    const withoutSourceMaps = nodeOptions?.replace(SOURCE_MAPS_OPTION, ' ');
+    const mapTraces = withoutSourceMaps !== nodeOptions;
+    if (mapTraces && withoutSourceMaps !== undefined) variables.NODE_OPTIONS = withoutSourceMaps.trim();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       // None of the runtime's own Node.js options: Lambda starts a handler with only its NODE_OPTIONS.
@@ -234,7 +236,7 @@ export class LambdaFunction {
       // through the runtime's TypeScript loader, and made each environment load it.
       execArgv: [],
       env: variables,
-      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename, nodeOptions },
+      workerData: { codeDir: this.codeDir, handler: this.def.handler, providedFrom: __filename, nodeOptions, mapTraces },
       stdout: true,
       stderr: true,
       // Memory as configured; the young generation stays at Node's default.

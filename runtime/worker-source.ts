@@ -15,9 +15,9 @@ const { createRequire } = require('node:module');
 // traces point into the bundle, as there. The map is read when a trace first needs it: Node's own
 // switch parses the map of every module as it loads, about 230 ms of each environment's start for
 // a 300 KB bundle, paid even when nothing ever throws. So the runtime takes the option out of the
-// worker's NODE_OPTIONS, and the handler sees them whole (workerData.nodeOptions).
+// worker's NODE_OPTIONS (workerData.mapTraces says it was there), and the handler sees them whole.
 if (workerData.nodeOptions !== undefined) process.env.NODE_OPTIONS = workerData.nodeOptions;
-if (/(^|\s)--enable-source-maps(?=\s|$)/.test(process.env.NODE_OPTIONS || '')) mapStackTraces();
+if (workerData.mapTraces) mapStackTraces();
 
 function mapStackTraces() {
   const { SourceMap } = require('node:module');
