@@ -381,7 +381,7 @@ export function startWatch(options: WatchOptions): Watcher {
       let outdir: string;
       try {
         // CDK's built-in CloudFormation validation is skipped here (the compliance packs still run): it
-        // is generic template linting that costs two thirds of a synth, and `cdk synth` runs it.
+        // is generic template linting that costs about half of a synth, and `cdk synth` runs it.
         outdir = (await (options.synthesize ?? (() => synthesize({ root, force: true, skipBuiltinValidation: true })))()).outdir;
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
