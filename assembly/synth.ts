@@ -168,7 +168,8 @@ function appConfig(root: string): { app: string; context: Record<string, unknown
  * errors. Without `@aws-cdk/core:validateAgainstDefaultRules` it downgrades every finding to a
  * warning and never fails a synth, and this module shows the app's output only when the synth
  * fails: its findings would reach no one, while it costs about half of the example's synth
- * (9.3 against 4.5 CPU-s without bundling, with cdk.json's V8 options). `cdk synth` keeps it and prints its warnings.
+ * (9.3 against 4.5 CPU-s without bundling, with cdk.json's V8 options). `cdk synth` keeps it and
+ * prints its warnings.
  * `CDK_VALIDATION=false` is the switch aws-cdk-lib reads (core/lib/private/synthesis-validation).
  * @see https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.AppProps.html#builtincloudformationvalidation
  */

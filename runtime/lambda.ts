@@ -32,14 +32,14 @@ export interface FunctionLogSink {
   write(group: string, stream: string, message: string, timestamp: number): void;
 }
 
+/** The option in a function's NODE_OPTIONS that has Lambda's Node.js map stack traces through source maps. */
+const SOURCE_MAPS_OPTION = /(?<=^|\s)--enable-source-maps(?=\s|$)/g;
+
 /**
  * What the worker writes to its stdout after an invocation's own output, so that the lines
  * Lambda adds at the end (END, REPORT) follow everything the handler printed: stdout and the
  * result message travel on different channels and may arrive in either order.
  */
-/** The option in a function's NODE_OPTIONS that has Lambda's Node.js map stack traces through source maps. */
-const SOURCE_MAPS_OPTION = /(?<=^|\s)--enable-source-maps(?=\s|$)/g;
-
 const END_MARK = '\u0000\u0001lambda-invocation-end:';
 /** How long to wait for the end mark once the result is in (a handler may have closed stdout). */
 const END_MARK_WAIT_MS = 250;
