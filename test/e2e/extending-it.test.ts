@@ -18,6 +18,7 @@ import { buildStacks } from '../../lib/stacks';
 import { Harness, waitFor } from '../runtime/helpers';
 import { startE2eHarness } from './harness';
 import { TEST_APP } from '../support/cdk';
+import { projectScratchDir } from '../support/scratch';
 
 jest.setTimeout(240_000);
 
@@ -87,7 +88,7 @@ function extendCopy(dir: string, added: { code: string; variable: string; name: 
 
 const added = readmeConsumer();
 // Under the project, so that the copied handlers resolve their packages from its node_modules.
-const copy = fs.mkdtempSync(path.join(__dirname, '.extending-'));
+const copy = projectScratchDir('extending-');
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'extending-it-'));
 afterAll(() => [copy, outdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 

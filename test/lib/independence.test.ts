@@ -15,6 +15,7 @@ import { AppDefinition, defineApp, defineCatalog, defineConsumer, defineEvent, o
 import { buildRouterStack, buildStacks } from '../../lib/stacks';
 import { loanHandlers } from './helpers';
 import { TEST_APP } from '../support/cdk';
+import { projectScratchDir } from '../support/scratch';
 
 /** Synthesizes `definition` into a fresh assembly and returns its directory. */
 function synth(definition: AppDefinition, extraHandlers?: string, nag = false): { dir: string; manifest: any } {
@@ -60,7 +61,7 @@ function withConsumer(publishes: boolean): AppDefinition {
 
 /** A folder with the new consumer's `<name>/index.ts` (under the project, where its imports resolve). */
 function handlersWith(name: string): string {
-  const handlers = fs.mkdtempSync(path.join(__dirname, '.handlers-'));
+  const handlers = projectScratchDir('handlers-');
   dirs.push(handlers);
   fs.mkdirSync(path.join(handlers, name));
   fs.writeFileSync(path.join(handlers, name, 'index.ts'), 'export const handler = async () => ({ batchItemFailures: [] });\n');

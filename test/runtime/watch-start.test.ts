@@ -4,10 +4,11 @@
  * the Lambda Invoke API, and SIGTERM stops the runtime and the watcher.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../assembly/synth';
 import { writeWatchedFunctionAssembly } from './watched-function';
+import { projectScratchDir } from '../support/scratch';
 import { waitFor } from '../support/wait';
 
 const FUNCTION = 'watch-start-fn';
@@ -18,8 +19,7 @@ let dir: string;
 let child: ChildProcess | undefined;
 
 beforeEach(() => {
-  mkdirSync(path.join(PROJECT_ROOT, '.cache'), { recursive: true });
-  dir = mkdtempSync(path.join(PROJECT_ROOT, '.cache', 'watch-start-'));
+  dir = projectScratchDir('watch-start-');
 });
 
 afterEach(() => {

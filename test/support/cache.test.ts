@@ -1,14 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CACHE_DIR, cachedJson, contentKey, ROOT } from './cache';
+import { projectScratchDir } from './scratch';
 
 /** A folder of inputs inside the project (the key takes paths relative to the root). */
 let dir: string;
 let rel: string;
 beforeEach(() => {
-  mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
-  dir = mkdtempSync(path.join(ROOT, '.cache', 'cache-test-'));
+  dir = projectScratchDir('cache-test-');
   rel = path.relative(ROOT, dir);
   writeFileSync(path.join(dir, 'a.ts'), 'export const a = 1;\n');
 });

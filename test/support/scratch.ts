@@ -1,0 +1,15 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './cache';
+
+/**
+ * A temporary folder inside the project, for files whose imports must resolve from its
+ * node_modules. It sits under `.cache/`, which git, ESLint, Biome and the type check all leave
+ * alone: `npm test` lints and type-checks beside the tests, and a file written or removed by a
+ * test mid-scan would otherwise fail that check.
+ */
+export function projectScratchDir(prefix: string): string {
+  const parent = path.join(ROOT, '.cache');
+  mkdirSync(parent, { recursive: true });
+  return mkdtempSync(path.join(parent, prefix));
+}
