@@ -22,7 +22,8 @@ import { Observability, type ObservabilityLimits } from './observability';
 import { deliveryAuthorizer, type DeliveryAuthorizer } from './delivery-authorization';
 import { createHandler } from './server';
 import { SqsBroker } from './sqs';
-import { StateStore, type StateOptions } from './state';
+import { DYNAMODB_DIR, StateStore, type StateOptions } from './state';
+import { openDynamoStore } from './dynamodb-store';
 import { EventStream } from './stream';
 import { PART_WAY, reloadAssembly, loadRunnableTopology, retainedResources, type Deployed, type ReloadReport } from './reload';
 import { TemplateError, Topology, appEnvironment, runtimeAccount } from './template';
@@ -132,14 +133,6 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-interface DynaliteStore {
-  db: { close(cb: (err?: Error) => void): void };
-}
-
-interface DynaliteServer extends http.Server {
-  listeners(event: 'request'): http.RequestListener[];
-}
-
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const started = performance.now();
   const assemblyDir = path.resolve(options.assemblyDir ?? 'cdk.out');
@@ -158,28 +151,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     options.verbose ?? false,
   );
   log.attach(stream);
-  const state = options.stateDir
-    ? StateStore.open(options.stateDir, (message) => stream.publish('runtime.warning', { message }), options.stateOptions)
-    : undefined;
-
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (o: object) => DynaliteServer;
-  // dynalite's own close() closes its database only after closing an HTTP server it listens on, and
-  // the runtime serves dynalite's handler on its own server: keep the store to close its database
-  // (its LevelDB lock would otherwise outlive close(), and a restart on the same --state-dir fail).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynaliteDb = require('dynalite/db') as { create: (o: object) => DynaliteStore };
-  const createStore = dynaliteDb.create;
-  let dynamoStore: DynaliteStore | undefined;
-  dynaliteDb.create = (o) => (dynamoStore = createStore(o));
-  let dynamo: DynaliteServer;
+  // The DynamoDB store opens first: its lock keeps a second runtime off a --state-dir in use
+  // before this one reads the directory's journal or writes to it.
+  const stateDir = options.stateDir === undefined ? undefined : StateStore.directory(options.stateDir);
+  const dynamo = await openDynamoStore(stateDir && path.join(stateDir, DYNAMODB_DIR));
+  let state: StateStore | undefined;
   try {
-    dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(state ? { path: state.dynamodbPath } : {}) });
-  } finally {
-    dynaliteDb.create = createStore;
+    state = stateDir
+      ? StateStore.open(stateDir, (message) => stream.publish('runtime.warning', { message }), options.stateOptions)
+      : undefined;
+  } catch (e) {
+    await dynamo.close();
+    throw e;
   }
-  const dynamoHandler = dynamo.listeners('request')[0];
-  if (!dynamoHandler) throw new Error('dynalite has no request handler');
 
   // Listen first: queue URLs and the functions' AWS_ENDPOINT_URL need the port.
   const server = http.createServer();
@@ -187,6 +171,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4566, host, () => resolve());
+  }).catch(async (e: unknown) => {
+    await dynamo.close();
+    throw e;
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -241,7 +228,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log,
       sqs,
       events,
-      dynamodb: dynamoHandler,
+      dynamodb: dynamo.handler,
       accountId,
       ready,
       host,
@@ -270,9 +257,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sqs.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await dynamo.close();
       recording.unsubscribe();
-      if (state && dynamoStore) await new Promise<void>((resolve) => dynamoStore!.db.close(() => resolve()));
       for (const dir of inlineCodeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
       log.flush();
     })();

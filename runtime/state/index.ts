@@ -126,15 +126,21 @@ export class StateStore {
     this.compactBytes = options.compactBytes ?? 64 * 1024 * 1024;
   }
 
+  /** The state directory's absolute path, made when missing. */
+  static directory(dir: string): string {
+    const abs = path.resolve(dir);
+    fs.mkdirSync(abs, { recursive: true });
+    if (!fs.statSync(abs).isDirectory()) throw new StateFormatError(`--state-dir ${abs} is not a directory`);
+    return abs;
+  }
+
   /**
    * Reads a state directory (made when missing). A snapshot that cannot be read is an error
    * naming the file; a journal is read up to its first damaged record, and the rest is dropped
    * with a warning (the tail a crash can leave).
    */
   static open(dir: string, warn: (message: string) => void, options: StateOptions = {}): StateStore {
-    const abs = path.resolve(dir);
-    fs.mkdirSync(abs, { recursive: true });
-    if (!fs.statSync(abs).isDirectory()) throw new StateFormatError(`--state-dir ${abs} is not a directory`);
+    const abs = StateStore.directory(dir);
     const max = options.maxFileBytes ?? 1024 * 1024 * 1024;
     const model: Model = { queues: new Map(), archived: new Map() };
     const summary: StateSummary = { dir: abs, queues: 0, messages: 0, journalRecords: 0 };
@@ -173,10 +179,6 @@ export class StateStore {
     summary.queues = model.queues.size;
     for (const q of model.queues.values()) summary.messages += q.messages.size;
     return new StateStore(abs, model, summary, warn, options);
-  }
-
-  get dynamodbPath(): string {
-    return path.join(this.dir, DYNAMODB_DIR);
   }
 
   /**

@@ -23,11 +23,12 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, ListTablesCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { ACCOUNT, EMPTY_APP, Harness, REGION, startHarness } from './helpers';
 import { VirtualClock } from '../../runtime/clock';
 import { startLocalRuntime } from '../../runtime';
-import { JOURNAL_FILE, SNAPSHOT_FILE } from '../../runtime/state';
+import { DYNAMODB_DIR, JOURNAL_FILE, SNAPSHOT_FILE } from '../../runtime/state';
+import { StateInUseError } from '../../runtime/dynamodb-store';
 
 const T0 = Date.UTC(2026, 0, 1);
 let dir: string;
@@ -126,6 +127,26 @@ describe('a restart with --state-dir', () => {
     expect(again.MessageId).toBe(sent.MessageId);
     second.clock.advance(200_000);
     expect(await counts(second.h, url!)).toMatchObject({ ready: 1, inflight: 0 });
+  });
+
+  test('is refused while another runtime uses the directory; the first keeps serving, and a start after it stops succeeds', async () => {
+    // GIVEN a runtime on the directory
+    const first = await start(T0);
+    const { QueueUrl: url } = await first.h.sqs.send(new CreateQueueCommand({ QueueName: 'work' }));
+    // WHEN a second runtime starts on the same directory
+    const second = startLocalRuntime({ assemblyDir: EMPTY_APP, port: 0, log: () => {}, stateDir: dir });
+    // THEN it does not start, and says why and what to do
+    await expect(second).rejects.toThrow(StateInUseError);
+    await expect(second).rejects.toThrow(
+      `--state-dir is in use by another local runtime (the DynamoDB store ${path.join(dir, DYNAMODB_DIR)} is locked)`,
+    );
+    // AND the first still journals messages and serves DynamoDB
+    await first.h.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'kept' }));
+    expect((await first.h.dynamodb.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+    await stop(first.h);
+    // AND once it has stopped, a runtime starts there with its message
+    const third = await start(T0 + 1000);
+    expect((await counts(third.h, url!)).ready).toBe(1);
   });
 
   test('keeps a rule and its target made at run time, and DynamoDB items', async () => {
@@ -227,6 +248,9 @@ describe('damaged and crafted state files', () => {
     );
     fs.writeFileSync(path.join(dir, SNAPSHOT_FILE), Buffer.from([0x1f, 0x8b, 0, 1, 2, 3]));
     await expect(startLocalRuntime({ assemblyDir: EMPTY_APP, port: 0, log: () => {}, stateDir: dir })).rejects.toThrow(/cannot be read/);
+    // AND a start that failed leaves the directory free: with the file moved away, the runtime starts
+    fs.rmSync(path.join(dir, SNAPSHOT_FILE));
+    await start(T0);
   });
 
   test('a file larger than the read limit is refused before it is read', async () => {
