@@ -87,10 +87,10 @@ function extendCopy(dir: string, added: { code: string; variable: string; name: 
 }
 
 const added = readmeConsumer();
-// Under the project, so that the copied handlers resolve their packages from its node_modules.
-const copy = projectScratchDir('extending-');
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'extending-it-'));
-afterAll(() => [copy, outdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+let copy: string;
+let outdir: string;
+// Made in beforeAll, not at load: a run that filters out every test runs neither hook.
+afterAll(() => [copy, outdir].forEach((d) => d && fs.rmSync(d, { recursive: true, force: true })));
 
 let h: Harness;
 let definition: AppDefinition;
@@ -98,7 +98,10 @@ let consumer: ConsumerDefinition;
 let Submitted: EventDefinition;
 
 beforeAll(async () => {
-  // GIVEN the README's steps performed on a copy of the example
+  // GIVEN the README's steps performed on a copy of the example (under the project, so that the
+  // copied handlers resolve their packages from its node_modules)
+  copy = projectScratchDir('extending-');
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'extending-it-'));
   extendCopy(copy, added);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const example = require(path.join(copy, 'catalog')) as { app: AppDefinition; LoanApplicationSubmitted: EventDefinition };
