@@ -135,12 +135,12 @@ export class StateStore {
   }
 
   /**
-   * Reads a state directory (made when missing). A snapshot that cannot be read is an error
-   * naming the file; a journal is read up to its first damaged record, and the rest is dropped
-   * with a warning (the tail a crash can leave).
+   * Reads a state directory that `directory()` prepared. A snapshot that cannot be read is an
+   * error naming the file; a journal is read up to its first damaged record, and the rest is
+   * dropped with a warning (the tail a crash can leave).
    */
   static open(dir: string, warn: (message: string) => void, options: StateOptions = {}): StateStore {
-    const abs = StateStore.directory(dir);
+    const abs = path.resolve(dir);
     const max = options.maxFileBytes ?? 1024 * 1024 * 1024;
     const model: Model = { queues: new Map(), archived: new Map() };
     const summary: StateSummary = { dir: abs, queues: 0, messages: 0, journalRecords: 0 };

@@ -3,13 +3,14 @@
  * runtime and Lambda load it: zod 4 and the Powertools parser must work once bundled,
  * with English messages although only the English locale is kept.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { LoanApplicationSubmitted } from '../../catalog/loans';
 import { bundleHandler } from '../../sdk/build';
 import { submittedData } from '../sdk/factories';
+import { projectScratchDir } from '../support/scratch';
 import { captureOutput, eventBridgeEvent, lambdaContext, sqsEvent, sqsRecord, startLocalAws, type LocalAws } from './support';
 
 let aws: LocalAws;
@@ -19,9 +20,7 @@ let bundled: string;
 beforeAll(async () => {
   aws = await startLocalAws('manual-review');
   // Inside the project, so that the bundle finds @aws-sdk/* as it would in the Lambda runtime.
-  const cache = path.join(__dirname, '..', '..', 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  outdir = mkdtempSync(path.join(cache, 'bundle-'));
+  outdir = projectScratchDir('bundle-');
   bundled = await bundleHandler({ entry: path.join(__dirname, '..', '..', 'lambdas', 'manual-review', 'index.ts'), outdir });
 });
 afterAll(async () => {
