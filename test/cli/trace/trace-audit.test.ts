@@ -40,7 +40,11 @@ const ENV = {
   EVENT_BUS_NAME: 'loan-events',
   EVENTS_STACK_NAME: 'LoanEvents',
 };
-const CWD = mkdtempSync(join(tmpdir(), 'cli-trace-'));
+// Made when the file runs, not when it loads: a run that filters the file out leaves nothing.
+let CWD: string;
+beforeAll(() => {
+  CWD = mkdtempSync(join(tmpdir(), 'cli-trace-'));
+});
 afterAll(() => rmSync(CWD, { recursive: true, force: true }));
 const ACCOUNT = '111122223333';
 const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/loan-events`;
