@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // What git ignores, as Biome does: the tests write scratch files under .cache/ while lint runs.
+  // What git ignores, as Biome does: caches, the tests' scratch folders and benchmark output are not source.
   { ignores: ['cdk.out*/**', 'node_modules/**', 'coverage/**', '.cache/**', '.bench-out/**', 'tmp/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -5,8 +5,8 @@ import { ROOT } from './cache';
 /**
  * A temporary folder inside the project, for files whose imports must resolve from its
  * node_modules. It sits under `.cache/`, which git, ESLint, Biome and the type check all leave
- * alone: `npm test` lints and type-checks beside the tests, and a file written or removed by a
- * test mid-scan would otherwise fail that check.
+ * alone: a folder a test leaves behind, or writes while a check runs, is never linted or
+ * type-checked as if it were source.
  */
 export function projectScratchDir(prefix: string): string {
   const parent = path.join(ROOT, '.cache');
